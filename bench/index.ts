@@ -1,0 +1,21 @@
+// Benchmark runner: `npm run bench -- <name> [--json]`; each bench prints ratios against a peer or limit.
+import { benchTrain } from './train.js'
+
+type Bench = (opts: { json: boolean }) => Promise<object>
+
+const BENCHES: Record<string, () => Promise<Bench>> = {
+  train: async () => benchTrain,
+  compress: async () => (await import('./compress-run.js')).benchCompressWithPseudoGradient
+}
+
+const args = process.argv.slice(2)
+const json = args.includes('--json')
+const names = args.filter(a => !a.startsWith('--'))
+if (names.length === 0 || names.some(n => BENCHES[n] == null)) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--json]\n`)
+  process.exit(2)
+}
+for (const name of names) {
+  const result = await (await BENCHES[name]())({ json })
+  if (json) process.stdout.write(JSON.stringify(result) + '\n')
+}

@@ -1,0 +1,111 @@
+// `tapestry train`: one node trains a built-in model on a built-in dataset and reports.
+import type { Command } from 'commander'
+import cliProgress from 'cli-progress'
+import { DATA_NAMES, MODEL_NAMES, DEFAULT_INNER_LR, loadData, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest } from '../../train/index.js'
+import { layoutToString } from '../../tensor/index.js'
+import type { OptimizerSpec } from '../../graph/index.js'
+import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
+import { createLogger } from '../log.js'
+
+export interface TrainOptions {
+  model: ModelName
+  data: DataName
+  steps: number
+  batch: number
+  lr: number
+  optimizer: 'adamw' | 'sgd'
+  fused: number
+  device: DeviceRequest
+  seed: number
+  threads?: number
+  save?: string
+  load?: string
+  json: boolean
+}
+
+/** Pure: raw commander values → validated options (unit-tested). */
+export function parseTrainOptions (raw: Record<string, unknown>): TrainOptions {
+  return {
+    model: parseChoice('model', String(raw.model), MODEL_NAMES),
+    data: parseChoice('data', String(raw.data), DATA_NAMES),
+    steps: parseIntFlag('steps', raw.steps as string, 1, 10_000_000),
+    batch: parseIntFlag('batch', raw.batch as string, 1, 65_536),
+    lr: parseFloatFlag('lr', raw.lr as string, 0, 10, true),
+    optimizer: parseChoice('optimizer', String(raw.optimizer), ['adamw', 'sgd'] as const),
+    fused: parseIntFlag('fused', raw.fused as string, 1, 4096),
+    device: parseDeviceRequest(String(raw.device)),
+    seed: parseIntFlag('seed', raw.seed as string, 0, 2 ** 32 - 1),
+    threads: raw.threads == null ? undefined : parseIntFlag('threads', raw.threads as string, 1, 1024),
+    save: raw.save as string | undefined,
+    load: raw.load as string | undefined,
+    json: raw.json === true
+  }
+}
+
+export function registerTrain (program: Command): void {
+  program.command('train')
+    .description('train a built-in model on one node and report loss, accuracy and speed')
+    .option('--model <name>', `model (${MODEL_NAMES.join('|')})`, 'mlp')
+    .option('--data <name>', `dataset (${DATA_NAMES.join('|')})`, 'mnist')
+    .option('--steps <n>', 'optimizer steps', '600')
+    .option('--batch <n>', 'batch size', '64')
+    .option('--lr <x>', 'learning rate', String(DEFAULT_INNER_LR))
+    .option('--optimizer <name>', 'adamw|sgd', 'adamw')
+    .option('--fused <k>', 'inner steps fused into one ONNX Loop run', '16')
+    .option('--device <d>', 'auto|cuda|cpu', 'auto')
+    .option('--seed <s>', 'seed for initialisation and batches', '1')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads')
+    .option('--save <file>', 'write the trained parameters to a checkpoint')
+    .option('--load <file>', 'start from a checkpoint')
+    .option('--json', 'print one JSON object on stdout', false)
+    .action(async (raw: Record<string, unknown>) => { await train(parseTrainOptions(raw)) })
+}
+
+async function train (o: TrainOptions): Promise<void> {
+  const log = createLogger()
+  const { train: trainSet, test } = loadData(o.data)
+  const model = modelSpec(o.model, trainSet)
+  const optimizer: OptimizerSpec = o.optimizer === 'adamw' ? { kind: 'adamw' } : { kind: 'sgd', momentum: 0.9 }
+  let initialParams: Float32Array | undefined
+  if (o.load != null) {
+    const { modelLayout } = await import('../../graph/index.js')
+    const ck = await loadCheckpoint(o.load, modelLayout(model))
+    initialParams = ck.vectors.params
+  }
+  const bar = !o.json && process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: 'train |{bar}| {value}/{total} steps  loss {loss}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : undefined
+  bar?.start(o.steps, 0, { loss: '-' })
+  const r = await runCentral({
+    model, optimizer, train: trainSet, test, steps: o.steps, batch: o.batch, lr: o.lr, fusedSteps: o.fused,
+    device: o.device, seed: o.seed, threads: o.threads, initialParams,
+    onProgress: (done, loss) => bar?.update(done, { loss: loss.toFixed(4) })
+  })
+  bar?.stop()
+  log.info({ device: r.trainer.device, reason: r.trainer.deviceReason }, `execution provider: ${r.trainer.device}`)
+  try {
+    if (o.save != null) {
+      const { params } = await r.trainer.getParams()
+      await saveCheckpoint(o.save, { layout: layoutToString(r.trainer.layout), meta: { model, steps: o.steps, data: o.data }, vectors: { params } })
+    }
+  } finally {
+    await r.trainer.close()
+  }
+  const out = {
+    model: o.model,
+    data: o.data,
+    params: r.trainer.layout.total,
+    steps: o.steps,
+    batch: o.batch,
+    finalLoss: r.finalLoss,
+    testLoss: r.test.loss,
+    testAccuracy: r.test.accuracy,
+    stepsPerSecond: r.stepsPerSecond,
+    device: r.trainer.device
+  }
+  if (o.json) process.stdout.write(JSON.stringify(out) + '\n')
+  else {
+    process.stdout.write(`model ${out.model} (${out.params} params) on ${out.data}, ${out.steps} steps × batch ${out.batch} on ${out.device}\n` +
+      `final loss ${out.finalLoss.toFixed(4)}  test accuracy ${(out.testAccuracy * 100).toFixed(2)}%  ${out.stepsPerSecond.toFixed(0)} steps/s\n`)
+  }
+}

@@ -1,0 +1,23 @@
+// `tapestry` command line: wires commands; every failure ends as one clear line and exit code 1.
+import { Command, CommanderError } from 'commander'
+import { registerTrain } from './commands/train.js'
+
+const program = new Command()
+program.name('tapestry')
+  .description('peer-to-peer federated training: local ONNX training, compressed updates, elected aggregators')
+  .showHelpAfterError(false)
+  .exitOverride()
+registerTrain(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // help and version are not failures
+    process.exitCode = err.exitCode
+  } else {
+    const e = err as { code?: string, message?: string }
+    process.stderr.write(`tapestry: ${e.message ?? String(err)}${e.code != null ? ` [${e.code}]` : ''}\n`)
+    process.exitCode = 1
+  }
+}
