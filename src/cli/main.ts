@@ -1,6 +1,7 @@
 // `tapestry` command line: wires commands; every failure ends as one clear line and exit code 1.
 import { Command, CommanderError } from 'commander'
 import { registerTrain } from './commands/train.js'
+import { registerSim } from './commands/sim.js'
 
 const program = new Command()
 program.name('tapestry')
@@ -8,6 +9,7 @@ program.name('tapestry')
   .showHelpAfterError(false)
   .exitOverride()
 registerTrain(program)
+registerSim(program)
 
 try {
   await program.parseAsync(process.argv)

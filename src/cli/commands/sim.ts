@@ -1,0 +1,192 @@
+// `tapestry sim`: run the round protocol in the simulator, compare settings, write JSON and plots.
+import type { Command } from 'commander'
+import { readFile, mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { DEFAULT_SIM_CONFIG, applySetting, validateSimConfig, type SimConfig } from '../../sim/config.js'
+import { parseEdgeList } from '../../sim/topology.js'
+import { parseComparison, runExperiment, type ExperimentReport, type RunReport } from '../../sim/experiment.js'
+import { parseDeviceRequest } from '../../train/index.js'
+import { UsageError } from '../errors.js'
+import { writeLinePlot, type Series } from '../plot.js'
+
+/** flag name → setting key understood by applySetting */
+const FLAG_SETTINGS: Array<[flag: string, key: string, help: string]> = [
+  ['nodes', 'nodes', 'number of simulated nodes'],
+  ['rounds', 'rounds', 'outer rounds'],
+  ['inner-steps', 'inner-steps', 'H: local steps per round'],
+  ['batch', 'batch', 'per-node batch size'],
+  ['inner-lr', 'inner-lr', 'inner AdamW learning rate'],
+  ['model', 'model', 'model (mlp)'],
+  ['data', 'data', 'dataset (mnist)'],
+  ['partition', 'partition', 'iid | dirichlet:<alpha>'],
+  ['codec', 'codec', 'uplink codec spec, e.g. topk:0.01+q4'],
+  ['aggregate-codec', 'aggregate-codec', 'downlink codec of the aggregate (aggregator mode)'],
+  ['mode', 'mode', 'aggregator | gossip'],
+  ['rule', 'rule', 'fold rule: mean | median | trimmed:<b> | krum:<f>[+clip:...]'],
+  ['outer', 'outer', 'outer optimizer: nesterov | fedavg'],
+  ['outer-lr', 'outer-lr', 'outer learning rate'],
+  ['outer-momentum', 'outer-momentum', 'outer Nesterov momentum'],
+  ['topology', 'topology', 'full | ring | star[:hub] | regular:<d> | smallworld:<d>:<p> | regions:<r>:<ms> | edges:<file>'],
+  ['latency', 'latency', 'per-link one-way latency (ms)'],
+  ['bandwidth', 'bandwidth', 'per-link bandwidth (MB/s)'],
+  ['loss', 'loss', 'per-link packet loss probability'],
+  ['step-ms', 'step-ms', 'virtual compute time of one local step (ms)'],
+  ['stragglers', 'stragglers', 'log-normal sigma of node speed'],
+  ['leave-rate', 'leave-rate', 'departures per node per virtual hour'],
+  ['join-rate', 'join-rate', 'returns per departed node per virtual hour'],
+  ['crash-rounds', 'crash-rounds', 'rounds whose elected aggregator crashes, e.g. 3,7'],
+  ['backups', 'backups', 'k backup aggregators'],
+  ['deadline-ms', 'deadline-ms', "aggregator's commit deadline (virtual ms)"],
+  ['collect-ms', 'collect-ms', 'close with a quorum after this long (virtual ms)'],
+  ['quorum', 'quorum', 'fraction of members needed to close early'],
+  ['seed', 'seed', 'seed of everything'],
+  ['synthetic-params', 'synthetic-params', 'protocol-only: parameters of synthetic updates'],
+  ['eval-every', 'eval-every', 'evaluate every n rounds']
+]
+
+export interface SimCliOptions {
+  config: SimConfig
+  compare?: string
+  out?: string
+  json: boolean
+  device: 'auto' | 'cuda' | 'cpu'
+  threads?: number
+  quiet: boolean
+}
+
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+
+/** Reads an `edges:<file>` topology into an explicit edge list (the simulator does no I/O). */
+async function resolveTopology (cfg: SimConfig, raw: string): Promise<SimConfig> {
+  if (!raw.startsWith('edges:')) return applySetting(cfg, 'topology', raw)
+  const file = raw.slice('edges:'.length)
+  let text: string
+  try { text = await readFile(file, 'utf8') } catch (err) { throw new UsageError(`cannot read edge list ${file}: ${(err as Error).message}`) }
+  return { ...cfg, topology: { kind: 'edges', edges: parseEdgeList(text) } }
+}
+
+/** Config file (JSON, same keys as the flags) first, then flags on top; all validated up front. */
+export async function parseSimOptions (raw: Record<string, unknown>): Promise<SimCliOptions> {
+  let cfg: SimConfig = { ...DEFAULT_SIM_CONFIG }
+  if (typeof raw.config === 'string') {
+    let obj: unknown
+    try { obj = JSON.parse(await readFile(raw.config, 'utf8')) } catch (err) { throw new UsageError(`bad config file ${raw.config}: ${(err as Error).message}`) }
+    if (obj == null || typeof obj !== 'object' || Array.isArray(obj)) throw new UsageError(`config file ${raw.config} must hold a JSON object`)
+    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+      const value = Array.isArray(v) ? v.join(',') : String(v)
+      cfg = k === 'topology' ? await resolveTopology(cfg, value) : applySetting(cfg, k, value)
+    }
+  }
+  for (const [flag, key] of FLAG_SETTINGS) {
+    const v = raw[camel(flag)]
+    if (v === undefined) continue
+    cfg = key === 'topology' ? await resolveTopology(cfg, String(v)) : applySetting(cfg, key, String(v))
+  }
+  if (raw.synthetic === true) cfg = { ...cfg, synthetic: true, baselines: false }
+  if (raw.baselines === false) cfg = { ...cfg, baselines: false }
+  validateSimConfig(cfg)
+  if (typeof raw.compare === 'string') parseComparison(cfg, raw.compare)
+  return {
+    config: cfg,
+    compare: raw.compare as string | undefined,
+    out: raw.out as string | undefined,
+    json: raw.json === true,
+    device: parseDeviceRequest(String(raw.device ?? 'auto')),
+    threads: raw.threads == null ? undefined : Number(raw.threads),
+    quiet: raw.quiet === true
+  }
+}
+
+export function registerSim (program: Command): void {
+  const cmd = program.command('sim')
+    .description('simulate the round protocol over a chosen topology and compare it with the synchronous and local baselines')
+    .option('--config <file>', 'JSON file of settings (keys as the flags); flags override it')
+  for (const [flag, , help] of FLAG_SETTINGS) cmd.option(`--${flag} <value>`, help)
+  cmd.option('--synthetic', 'protocol-only: synthetic updates, no training', false)
+    .option('--no-baselines', 'skip the synchronous and local-only baselines')
+    .option('--compare <setting=v1,v2>', 'run once per value of one setting, e.g. codec=topk:0.01+q2,topk:0.03+q2')
+    .option('--out <dir>', 'write per-round JSON and SVG/PNG plots here')
+    .option('--device <d>', 'auto|cuda|cpu', 'auto')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads')
+    .option('--quiet', 'no progress lines on stderr', false)
+    .option('--json', 'print one JSON object on stdout', false)
+    .action(async (raw: Record<string, unknown>) => { await sim(await parseSimOptions(raw)) })
+}
+
+function summary (r: RunReport): Record<string, unknown> {
+  return {
+    label: r.label,
+    final: r.final,
+    baselines: r.baselines == null
+      ? undefined
+      : {
+          ddp: { loss: r.baselines.ddp.loss, accuracy: r.baselines.ddp.accuracy, bytes: r.baselines.ddp.bytes },
+          local: { loss: r.baselines.local.loss, accuracy: r.baselines.local.accuracy, bytes: r.baselines.local.bytes }
+        },
+    bytesTotal: r.bytesTotal,
+    bytesRatioVsDdp: r.bytesRatioVsDdp,
+    completedRounds: r.completedRounds,
+    virtualSeconds: r.virtualSeconds,
+    wallSeconds: r.wallSeconds,
+    nodeRounds: r.nodeRounds,
+    wallMsPerNodeRound: r.nodeRounds > 0 ? 1000 * r.wallSeconds / r.nodeRounds : null,
+    rounds: r.rounds.map(x => ({ round: x.round, aggregator: x.aggregator, rank: x.rank, included: x.included, loss: x.loss, accuracy: x.accuracy, bytes: x.bytes, time: x.time }))
+  }
+}
+
+async function sim (o: SimCliOptions): Promise<void> {
+  const log = o.quiet ? undefined : (m: string): void => { process.stderr.write(m + '\n') }
+  const compare = o.compare != null ? parseComparison(o.config, o.compare) : undefined
+  const report = await runExperiment(o.config, compare, { device: o.device, threads: o.threads, log })
+  if (o.out != null) await writeOutputs(o.out, report)
+  const first = summary(report.runs[0])
+  const out = { ...first, runs: report.runs.map(summary), out: o.out }
+  if (o.json) {
+    process.stdout.write(JSON.stringify(out) + '\n')
+    return
+  }
+  for (const r of report.runs) {
+    const acc = r.final.accuracy != null ? `${(100 * r.final.accuracy).toFixed(2)}%` : 'n/a'
+    let line = `${r.label}: ${r.completedRounds} rounds, accuracy ${acc}, ${(r.bytesTotal / 1e6).toFixed(2)} MB sent`
+    if (r.baselines != null) {
+      line += ` | ddp ${(100 * r.baselines.ddp.accuracy).toFixed(2)}% at ${(r.baselines.ddp.bytes / 1e6).toFixed(0)} MB (${r.bytesRatioVsDdp!.toFixed(0)}× more bytes)` +
+        ` | local-only ${(100 * r.baselines.local.accuracy).toFixed(2)}%`
+    }
+    process.stdout.write(line + '\n')
+  }
+}
+
+/** rounds.json per run, summary.json, and plots of loss/accuracy vs round and vs bytes. */
+async function writeOutputs (dir: string, report: ExperimentReport): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'summary.json'), JSON.stringify(report.runs.map(summary), null, 2))
+  for (const r of report.runs) {
+    const name = r.label.replace(/[^A-Za-z0-9_.=+-]+/g, '_')
+    await writeFile(join(dir, `rounds-${name}.json`), JSON.stringify({ label: r.label, config: r.config, rounds: r.rounds }, null, 2))
+  }
+  for (const metric of ['accuracy', 'loss'] as const) {
+    for (const axis of ['round', 'bytes'] as const) {
+      const series: Series[] = []
+      for (const r of report.runs) {
+        series.push({ name: r.label, points: r.rounds.filter(x => x[metric] != null).map(x => ({ x: axis === 'round' ? x.round + 1 : x.bytes, y: x[metric]! })) })
+      }
+      const b = report.runs[0].baselines
+      const last = report.runs[0].config.rounds
+      if (b != null) {
+        // baselines are single end points: drawn as flat reference lines over the run
+        for (const [name, v] of [['ddp (sync)', b.ddp], ['local-only', b.local]] as const) {
+          const xs = axis === 'round' ? [1, last] : [Math.max(1, v.bytes / 1000), Math.max(2, v.bytes)]
+          if (axis === 'bytes' && v.bytes === 0) continue
+          series.push({ name, dashed: true, points: xs.map(x => ({ x, y: v[metric] })) })
+        }
+      }
+      await writeLinePlot(dir, `${metric}-vs-${axis}`, {
+        title: `${metric} vs ${axis === 'round' ? 'round' : 'bytes sent'}`,
+        xLabel: axis === 'round' ? 'round' : 'bytes on the wire (cumulative)',
+        yLabel: metric === 'accuracy' ? 'test accuracy' : 'test loss',
+        series,
+        logX: axis === 'bytes'
+      })
+    }
+  }
+}

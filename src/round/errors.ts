@@ -1,0 +1,15 @@
+// Typed errors of the round protocol: bad settings and refused messages.
+
+export enum RoundErrorCode {
+  BadConfig = 'ERR_ROUND_CONFIG',
+  BadEvent = 'ERR_ROUND_EVENT'
+}
+
+export class RoundError extends Error {
+  readonly code: RoundErrorCode
+  constructor (code: RoundErrorCode, message: string) {
+    super(message)
+    this.name = 'RoundError'
+    this.code = code
+  }
+}

@@ -1,0 +1,56 @@
+// The round protocol's messages as plain values: what gossip carries (presence, announce,
+// commit) regardless of transport. net/ maps them to protobuf (protocols/*.proto) and signs them.
+
+/** A member says it is alive, where it stands and how much it can do. */
+export interface Presence {
+  runId: string
+  peerId: string
+  /** last round whose commit this peer applied (-1: none yet) */
+  round: number
+  /** id of the model it holds */
+  modelId: string
+  /** declared relative capacity for weighted election (1 = default) */
+  capacity: number
+}
+
+/** A member offers its compressed update for a round. */
+export interface Announce {
+  runId: string
+  round: number
+  peerId: string
+  /** content id of the update blob (CID string) */
+  updateId: string
+  /** the global model the update was computed from (M_r) */
+  baseModelId: string
+  /** training examples behind the update: its weight in the fold */
+  samples: number
+  /** codec spec, e.g. "topk:0.01+q2" (also inside the blob) */
+  codec: string
+  /** blob size in bytes */
+  size: number
+  /** declared relative capacity, carried into the commit for next round's weighted election */
+  capacity: number
+}
+
+export interface IncludedUpdate {
+  updateId: string
+  peerId: string
+  samples: number
+  capacity: number
+}
+
+/** The aggregator (or a backup) closes a round. */
+export interface Commit {
+  runId: string
+  round: number
+  /** author of the commit */
+  aggregator: string
+  /** 0 = elected aggregator, i = i-th backup */
+  rank: number
+  prevModelId: string
+  /** sorted by updateId: the deterministic fold order */
+  included: IncludedUpdate[]
+  newModelId: string
+  /** content id of the compressed aggregate (aggregator/hierarchical modes); '' when members fold themselves */
+  aggregateId: string
+}

@@ -1,0 +1,56 @@
+// Events into and actions out of the round state machine, and the chain state it carries.
+import type { OuterState } from '../aggregate/index.js'
+import type { Announce, Commit } from './messages.js'
+
+export interface Member { peerId: string, capacity: number }
+
+/** What a node knows for certain after applying a commit: enough to run the next round. */
+export interface ChainState {
+  /** the round this node works on next (0 = first round after genesis) */
+  round: number
+  /** id of the global model θ_round (digest of its float32 bytes) */
+  modelId: string
+  params: Float32Array
+  /** outer optimizer state (momentum); a deterministic function of the commit chain */
+  outer: OuterState
+  /** who may be elected this round: the peers included in the previous commit */
+  electorate: Member[]
+}
+
+export type RoundEvent =
+  | { type: 'start' }
+  | { type: 'tick' }
+  | { type: 'trained', round: number, params: Float32Array, samples: number }
+  | { type: 'announce', msg: Announce }
+  | { type: 'blob', id: string, bytes: Uint8Array }
+  | { type: 'blobFailed', id: string, reason: string }
+  | { type: 'commit', msg: Commit }
+  /** a late joiner (or a node that fell behind) jumped to a state fetched from peers */
+  | { type: 'synced', state: ChainState }
+
+export type BlobKind = 'update' | 'aggregate'
+
+export type RoundAction =
+  | { type: 'train', round: number, params: Float32Array, steps: number }
+  | { type: 'putBlob', id: string, bytes: Uint8Array, kind: BlobKind }
+  | { type: 'publishAnnounce', msg: Announce }
+  | { type: 'fetch', id: string, providers: string[], kind: BlobKind }
+  | { type: 'publishCommit', msg: Commit }
+  | { type: 'applied', commit: Commit, state: ChainState, verified: 'full' | 'aggregate' | 'self' }
+  /** a valid-looking commit for a later round arrived: this node must sync */
+  | { type: 'behind', round: number, from: string }
+  | { type: 'wake', at: number }
+  | { type: 'log', level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown> }
+
+/** Pure helpers the engine needs but must not implement with I/O. */
+export interface RoundDeps {
+  /** this node's peer id */
+  self: string
+  /** content id of bytes (a CID string in the daemon); must be collision-resistant */
+  digest: (bytes: Uint8Array) => string
+  /**
+   * Ranked candidates for a round; defaults to election/. A simulator may pass a memoised
+   * version (the function is pure, so memoising changes nothing but speed).
+   */
+  rank?: (runId: string, round: number, prevModelId: string, members: Member[]) => string[]
+}

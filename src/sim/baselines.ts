@@ -1,0 +1,75 @@
+// The baselines every experiment reports against, trained in the same process on the same shards:
+// synchronous data-parallel (gradients averaged every step) and local-only training.
+import { BatchSampler } from '../data/index.js'
+import { Rng } from '../tensor/index.js'
+import type { OnnxBackend } from './onnx-backend.js'
+import type { SimConfig } from './config.js'
+
+export interface BaselineResult {
+  loss: number
+  accuracy: number
+  /** bytes on the wire for the whole run */
+  bytes: number
+  steps: number
+}
+
+/**
+ * Synchronous data-parallel: each step every node computes the gradient of its own batch and
+ * all gradients are averaged. With equal per-node batches that is exactly one step on the
+ * union of the nodes' batches, which is how it runs here. Bytes: a parameter-server exchange,
+ * every node sends its gradient and receives the average every step (2·N·P·4 per step).
+ */
+export async function runDdp (backend: OnnxBackend, cfg: SimConfig): Promise<BaselineResult> {
+  const steps = cfg.rounds * cfg.innerSteps
+  const trainer = backend.trainer
+  await trainer.setParams(backend.initialParams())
+  const rng = new Rng(cfg.seed).fork('ddp')
+  const samplers = backend.shards.map((s, i) => new BatchSampler(backend.train_, s, cfg.batch, rng.fork(i)))
+  const feat = trainer.featureShape.reduce((a, b) => a * b, 1)
+  const n = samplers.length
+  const big = n * cfg.batch
+  let done = 0
+  while (done < steps) {
+    const k = steps - done >= trainer.fusedSteps ? trainer.fusedSteps : 1
+    const x = new Float32Array(k * big * feat)
+    const y = new BigInt64Array(k * big)
+    for (let s = 0; s < k; s++) {
+      for (let i = 0; i < n; i++) {
+        const b = samplers[i].next(1)
+        const row = s * big + i * cfg.batch
+        x.set(b.x, row * feat)
+        y.set(b.y, row)
+      }
+    }
+    await trainer.trainSteps(k, big, x, y, cfg.innerLr)
+    done += k
+  }
+  const ev = await trainer.evaluate(backend.test)
+  return { loss: ev.loss, accuracy: ev.accuracy, bytes: 2 * n * backend.layout.total * 4 * steps, steps }
+}
+
+/** Local-only: nodes train alone on their shards for the same steps; mean over (up to 16) nodes. */
+export async function runLocalOnly (backend: OnnxBackend, cfg: SimConfig, maxNodes = 16): Promise<BaselineResult & { nodesEvaluated: number }> {
+  const steps = cfg.rounds * cfg.innerSteps
+  const trainer = backend.trainer
+  const rng = new Rng(cfg.seed).fork('local')
+  const count = Math.min(maxNodes, backend.shards.length)
+  const pick = rng.shuffle(Array.from({ length: backend.shards.length }, (_, i) => i)).slice(0, count) as number[]
+  let loss = 0
+  let acc = 0
+  for (const node of pick) {
+    await trainer.setParams(backend.initialParams())
+    const sampler = new BatchSampler(backend.train_, backend.shards[node], cfg.batch, rng.fork(node))
+    let done = 0
+    while (done < steps) {
+      const k = steps - done >= trainer.fusedSteps ? trainer.fusedSteps : 1
+      const b = sampler.next(k)
+      await trainer.trainSteps(k, cfg.batch, b.x, b.y, cfg.innerLr)
+      done += k
+    }
+    const ev = await trainer.evaluate(backend.test)
+    loss += ev.loss / count
+    acc += ev.accuracy / count
+  }
+  return { loss, accuracy: acc, bytes: 0, steps, nodesEvaluated: count }
+}

@@ -1,0 +1,72 @@
+// Simulated nodes training for real: one worker-backed ONNX trainer shared by all nodes, each
+// node drawing batches from its own shard with its own seeded sampler.
+import { BatchSampler, shard, type Dataset } from '../data/index.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, type DeviceRequest, type EvalResult } from '../train/index.js'
+import { initParams, type ModelSpec } from '../graph/index.js'
+import { Rng, type ParamLayout } from '../tensor/index.js'
+import type { TrainingBackend } from './backend.js'
+import type { SimConfig } from './config.js'
+
+export interface OnnxBackendOptions { device: DeviceRequest, threads?: number }
+
+export class OnnxBackend implements TrainingBackend {
+  readonly layout: ParamLayout
+  readonly trainer: Trainer
+  readonly model: ModelSpec
+  readonly train_: Dataset
+  readonly test: Dataset
+  readonly shards: Int32Array[]
+  private readonly samplers: BatchSampler[]
+  private readonly cfg: SimConfig
+
+  private constructor (cfg: SimConfig, trainer: Trainer, model: ModelSpec, train: Dataset, test: Dataset, shards: Int32Array[]) {
+    this.cfg = cfg
+    this.trainer = trainer
+    this.layout = trainer.layout
+    this.model = model
+    this.train_ = train
+    this.test = test
+    this.shards = shards
+    const rng = new Rng(cfg.seed).fork('samplers')
+    this.samplers = shards.map((s, i) => new BatchSampler(train, s, cfg.batch, rng.fork(i)))
+  }
+
+  static async create (cfg: SimConfig, opts: OnnxBackendOptions): Promise<OnnxBackend> {
+    const { train, test } = loadData(cfg.data)
+    const model = modelSpec(cfg.model, train)
+    const shards = shard(train, cfg.nodes, cfg.partition, cfg.seed)
+    // the whole round's H steps in one ONNX Loop run when it is small enough
+    const fused = fusedCount(cfg.innerSteps)
+    const trainer = await Trainer.create({ model, optimizer: DEFAULT_INNER_OPTIMIZER, fusedSteps: fused, device: opts.device, threads: opts.threads, seed: cfg.seed })
+    return new OnnxBackend(cfg, trainer, model, train, test, shards)
+  }
+
+  initialParams (): Float32Array { return initParams(this.model, this.cfg.seed) }
+
+  async train (node: number, _round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }> {
+    // DiLoCo restarts the inner optimizer from the new global model each round
+    await this.trainer.setParams(params)
+    let done = 0
+    while (done < steps) {
+      const k = steps - done >= this.trainer.fusedSteps ? this.trainer.fusedSteps : 1
+      const { x, y } = this.samplers[node].next(k)
+      await this.trainer.trainSteps(k, this.cfg.batch, x, y, this.cfg.innerLr)
+      done += k
+    }
+    // FedAvg's weighting: a node counts by the examples it holds
+    return { params: (await this.trainer.getParams()).params, samples: this.shards[node].length }
+  }
+
+  async evaluate (params: Float32Array): Promise<EvalResult> {
+    await this.trainer.setParams(params)
+    return await this.trainer.evaluate(this.test)
+  }
+
+  async close (): Promise<void> { await this.trainer.close() }
+}
+
+/** Largest divisor of H that is at most 64: H steps run as H/K fused calls with no remainder. */
+export function fusedCount (h: number): number {
+  for (let k = Math.min(64, h); k > 1; k--) if (h % k === 0) return k
+  return 1
+}
