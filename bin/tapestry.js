@@ -17,7 +17,7 @@ if (major < 22) {
   const r = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' })
   process.exit(r.status ?? 1)
 }
-const cli = join(root, 'dist', 'src', 'cli', 'main.js')
+const cli = join(root, process.env.TAPESTRY_DIST ?? 'dist', 'src', 'cli', 'main.js')
 if (!existsSync(cli)) {
   console.error('tapestry: not built; run `npm run build`')
   process.exit(1)

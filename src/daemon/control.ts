@@ -1,0 +1,76 @@
+// The control API: HTTP on 127.0.0.1 only, every request carrying the data directory's token.
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http'
+import { timingSafeEqual } from 'node:crypto'
+import { DaemonError, DaemonErrorCode } from './errors.js'
+
+export type ControlRoute = 'status' | 'peers' | 'rounds' | 'model' | 'stop'
+
+export type ControlHandlers = Record<ControlRoute, () => Promise<unknown> | unknown>
+
+export class ControlServer {
+  private server: Server | undefined
+
+  constructor (private readonly token: string, private readonly handlers: ControlHandlers) {}
+
+  /** Listens on 127.0.0.1 (never another interface); returns the bound port. */
+  async listen (port: number): Promise<number> {
+    const server = createServer((req, res) => { void this.serve(req, res) })
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => resolve())
+    })
+    const addr = server.address()
+    if (addr == null || typeof addr === 'string') throw new DaemonError(DaemonErrorCode.ControlFailed, 'control API did not bind')
+    return addr.port
+  }
+
+  private authorised (req: IncomingMessage): boolean {
+    const h = req.headers.authorization ?? ''
+    const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '')
+    const want = Buffer.from(this.token)
+    return given.length === want.length && timingSafeEqual(given, want)
+  }
+
+  private async serve (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const send = (code: number, body: unknown): void => {
+      res.writeHead(code, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(body))
+    }
+    if (!this.authorised(req)) { send(401, { error: 'missing or wrong control token', code: DaemonErrorCode.Unauthorized }); return }
+    const m = /^\/v1\/(status|peers|rounds|model|stop)$/.exec(req.url ?? '')
+    if (m == null) { send(404, { error: `unknown endpoint ${req.url ?? ''}` }); return }
+    const route = m[1] as ControlRoute
+    if ((route === 'stop') !== (req.method === 'POST')) { send(405, { error: `${req.method ?? ''} not allowed on ${route}` }); return }
+    try {
+      send(200, await this.handlers[route]())
+    } catch (err) {
+      send(500, { error: (err as Error).message, code: (err as { code?: string }).code })
+    }
+  }
+
+  async close (): Promise<void> {
+    const s = this.server
+    if (s == null) return
+    s.closeAllConnections()
+    await new Promise<void>(resolve => s.close(() => resolve()))
+  }
+}
+
+/** Client side, used by the CLI: one request, JSON back, typed errors for every failure. */
+export async function controlRequest (port: number, token: string, route: ControlRoute, timeoutMs = 10_000): Promise<unknown> {
+  let res: Response
+  try {
+    res = await fetch(`http://127.0.0.1:${port}/v1/${route}`, {
+      method: route === 'stop' ? 'POST' : 'GET',
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(timeoutMs)
+    })
+  } catch (err) {
+    throw new DaemonError(DaemonErrorCode.NotRunning, `daemon not reachable on 127.0.0.1:${port} (${(err as Error).message})`)
+  }
+  const body = await res.json().catch(() => ({})) as { error?: string }
+  if (res.status === 401) throw new DaemonError(DaemonErrorCode.Unauthorized, body.error ?? 'unauthorised')
+  if (!res.ok) throw new DaemonError(DaemonErrorCode.ControlFailed, body.error ?? `HTTP ${res.status}`)
+  return body
+}

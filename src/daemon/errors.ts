@@ -1,0 +1,21 @@
+// Typed errors of the daemon: data directory, config, stores and the control API.
+
+export enum DaemonErrorCode {
+  BadConfig = 'ERR_DAEMON_CONFIG',
+  NoDataDir = 'ERR_NO_DATA_DIR',
+  DataDirExists = 'ERR_DATA_DIR_EXISTS',
+  BadIdentity = 'ERR_BAD_IDENTITY',
+  StoreCorrupt = 'ERR_STORE_CORRUPT',
+  NotRunning = 'ERR_NOT_RUNNING',
+  Unauthorized = 'ERR_UNAUTHORIZED',
+  ControlFailed = 'ERR_CONTROL_FAILED'
+}
+
+export class DaemonError extends Error {
+  readonly code: DaemonErrorCode
+  constructor (code: DaemonErrorCode, message: string) {
+    super(message)
+    this.name = 'DaemonError'
+    this.code = code
+  }
+}
