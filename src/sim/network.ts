@@ -1,0 +1,206 @@
+// Network model over a topology: when a gossip message or a requested blob arrives (virtual
+// milliseconds), who is online, per-uplink FIFO queueing, and byte accounting.
+
+import type { Rng } from '../tensor/rng.js'
+import { SimError, SimErrorCode } from './errors.js'
+import type { PathInfo, Topology } from './topology.js'
+
+export interface NetworkOptions {
+  /**
+   * per-node uplink capacity, MB/s (> 0, Infinity for unlimited); read once per node here,
+   * so a bad value fails before the run
+   * @default the topology's base link bandwidth
+   */
+  uplinkMBps?: (node: number) => number
+  /**
+   * per-node downlink capacity, MB/s; when set, a node's downloads also queue FIFO behind each
+   * other (an aggregator pulling many updates at once is then limited by its own link)
+   * @default unlimited: downloads are not queued at the receiver
+   */
+  downlinkMBps?: (node: number) => number
+  /**
+   * TCP maximum segment size, bytes: sets packets per message and the Mathis throughput bound
+   * @default 1460
+   */
+  mss?: number
+  /**
+   * size of a blob request, bytes (only its delivery time matters; it is not accounted)
+   * @default 100
+   */
+  requestBytes?: number
+  /**
+   * retransmission rounds after which a message counts as delivered, so a lossy draw cannot
+   * stall the simulated clock without bound
+   * @default 8
+   */
+  maxRetransmits?: number
+}
+
+/** Bytes moved so far. Gossip bytes come from accountBroadcast, blob bytes from transferArrival. */
+export interface NetworkStats {
+  /** every byte that crossed a link: broadcasts × receivers plus transfers */
+  bytesTotal: number
+  /** per node: its transfers' uploads plus its own broadcasts × receivers (relays are not known here) */
+  sentBy: Float64Array
+  /** per node: its transfers' downloads */
+  receivedBy: Float64Array
+  /** messageArrival calls that delivered */
+  messages: number
+  /** transferArrival calls that started */
+  transfers: number
+  /** the gossip part of bytesTotal */
+  broadcastBytes: number
+}
+
+/** Mathis et al. (1997): steady-state TCP throughput ≈ C·MSS / (RTT·√p) with C = √(3/2) ≈ 1.22. */
+export const MATHIS_C = 1.22
+
+/**
+ * Time model, all in virtual milliseconds, MB = 10^6 bytes:
+ * - message: one-way latency + bytes / path bottleneck + lost-packet retransmissions. Gossip
+ *   is small, so it does not queue on the uplink.
+ * - transfer: the request travels to the provider, waits FIFO for the provider's uplink (and
+ *   the requester's downlink, if modelled), then streams at min(path bottleneck, uplink,
+ *   downlink, Mathis bound); the last byte lands one latency later.
+ * The uplink is held for bytes / uplink, not for the whole transfer: a flow slowed by its path
+ * or by loss leaves uplink capacity for the next one (a fluid approximation of TCP sharing).
+ * When the rate is the uplink itself — the common case — that is exactly FIFO serialisation.
+ */
+export class NetworkModel {
+  readonly stats: NetworkStats
+  private readonly n: number
+  private readonly online: Uint8Array
+  private readonly uplink: Float64Array
+  private readonly downlink: Float64Array | undefined
+  private readonly upBusy: Float64Array
+  private readonly downBusy: Float64Array
+  private readonly mss: number
+  private readonly requestBytes: number
+  private readonly maxRetransmits: number
+
+  constructor (readonly topology: Topology, private readonly rng: Rng, opts: NetworkOptions = {}) {
+    const n = this.n = topology.n
+    this.mss = positive(opts.mss ?? 1460, 'mss', false)
+    this.requestBytes = nonNegative(opts.requestBytes ?? 100, 'requestBytes')
+    this.maxRetransmits = nonNegative(opts.maxRetransmits ?? 8, 'maxRetransmits')
+    const base = topology.link.bandwidthMBps
+    this.uplink = new Float64Array(n)
+    for (let i = 0; i < n; i++) this.uplink[i] = positive(opts.uplinkMBps?.(i) ?? base, `uplinkMBps(${i})`, true)
+    if (opts.downlinkMBps !== undefined) {
+      this.downlink = new Float64Array(n)
+      for (let i = 0; i < n; i++) this.downlink[i] = positive(opts.downlinkMBps(i), `downlinkMBps(${i})`, true)
+    }
+    this.online = new Uint8Array(n).fill(1)
+    this.upBusy = new Float64Array(n)
+    this.downBusy = new Float64Array(n)
+    this.stats = { bytesTotal: 0, sentBy: new Float64Array(n), receivedBy: new Float64Array(n), messages: 0, transfers: 0, broadcastBytes: 0 }
+  }
+
+  /** Going offline drops the node's queued uploads and downloads: they die with the connection. */
+  setOnline (node: number, online: boolean): void {
+    this.check(node)
+    this.online[node] = online ? 1 : 0
+    if (!online) { this.upBusy[node] = 0; this.downBusy[node] = 0 }
+  }
+
+  isOnline (node: number): boolean {
+    this.check(node)
+    return this.online[node] === 1
+  }
+
+  /**
+   * Arrival time at `to` of a small message sent at `now`, or null when either end is
+   * offline. Bytes are not accounted here: a broadcast reaches each receiver by one of many
+   * relay paths, so its cost is booked once by accountBroadcast.
+   */
+  messageArrival (now: number, from: number, to: number, bytes: number): number | null {
+    this.check(from); this.check(to); this.checkBytes(bytes)
+    if (this.online[from] === 0 || this.online[to] === 0) return null
+    this.stats.messages++
+    if (from === to) return now
+    const p = this.topology.path(to, from) // the sender is the popular endpoint of a broadcast
+    return now + p.latencyMs + bytes / (p.bandwidthMBps * 1e3) + this.retransmitDelay(p, bytes)
+  }
+
+  /**
+   * Arrival time of the last byte of a `bytes` blob that `to` requests from `from` at `now`,
+   * or null when either side is offline at request time (a later departure is the caller's
+   * to handle). Both ends' byte counters are charged when the transfer is scheduled.
+   */
+  transferArrival (now: number, from: number, to: number, bytes: number): number | null {
+    this.check(from); this.check(to); this.checkBytes(bytes)
+    if (this.online[from] === 0 || this.online[to] === 0) return null
+    const s = this.stats
+    s.transfers++
+    if (from === to) return now
+    s.bytesTotal += bytes
+    s.sentBy[from] += bytes
+    s.receivedBy[to] += bytes
+    const p = this.topology.path(from, to)
+    const requested = now + p.latencyMs + this.retransmitDelay(p, this.requestBytes)
+    const up = this.uplink[from]
+    const down = this.downlink === undefined ? Infinity : this.downlink[to]
+    let start = Math.max(requested, this.upBusy[from])
+    if (this.downlink !== undefined) start = Math.max(start, this.downBusy[to])
+    this.upBusy[from] = start + bytes / (up * 1e3)
+    if (this.downlink !== undefined) this.downBusy[to] = start + bytes / (down * 1e3)
+    const rate = Math.min(p.bandwidthMBps, up, down, this.mathisMBps(p))
+    return start + bytes / (rate * 1e3) + p.latencyMs
+  }
+
+  /** Book a gossip broadcast of `bytes` from `from` that reached `receivers` nodes, each edge carrying it once. */
+  accountBroadcast (from: number, bytes: number, receivers: number): void {
+    this.check(from); this.checkBytes(bytes)
+    if (!(Number.isInteger(receivers) && receivers >= 0)) throw new SimError(SimErrorCode.CONFIG, `receivers must be an integer ≥ 0, got ${String(receivers)}`)
+    const total = bytes * receivers
+    this.stats.bytesTotal += total
+    this.stats.broadcastBytes += total
+    this.stats.sentBy[from] += total
+  }
+
+  /** Mathis bound for the path, MB/s; Infinity when lossless or with zero RTT (no bound applies). */
+  mathisMBps (p: PathInfo): number {
+    const rttS = 2 * p.latencyMs / 1000
+    if (p.loss <= 0 || rttS <= 0) return Infinity
+    return MATHIS_C * this.mss / (rttS * Math.sqrt(p.loss)) / 1e6
+  }
+
+  /**
+   * Extra delay from lost packets. With k packets each lost with probability q per round,
+   * the rounds needed beyond the first, X, satisfy P(X ≤ x) = (1 − q^(x+1))^k; X is drawn by
+   * inversion from one uniform and each round costs one retransmission timeout ≈ 2× latency.
+   * Lossless paths draw nothing, so adding loss elsewhere does not shift their randomness.
+   */
+  private retransmitDelay (p: PathInfo, bytes: number): number {
+    if (p.loss <= 0) return 0
+    const k = Math.max(1, Math.ceil(bytes / this.mss))
+    const u = this.rng.next()
+    let x = 0
+    while (x < this.maxRetransmits && Math.exp(k * Math.log1p(-Math.pow(p.loss, x + 1))) < u) x++
+    return x * 2 * p.latencyMs
+  }
+
+  private check (node: number): void {
+    if (!(Number.isInteger(node) && node >= 0 && node < this.n)) {
+      throw new SimError(SimErrorCode.NODE_RANGE, `node ${String(node)} is not in [0, ${this.n})`, { node: Number(node), n: this.n })
+    }
+  }
+
+  private checkBytes (bytes: number): void {
+    if (!(Number.isFinite(bytes) && bytes >= 0)) throw new SimError(SimErrorCode.CONFIG, `bytes must be a finite number ≥ 0, got ${String(bytes)}`)
+  }
+}
+
+function positive (x: number, what: string, allowInfinity: boolean): number {
+  if (typeof x !== 'number' || !(x > 0) || (!allowInfinity && !Number.isFinite(x))) {
+    throw new SimError(SimErrorCode.CONFIG, `${what} must be a ${allowInfinity ? '' : 'finite '}number > 0, got ${String(x)}`, { option: what })
+  }
+  return x
+}
+
+function nonNegative (x: number, what: string): number {
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) {
+    throw new SimError(SimErrorCode.CONFIG, `${what} must be an integer ≥ 0, got ${String(x)}`, { option: what })
+  }
+  return x
+}

@@ -1,0 +1,151 @@
+// Tests of the network model: uplink FIFO queueing, the Mathis loss bound, presence, accounting, determinism.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { NetworkModel, MATHIS_C, type NetworkOptions } from '../../src/sim/network.js'
+import { buildTopology, parseEdgeList, type LinkSpec, type TopologySpec } from '../../src/sim/topology.js'
+import { SimErrorCode } from '../../src/sim/errors.js'
+import { Rng } from '../../src/tensor/rng.js'
+
+const MB = 1e6
+const LINK: LinkSpec = { latencyMs: 20, bandwidthMBps: 10, loss: 0 }
+
+function net (n: number, link: LinkSpec = LINK, opts?: NetworkOptions, spec: TopologySpec = { kind: 'full' }, seed = 1): NetworkModel {
+  return new NetworkModel(buildTopology(spec, n, link, new Rng(seed)), new Rng(seed).fork('net'), opts)
+}
+const code = (c: string) => (e: any): boolean => { assert.equal(e.code, c, e.message); return true }
+const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) < 1e-6, `${what}: ${a} vs ${b}`)
+
+test('one 10 MB download: request latency, then bytes at the link rate, then the last byte\'s latency', () => {
+  const m = net(3)
+  close(m.transferArrival(100, 0, 1, 10 * MB)!, 100 + 20 + 1000 + 20, 'arrival')
+})
+
+test('two simultaneous downloads from one provider finish at ~1× and ~2× the single time', () => {
+  const single = net(3).transferArrival(0, 0, 1, 10 * MB)!
+  const m = net(3)
+  const first = m.transferArrival(0, 0, 1, 10 * MB)!
+  const second = m.transferArrival(0, 0, 2, 10 * MB)!
+  close(first, single, 'first')
+  close(second, single + 1000, 'second waits for the uplink')
+  assert.ok(Math.abs(second / single - 2) < 0.05, `ratio ${second / single}`)
+  // a different provider's uplink is free, and a request after the queue drains does not wait
+  close(m.transferArrival(0, 1, 2, 10 * MB)!, single, 'other provider')
+  close(m.transferArrival(5000, 0, 1, 10 * MB)! - 5000, single, 'after the queue drained')
+})
+
+test('the slowest of path, uplink and downlink sets the rate; a path-limited flow leaves the uplink to others', () => {
+  close(net(2, LINK, { uplinkMBps: () => 2 }).transferArrival(0, 0, 1, 10 * MB)!, 20 + 5000 + 20, 'uplink 2 MB/s')
+  // uplink 100 MB/s over 10 MB/s paths: the second flow starts after the uplink's 100 ms share, not after the first flow
+  const wide = net(3, LINK, { uplinkMBps: () => 100 })
+  close(wide.transferArrival(0, 0, 1, 10 * MB)!, 1040, 'first')
+  close(wide.transferArrival(0, 0, 2, 10 * MB)!, 1140, 'second')
+  // with a modelled downlink, one receiver pulling from two providers queues at its own end
+  const agg = net(3, LINK, { uplinkMBps: () => 100, downlinkMBps: () => 10 })
+  close(agg.transferArrival(0, 1, 0, 10 * MB)!, 1040, 'first update')
+  close(agg.transferArrival(0, 2, 0, 10 * MB)!, 2040, 'second update waits for the downlink')
+  // a multi-hop path's bottleneck link bounds the rate; latency adds up along it
+  const edges = parseEdgeList('0 1 5 100\n1 2 15 4\n')
+  const chain = net(3, LINK, { uplinkMBps: () => 100 }, { kind: 'edges', edges })
+  close(chain.transferArrival(0, 0, 2, 4 * MB)!, 20 + 1000 + 20, 'bottleneck 4 MB/s, 20 ms path')
+})
+
+test('loss lowers throughput by the Mathis bound 1.22·MSS/(RTT·√p)', () => {
+  const bytes = 10 * MB
+  const lat = 50
+  const duration = (loss: number): number => {
+    const m = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss }, {}, { kind: 'full' }, 4)
+    const rate = MATHIS_C * 1460 / (2 * lat / 1000 * Math.sqrt(loss)) // bytes/s
+    const streaming = bytes / rate * 1000
+    const extra = m.transferArrival(0, 0, 1, bytes)! - 2 * lat - streaming
+    // whatever is left is the request's retransmissions: whole round trips
+    assert.ok(extra > -1e-6 && Math.abs(extra / (2 * lat) - Math.round(extra / (2 * lat))) < 1e-6, `extra ${extra}`)
+    return streaming
+  }
+  const lossless = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss: 0 }).transferArrival(0, 0, 1, bytes)! - 2 * lat
+  close(lossless, 10, 'lossless: 10 MB at 1000 MB/s')
+  const d1 = duration(0.01)
+  const d4 = duration(0.04)
+  assert.ok(d1 > 1000 * lossless)
+  close(d4 / d1, 2, 'four times the loss halves the throughput')
+  // the bound scales with the segment size
+  const big = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss: 0.01 }, { mss: 2920 }, { kind: 'full' }, 4)
+  const t = big.transferArrival(0, 0, 1, bytes)! - 2 * lat
+  assert.ok(t < d1 / 2 + 10 * 2 * lat && t >= d1 / 2 - 1e-6, `mss 2920: ${t} vs ${d1 / 2}`)
+})
+
+test('messages: latency plus serialisation; lost packets cost whole round trips', () => {
+  const ring = net(6, LINK, {}, { kind: 'ring' })
+  close(ring.messageArrival(10, 0, 3, 1000)!, 10 + 60 + 0.1, 'three hops plus 1000 B at 10 MB/s')
+  assert.equal(ring.messageArrival(10, 4, 4, 1000), 10)
+  const lossy = net(2, { latencyMs: 20, bandwidthMBps: 10, loss: 0.3 })
+  let late = 0
+  const trials = 4000
+  for (let i = 0; i < trials; i++) {
+    const extra = lossy.messageArrival(0, 0, 1, 100)! - 20 - 0.01
+    const rounds = extra / 40
+    assert.ok(Math.abs(rounds - Math.round(rounds)) < 1e-6 && rounds <= 8, `extra ${extra}`)
+    if (rounds >= 1) late++
+  }
+  // one packet: a retransmission happens with probability p = 0.3
+  assert.ok(Math.abs(late / trials - 0.3) < 0.03, `retransmitted ${late / trials}`)
+  // more packets, more chances to lose one
+  let lateBig = 0
+  for (let i = 0; i < trials; i++) if (lossy.messageArrival(0, 0, 1, 10 * 1460)! - 20 - 1.46 > 1) lateBig++
+  assert.ok(lateBig / trials > 0.9, `10 packets retransmitted ${lateBig / trials}`)
+})
+
+test('offline ends give null; going offline drops the queued uploads', () => {
+  const m = net(3)
+  assert.equal(m.isOnline(1), true)
+  m.setOnline(1, false)
+  assert.equal(m.isOnline(1), false)
+  assert.equal(m.messageArrival(0, 0, 1, 100), null)
+  assert.equal(m.messageArrival(0, 1, 0, 100), null)
+  assert.equal(m.transferArrival(0, 0, 1, MB), null)
+  assert.equal(m.transferArrival(0, 1, 0, MB), null)
+  assert.equal(m.stats.transfers, 0)
+  m.setOnline(1, true)
+  assert.notEqual(m.messageArrival(0, 0, 1, 100), null)
+  m.transferArrival(0, 0, 1, 10 * MB)
+  m.setOnline(0, false)
+  m.setOnline(0, true)
+  close(m.transferArrival(0, 0, 2, 10 * MB)!, 1040, 'no queue left behind')
+})
+
+test('accounting: transfers charge both ends, broadcasts bytes × receivers, messages only count', () => {
+  const m = net(4)
+  m.transferArrival(0, 0, 1, 5 * MB)
+  m.transferArrival(0, 2, 1, 3 * MB)
+  m.messageArrival(0, 3, 1, 500)
+  m.accountBroadcast(3, 500, 3)
+  const s = m.stats
+  assert.equal(s.transfers, 2)
+  assert.equal(s.messages, 1)
+  assert.equal(s.broadcastBytes, 1500)
+  assert.equal(s.bytesTotal, 8 * MB + 1500)
+  assert.deepEqual([...s.sentBy], [5 * MB, 0, 3 * MB, 1500])
+  assert.deepEqual([...s.receivedBy], [0, 8 * MB, 0, 0])
+})
+
+test('the same seed gives the same times; bad settings are typed errors', () => {
+  const run = (seed: number): number[] => {
+    const m = net(50, { latencyMs: 15, bandwidthMBps: 20, loss: 0.05 }, {}, { kind: 'regular', degree: 4 }, seed)
+    const out: number[] = []
+    for (let i = 0; i < 200; i++) {
+      out.push(m.messageArrival(i, i % 50, (i * 7 + 1) % 50, 2000)!)
+      out.push(m.transferArrival(i, (i * 3) % 50, (i * 11 + 1) % 50, MB)!)
+    }
+    return out
+  }
+  assert.deepEqual(run(42), run(42))
+  assert.notDeepEqual(run(42), run(43))
+  assert.throws(() => net(3, LINK, { uplinkMBps: i => i === 2 ? 0 : 10 }), code(SimErrorCode.CONFIG))
+  assert.throws(() => net(3, LINK, { downlinkMBps: () => NaN }), code(SimErrorCode.CONFIG))
+  assert.throws(() => net(3, LINK, { mss: 0 }), code(SimErrorCode.CONFIG))
+  const m = net(3)
+  assert.throws(() => m.messageArrival(0, 0, 3, 1), code(SimErrorCode.NODE_RANGE))
+  assert.throws(() => m.transferArrival(0, -1, 1, 1), code(SimErrorCode.NODE_RANGE))
+  assert.throws(() => m.setOnline(1.5, true), code(SimErrorCode.NODE_RANGE))
+  assert.throws(() => m.transferArrival(0, 0, 1, -5), code(SimErrorCode.CONFIG))
+  assert.throws(() => m.accountBroadcast(0, 10, 1.5), code(SimErrorCode.CONFIG))
+})
