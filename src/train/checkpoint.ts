@@ -65,7 +65,10 @@ export function decodeCheckpoint (bytes: Uint8Array, expectLayout?: ParamLayout)
   for (const v of header.vectors) {
     if (typeof v?.name !== 'string' || !Number.isSafeInteger(v.length) || v.length < 0) throw bad('bad vector entry')
     if (off + v.length * 4 > bytes.length - 32) throw bad(`vector "${v.name}" runs past the end`)
-    vectors[v.name] = new Float32Array(bytes.slice(off, off + v.length * 4).buffer)
+    // copy: `bytes` may be a pooled Buffer whose .buffer holds unrelated data
+    const copy = new Uint8Array(v.length * 4)
+    copy.set(bytes.subarray(off, off + v.length * 4))
+    vectors[v.name] = new Float32Array(copy.buffer)
     off += v.length * 4
   }
   if (off !== bytes.length - 32) throw bad('trailing bytes')

@@ -1,5 +1,8 @@
 // Chooses the ONNX Runtime execution provider at run time: CUDA when present, else CPU.
 import type { InferenceSession } from 'onnxruntime-node'
+import { existsSync, readdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { TrainError, TrainErrorCode } from './errors.js'
 
 export type DeviceRequest = 'auto' | 'cuda' | 'cpu'
@@ -38,9 +41,16 @@ export function sessionOptions (device: Device, threads?: number): InferenceSess
 export async function resolveDevice (
   request: DeviceRequest,
   probeModel: Uint8Array,
-  create: (model: Uint8Array, opts: InferenceSession.SessionOptions) => Promise<unknown>
+  create: (model: Uint8Array, opts: InferenceSession.SessionOptions) => Promise<unknown>,
+  installed: () => boolean = cudaProviderInstalled
 ): Promise<DeviceChoice> {
   if (request === 'cpu') return { device: 'cpu', reason: 'requested' }
+  // without the provider library ORT would print a loud load failure: say it plainly instead
+  if (!installed()) {
+    const why = 'the CUDA execution provider is not installed (README: npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12)'
+    if (request === 'cuda') throw new TrainError(TrainErrorCode.DeviceUnavailable, `--device cuda: ${why}`)
+    return { device: 'cpu', reason: `auto: ${why}; using CPU` }
+  }
   try {
     await create(probeModel, sessionOptions('cuda'))
     return { device: 'cuda', reason: request === 'cuda' ? 'requested' : 'auto: CUDA provider available' }
@@ -56,4 +66,16 @@ export async function resolveDevice (
 function firstLine (err: unknown): string {
   const s = err instanceof Error ? err.message : String(err)
   return s.split('\n')[0].slice(0, 200)
+}
+
+/** Whether onnxruntime-node's CUDA provider library is present next to its binding. */
+export function cudaProviderInstalled (): boolean {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'))
+    const binDir = join(pkg, 'bin')
+    for (const napi of readdirSync(binDir)) {
+      if (existsSync(join(binDir, napi, process.platform, process.arch, 'libonnxruntime_providers_cuda.so'))) return true
+    }
+  } catch {}
+  return false
 }
