@@ -6,7 +6,7 @@ import { sessionOptions, type Device } from '../src/train/index.js'
 const { onnx } = onnxProto
 
 function matmulModel (n: number): Uint8Array {
-  const t = (name: string): onnx.IValueInfoProto => ({
+  const t = (name: string) => ({
     name,
     type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } }
   })

@@ -5,7 +5,8 @@ type Bench = (opts: { json: boolean }) => Promise<object>
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   train: async () => benchTrain,
-  compress: async () => (await import('./compress-run.js')).benchCompressWithPseudoGradient
+  compress: async () => (await import('./compress-run.js')).benchCompressWithPseudoGradient,
+  sim: async () => (await import('./sim.js')).benchSim
 }
 
 const args = process.argv.slice(2)

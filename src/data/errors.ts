@@ -7,6 +7,8 @@ export enum DataErrorCode {
   PartitionAlpha = 'ERR_DATA_PARTITION_ALPHA',
   /** node count not a positive integer */
   BadNodeCount = 'ERR_DATA_BAD_NODE_COUNT',
+  /** a shard option out of range (minPerShard below 1) */
+  BadShardOption = 'ERR_DATA_BAD_SHARD_OPTION',
   /** fewer examples than nodes × minimum shard size: some shard would stay empty */
   TooFewExamples = 'ERR_DATA_TOO_FEW_EXAMPLES',
   /** batch size or batch count not a positive integer, or an empty index set */
@@ -40,7 +42,7 @@ export class PartitionParseError extends DataError {
 export class ShardError extends DataError {
   readonly nodes: number
   readonly examples: number
-  constructor (code: DataErrorCode.BadNodeCount | DataErrorCode.TooFewExamples, nodes: number, examples: number, message: string) {
+  constructor (code: DataErrorCode.BadNodeCount | DataErrorCode.BadShardOption | DataErrorCode.TooFewExamples, nodes: number, examples: number, message: string) {
     super(code, message)
     this.name = 'ShardError'
     this.nodes = nodes

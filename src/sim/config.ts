@@ -16,6 +16,8 @@ export interface SimConfig {
   /** per-node batch size */
   batch: number
   innerLr: number
+  /** keep each node's inner AdamW state across rounds (DiLoCo) instead of restarting it */
+  keepInnerState: boolean
   model: 'mlp'
   data: 'mnist'
   partition: Partition
@@ -59,6 +61,7 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
   innerSteps: 50,
   batch: 32,
   innerLr: 1e-3,
+  keepInnerState: true,
   model: 'mlp',
   data: 'mnist',
   partition: { kind: 'dirichlet', alpha: 0.5 },
@@ -102,6 +105,7 @@ export function applySetting (c: SimConfig, key: string, raw: string): SimConfig
     case 'inner-steps': case 'innerSteps': next.innerSteps = num(1, 100_000, true); break
     case 'batch': next.batch = num(1, 65_536, true); break
     case 'inner-lr': case 'innerLr': next.innerLr = num(0); break
+    case 'keep-inner-state': case 'keepInnerState': next.keepInnerState = raw === 'true' || raw === '1'; break
     case 'partition': next.partition = parsePartition(raw); break
     case 'codec': parseSpec(raw); next.codec = raw; break
     case 'aggregate-codec': case 'aggregateCodec': parseSpec(raw); next.aggregateCodec = raw; break

@@ -18,6 +18,8 @@ export class OnnxBackend implements TrainingBackend {
   readonly shards: Int32Array[]
   private readonly samplers: BatchSampler[]
   private readonly cfg: SimConfig
+  /** per-node inner optimizer state, kept across rounds when cfg.keepInnerState */
+  private readonly innerState = new Map<number, Float32Array[]>()
 
   private constructor (cfg: SimConfig, trainer: Trainer, model: ModelSpec, train: Dataset, test: Dataset, shards: Int32Array[]) {
     this.cfg = cfg
@@ -44,8 +46,8 @@ export class OnnxBackend implements TrainingBackend {
   initialParams (): Float32Array { return initParams(this.model, this.cfg.seed) }
 
   async train (node: number, _round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }> {
-    // DiLoCo restarts the inner optimizer from the new global model each round
-    await this.trainer.setParams(params)
+    // DiLoCo keeps each worker's inner optimizer state across rounds; 'reset' starts it afresh
+    await this.trainer.setParams(params, this.cfg.keepInnerState ? this.innerState.get(node) : undefined)
     let done = 0
     while (done < steps) {
       const k = steps - done >= this.trainer.fusedSteps ? this.trainer.fusedSteps : 1
@@ -53,8 +55,10 @@ export class OnnxBackend implements TrainingBackend {
       await this.trainer.trainSteps(k, this.cfg.batch, x, y, this.cfg.innerLr)
       done += k
     }
+    const after = await this.trainer.getParams()
+    if (this.cfg.keepInnerState) this.innerState.set(node, after.state)
     // FedAvg's weighting: a node counts by the examples it holds
-    return { params: (await this.trainer.getParams()).params, samples: this.shards[node].length }
+    return { params: after.params, samples: this.shards[node].length }
   }
 
   async evaluate (params: Float32Array): Promise<EvalResult> {

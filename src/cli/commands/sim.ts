@@ -16,6 +16,7 @@ const FLAG_SETTINGS: Array<[flag: string, key: string, help: string]> = [
   ['inner-steps', 'inner-steps', 'H: local steps per round'],
   ['batch', 'batch', 'per-node batch size'],
   ['inner-lr', 'inner-lr', 'inner AdamW learning rate'],
+  ['keep-inner-state', 'keep-inner-state', 'true: keep each node\'s AdamW state across rounds; false: restart it'],
   ['model', 'model', 'model (mlp)'],
   ['data', 'data', 'dataset (mnist)'],
   ['partition', 'partition', 'iid | dirichlet:<alpha>'],

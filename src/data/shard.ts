@@ -1,0 +1,125 @@
+// Splits a dataset into one shard per node, IID or with Dirichlet label skew, reproducibly from a seed.
+import { Rng } from '../tensor/rng.js'
+import type { Dataset } from './dataset.js'
+import { DataErrorCode, ShardError } from './errors.js'
+import { validatePartition, type Partition } from './partition.js'
+
+export interface ShardOptions {
+  /**
+   * Smallest shard allowed. Dirichlet draws with small alpha leave some nodes with no
+   * examples at all; those are topped up from the largest shard (taking its most
+   * common label, so the skew survives) instead of failing or redrawing. A simulator
+   * may want at least one batch per node here.
+   * @default 1
+   */
+  minPerShard?: number
+}
+
+/**
+ * Row indices of `dataset` for each of `nodes` nodes. Every example lands in exactly one
+ * shard, no shard is smaller than `minPerShard`, and the same (dataset, nodes, partition,
+ * seed) always gives the same shards. Each shard's indices are ascending; the batch
+ * sampler does the shuffling.
+ */
+export function shard (dataset: Dataset, nodes: number, partition: Partition, seed: number | string, options: ShardOptions = {}): Int32Array[] {
+  const minPerShard = options.minPerShard ?? 1
+  if (!Number.isInteger(nodes) || nodes < 1) {
+    throw new ShardError(DataErrorCode.BadNodeCount, nodes, dataset.n, `node count must be a positive integer, got ${nodes}`)
+  }
+  if (!Number.isInteger(minPerShard) || minPerShard < 1) {
+    throw new ShardError(DataErrorCode.BadShardOption, nodes, dataset.n, `minPerShard must be a positive integer, got ${minPerShard}`)
+  }
+  if (dataset.n < nodes * minPerShard) {
+    throw new ShardError(DataErrorCode.TooFewExamples, nodes, dataset.n, `${dataset.n} examples cannot fill ${nodes} shards of at least ${minPerShard}`)
+  }
+  validatePartition(partition)
+  const rng = new Rng(seed).fork('shard')
+  const shards = partition.kind === 'iid'
+    ? iidShards(dataset.n, nodes, rng)
+    : dirichletShards(dataset, nodes, partition.alpha, minPerShard, rng)
+  return shards.map(s => Int32Array.from(s).sort())
+}
+
+function iidShards (n: number, nodes: number, rng: Rng): number[][] {
+  const perm = rng.shuffle(Array.from({ length: n }, (_, i) => i)) as number[]
+  const base = Math.floor(n / nodes)
+  const extra = n % nodes
+  const out: number[][] = []
+  let at = 0
+  for (let s = 0; s < nodes; s++) {
+    const size = base + (s < extra ? 1 : 0)
+    out.push(perm.slice(at, at + size))
+    at += size
+  }
+  return out
+}
+
+function dirichletShards (ds: Dataset, nodes: number, alpha: number, minPerShard: number, rng: Rng): number[][] {
+  const classes = ds.numClasses
+  const byClass: number[][] = Array.from({ length: classes }, () => [])
+  for (let i = 0; i < ds.n; i++) byClass[ds.y[i]].push(i)
+  // held[s][c]: the examples of class c that shard s holds; kept per class so rebalancing can move a chosen label
+  const held: number[][][] = Array.from({ length: nodes }, () => Array.from({ length: classes }, () => []))
+  for (let c = 0; c < classes; c++) {
+    const rows = rng.shuffle(byClass[c]) as number[]
+    const p = dirichlet(rng, alpha, nodes)
+    // cut points from rounded cumulative shares, so the counts sum to the class size exactly
+    let cum = 0
+    let from = 0
+    for (let s = 0; s < nodes; s++) {
+      cum += p[s]
+      const to = s === nodes - 1 ? rows.length : Math.min(rows.length, Math.round(cum * rows.length))
+      for (let k = from; k < to; k++) held[s][c].push(rows[k])
+      from = Math.max(from, to)
+    }
+  }
+  rebalance(held, minPerShard)
+  return held.map(perClass => perClass.flat())
+}
+
+/** Moves examples from the largest shard to any shard below the minimum, deterministically. */
+function rebalance (held: number[][][], minPerShard: number): void {
+  const sizes = held.map(perClass => perClass.reduce((a, l) => a + l.length, 0))
+  for (;;) {
+    let needy = -1
+    for (let s = 0; s < sizes.length; s++) if (sizes[s] < minPerShard) { needy = s; break }
+    if (needy < 0) return
+    let donor = 0
+    for (let s = 1; s < sizes.length; s++) if (sizes[s] > sizes[donor]) donor = s
+    let label = 0
+    const d = held[donor]
+    for (let c = 1; c < d.length; c++) if (d[c].length > d[label].length) label = c
+    held[needy][label].push(d[label].pop() as number)
+    sizes[donor]--
+    sizes[needy]++
+  }
+}
+
+/**
+ * A draw from the symmetric Dirichlet(alpha) over k categories. Gamma draws are taken in
+ * log space: with alpha ≪ 1 a Gamma(alpha) variate underflows to 0 in linear space and
+ * every share would become NaN.
+ */
+export function dirichlet (rng: Rng, alpha: number, k: number): Float64Array {
+  const logs = new Float64Array(k)
+  let max = -Infinity
+  for (let i = 0; i < k; i++) {
+    logs[i] = logGammaVariate(rng, alpha)
+    if (logs[i] > max) max = logs[i]
+  }
+  let sum = 0
+  for (let i = 0; i < k; i++) {
+    logs[i] = Math.exp(logs[i] - max)
+    sum += logs[i]
+  }
+  for (let i = 0; i < k; i++) logs[i] /= sum
+  return logs
+}
+
+/** log of a Gamma(shape, 1) variate; shape < 1 uses G(a) = G(a + 1) · U^(1/a). */
+function logGammaVariate (rng: Rng, shape: number): number {
+  if (shape >= 1) return Math.log(rng.gamma(shape))
+  let u = 0
+  while (u === 0) u = rng.next()
+  return Math.log(rng.gamma(shape + 1)) + Math.log(u) / shape
+}

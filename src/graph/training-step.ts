@@ -1,0 +1,100 @@
+// The training-step model: forward, loss, autodiff and optimizer over one flat vector, K steps fused by Loop.
+import { GraphBuilder, type Value } from './builder.js'
+import { gradients } from './autodiff.js'
+import { SpecError } from './errors.js'
+import { bucketLayout, joinBuckets, singleBucket, splitBuckets, unflattenBuckets, type Bucket } from './flat-params.js'
+import { modelDef } from './models/index.js'
+import { gather, int64Scalar, loop, reshape, softmaxCrossEntropy } from './ops/index.js'
+import { optimizerState, optimizerStep, type StateSlot } from './optimizers.js'
+import { serializeModel } from './serialize.js'
+import { IO, type ModelSpec, type OptimizerSpec, type TrainingStepGraph } from './spec.js'
+
+/** Parameters and optimizer state as the step sees them: vectors per bucket, per slot. */
+interface Carried {
+  params: Value[]
+  state: Value[][]
+}
+
+/**
+ * Builds the graph
+ *   inputs  params [P] f32, <state>… f32, lr [] f32, x [K, B, …inputShape] f32, y [K, B] int64
+ *   outputs params_out [P], <state>_out…, losses [K] f32
+ * where B is free (taken from Shape(x) wherever it matters, so partial batches work).
+ * With K > 1 the steps run in one ONNX Loop whose body Gathers batch i; parameters and
+ * optimizer state stay inside the runtime between steps, cut into buckets so the large
+ * weights are not copied out of and back into the flat vector on every step.
+ */
+export function buildTrainingStep (model: ModelSpec, opt: OptimizerSpec, innerSteps: number): TrainingStepGraph {
+  const k = innerSteps
+  if (!Number.isInteger(k) || k < 1) throw new SpecError(`innerSteps must be a positive integer, got ${k}`)
+  const def = modelDef(model)
+  const layout = def.layout(model)
+  const inputShape = def.inputShape(model)
+  const slots = optimizerState(opt)
+  const p = layout.total
+  // one step pays a Split and a Concat per bucket and state slot at its boundary, so a
+  // single step keeps the one flat vector; a Loop pays them once per run
+  const buckets = k === 1 ? singleBucket(layout) : bucketLayout(layout)
+
+  const g = new GraphBuilder(k === 1 ? 'training_step' : `training_step_x${k}`)
+  const params = g.input(IO.params, 'float32', [p])
+  const state = slots.map(s => g.input(s.name, 'float32', s.like === 'params' ? [p] : [1]))
+  const lr = g.input(IO.lr, 'float32', [])
+  const x = g.input(IO.x, 'float32', [k, 'B', ...inputShape])
+  const y = g.input(IO.y, 'int64', [k, 'B'])
+
+  const step = (c: Carried, xi: Value, yi: Value): { next: Carried, loss: Value } => {
+    const logits = def.forward(model, unflattenBuckets(c.params, buckets), xi)
+    const { loss } = softmaxCrossEntropy(logits, yi, 'mean')
+    const grads = gradients(loss, c.params)
+    const next = optimizerStep(opt, { params: c.params, grads, lr, state: c.state })
+    return { next, loss }
+  }
+
+  const initial: Carried = {
+    params: splitBuckets(params, buckets),
+    state: state.map((v, i) => slots[i].like === 'params' ? splitBuckets(v, buckets) : [v])
+  }
+  let final: Carried
+  let losses: Value
+  if (k === 1) {
+    // x is [1, B, …]: a Reshape drops the leading axis without the copy a Gather makes
+    const r = step(initial, reshape(x, [-1, ...inputShape]), reshape(y, [-1]))
+    final = r.next
+    losses = reshape(r.loss, [1])
+  } else {
+    const res = loop(g, int64Scalar(g, k), pack(initial), b => {
+      const r = step(unpack(b.carried, slots, buckets), gather(x, b.iter, 0), gather(y, b.iter, 0))
+      return { carried: pack(r.next), scans: [r.loss] }
+    }, 'inner_steps')
+    final = unpack(res.carried, slots, buckets)
+    losses = res.scans[0]
+  }
+  g.output(joinBuckets(final.params), IO.paramsOut)
+  final.state.forEach((vs, i) => g.output(joinBuckets(vs), `${slots[i].name}_out`))
+  g.output(losses, IO.losses)
+
+  return {
+    model: serializeModel(g, { docString: `training step: ${model.kind}, ${opt.kind}, ${k} inner step(s)` }),
+    layout,
+    stateNames: slots.map(s => s.name),
+    innerSteps: k,
+    inputShape,
+    numClasses: def.numClasses(model)
+  }
+}
+
+function pack (c: Carried): Value[] {
+  return [...c.params, ...c.state.flat()]
+}
+
+function unpack (vs: readonly Value[], slots: readonly StateSlot[], buckets: readonly Bucket[]): Carried {
+  let at = buckets.length
+  const state = slots.map(s => {
+    const n = s.like === 'params' ? buckets.length : 1
+    const part = vs.slice(at, at + n)
+    at += n
+    return part
+  })
+  return { params: vs.slice(0, buckets.length), state }
+}

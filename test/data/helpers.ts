@@ -1,0 +1,13 @@
+// Small synthetic datasets for data/ tests: row i has features [i, label] so rows are traceable.
+import { createImageDataset, type Dataset } from '../../src/data/index.js'
+
+export function tinyDataset (n: number, numClasses: number, labelOf: (i: number) => number = i => i % numClasses): Dataset {
+  const x = new Float32Array(n * 2)
+  const y = new Int32Array(n)
+  for (let i = 0; i < n; i++) {
+    y[i] = labelOf(i)
+    x[2 * i] = i
+    x[2 * i + 1] = y[i]
+  }
+  return createImageDataset(x, y, [2], numClasses)
+}
