@@ -298,11 +298,14 @@ export class Simulation {
     if (this.crashRounds.has(next)) this.scheduleCrash(n.engine.candidates[0])
   }
 
-  /** The elected aggregator of the next round dies after the updates are in flight, and comes back later. */
+  /**
+   * The elected aggregator of the next round dies mid-round, while members are still training
+   * (before it could close the round), and comes back two deadlines later.
+   */
   private scheduleCrash (peerId: string | undefined): void {
     if (peerId == null) return
     const j = this.index(peerId)
-    const at = this.now + this.cfg.innerSteps * this.cfg.stepMs * 1.5 + 100
+    const at = this.now + this.cfg.innerSteps * this.cfg.stepMs * 0.5
     this.push(at, { kind: 'leave', node: j })
     this.crashRejoin.add(j)
   }
