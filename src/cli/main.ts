@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander'
 import { registerTrain } from './commands/train.js'
 import { registerSim } from './commands/sim.js'
+import { registerNode } from './commands/node.js'
 
 const program = new Command()
 program.name('tapestry')
@@ -10,6 +11,7 @@ program.name('tapestry')
   .exitOverride()
 registerTrain(program)
 registerSim(program)
+registerNode(program)
 
 try {
   await program.parseAsync(process.argv)

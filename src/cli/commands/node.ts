@@ -1,0 +1,113 @@
+// Operator commands for one node: init, start (foreground daemon), stop, status, peers, rounds, model.
+import type { Command } from 'commander'
+import Table from 'cli-table3'
+import { initDataDir, dataDirPaths, readControlInfo, readToken, DEFAULT_DATA_DIR } from '../../daemon/datadir.js'
+import { controlRequest, type ControlRoute } from '../../daemon/control.js'
+import { TapestryNode } from '../../daemon/node.js'
+import { createLogger } from '../log.js'
+import { UsageError } from '../errors.js'
+
+const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
+
+export function registerNode (program: Command): void {
+  program.command('init')
+    .description('create a data directory: identity key, config file, control token')
+    .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
+    .requiredOption('--run-id <id>', 'the run to join (letters, digits, . _ -)')
+    .option('--members <ids>', "founding members' peer ids, comma-separated (default: this node)")
+    .option('--bootstrap <addrs>', 'multiaddrs to dial at start, comma-separated')
+    .option('--listen <addrs>', 'listen multiaddrs, comma-separated', '/ip4/127.0.0.1/tcp/0')
+    .option('--set <key=value...>', 'any other config field, e.g. --set innerSteps=50 codec=topk:0.03+q4')
+    .option('--force', 'rewrite the config of an existing data directory (keeps its identity)', false)
+    .option('--json', 'print one JSON object', false)
+    .action(async (o: Record<string, unknown>) => {
+      const config: Record<string, unknown> = { runId: o.runId, listen: list(String(o.listen)) }
+      if (o.members != null) config.members = list(String(o.members))
+      if (o.bootstrap != null) config.bootstrap = list(String(o.bootstrap))
+      for (const kv of (o.set as string[] | undefined) ?? []) {
+        const eq = kv.indexOf('=')
+        if (eq <= 0) throw new UsageError(`--set needs key=value, got "${kv}"`)
+        const raw = kv.slice(eq + 1)
+        let v: unknown = raw
+        try { v = JSON.parse(raw) } catch {}
+        config[kv.slice(0, eq)] = v
+      }
+      const r = await initDataDir(String(o.dataDir), { config: config as { runId: string }, force: o.force === true })
+      if (o.json === true) process.stdout.write(JSON.stringify({ peerId: r.peerId, dataDir: r.paths.root }) + '\n')
+      else process.stdout.write(`initialised ${r.paths.root}\npeer id ${r.peerId}\n`)
+    })
+
+  program.command('start')
+    .description('run the node in the foreground (logs to stdout); SIGTERM/SIGINT stop it cleanly')
+    .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
+    .action(async (o: { dataDir: string }) => {
+      const log = createLogger(process.env.TAPESTRY_LOG ?? 'info', 1)
+      const node = await TapestryNode.start(o.dataDir, log)
+      const onSignal = (sig: string): void => { void node.stop(sig) }
+      process.once('SIGTERM', () => onSignal('SIGTERM'))
+      process.once('SIGINT', () => onSignal('SIGINT'))
+      await node.whenStopped
+      // libp2p and the worker may hold handles for a while; the state is saved, so leave now
+      setTimeout(() => process.exit(0), 200).unref()
+    })
+
+  for (const [name, desc] of [
+    ['status', "the node's round, aggregator, device, peers and model"],
+    ['peers', 'connected peers with latency and role'],
+    ['rounds', 'rounds this node applied: aggregator, updates, loss, accuracy, bytes'],
+    ['model', 'the current global model'],
+    ['stop', 'ask the running daemon to save its state and stop']
+  ] as const) {
+    program.command(name)
+      .description(desc)
+      .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
+      .option('--json', 'print one JSON object', false)
+      .action(async (o: { dataDir: string, json: boolean }) => {
+        const body = await query(o.dataDir, name) as Record<string, unknown>
+        if (o.json) { process.stdout.write(JSON.stringify(body) + '\n'); return }
+        process.stdout.write(render(name, body) + '\n')
+      })
+  }
+}
+
+export async function query (dataDir: string, route: ControlRoute): Promise<unknown> {
+  const paths = dataDirPaths(dataDir)
+  const info = await readControlInfo(paths)
+  const token = await readToken(paths)
+  return await controlRequest(info.port, token, route)
+}
+
+const short = (s: unknown): string => typeof s === 'string' && s.length > 20 ? `${s.slice(0, 8)}…${s.slice(-6)}` : String(s ?? '-')
+const pct = (x: unknown): string => typeof x === 'number' ? `${(100 * x).toFixed(2)}%` : '-'
+
+function render (route: string, b: Record<string, unknown>): string {
+  switch (route) {
+    case 'status': {
+      const t = new Table()
+      const model = b.model as Record<string, unknown>
+      t.push({ 'peer id': String(b.peerId) }, { run: String(b.runId) }, { round: String(b.round) }, { aggregator: String(b.aggregator) },
+        { role: String(b.role) }, { device: String(b.device) }, { peers: String((b.peers as unknown[]).length) }, { model: `${short(model.cid)} (round ${String(model.round)})` })
+      return t.toString()
+    }
+    case 'peers': {
+      const t = new Table({ head: ['peer', 'role', 'latency', 'round', 'address'] })
+      for (const p of b.peers as Array<Record<string, unknown>>) t.push([short(p.peerId), String(p.role), p.latencyMs != null ? `${String(p.latencyMs)} ms` : '-', String(p.round), ((p.addrs as string[])[0] ?? '-')])
+      return t.toString()
+    }
+    case 'rounds': {
+      const t = new Table({ head: ['round', 'aggregator', 'rank', 'updates', 'loss', 'accuracy', 'bytes', 'dense bytes'] })
+      for (const r of b.rounds as Array<Record<string, unknown>>) {
+        t.push([String(r.round), short(r.aggregator), String(r.rank), String(r.included), typeof r.loss === 'number' ? r.loss.toFixed(4) : '-', pct(r.accuracy), String(r.bytes), String(r.bytesDense)])
+      }
+      return t.toString()
+    }
+    case 'model': {
+      const t = new Table()
+      for (const [k, v] of Object.entries(b)) t.push({ [k]: k === 'layout' ? String(v).slice(0, 60) : String(v) })
+      return t.toString()
+    }
+    default:
+      return JSON.stringify(b)
+  }
+}
+

@@ -1,0 +1,452 @@
+// The running node: drives the round engine (src/round, unchanged) over libp2p, trains with the
+// local trainer, keeps every commit and the state it implies on disk, and serves the control API.
+import type { Logger } from 'pino'
+import { FsDatastore } from 'datastore-fs'
+import {
+  createTapestryHost, serveBlobs, serveSync, subscribeAnnounce, subscribeCommit, subscribePresence,
+  publishAnnounce, publishPresence, republish, fetchBlob, catchUp, blobCid, parseBlobCid,
+  type TapestryHost, type BlobServer
+} from '../net/index.js'
+import { encodeCommit } from '../net/gossip-codec.js'
+import { createRoundConfig, RoundEngine, modelBytes, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot } from '../round/index.js'
+import { parseFoldSpec } from '../aggregate/index.js'
+import { BatchSampler, parsePartition, shard, type Dataset } from '../data/index.js'
+import { initParams, type ModelSpec } from '../graph/index.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, encodeCheckpoint, decodeCheckpoint } from '../train/index.js'
+import { fusedCount } from '../sim/onnx-backend.js'
+import { Rng, layoutToString, hashString } from '../tensor/index.js'
+import type { NodeConfig } from './config.js'
+import { loadNodeConfig } from './config.js'
+import { dataDirPaths, loadIdentity, readToken, writeControlInfo, clearControlInfo, type DataDirPaths } from './datadir.js'
+import { DiskBlobStore } from './disk-blob-store.js'
+import { ChainStore } from './chain-store.js'
+import { ControlServer } from './control.js'
+import { DaemonError, DaemonErrorCode } from './errors.js'
+
+export interface RoundHistory {
+  round: number
+  aggregator: string
+  rank: number
+  included: number
+  modelId: string
+  verified: string
+  loss: number | null
+  accuracy: number | null
+  /** this node's bytes on the wire so far (gossip published + blobs fetched) */
+  bytes: number
+  /** what the same transfers would have cost as dense fp32 updates */
+  bytesDense: number
+  at: number
+}
+
+interface PeerInfo { peerId: string, round: number, lastSeen: number, latencyMs: number | null }
+
+const PRESENCE_MS = 2_000
+const STATE_KIND = 'tapestry-state'
+
+/** Digest used for every content id: the CID string of the bytes (sha2-256, raw). */
+const cidOf = (bytes: Uint8Array): string => blobCid(bytes).toString()
+
+export class TapestryNode {
+  private engine!: RoundEngine
+  private host!: TapestryHost
+  private trainer!: Trainer
+  private blobServer!: BlobServer
+  private control!: ControlServer
+  private readonly stopFns: Array<() => unknown> = []
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private chain: Promise<void> = Promise.resolve()
+  private trainChain: Promise<unknown> = Promise.resolve()
+  private stopping = false
+  private stopped!: Promise<void>
+  private resolveStopped!: () => void
+  private readonly peers = new Map<string, PeerInfo>()
+  private readonly commitBytes = new Map<string, Uint8Array>()
+  private readonly history: RoundHistory[] = []
+  private modelRef: { round: number, cid: string } | undefined
+  private innerState: Float32Array[] | undefined
+  private sampler!: BatchSampler
+  private test!: Dataset
+  private shardSize = 0
+  private gossipBytes = 0
+  private fetchedBytes = 0
+  private denseBytes = 0
+  private syncing = false
+  private model!: ModelSpec
+
+  private constructor (
+    readonly paths: DataDirPaths,
+    readonly cfg: NodeConfig,
+    private readonly log: Logger,
+    private readonly blobs: DiskBlobStore,
+    private readonly store: ChainStore
+  ) {
+    this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
+  }
+
+  static async start (dataDir: string, log: Logger): Promise<TapestryNode> {
+    const paths = dataDirPaths(dataDir)
+    const cfg = await loadNodeConfig(paths.config)
+    const key = await loadIdentity(paths)
+    const token = await readToken(paths)
+    const blobs = new DiskBlobStore(paths.blobs)
+    await blobs.open()
+    const store = new ChainStore(paths.chain, paths.state)
+    await store.open()
+    const node = new TapestryNode(paths, cfg, log, blobs, store)
+    await node.boot(key, token)
+    return node
+  }
+
+  get peerId (): string { return this.host.peerId }
+  get whenStopped (): Promise<void> { return this.stopped }
+
+  private async boot (key: Awaited<ReturnType<typeof loadIdentity>>, token: string): Promise<void> {
+    const cfg = this.cfg
+    const { train, test } = loadData(cfg.data)
+    this.test = test
+    this.model = modelSpec(cfg.model, train)
+    const rows = shard(train, cfg.shards, parsePartition(cfg.partition), cfg.seed)[cfg.shard]
+    this.shardSize = rows.length
+    this.trainer = await Trainer.create({ model: this.model, optimizer: DEFAULT_INNER_OPTIMIZER, fusedSteps: fusedCount(cfg.innerSteps), device: cfg.device, threads: cfg.threads, seed: cfg.seed })
+    this.log.info({ device: this.trainer.device, reason: this.trainer.deviceReason }, `execution provider: ${this.trainer.device}`)
+    const layout = this.trainer.layout
+
+    const datastore = new FsDatastore(this.paths.peerstore)
+    await datastore.open()
+    this.host = await createTapestryHost({ runId: cfg.runId, privateKey: key, listen: cfg.listen, bootstrap: cfg.bootstrap, mdns: cfg.mdns, datastore, log: this.log })
+    // the sampler's seed differs per node (peer id) but is stable across restarts
+    this.sampler = new BatchSampler(train, rows, cfg.batch, new Rng(`${cfg.seed}/${this.host.peerId}/batches/${store0Round(this.store)}`))
+
+    const snapshot = await this.store.loadSnapshot(layout)
+    const restored = snapshot ?? this.genesis()
+    const roundCfg = createRoundConfig({
+      runId: cfg.runId,
+      innerSteps: cfg.innerSteps,
+      codec: cfg.codec,
+      aggregateCodec: cfg.aggregateCodec,
+      mode: cfg.mode,
+      rule: parseFoldSpec(cfg.rule),
+      outer: { lr: cfg.outerLr, momentum: cfg.outerMomentum, nesterov: cfg.outerMomentum > 0 },
+      backups: Math.max(0, Math.min(cfg.backups, cfg.members.length - 1)),
+      deadlineMs: cfg.deadlineMs,
+      backupStepMs: cfg.backupStepMs,
+      collectMs: cfg.collectMs,
+      quorum: cfg.quorum
+    })
+    this.engine = new RoundEngine(roundCfg, layout, { self: this.host.peerId, digest: cidOf }, restored)
+    if (snapshot != null) this.log.info({ round: snapshot.chain.round, model: snapshot.chain.modelId }, 'resumed from the last commit')
+    await this.publishState(this.engine.state)
+
+    this.blobServer = await serveBlobs(this.host, { store: this.blobs, log: this.log })
+    const sync = await serveSync(this.host, {
+      getChain: (from, limit) => this.store.all.filter(c => c.commit.round >= from).slice(0, limit).map(c => Buffer.from(c.signed, 'base64')),
+      getModel: () => this.modelRef
+    })
+    this.stopFns.push(async () => await sync.stop(), async () => await this.blobServer.stop())
+
+    this.stopFns.push(subscribeAnnounce(this.host, msg => this.enqueue({ type: 'announce', msg }), {
+      validate: m => m.runId === cfg.runId && m.round >= this.engine.round - 1 ? 'accept' : 'ignore'
+    }))
+    this.stopFns.push(subscribeCommit(this.host, (msg, info) => {
+      this.commitBytes.set(commitKey(msg), info.bytes)
+      this.enqueue({ type: 'commit', msg })
+    }, { validate: m => m.runId === cfg.runId ? 'accept' : 'ignore' }))
+    this.stopFns.push(subscribePresence(this.host, (msg, info) => {
+      const p = this.peers.get(info.from) ?? { peerId: info.from, round: -1, lastSeen: 0, latencyMs: null }
+      p.round = msg.round
+      p.lastSeen = Date.now()
+      this.peers.set(info.from, p)
+    }))
+
+    this.control = new ControlServer(token, {
+      status: () => this.status(),
+      peers: () => this.peerTable(),
+      rounds: () => ({ rounds: this.history }),
+      model: () => this.modelInfo(),
+      stop: () => { setImmediate(() => { void this.stop('control API') }); return { stopping: true } }
+    })
+    const port = await this.control.listen(cfg.controlPort)
+    await writeControlInfo(this.paths, { port, pid: process.pid, peerId: this.host.peerId })
+
+    this.every(PRESENCE_MS, () => { void this.presence() })
+    this.every(5_000, () => { void this.measureLatency() })
+    this.log.info({ peerId: this.host.peerId, addrs: this.host.multiaddrs(), control: port, round: this.engine.round }, 'node started')
+
+    // a late joiner (or a node back from a long crash) first asks peers whether the run moved on
+    this.later(1_500, () => {
+      void this.catchUpIfBehind().finally(() => this.enqueue({ type: 'start' }))
+    })
+  }
+
+  private genesis (): EngineSnapshot {
+    const params = initParams(this.model, this.cfg.seed)
+    const chain: ChainState = {
+      round: 0,
+      modelId: cidOf(modelBytes(params)),
+      params,
+      outer: { step: 0, velocity: null },
+      electorate: this.cfg.members.map(peerId => ({ peerId, capacity: 1 }))
+    }
+    return { chain, codec: { seed: hashString(this.cfg.members.join(',') + this.cfg.runId) } }
+  }
+
+  private every (ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms)
+    t.unref()
+    this.timers.add(t)
+  }
+
+  private later (ms: number, fn: () => void): void {
+    const t = setTimeout(() => { this.timers.delete(t); fn() }, Math.max(0, ms))
+    this.timers.add(t)
+  }
+
+  /** Engine events are handled one at a time, in arrival order. */
+  private enqueue (ev: RoundEvent): void {
+    if (this.stopping) return
+    this.chain = this.chain.then(async () => {
+      if (this.stopping) return
+      let actions: RoundAction[]
+      try {
+        actions = this.engine.handle(Date.now(), ev)
+      } catch (err) {
+        this.log.error({ err, event: ev.type }, 'round engine refused an event')
+        return
+      }
+      await this.perform(actions)
+    }).catch(err => { this.log.error({ err }, 'action failed') })
+  }
+
+  private async perform (actions: RoundAction[]): Promise<void> {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'train': this.train(a.round, a.params, a.steps); break
+        case 'putBlob': await this.blobs.put(a.bytes, this.engine.round); break
+        case 'publishAnnounce': {
+          const r = await publishAnnounce(this.host, a.msg)
+          this.gossipBytes += r.bytes.length * Math.max(1, r.recipients)
+          this.log.info({ round: a.msg.round, update: a.msg.updateId, size: a.msg.size }, 'announced update')
+          break
+        }
+        case 'fetch': this.fetch(a.id, a.providers, a.kind); break
+        case 'publishCommit': {
+          const bytes = await encodeCommit(a.msg, this.host.privateKey, this.host.peerId)
+          this.commitBytes.set(commitKey(a.msg), bytes)
+          const n = await republish(this.host, 'commit', bytes)
+          this.gossipBytes += bytes.length * Math.max(1, n)
+          this.log.info({ round: a.msg.round, rank: a.msg.rank, included: a.msg.included.length }, 'committed round')
+          break
+        }
+        case 'applied': await this.applied(a.commit, a.state, a.verified); break
+        case 'behind': void this.catchUpIfBehind(); break
+        case 'wake': this.later(a.at - Date.now(), () => this.enqueue({ type: 'tick' })); break
+        case 'log': this.log[a.level]({ ...a.data }, a.msg); break
+      }
+    }
+  }
+
+  private train (round: number, params: Float32Array, steps: number): void {
+    if (this.cfg.maxRounds > 0 && round >= this.cfg.maxRounds) return
+    this.trainChain = this.trainChain.then(async () => {
+      if (this.stopping || this.engine.round !== round) return // the run moved on while we queued
+      await this.trainer.setParams(params, this.innerState)
+      let done = 0
+      while (done < steps) {
+        const k = steps - done >= this.trainer.fusedSteps ? this.trainer.fusedSteps : 1
+        const b = this.sampler.next(k)
+        await this.trainer.trainSteps(k, this.cfg.batch, b.x, b.y, this.cfg.innerLr)
+        done += k
+      }
+      const after = await this.trainer.getParams()
+      this.innerState = after.state
+      this.enqueue({ type: 'trained', round, params: after.params, samples: this.shardSize })
+    }).catch(err => { this.log.error({ err }, 'local training failed') })
+  }
+
+  private fetch (id: string, providers: string[], kind: string): void {
+    const maxBytes = this.trainer.layout.total * 8 + (1 << 20)
+    const others = providers.filter(p => p !== this.host.peerId)
+    fetchBlob(this.host, id, others, { maxBytes, timeoutMs: Math.max(10_000, this.cfg.deadlineMs) })
+      .then(async bytes => {
+        this.fetchedBytes += bytes.length
+        this.denseBytes += kind === 'update' || kind === 'aggregate' ? this.trainer.layout.total * 4 : bytes.length
+        await this.blobs.put(bytes, this.engine.round) // now this node can serve it too
+        this.enqueue({ type: 'blob', id, bytes })
+      })
+      .catch(err => { this.enqueue({ type: 'blobFailed', id, reason: (err as Error).message }) })
+  }
+
+  private async applied (commit: Commit, state: ChainState, verified: string): Promise<void> {
+    const signed = this.commitBytes.get(commitKey(commit))
+    if (signed != null) await this.store.append({ commit, signed: Buffer.from(signed).toString('base64') })
+    this.commitBytes.clear()
+    await this.store.saveSnapshot(this.engine.snapshot(), this.trainer.layout)
+    await this.publishState(state)
+    // evaluate the new global model on the shared test split (queued with training: one worker)
+    const ev = await (this.trainChain = this.trainChain.then(async () => {
+      await this.trainer.setParams(state.params, this.innerState)
+      return await this.trainer.evaluate(this.test)
+    })).catch(() => undefined) as { loss: number, accuracy: number } | undefined
+    const h: RoundHistory = {
+      round: commit.round,
+      aggregator: commit.aggregator,
+      rank: commit.rank,
+      included: commit.included.length,
+      modelId: commit.newModelId,
+      verified,
+      loss: ev?.loss ?? null,
+      accuracy: ev?.accuracy ?? null,
+      bytes: this.gossipBytes + this.fetchedBytes,
+      bytesDense: this.gossipBytes + this.denseBytes,
+      at: Date.now()
+    }
+    this.history.push(h)
+    this.log.info({ ...h }, `round ${commit.round} applied`)
+    const keep = new Set<string>(this.modelRef != null ? [this.modelRef.cid] : [])
+    await this.blobs.gc(state.round - this.cfg.keepRounds, keep)
+    if (this.cfg.maxRounds > 0 && state.round >= this.cfg.maxRounds) {
+      this.log.info({ rounds: state.round }, 'reached maxRounds')
+      this.later(2_000, () => { void this.stop('maxRounds reached') }) // let peers fetch what they still need
+    }
+  }
+
+  /** The current state as a blob peers can sync from: params, outer momentum, electorate. */
+  private async publishState (state: ChainState): Promise<void> {
+    const vectors: Record<string, Float32Array> = { params: state.params }
+    if (state.outer.velocity != null) vectors.velocity = state.outer.velocity
+    const bytes = encodeCheckpoint({
+      layout: layoutToString(this.trainer.layout),
+      meta: { kind: STATE_KIND, round: state.round, modelId: state.modelId, outerStep: state.outer.step, electorate: state.electorate },
+      vectors
+    })
+    const cid = await this.blobs.put(bytes, state.round + 1_000_000) // never collected while current
+    this.modelRef = { round: state.round - 1, cid: cid.toString() }
+  }
+
+  /** Fetch the chain and state from peers when they are ahead; verified against the signed commits. */
+  private async catchUpIfBehind (): Promise<void> {
+    if (this.syncing || this.stopping) return
+    this.syncing = true
+    try {
+      const peers = this.host.libp2p.getPeers().map(p => p.toString())
+      if (peers.length === 0) return
+      const r = await catchUp(this.host, peers, { fromRound: this.engine.round, maxModelBytes: this.trainer.layout.total * 8 + (1 << 20), timeoutMs: 10_000 })
+      if (r.commits.length === 0 || r.modelBytes == null || r.model == null) return
+      const ck = decodeCheckpoint(r.modelBytes, this.trainer.layout)
+      const meta = ck.meta as { kind?: string, round: number, modelId: string, outerStep: number, electorate: ChainState['electorate'] }
+      if (meta.kind !== STATE_KIND) throw new DaemonError(DaemonErrorCode.StoreCorrupt, 'peer sent a blob that is not a node state')
+      const last = r.commits[r.commits.length - 1].message
+      // the model must be the one the last signed commit names: a peer cannot feed us its own
+      if (cidOf(modelBytes(ck.vectors.params)) !== last.newModelId || meta.round !== last.round + 1) {
+        throw new DaemonError(DaemonErrorCode.StoreCorrupt, 'peer state does not match its latest signed commit')
+      }
+      if (meta.round <= this.engine.round) return
+      for (const c of r.commits) await this.store.append({ commit: c.message, signed: Buffer.from(c.bytes).toString('base64') })
+      const state: ChainState = { round: meta.round, modelId: meta.modelId, params: ck.vectors.params, outer: { step: meta.outerStep, velocity: ck.vectors.velocity ?? null }, electorate: meta.electorate }
+      this.log.info({ from: r.peer, round: meta.round }, 'caught up with the run')
+      this.enqueue({ type: 'synced', state })
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'catch-up failed')
+    } finally {
+      this.syncing = false
+    }
+  }
+
+  private async presence (): Promise<void> {
+    if (this.stopping) return
+    try {
+      const r = await publishPresence(this.host, { runId: this.cfg.runId, peerId: this.host.peerId, round: this.engine.round - 1, modelId: this.engine.modelId, capacity: this.cfg.capacity })
+      this.gossipBytes += r.bytes.length * Math.max(1, r.recipients)
+    } catch (err) { this.log.debug({ err }, 'presence not published') }
+  }
+
+  private async measureLatency (): Promise<void> {
+    for (const p of this.host.libp2p.getPeers()) {
+      try {
+        const ms = await this.host.libp2p.services.ping.ping(p, { signal: AbortSignal.timeout(2_000) })
+        const info = this.peers.get(p.toString()) ?? { peerId: p.toString(), round: -1, lastSeen: 0, latencyMs: null }
+        info.latencyMs = ms
+        this.peers.set(p.toString(), info)
+      } catch {}
+    }
+  }
+
+  private role (peerId: string): string {
+    const c = this.engine.candidates
+    const i = c.indexOf(peerId)
+    if (i === 0) return 'aggregator'
+    if (i > 0 && i <= this.engine.cfg.backups) return `backup ${i}`
+    return 'member'
+  }
+
+  private peerTable (): { peers: Array<{ peerId: string, addrs: string[], latencyMs: number | null, role: string, round: number }> } {
+    const connected = new Set(this.host.libp2p.getPeers().map(p => p.toString()))
+    const ids = new Set([...connected, ...this.peers.keys()])
+    return {
+      peers: [...ids].map(id => ({
+        peerId: id,
+        addrs: this.host.libp2p.getConnections().filter(c => c.remotePeer.toString() === id).map(c => c.remoteAddr.toString()),
+        latencyMs: this.peers.get(id)?.latencyMs ?? null,
+        role: this.role(id),
+        round: this.peers.get(id)?.round ?? -1,
+        connected: connected.has(id)
+      }))
+    }
+  }
+
+  private status (): Record<string, unknown> {
+    return {
+      peerId: this.host.peerId,
+      runId: this.cfg.runId,
+      round: this.engine.round,
+      aggregator: this.engine.candidates[0] ?? null,
+      role: this.role(this.host.peerId),
+      device: this.trainer.device,
+      addrs: this.host.multiaddrs(),
+      peers: this.peerTable().peers,
+      model: this.modelInfo(),
+      bytes: { sent: this.gossipBytes + this.blobServer.bytesServed, fetched: this.fetchedBytes, gossip: this.gossipBytes, served: this.blobServer.bytesServed },
+      lastRound: this.history[this.history.length - 1] ?? null
+    }
+  }
+
+  private modelInfo (): Record<string, unknown> {
+    return { cid: this.modelRef?.cid ?? null, round: this.engine.round - 1, modelId: this.engine.modelId, params: this.trainer.layout.total, layout: layoutToString(this.trainer.layout) }
+  }
+
+  /** Current global parameters (for export). */
+  get params (): Float32Array { return this.engine.state.params }
+
+  async stop (why: string): Promise<void> {
+    if (this.stopping) return await this.stopped
+    this.stopping = true
+    this.log.info({ why }, 'stopping')
+    for (const t of this.timers) { clearTimeout(t); clearInterval(t) }
+    try {
+      await this.chain.catch(() => {})
+      await this.store.saveSnapshot(this.engine.snapshot(), this.trainer.layout)
+      for (const f of this.stopFns.reverse()) { try { await f() } catch {} }
+      await this.control.close()
+      await clearControlInfo(this.paths)
+      await this.host.stop()
+      await this.trainer.close()
+    } catch (err) {
+      this.log.error({ err }, 'error while stopping')
+    } finally {
+      this.log.info('stopped')
+      this.resolveStopped()
+    }
+  }
+}
+
+function commitKey (c: Commit): string {
+  return `${c.round}/${c.aggregator}/${c.newModelId}`
+}
+
+/** The first round this process trains, so a restarted node does not replay its old batches. */
+function store0Round (store: ChainStore): number {
+  return store.latest?.commit.round ?? -1
+}
+
+export { parseBlobCid }
