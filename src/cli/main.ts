@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { registerTrain } from './commands/train.js'
 import { registerSim } from './commands/sim.js'
 import { registerNode } from './commands/node.js'
+import { registerDemo } from './commands/demo.js'
 
 const program = new Command()
 program.name('tapestry')
@@ -12,6 +13,7 @@ program.name('tapestry')
 registerTrain(program)
 registerSim(program)
 registerNode(program)
+registerDemo(program)
 
 try {
   await program.parseAsync(process.argv)
