@@ -13,6 +13,8 @@ const MiB = 1024 * 1024
 const SIZE = 64 * MiB
 const REPS = 3
 const ONE_WAY_DELAY_MS = 20
+/** the bandwidth-limited row: 1 Gbit/s, below TLS's CPU ceiling here, so the RTT is what is measured */
+const LINK_BYTES_PER_SECOND = 125_000_000
 const ROLE_ARG = '--tapestry-net-bench-role='
 /** yamux's own default max stream window, for the "what the tuning buys" row */
 const YAMUX_DEFAULT_MAX_WINDOW = 16 * MiB
@@ -47,36 +49,55 @@ function kernelMaxTcpWindow (): number {
   return 6 * MiB
 }
 
+/** One direction of an emulated link: one-way delay and, optionally, a bandwidth in bytes/s. */
+interface LinkSpec { delayMs: number, bytesPerSecond?: number }
+
 /**
- * A userland link: every chunk is delivered `delayMs` after it arrived (FIFO timers keep the
- * order), so RTT = 2 × delayMs. Bandwidth is not limited; bytes in flight per direction are capped
- * at `windowBytes` (the reader pauses at the cap, as a TCP receive window would stall a sender).
+ * A userland link: each chunk leaves `delayMs` after it arrived (after its serialisation time,
+ * when a bandwidth is set), so RTT = 2 × delayMs. One FIFO queue and one timer per direction
+ * keep the byte order. In flight per direction is capped at `windowBytes` (the reader pauses at
+ * the cap, as a TCP receive window stalls a sender).
  */
-function delayPipe (src: Socket, dst: Socket, delayMs: number, windowBytes: number): void {
+function delayPipe (src: Socket, dst: Socket, link: LinkSpec, windowBytes: number): void {
+  const queue: Array<{ at: number, chunk: Buffer }> = []
   let inFlight = 0
   let dstBlocked = false
+  let ended = false
+  let linkFreeAt = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
   const maybeResume = (): void => { if (inFlight < windowBytes && !dstBlocked && src.isPaused()) src.resume() }
+  const pump = (): void => {
+    timer = undefined
+    const now = performance.now()
+    while (queue.length > 0 && queue[0].at <= now) {
+      const { chunk } = queue.shift() as { at: number, chunk: Buffer }
+      inFlight -= chunk.byteLength
+      if (!dst.destroyed && !dst.write(chunk)) dstBlocked = true
+    }
+    if (queue.length > 0) timer = setTimeout(pump, Math.max(0, queue[0].at - now))
+    else if (ended) dst.end()
+    maybeResume()
+  }
   src.on('data', (chunk: Buffer) => {
+    const now = performance.now()
+    const serialise = link.bytesPerSecond == null ? 0 : 1000 * chunk.byteLength / link.bytesPerSecond
+    linkFreeAt = Math.max(now, linkFreeAt) + serialise
+    queue.push({ at: linkFreeAt + link.delayMs, chunk })
     inFlight += chunk.byteLength
     if (inFlight >= windowBytes) src.pause()
-    setTimeout(() => {
-      inFlight -= chunk.byteLength
-      if (dst.destroyed) return
-      if (!dst.write(chunk)) dstBlocked = true
-      maybeResume()
-    }, delayMs)
+    if (timer === undefined) timer = setTimeout(pump, Math.max(0, queue[0].at - now))
   })
   dst.on('drain', () => { dstBlocked = false; maybeResume() })
-  src.on('end', () => setTimeout(() => dst.end(), delayMs))
-  // a clean close travels as 'end' above; destroying here could cut bytes still queued in dst
-  src.on('error', () => setTimeout(() => dst.destroy(), delayMs))
+  src.on('end', () => { ended = true; if (timer === undefined) pump() })
+  // a clean close travels as 'end' above; destroying on close could cut bytes still queued
+  src.on('error', () => setTimeout(() => dst.destroy(), link.delayMs))
 }
 
-async function startDelayProxy (targetPort: number, delayMs: number, windowBytes: number): Promise<Server> {
+async function startDelayProxy (targetPort: number, link: LinkSpec, windowBytes: number): Promise<Server> {
   const server = createServer({ noDelay: true }, client => {
     const upstream = tcpConnect({ host: '127.0.0.1', port: targetPort, noDelay: true })
-    delayPipe(client, upstream, delayMs, windowBytes)
-    delayPipe(upstream, client, delayMs, windowBytes)
+    delayPipe(client, upstream, link, windowBytes)
+    delayPipe(upstream, client, link, windowBytes)
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   return server
@@ -89,7 +110,7 @@ function portOf (server: Server): number {
 }
 
 function hostOptions (maxWindow: number): TapestryHostOptions {
-  return { runId: 'bench-net', yamux: { maxStreamWindowSize: maxWindow, initialStreamWindowSize: Number(process.env.INIT_WIN ?? 262144) } }
+  return { runId: 'bench-net', yamux: { maxStreamWindowSize: maxWindow } }
 }
 
 /** Child process: two blob servers (tuned and stock yamux window) and a raw TCP sender. */
@@ -124,8 +145,8 @@ async function serverRole (): Promise<void> {
 }
 
 /** Child process: delay proxies in front of the given ports (own event loop, so timers stay on time). */
-async function proxyRole (targets: number[]): Promise<void> {
-  const servers = await Promise.all(targets.map(async p => await startDelayProxy(p, ONE_WAY_DELAY_MS, kernelMaxTcpWindow())))
+async function proxyRole (targets: Array<{ port: number, link: LinkSpec }>): Promise<void> {
+  const servers = await Promise.all(targets.map(async t => await startDelayProxy(t.port, t.link, kernelMaxTcpWindow())))
   const ready: ProxyReady = { ports: servers.map(portOf) }
   process.send?.(ready)
   process.on('disconnect', () => process.exit(0))
@@ -192,34 +213,46 @@ export async function benchNet (opts: { json: boolean, reps?: number }): Promise
   const say = (s: string): void => { if (!opts.json) process.stdout.write(s + '\n') }
   const server = await spawnRole<ServerReady>('server')
   const s = server.ready
-  const tunedPort = Number(/\/tcp\/(\d+)\//.exec(s.tuned)?.[1])
-  const stockPort = Number(/\/tcp\/(\d+)\//.exec(s.stock)?.[1])
-  const proxy = await spawnRole<ProxyReady>('proxy', [String(tunedPort), String(stockPort), String(s.rawPort)])
-  const [pTuned, pStock, pRaw] = proxy.ready.ports
+  const portIn = (addr: string): number => Number(/\/tcp\/(\d+)\//.exec(addr)?.[1])
+  const far: LinkSpec = { delayMs: ONE_WAY_DELAY_MS }
+  const gbit: LinkSpec = { delayMs: ONE_WAY_DELAY_MS, bytesPerSecond: LINK_BYTES_PER_SECOND }
+  const targets = [
+    { port: portIn(s.tuned), link: far }, { port: s.rawPort, link: far }, { port: portIn(s.stock), link: far },
+    { port: portIn(s.tuned), link: gbit }, { port: s.rawPort, link: gbit }
+  ]
+  const proxy = await spawnRole<ProxyReady>('proxy', [JSON.stringify(targets)])
+  const [pTuned, pRaw, pStock, pTunedGbit, pRawGbit] = proxy.ready.ports
   const clients: TapestryHost[] = []
+  // each scenario gets its own client host: libp2p would otherwise reuse the first connection
+  const blobVia = async (addr: string, window: number, port?: number): Promise<number> => {
+    const c = await clientFor(addr, window, port == null ? addr : viaPort(addr, port))
+    clients.push(c.host)
+    return await best(reps, async () => await blobOnce(c.host, s.cid, c.peer))
+  }
   try {
-    const direct = await clientFor(s.tuned, 64 * MiB)
-    clients.push(direct.host)
-    await blobOnce(direct.host, s.cid, direct.peer) // warm-up: JIT, lazy imports
-    const blobMBps = await best(reps, async () => await blobOnce(direct.host, s.cid, direct.peer))
+    const warm = await clientFor(s.tuned, 64 * MiB)
+    clients.push(warm.host)
+    await blobOnce(warm.host, s.cid, warm.peer) // warm-up: JIT, lazy imports, both processes
+    const blobMBps = await best(reps, async () => await blobOnce(warm.host, s.cid, warm.peer))
     const rawMBps = await best(reps, async () => await rawOnce(s.rawPort))
-
-    const far = await clientFor(s.tuned, 64 * MiB, viaPort(s.tuned, pTuned))
-    clients.push(far.host)
-    const blobFarMBps = await best(reps, async () => await blobOnce(far.host, s.cid, far.peer))
+    const blobFarMBps = await blobVia(s.tuned, 64 * MiB, pTuned)
     const rawFarMBps = await best(reps, async () => await rawOnce(pRaw))
-    const stock = await clientFor(s.stock, YAMUX_DEFAULT_MAX_WINDOW, viaPort(s.stock, pStock))
-    clients.push(stock.host)
-    const stockFarMBps = await best(reps, async () => await blobOnce(stock.host, s.cid, stock.peer))
+    const stockFarMBps = await blobVia(s.stock, YAMUX_DEFAULT_MAX_WINDOW, pStock)
+    const blobGbitMBps = await blobVia(s.tuned, 64 * MiB, pTunedGbit)
+    const rawGbitMBps = await best(reps, async () => await rawOnce(pRawGbit))
 
     const ratioVsRaw = blobMBps / rawMBps
     const ratioVsRawAt40msRtt = blobFarMBps / rawFarMBps
+    const ratioVsRawAt40msRtt1Gbit = blobGbitMBps / rawGbitMBps
     const f = (x: number): string => x.toFixed(0).padStart(5)
-    say(`net: ${SIZE / MiB} MiB blob over /tapestry/blob/1.0.0 (TLS 1.3 + yamux, server in another process) vs raw TCP; best of ${reps}`)
-    say(`  loopback:   blob ${f(blobMBps)} MB/s   raw TCP ${f(rawMBps)} MB/s   ratio ${ratioVsRaw.toFixed(2)}× (target ≥ 0.35×)`)
-    say(`  40 ms RTT:  blob ${f(blobFarMBps)} MB/s   raw TCP ${f(rawFarMBps)} MB/s   ratio ${ratioVsRawAt40msRtt.toFixed(2)}× (target ≥ 0.80×)`)
-    say(`  40 ms RTT, yamux default 16 MiB max window: blob ${f(stockFarMBps)} MB/s → 64 MiB window is ${(blobFarMBps / stockFarMBps).toFixed(2)}× that`)
-    say(`  (delay proxy: ${ONE_WAY_DELAY_MS} ms each way, in-flight cap ${(kernelMaxTcpWindow() / MiB).toFixed(0)} MiB per direction = kernel max TCP window)`)
+    const row = (name: string, blob: number, raw: number, target: string): void =>
+      say(`  ${name.padEnd(24)} blob ${f(blob)} MB/s   raw TCP ${f(raw)} MB/s   ratio ${(blob / raw).toFixed(2)}×${target}`)
+    say(`net: ${SIZE / MiB} MiB over /tapestry/blob/1.0.0 (TLS 1.3 + yamux, provider in another process) vs raw TCP of the same bytes; best of ${reps}`)
+    row('loopback', blobMBps, rawMBps, ' (target ≥ 0.35×)')
+    row('40 ms RTT', blobFarMBps, rawFarMBps, ' (target ≥ 0.80×)')
+    row('40 ms RTT, 1 Gbit/s link', blobGbitMBps, rawGbitMBps, '')
+    say(`  40 ms RTT: blob keeps ${(100 * blobFarMBps / blobMBps).toFixed(0)}% of its loopback rate; yamux stock 16 MiB window ${f(stockFarMBps)} MB/s → tuned 64 MiB is ${(blobFarMBps / stockFarMBps).toFixed(2)}×`)
+    say(`  (delay proxy in a third process: ${ONE_WAY_DELAY_MS} ms each way, in-flight cap ${(kernelMaxTcpWindow() / MiB).toFixed(0)} MiB per direction = kernel max TCP window)`)
     return {
       bench: 'net',
       bytes: SIZE,
@@ -231,9 +264,13 @@ export async function benchNet (opts: { json: boolean, reps?: number }): Promise
       blobMBpsAt40msRtt: blobFarMBps,
       rawMBpsAt40msRtt: rawFarMBps,
       ratioVsRawAt40msRtt,
+      blobAt40msRttVsLoopback: blobFarMBps / blobMBps,
       stockWindowBlobMBpsAt40msRtt: stockFarMBps,
       ratioTunedVsStockWindowAt40msRtt: blobFarMBps / stockFarMBps,
-      proxy: { oneWayDelayMs: ONE_WAY_DELAY_MS, inFlightCapBytes: kernelMaxTcpWindow() },
+      blobMBpsAt40msRtt1Gbit: blobGbitMBps,
+      rawMBpsAt40msRtt1Gbit: rawGbitMBps,
+      ratioVsRawAt40msRtt1Gbit,
+      proxy: { oneWayDelayMs: ONE_WAY_DELAY_MS, inFlightCapBytes: kernelMaxTcpWindow(), limitedLinkBytesPerSecond: LINK_BYTES_PER_SECOND },
       targets: { ratioVsRaw: 0.35, ratioVsRawAt40msRtt: 0.8 }
     }
   } finally {
@@ -245,7 +282,7 @@ export async function benchNet (opts: { json: boolean, reps?: number }): Promise
 
 const role = process.argv.find(a => a.startsWith(ROLE_ARG))?.slice(ROLE_ARG.length)
 if (role === 'server') await serverRole()
-else if (role === 'proxy') await proxyRole(process.argv.slice(3).map(Number))
+else if (role === 'proxy') await proxyRole(JSON.parse(process.argv[3]))
 else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // run directly: node dist/bench/net.js [--json]
   const json = process.argv.includes('--json')

@@ -1,0 +1,148 @@
+// Serving side of /tapestry/blob/1.0.0: answer one request per stream with a header and the
+// requested byte range of a stored blob, sent in chunks under backpressure. Spec: protocols/blob.md.
+import { NetError, NetErrorCode, isNetError } from './errors.js'
+import { decodeBlobCid } from './cid.js'
+import { StreamReader, lengthPrefixed, sendChunked, sendWithBackpressure } from './frame.js'
+import { BlobRequest, BlobResponse } from './wire/blob.js'
+import type { BlobStore } from './blob-store.js'
+import type { BlobCid } from './cid.js'
+import type { TapestryHost } from './host.js'
+import type { Stream, Connection } from '@libp2p/interface'
+import type { Logger } from 'pino'
+
+export const BLOB_PROTOCOL = '/tapestry/blob/1.0.0'
+export const BLOB_VERSION = 1
+/** A request is a version, a 36-byte CID and three varints: far below this. */
+export const MAX_BLOB_REQUEST_BYTES = 256
+/** A response header is a version, a status and two varints. */
+export const MAX_BLOB_HEADER_BYTES = 64
+
+export interface BlobServerOptions {
+  store: BlobStore
+  /**
+   * Bytes handed to the stream per `send()`. Large enough that per-call overhead vanishes, small
+   * enough that backpressure reacts within a few yamux frames.
+   *
+   * @default 262_144
+   */
+  chunkSize?: number
+  /**
+   * Transfers served at once across all peers; more are answered BUSY so the requester moves on
+   * to another provider instead of queueing.
+   *
+   * @default 32
+   */
+  maxConcurrentTransfers?: number
+  /**
+   * Blob streams one connection may hold open at once.
+   *
+   * @default 8
+   */
+  maxInboundStreams?: number
+  /**
+   * Time a requester has to send its request after opening the stream.
+   *
+   * @default 10_000
+   */
+  requestTimeoutMs?: number
+  log?: Logger
+}
+
+export interface BlobServer {
+  /** transfers in progress */
+  readonly active: number
+  /** payload bytes handed to streams since start */
+  readonly bytesServed: number
+  stop: () => Promise<void>
+}
+
+/** Register the blob protocol handler on `host`, serving from `options.store`. */
+export async function serveBlobs (host: TapestryHost, options: BlobServerOptions): Promise<BlobServer> {
+  const chunkSize = options.chunkSize ?? 256 * 1024
+  const maxActive = options.maxConcurrentTransfers ?? 32
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+  const log = options.log ?? host.log
+  const stats = { active: 0, bytesServed: 0 }
+
+  const respond = async (stream: Stream, r: Omit<BlobResponse, 'version'>): Promise<void> => {
+    await sendWithBackpressure(stream, lengthPrefixed(BlobResponse.encode({ version: BLOB_VERSION, ...r })))
+  }
+  const refuse = async (stream: Stream, status: BlobResponse.Status, totalSize = 0): Promise<void> => {
+    await respond(stream, { status, totalSize, length: 0 })
+    await stream.close()
+  }
+
+  const handler = async (stream: Stream, connection: Connection): Promise<void> => {
+    const peer = connection.remotePeer.toString()
+    const reader = new StreamReader(stream, { highWaterMark: 64 * 1024 })
+    const timer = setTimeout(() => stream.abort(new NetError(NetErrorCode.TIMEOUT, 'no blob request in time')), requestTimeoutMs)
+    try {
+      let frame: Uint8Array
+      try {
+        frame = await reader.readFrame(MAX_BLOB_REQUEST_BYTES)
+      } finally {
+        clearTimeout(timer)
+        reader.release()
+      }
+      let req: BlobRequest
+      let cid: BlobCid
+      try {
+        req = BlobRequest.decode(frame)
+        cid = decodeBlobCid(req.cid)
+      } catch {
+        await refuse(stream, BlobResponse.Status.BAD_REQUEST)
+        return
+      }
+      if (req.version !== BLOB_VERSION || !Number.isSafeInteger(req.offset) || !Number.isSafeInteger(req.length) || !Number.isSafeInteger(req.maxSize)) {
+        await refuse(stream, BlobResponse.Status.BAD_REQUEST)
+        return
+      }
+      const total = await options.store.size(cid)
+      if (total === undefined) {
+        await refuse(stream, BlobResponse.Status.NOT_FOUND)
+        return
+      }
+      if (total > req.maxSize) {
+        // the requester would refuse it anyway: tell it the size and send nothing
+        await refuse(stream, BlobResponse.Status.TOO_LARGE, total)
+        return
+      }
+      if (req.offset > total) {
+        await refuse(stream, BlobResponse.Status.BAD_REQUEST, total)
+        return
+      }
+      if (stats.active >= maxActive) {
+        await refuse(stream, BlobResponse.Status.BUSY, total)
+        return
+      }
+      stats.active++
+      try {
+        const bytes = await options.store.get(cid)
+        if (bytes === undefined || bytes.byteLength !== total) {
+          // deleted (or replaced) between size() and get()
+          await refuse(stream, BlobResponse.Status.NOT_FOUND)
+          return
+        }
+        const end = req.length === 0 ? total : Math.min(total, req.offset + req.length)
+        await respond(stream, { status: BlobResponse.Status.OK, totalSize: total, length: end - req.offset })
+        await sendChunked(stream, bytes.subarray(req.offset, end), chunkSize)
+        stats.bytesServed += end - req.offset
+        await stream.close()
+        log?.debug({ peer, cid: cid.toString(), offset: req.offset, bytes: end - req.offset }, 'blob served')
+      } finally {
+        stats.active--
+      }
+    } catch (err) {
+      // the requester went away, stalled, or sent garbage: nothing to answer, just free the stream
+      log?.debug({ peer, code: isNetError(err) ? err.code : undefined, err: String(err) }, 'blob stream failed')
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  await host.libp2p.handle(BLOB_PROTOCOL, handler, { maxInboundStreams: options.maxInboundStreams ?? 8 })
+  return {
+    get active () { return stats.active },
+    get bytesServed () { return stats.bytesServed },
+    stop: async () => { await host.libp2p.unhandle(BLOB_PROTOCOL) }
+  }
+}

@@ -1,0 +1,67 @@
+// Content ids of blobs: CIDv1, raw codec (0x55), sha2-256 — the only form Tapestry serves or fetches.
+import { createHash } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { NetErrorCode, WireError, clip } from './errors.js'
+
+export const RAW_CODEC = 0x55
+export const SHA2_256_CODE = 0x12
+/** Longest CID string accepted from the wire: base32 of a 36-byte CID is 59 chars. */
+export const MAX_CID_STRING = 128
+
+/** A CID known to be v1 / raw / sha2-256 with a 32-byte digest. */
+export type BlobCid = CID<unknown, typeof RAW_CODEC, typeof SHA2_256_CODE, 1>
+
+/** The CID of `bytes`. Synchronous (node:crypto) so stores can use it on hot paths. */
+export function blobCid (bytes: Uint8Array): BlobCid {
+  const digest = createHash('sha256').update(bytes).digest()
+  return CID.createV1(RAW_CODEC, Digest.create(SHA2_256_CODE, new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)))
+}
+
+/** Narrow an arbitrary CID to a BlobCid, or throw ERR_BAD_CID. */
+export function asBlobCid (cid: CID): BlobCid {
+  if (cid.version !== 1 || cid.code !== RAW_CODEC || cid.multihash.code !== SHA2_256_CODE || cid.multihash.digest.byteLength !== 32) {
+    throw new WireError(NetErrorCode.BAD_CID, `not a CIDv1/raw/sha2-256 blob id: ${clip(cid.toString())}`)
+  }
+  return cid as BlobCid
+}
+
+/** Parse a CID string (as carried in announces and commits) into a BlobCid. */
+export function parseBlobCid (s: string): BlobCid {
+  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_CID_STRING) {
+    throw new WireError(NetErrorCode.BAD_CID, `bad CID string length ${String(s?.length)}`)
+  }
+  let cid: CID
+  try {
+    cid = CID.parse(s)
+  } catch (err) {
+    throw new WireError(NetErrorCode.BAD_CID, `unparseable CID "${clip(s)}"`, {}, { cause: err })
+  }
+  return asBlobCid(cid)
+}
+
+/** Decode binary CID bytes (as carried in blob requests) into a BlobCid. */
+export function decodeBlobCid (bytes: Uint8Array): BlobCid {
+  let cid: CID
+  try {
+    cid = CID.decode(bytes)
+  } catch (err) {
+    throw new WireError(NetErrorCode.BAD_CID, 'undecodable CID bytes', { length: bytes.byteLength }, { cause: err })
+  }
+  return asBlobCid(cid)
+}
+
+/** Accept either form at API edges. */
+export function toBlobCid (cid: CID | string): BlobCid {
+  return typeof cid === 'string' ? parseBlobCid(cid) : asBlobCid(cid)
+}
+
+/** True when `s` is a well-formed blob CID string. */
+export function isBlobCidString (s: string): boolean {
+  try {
+    parseBlobCid(s)
+    return true
+  } catch {
+    return false
+  }
+}

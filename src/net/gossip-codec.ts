@@ -1,0 +1,239 @@
+// Gossip wire codec: the round layer's plain Presence / Announce / Commit to signed protobuf bytes
+// and back, with every field checked before any signature is verified. Spec: protocols/gossip.md.
+import { NetErrorCode, WireError, clip, decodeError } from './errors.js'
+import { isBlobCidString } from './cid.js'
+import { openEnvelope, seal, verifyEnvelope } from './signed.js'
+import { Presence as PresencePb } from './wire/presence.js'
+import { Announce as AnnouncePb } from './wire/announce.js'
+import { Commit as CommitPb } from './wire/commit.js'
+import type { SignedKind } from './signed.js'
+import type { Announce, Commit, Presence } from '../round/messages.js'
+import type { PrivateKey } from '@libp2p/interface'
+
+/** The only wire version of the gossip payloads this code speaks. */
+export const GOSSIP_VERSION = 1
+
+/** Envelope caps (whole signed bytes). A commit lists up to 4096 updates at ~130 bytes each. */
+export const MAX_GOSSIP_BYTES: Readonly<Record<SignedKind, number>> = {
+  presence: 4 * 1024,
+  announce: 8 * 1024,
+  commit: 1024 * 1024
+}
+
+export const MAX_INCLUDED = 4096
+const MAX_RUN_ID = 128
+const MAX_ID = 256
+const MAX_CODEC = 128
+const RUN_ID_RE = /^[A-Za-z0-9._-]+$/
+const PEER_ID_RE = /^[1-9A-HJ-NP-Za-km-z]+$|^[a-z2-7]+$/
+
+export interface MessageOf {
+  presence: Presence
+  announce: Announce
+  commit: Commit
+}
+
+/** A decoded message whose signature verified, with who signed it and the exact bytes. */
+export interface Verified<T> {
+  message: T
+  /** peer id of the signer (always equal to the author the message names) */
+  from: string
+  /** the signed envelope as received: store and forward these, never a re-encoding */
+  bytes: Uint8Array
+}
+
+export interface GossipDecodeOptions {
+  /** refuse messages of any other run (ERR_WRONG_RUN); unchecked when absent */
+  runId?: string
+  /** envelope cap in bytes; @default MAX_GOSSIP_BYTES[kind] */
+  maxBytes?: number
+}
+
+/** Per-kind mapping: a table, so adding a message kind is one entry, not a new branch everywhere. */
+interface KindCodec<T> {
+  encode: (msg: T) => Uint8Array
+  decode: (payload: Uint8Array) => T & { version: number }
+  /** a reason the message is out of its domain, or undefined */
+  check: (msg: T) => string | undefined
+  author: (msg: T) => string
+  runId: (msg: T) => string
+}
+
+const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
+  presence: {
+    encode: m => PresencePb.encode({ version: GOSSIP_VERSION, runId: m.runId, peerId: m.peerId, round: m.round, modelId: m.modelId, capacity: m.capacity }),
+    decode: b => {
+      const w = PresencePb.decode(b)
+      return { version: w.version, runId: w.runId, peerId: w.peerId, round: w.round, modelId: w.modelId, capacity: w.capacity }
+    },
+    check: m => checkRun(m.runId) ?? checkPeer('peerId', m.peerId) ?? checkInt('round', m.round, -1) ??
+      checkId('modelId', m.modelId) ?? checkCapacity(m.capacity),
+    author: m => m.peerId,
+    runId: m => m.runId
+  },
+  announce: {
+    encode: m => AnnouncePb.encode({
+      version: GOSSIP_VERSION, runId: m.runId, round: m.round, peerId: m.peerId, updateId: m.updateId,
+      baseModelId: m.baseModelId, samples: m.samples, codec: m.codec, size: m.size, capacity: m.capacity
+    }),
+    decode: b => {
+      const w = AnnouncePb.decode(b)
+      return {
+        version: w.version, runId: w.runId, round: w.round, peerId: w.peerId, updateId: w.updateId,
+        baseModelId: w.baseModelId, samples: w.samples, codec: w.codec, size: w.size, capacity: w.capacity
+      }
+    },
+    check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkPeer('peerId', m.peerId) ??
+      checkCid('updateId', m.updateId) ?? checkId('baseModelId', m.baseModelId) ?? checkInt('samples', m.samples, 0) ??
+      checkCodec(m.codec) ?? checkInt('size', m.size, 0) ?? checkCapacity(m.capacity),
+    author: m => m.peerId,
+    runId: m => m.runId
+  },
+  commit: {
+    encode: m => CommitPb.encode({
+      version: GOSSIP_VERSION, runId: m.runId, round: m.round, aggregator: m.aggregator, rank: m.rank,
+      prevModelId: m.prevModelId,
+      included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
+      newModelId: m.newModelId, aggregateId: m.aggregateId
+    }),
+    decode: b => {
+      const w = CommitPb.decode(b)
+      return {
+        version: w.version, runId: w.runId, round: w.round, aggregator: w.aggregator, rank: w.rank, prevModelId: w.prevModelId,
+        included: w.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
+        newModelId: w.newModelId, aggregateId: w.aggregateId
+      }
+    },
+    check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkPeer('aggregator', m.aggregator) ??
+      checkInt('rank', m.rank, 0, 0xffffffff) ?? checkId('prevModelId', m.prevModelId) ?? checkIncluded(m.included) ??
+      checkId('newModelId', m.newModelId) ?? (m.aggregateId === '' ? undefined : checkCid('aggregateId', m.aggregateId)),
+    author: m => m.aggregator,
+    runId: m => m.runId
+  }
+}
+
+/**
+ * Encode and sign `msg` with `key`. The key must be the author's (the message's peerId or
+ * aggregator field), and the message must pass the same checks a receiver applies: a node never
+ * emits what its peers would reject. Throws ERR_BAD_INPUT / ERR_PEER_ID_MISMATCH / ERR_OVERSIZED.
+ */
+export async function encodeSigned<K extends SignedKind> (kind: K, msg: MessageOf[K], key: PrivateKey, signerPeerId: string): Promise<Uint8Array> {
+  const codec = CODECS[kind] as KindCodec<MessageOf[K]>
+  const reason = codec.check(msg)
+  if (reason != null) throw new WireError(NetErrorCode.BAD_INPUT, `refusing to send ${kind}: ${reason}`, { kind })
+  if (codec.author(msg) !== signerPeerId) {
+    throw new WireError(NetErrorCode.PEER_ID_MISMATCH, `${kind} names author ${clip(codec.author(msg))} but would be signed by ${signerPeerId}`)
+  }
+  const bytes = await seal(key, kind, codec.encode(msg))
+  if (bytes.byteLength > MAX_GOSSIP_BYTES[kind]) {
+    throw new WireError(NetErrorCode.OVERSIZED, `${kind} of ${bytes.byteLength} bytes exceeds ${MAX_GOSSIP_BYTES[kind]}`, { length: bytes.byteLength })
+  }
+  return bytes
+}
+
+/**
+ * Decode, check and verify a signed message of `kind`. Cheap checks run first, the signature
+ * last. Throws WireError: ERR_OVERSIZED, ERR_MALFORMED (also for non-canonical encodings, so a
+ * message has exactly one byte form), ERR_WRONG_KIND, ERR_UNKNOWN_VERSION, ERR_WRONG_RUN,
+ * ERR_PEER_ID_MISMATCH, ERR_BAD_SIGNATURE.
+ */
+export async function decodeSigned<K extends SignedKind> (kind: K, bytes: Uint8Array, options: GossipDecodeOptions = {}): Promise<Verified<MessageOf[K]>> {
+  const codec = CODECS[kind] as KindCodec<MessageOf[K]>
+  const env = openEnvelope(bytes, kind, options.maxBytes ?? MAX_GOSSIP_BYTES[kind])
+  let decoded: MessageOf[K] & { version: number }
+  try {
+    decoded = codec.decode(env.payload)
+  } catch (err) {
+    throw decodeError(`${kind} payload`, err)
+  }
+  if (decoded.version !== GOSSIP_VERSION) {
+    throw new WireError(NetErrorCode.UNKNOWN_VERSION, `${kind} version ${decoded.version}, speak ${GOSSIP_VERSION}`, { version: decoded.version })
+  }
+  const { version: _v, ...message } = decoded
+  const msg = message as unknown as MessageOf[K]
+  const reason = codec.check(msg)
+  if (reason != null) throw new WireError(NetErrorCode.MALFORMED, `${kind}: ${reason}`, { kind })
+  if (!equalBytes(codec.encode(msg), env.payload)) {
+    throw new WireError(NetErrorCode.MALFORMED, `${kind} payload is not canonically encoded`, { kind })
+  }
+  if (options.runId != null && codec.runId(msg) !== options.runId) {
+    throw new WireError(NetErrorCode.WRONG_RUN, `${kind} for run ${clip(codec.runId(msg))}, expected ${clip(options.runId)}`)
+  }
+  if (codec.author(msg) !== env.signer) {
+    throw new WireError(NetErrorCode.PEER_ID_MISMATCH, `${kind} names author ${clip(codec.author(msg))} but is signed by ${env.signer}`, { signer: env.signer })
+  }
+  await verifyEnvelope(env)
+  return { message: msg, from: env.signer, bytes }
+}
+
+export async function encodePresence (msg: Presence, key: PrivateKey, signerPeerId: string): Promise<Uint8Array> {
+  return await encodeSigned('presence', msg, key, signerPeerId)
+}
+export async function encodeAnnounce (msg: Announce, key: PrivateKey, signerPeerId: string): Promise<Uint8Array> {
+  return await encodeSigned('announce', msg, key, signerPeerId)
+}
+export async function encodeCommit (msg: Commit, key: PrivateKey, signerPeerId: string): Promise<Uint8Array> {
+  return await encodeSigned('commit', msg, key, signerPeerId)
+}
+export async function decodePresence (bytes: Uint8Array, options?: GossipDecodeOptions): Promise<Verified<Presence>> {
+  return await decodeSigned('presence', bytes, options)
+}
+export async function decodeAnnounce (bytes: Uint8Array, options?: GossipDecodeOptions): Promise<Verified<Announce>> {
+  return await decodeSigned('announce', bytes, options)
+}
+export async function decodeCommit (bytes: Uint8Array, options?: GossipDecodeOptions): Promise<Verified<Commit>> {
+  return await decodeSigned('commit', bytes, options)
+}
+
+function checkRun (runId: string): string | undefined {
+  if (typeof runId !== 'string' || runId.length === 0 || runId.length > MAX_RUN_ID || !RUN_ID_RE.test(runId)) {
+    return `bad runId "${clip(String(runId))}"`
+  }
+  return undefined
+}
+
+function checkPeer (field: string, s: string): string | undefined {
+  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_ID || !PEER_ID_RE.test(s)) return `bad ${field} "${clip(String(s))}"`
+  return undefined
+}
+
+function checkId (field: string, s: string): string | undefined {
+  if (typeof s !== 'string' || s.length > MAX_ID) return `${field} longer than ${MAX_ID}`
+  return undefined
+}
+
+function checkCid (field: string, s: string): string | undefined {
+  return isBlobCidString(s) ? undefined : `${field} "${clip(String(s))}" is not a blob CID`
+}
+
+function checkInt (field: string, n: number, min: number, max = Number.MAX_SAFE_INTEGER): string | undefined {
+  if (!Number.isSafeInteger(n) || n < min || n > max) return `${field} ${n} outside [${min}, ${max}]`
+  return undefined
+}
+
+function checkCapacity (c: number): string | undefined {
+  if (typeof c !== 'number' || !Number.isFinite(c) || c < 0 || c > 1e9) return `capacity ${c} not finite in [0, 1e9]`
+  return undefined
+}
+
+function checkCodec (s: string): string | undefined {
+  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_CODEC || !/^[\x21-\x7e]+$/.test(s)) return `bad codec "${clip(String(s))}"`
+  return undefined
+}
+
+function checkIncluded (included: Commit['included']): string | undefined {
+  if (!Array.isArray(included) || included.length > MAX_INCLUDED) return `included has more than ${MAX_INCLUDED} entries`
+  for (let i = 0; i < included.length; i++) {
+    const u = included[i]
+    const r = checkCid(`included[${i}].updateId`, u.updateId) ?? checkPeer(`included[${i}].peerId`, u.peerId) ??
+      checkInt(`included[${i}].samples`, u.samples, 0) ?? checkCapacity(u.capacity)
+    if (r != null) return r
+  }
+  return undefined
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
+}

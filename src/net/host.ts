@@ -1,0 +1,304 @@
+// The Tapestry libp2p host: TCP, TLS 1.3 then Noise, yamux tuned for long fat links, identify,
+// ping, a run-private kad-dht, gossipsub limited to the run's three topics, discovery, gating.
+import { createHash } from 'node:crypto'
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import { gossipsub } from '@libp2p/gossipsub'
+import { bootstrap } from '@libp2p/bootstrap'
+import { mdns } from '@libp2p/mdns'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { NetError, NetErrorCode } from './errors.js'
+import { asPubSub } from './pubsub.js'
+import type { PubSub } from './pubsub.js'
+import type { Libp2p, PeerId, PrivateKey, ConnectionGater } from '@libp2p/interface'
+import type { Libp2pOptions } from 'libp2p'
+import type { Identify } from '@libp2p/identify'
+import type { Ping } from '@libp2p/ping'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
+
+/** The yamux spec's initial stream window; every peer must use the same value (FACTS). */
+export const YAMUX_SPEC_INITIAL_WINDOW = 256 * 1024
+
+const RUN_ID_RE = /^[A-Za-z0-9._-]{1,128}$/
+
+// a type alias, not an interface: libp2p's ServiceMap constraint needs an index signature
+export type TapestryServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: unknown
+}
+
+export interface TapestryYamuxOptions {
+  /**
+   * Largest per-stream receive window. A window must cover bandwidth × RTT for one stream to fill
+   * a link: 64 MiB covers 1.6 GB/s at 40 ms, or 100 Mbit/s at 5 s.
+   *
+   * @default 67_108_864 (64 MiB)
+   */
+  maxStreamWindowSize?: number
+  /**
+   * Window a stream starts with. Peers with different values break each other's connections,
+   * so only change it for a whole run at once.
+   *
+   * @default 262_144 (256 KiB, the yamux spec value)
+   */
+  initialStreamWindowSize?: number
+  /**
+   * Keep-alive ping period. Keep-alive must stay on: yamux grows a stream's window from the RTT
+   * it measures with these pings.
+   *
+   * @default 10_000
+   */
+  keepAliveIntervalMs?: number
+  /**
+   * Largest yamux data frame sent; bigger frames mean fewer headers and callbacks per MiB.
+   *
+   * @default 262_144
+   */
+  maxMessageSize?: number
+}
+
+export interface TapestryHostOptions {
+  /** The run this host belongs to (manifest hash): namespaces topics and the DHT protocol. */
+  runId: string
+  /**
+   * The node's persistent identity key (from @libp2p/crypto keys). Pass the same key on every
+   * start or the peer id changes.
+   *
+   * @default a fresh Ed25519 key (a new peer id each start)
+   */
+  privateKey?: PrivateKey
+  /**
+   * Multiaddrs to listen on.
+   *
+   * @default ['/ip4/127.0.0.1/tcp/0']
+   */
+  listen?: string[]
+  /**
+   * Multiaddrs to advertise instead of the listen addresses (NAT, port forwards).
+   *
+   * @default [] (advertise what we listen on)
+   */
+  announce?: string[]
+  /**
+   * Multiaddrs with /p2p/<peerId> to dial at start and keep connected.
+   *
+   * @default []
+   */
+  bootstrap?: string[]
+  /**
+   * Discover peers of this run on the LAN with mDNS and dial them (mDNS itself never dials).
+   *
+   * @default false
+   */
+  mdns?: boolean
+  /**
+   * Membership hook: return false to refuse a peer at dial and right after the encryption
+   * handshake (inbound and outbound), before any protocol runs.
+   *
+   * @default every peer allowed
+   */
+  allowPeer?: (peerId: string) => boolean
+  /**
+   * libp2p datastore for the peer store and DHT records (the daemon passes a persistent one).
+   *
+   * @default in-memory
+   */
+  datastore?: Libp2pOptions['datastore']
+  /**
+   * Connection encryption, in order of preference. TLS 1.3 goes first: about 1.5× Noise's
+   * throughput in Node (FACTS); Noise stays for peers without TLS.
+   *
+   * @default ['tls', 'noise']
+   */
+  encryption?: Array<'tls' | 'noise'>
+  /** Stream multiplexer tuning, see TapestryYamuxOptions. */
+  yamux?: TapestryYamuxOptions
+  /**
+   * Which addresses the DHT keeps for peers. 'all' keeps private and loopback addresses (LANs,
+   * tests, single-host runs); 'public' drops them (internet-wide runs).
+   *
+   * @default 'all'
+   */
+  dhtAddresses?: 'all' | 'public'
+  /**
+   * Gossipsub heartbeat period in ms; shorter heals meshes faster at the cost of chatter.
+   *
+   * @default 1000
+   */
+  gossipHeartbeatMs?: number
+  /** Most connections kept open. @default 300 */
+  maxConnections?: number
+  /** Logger for host-level events (dials on discovery, refusals). @default silent */
+  log?: Logger
+}
+
+/** Topic names of one run: the only topics this host's gossipsub will touch. */
+export interface RunTopics {
+  presence: string
+  announce: string
+  commit: string
+}
+
+export interface TapestryHost {
+  readonly libp2p: Libp2p<TapestryServices>
+  readonly runId: string
+  readonly topics: RunTopics
+  /** this node's peer id (string form) */
+  readonly peerId: string
+  /** the identity key: signs gossip envelopes */
+  readonly privateKey: PrivateKey
+  readonly pubsub: PubSub
+  readonly log?: Logger
+  /** listen addresses with /p2p/<peerId> appended, ready to hand to another node */
+  multiaddrs: () => string[]
+  /** connect to a peer (multiaddr string, Multiaddr, or a PeerId the peer store can route) */
+  dial: (target: string | Multiaddr | PeerId, options?: { signal?: AbortSignal }) => Promise<void>
+  stop: () => Promise<void>
+}
+
+/** The run's topic names: /tapestry/<runId>/<kind>/1. */
+export function runTopics (runId: string): RunTopics {
+  return {
+    presence: `/tapestry/${runId}/presence/1`,
+    announce: `/tapestry/${runId}/announce/1`,
+    commit: `/tapestry/${runId}/commit/1`
+  }
+}
+
+/** The run's mDNS service tag: `_tapestry-<first 16 hex of sha256(runId)>._udp.local`. */
+export function mdnsServiceTag (runId: string): string {
+  return `_tapestry-${createHash('sha256').update(runId).digest('hex').slice(0, 16)}._udp.local`
+}
+
+/** The run-private DHT protocol: peers of other runs cannot join our routing tables. */
+export function dhtProtocol (runId: string): string {
+  return `/tapestry/${runId}/kad/1.0.0`
+}
+
+/** Create and start a host. Stop it with `host.stop()`. */
+export async function createTapestryHost (options: TapestryHostOptions): Promise<TapestryHost> {
+  if (typeof options.runId !== 'string' || !RUN_ID_RE.test(options.runId)) {
+    throw new NetError(NetErrorCode.BAD_INPUT, `runId must match ${String(RUN_ID_RE)}`)
+  }
+  const runId = options.runId
+  const topics = runTopics(runId)
+  const privateKey = options.privateKey ?? await generateKeyPair('Ed25519')
+  const selfId = peerIdFromPrivateKey(privateKey).toString()
+  const allowPeer = options.allowPeer ?? (() => true)
+  const log = options.log
+  const ym = options.yamux ?? {}
+  const encryption = options.encryption ?? ['tls', 'noise']
+  if (encryption.length === 0) throw new NetError(NetErrorCode.BAD_INPUT, 'at least one connection encryption is required')
+
+  // one decision point, consulted at dial time and again once the remote proved its key
+  const deny = (peer: PeerId): boolean => {
+    const id = peer.toString()
+    if (id === selfId) return false
+    const ok = allowPeer(id)
+    if (!ok) log?.debug({ peer: id }, 'peer refused by membership gate')
+    return !ok
+  }
+  const connectionGater: ConnectionGater = {
+    denyDialPeer: deny,
+    denyInboundEncryptedConnection: deny,
+    denyOutboundEncryptedConnection: deny,
+    // loopback is how tests and single-host runs talk; the default gater refuses private dials only in browsers
+    denyDialMultiaddr: () => false
+  }
+
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if ((options.bootstrap ?? []).length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap ?? [] }))
+  // a per-run service tag: nodes of other runs on the LAN neither answer nor get dialed
+  // (DNS labels stop at 63 bytes, so the run id is hashed into the tag)
+  if (options.mdns === true) peerDiscovery.push(mdns({ serviceTag: mdnsServiceTag(runId) }))
+
+  const msgId = (msg: { data: Uint8Array }): Uint8Array => {
+    // content addressing: the same signed envelope republished by anyone is one message
+    const d = createHash('sha256').update(msg.data).digest()
+    return new Uint8Array(d.buffer, d.byteOffset, 20)
+  }
+
+  const libp2p = await createLibp2p<TapestryServices>({
+    privateKey,
+    datastore: options.datastore,
+    addresses: {
+      listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+      announce: options.announce ?? []
+    },
+    transports: [tcp()],
+    connectionEncrypters: encryption.map(e => e === 'tls' ? tls() : noise()),
+    streamMuxers: [yamux({
+      enableKeepAlive: true,
+      keepAliveInterval: ym.keepAliveIntervalMs ?? 10_000,
+      maxMessageSize: ym.maxMessageSize ?? 256 * 1024,
+      streamOptions: {
+        initialStreamWindowSize: ym.initialStreamWindowSize ?? YAMUX_SPEC_INITIAL_WINDOW,
+        maxStreamWindowSize: ym.maxStreamWindowSize ?? 64 * 1024 * 1024
+      }
+    })],
+    connectionGater,
+    connectionManager: { maxConnections: options.maxConnections ?? 300 },
+    peerDiscovery,
+    nodeInfo: { name: 'tapestry', version: '0.1.0' },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: dhtProtocol(runId),
+        // without this a node with only private addresses stays a DHT client forever
+        clientMode: false,
+        peerInfoMapper: (options.dhtAddresses ?? 'all') === 'all' ? passthroughMapper : removePrivateAddressesMapper
+      }),
+      pubsub: gossipsub({
+        // authorship lives in our own signed envelope (it must survive forwarding and sync);
+        // a second gossipsub signature would only cost CPU
+        globalSignaturePolicy: 'StrictNoSign',
+        msgIdFn: msgId,
+        allowedTopics: [topics.presence, topics.announce, topics.commit],
+        allowPublishToZeroTopicPeers: true,
+        // a commit is at most 1 MiB; refuse bigger gossip before decoding it
+        maxInboundDataLength: 2 * 1024 * 1024,
+        heartbeatInterval: options.gossipHeartbeatMs ?? 1000,
+        emitSelf: false
+      })
+    }
+  })
+
+  if (options.mdns === true) {
+    libp2p.addEventListener('peer:discovery', evt => {
+      const peer = evt.detail.id
+      if (deny(peer) || libp2p.getConnections(peer).length > 0) return
+      libp2p.dial(peer).catch(err => log?.debug({ peer: peer.toString(), err: String(err) }, 'dial on discovery failed'))
+    })
+  }
+
+  const pubsub = asPubSub(libp2p.services.pubsub)
+
+  return {
+    libp2p,
+    runId,
+    topics,
+    peerId: selfId,
+    privateKey,
+    pubsub,
+    log,
+    multiaddrs: () => libp2p.getMultiaddrs().map(ma => ma.toString()),
+    dial: async (target, opts) => {
+      const t = typeof target === 'string' ? multiaddr(target) : target
+      await libp2p.dial(t, { signal: opts?.signal })
+    },
+    stop: async () => { await libp2p.stop() }
+  }
+}

@@ -1,0 +1,27 @@
+// Public face of the net layer: the libp2p host, gossip topics, blob transfer and chain sync.
+export { createTapestryHost, runTopics, dhtProtocol, mdnsServiceTag, YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
+export type { TapestryHost, TapestryHostOptions, TapestryYamuxOptions, TapestryServices, RunTopics } from './host.js'
+export {
+  publishPresence, publishAnnounce, publishCommit, republish,
+  subscribePresence, subscribeAnnounce, subscribeCommit, meshPeers, topicSubscribers
+} from './topics.js'
+export type { GossipInfo, GossipHandler, GossipValidator, GossipVerdict, SubscribeOptions, PublishResult } from './topics.js'
+export {
+  encodePresence, encodeAnnounce, encodeCommit, decodePresence, decodeAnnounce, decodeCommit,
+  encodeSigned, decodeSigned, GOSSIP_VERSION, MAX_GOSSIP_BYTES, MAX_INCLUDED
+} from './gossip-codec.js'
+export type { Verified, GossipDecodeOptions, MessageOf } from './gossip-codec.js'
+export type { SignedKind } from './signed.js'
+export { blobCid, parseBlobCid, toBlobCid, decodeBlobCid, isBlobCidString, RAW_CODEC, SHA2_256_CODE } from './cid.js'
+export type { BlobCid } from './cid.js'
+export { MemoryBlobStore } from './blob-store.js'
+export type { BlobStore, MemoryBlobStoreOptions, Awaitable } from './blob-store.js'
+export { serveBlobs, BLOB_PROTOCOL, BLOB_VERSION } from './blob-server.js'
+export type { BlobServer, BlobServerOptions } from './blob-server.js'
+export { fetchBlob } from './blob-fetch.js'
+export type { FetchBlobOptions, FetchBlobProgress } from './blob-fetch.js'
+export { serveSync, requestChain, catchUp, SYNC_PROTOCOL, SYNC_VERSION, MAX_SYNC_COMMITS } from './sync.js'
+export type { SyncServerOptions, RequestChainOptions, ChainPage, CatchUpOptions, CatchUpResult, ModelRef } from './sync.js'
+export { NetError, NetErrorCode, WireError, TransferError, FetchError, isNetError } from './errors.js'
+export type { ProviderFailure } from './errors.js'
+export type { PubSub } from './pubsub.js'

@@ -1,0 +1,225 @@
+// /tapestry/blob/1.0.0 between real hosts on 127.0.0.1: transfer, lies, resume, caps, not-found.
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  BLOB_PROTOCOL, FetchError, MemoryBlobStore, NetErrorCode, blobCid, fetchBlob, serveBlobs
+} from '../../src/net/index.js'
+import { StreamReader, lengthPrefixed, sendChunked } from '../../src/net/frame.js'
+import { BlobResponse } from '../../src/net/wire/blob.js'
+import { bytesOf, connect, makeHost, stopAll } from './helpers.js'
+import type { BlobServer, BlobStore, TapestryHost } from '../../src/net/index.js'
+import type { Stream } from '@libp2p/interface'
+
+const MiB = 1024 * 1024
+
+/** Assert `p` rejects with a FetchError of `code`; returns it for further checks. */
+async function rejectsWith (p: Promise<unknown>, code: string): Promise<FetchError> {
+  try {
+    await p
+  } catch (err) {
+    assert.ok(err instanceof FetchError, `expected FetchError, got ${String(err)}`)
+    assert.equal(err.code, code, err.message)
+    return err
+  }
+  assert.fail(`expected rejection with ${code}`)
+}
+
+/** A provider that answers OK with an honest header, then sends only `cut` bytes and closes. */
+async function serveTruncated (host: TapestryHost, blob: Uint8Array, cut: number): Promise<void> {
+  await host.libp2p.handle(BLOB_PROTOCOL, async (stream: Stream) => {
+    const reader = new StreamReader(stream)
+    await reader.readFrame(256)
+    reader.release()
+    stream.send(lengthPrefixed(BlobResponse.encode({ version: 1, status: BlobResponse.Status.OK, totalSize: blob.byteLength, length: blob.byteLength })))
+    await sendChunked(stream, blob.subarray(0, cut), 64 * 1024)
+    await stream.close()
+  })
+}
+
+/** A provider that answers OK, sends `cut` bytes, then goes silent with the stream open. */
+async function serveStalling (host: TapestryHost, blob: Uint8Array, cut: number): Promise<void> {
+  await host.libp2p.handle(BLOB_PROTOCOL, async (stream: Stream) => {
+    const reader = new StreamReader(stream)
+    await reader.readFrame(256)
+    reader.release()
+    stream.send(lengthPrefixed(BlobResponse.encode({ version: 1, status: BlobResponse.Status.OK, totalSize: blob.byteLength, length: blob.byteLength })))
+    await sendChunked(stream, blob.subarray(0, cut), 64 * 1024)
+  })
+}
+
+/** A provider that ignores the requester's cap and announces `total` bytes. */
+async function serveHugeHeader (host: TapestryHost, total: number): Promise<void> {
+  await host.libp2p.handle(BLOB_PROTOCOL, async (stream: Stream) => {
+    const reader = new StreamReader(stream)
+    await reader.readFrame(256)
+    reader.release()
+    stream.send(lengthPrefixed(BlobResponse.encode({ version: 1, status: BlobResponse.Status.OK, totalSize: total, length: total })))
+    await stream.close()
+  })
+}
+
+describe('blob protocol', () => {
+  const blob = bytesOf(8 * MiB, 7)
+  const cid = blobCid(blob)
+  let client: TapestryHost
+  let honest: TapestryHost
+  let honest2: TapestryHost
+  let liar: TapestryHost
+  let cutter: TapestryHost
+  let huge: TapestryHost
+  let empty: TapestryHost
+  let honestServer: BlobServer
+  let honest2Server: BlobServer
+
+  before(async () => {
+    ;[client, honest, honest2, liar, cutter, huge, empty] = await Promise.all(Array.from({ length: 7 }, async () => await makeHost()))
+    const store = new MemoryBlobStore()
+    store.put(blob)
+    honestServer = await serveBlobs(honest, { store })
+    honest2Server = await serveBlobs(honest2, { store })
+    // the liar's store returns other bytes under the right CID
+    const lying: BlobStore = {
+      has: () => true,
+      size: () => blob.byteLength,
+      get: () => bytesOf(blob.byteLength, 99),
+      put: (b) => blobCid(b)
+    }
+    await serveBlobs(liar, { store: lying })
+    await serveTruncated(cutter, blob, 3 * MiB + 12345)
+    await serveHugeHeader(huge, 1024 * 1024 * 1024 * 1024)
+    await serveBlobs(empty, { store: new MemoryBlobStore() })
+    for (const h of [honest, honest2, liar, cutter, huge, empty]) await connect(client, h)
+  })
+
+  after(async () => { await stopAll([client, honest, honest2, liar, cutter, huge, empty]) })
+
+  it('fetches 8 MiB intact from one provider', async () => {
+    const t0 = performance.now()
+    const got = await fetchBlob(client, cid, [honest.libp2p.peerId], { maxBytes: 16 * MiB, timeoutMs: 20_000 })
+    const ms = performance.now() - t0
+    assert.equal(got.byteLength, blob.byteLength)
+    assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+    client.log?.info({ ms })
+  })
+
+  it('accepts the CID as a string and fetches an empty blob', async () => {
+    const store = new MemoryBlobStore()
+    const c = store.put(new Uint8Array(0))
+    const h = await makeHost()
+    try {
+      await serveBlobs(h, { store })
+      await connect(client, h)
+      const got = await fetchBlob(client, c.toString(), [h.peerId], { maxBytes: 10 })
+      assert.equal(got.byteLength, 0)
+    } finally {
+      await h.stop()
+    }
+  })
+
+  it('rejects a provider whose bytes do not hash to the CID', async () => {
+    const err = await rejectsWith(fetchBlob(client, cid, [liar.peerId], { maxBytes: 16 * MiB }), NetErrorCode.HASH_MISMATCH)
+    assert.deepEqual(err.failures.map(f => f.peer), [liar.peerId])
+  })
+
+  it('drops a lying provider and starts over with the next one', async () => {
+    const got = await fetchBlob(client, cid, [liar.peerId, honest.peerId], { maxBytes: 16 * MiB })
+    assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+  })
+
+  it('resumes from the received offset when a provider truncates the stream', async () => {
+    const before = honestServer.bytesServed
+    const seen: Array<{ peer: string, received: number }> = []
+    const got = await fetchBlob(client, cid, [cutter.peerId, honest.peerId], {
+      maxBytes: 16 * MiB,
+      onProgress: p => { if (seen.at(-1)?.peer !== p.peer) seen.push({ peer: p.peer, received: p.received }) }
+    })
+    assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+    // the second provider only sent what was missing
+    assert.equal(honestServer.bytesServed - before, blob.byteLength - (3 * MiB + 12345))
+    assert.deepEqual(seen.map(s => s.peer), [cutter.peerId, honest.peerId])
+  })
+
+  it('resumes on the next provider when the first one dies mid-transfer', async () => {
+    const victim = await makeHost()
+    const store = new MemoryBlobStore()
+    store.put(blob)
+    const victimServer = await serveBlobs(victim, { store, chunkSize: 64 * 1024 })
+    await connect(client, victim)
+    const before = honest2Server.bytesServed
+    let killed: Promise<void> | undefined
+    const got = await fetchBlob(client, cid, [victim.peerId, honest2.peerId], {
+      maxBytes: 16 * MiB,
+      stallTimeoutMs: 5000,
+      onProgress: p => {
+        if (killed == null && p.peer === victim.peerId && p.received >= 2 * MiB) killed = victim.stop()
+      }
+    })
+    await killed
+    assert.ok(killed != null, 'victim was never killed')
+    assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+    const fromSecond = honest2Server.bytesServed - before
+    assert.ok(fromSecond < blob.byteLength && fromSecond > 0, `second provider sent ${fromSecond} bytes`)
+    assert.ok(victimServer.bytesServed <= blob.byteLength)
+  })
+
+  it('drops a provider that stalls and resumes on the next', async () => {
+    const staller = await makeHost()
+    try {
+      await serveStalling(staller, blob, MiB)
+      await connect(client, staller)
+      const err = await rejectsWith(fetchBlob(client, cid, [staller.peerId], { maxBytes: 16 * MiB, stallTimeoutMs: 300 }), NetErrorCode.TIMEOUT)
+      assert.equal(err.failures[0].peer, staller.peerId)
+      const before = honestServer.bytesServed
+      const got = await fetchBlob(client, cid, [staller.peerId, honest.peerId], { maxBytes: 16 * MiB, stallTimeoutMs: 300 })
+      assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+      assert.equal(honestServer.bytesServed - before, blob.byteLength - MiB)
+    } finally {
+      await staller.stop()
+    }
+  })
+
+  it('reports a provider at its transfer limit as busy', async () => {
+    const busy = await makeHost()
+    try {
+      const store = new MemoryBlobStore()
+      store.put(blob)
+      await serveBlobs(busy, { store, maxConcurrentTransfers: 0 })
+      await connect(client, busy)
+      await rejectsWith(fetchBlob(client, cid, [busy.peerId], { maxBytes: 16 * MiB }), NetErrorCode.BUSY)
+    } finally {
+      await busy.stop()
+    }
+  })
+
+  it('refuses a blob above the cap: the provider declines, nothing is allocated', async () => {
+    const err = await rejectsWith(fetchBlob(client, cid, [honest.peerId], { maxBytes: MiB }), NetErrorCode.OVERSIZED)
+    assert.equal(err.failures[0].peer, honest.peerId)
+  })
+
+  it('refuses a header announcing more than the cap before allocating', async () => {
+    // 1 TiB announced: allocating it would throw RangeError, so OVERSIZED proves the check came first
+    await rejectsWith(fetchBlob(client, cid, [huge.peerId], { maxBytes: 16 * MiB }), NetErrorCode.OVERSIZED)
+  })
+
+  it('reports an unknown CID as not found', async () => {
+    const other = blobCid(bytesOf(100, 3))
+    const err = await rejectsWith(fetchBlob(client, other, [honest.peerId, empty.peerId], { maxBytes: MiB }), NetErrorCode.NOT_FOUND)
+    assert.equal(err.failures.length, 2)
+  })
+
+  it('mixes failure codes into ALL_PROVIDERS_FAILED, one entry per provider', async () => {
+    const err = await rejectsWith(fetchBlob(client, cid, [empty.peerId, liar.peerId], { maxBytes: 16 * MiB }), NetErrorCode.ALL_PROVIDERS_FAILED)
+    assert.deepEqual(err.failures.map(f => f.code), [NetErrorCode.NOT_FOUND, NetErrorCode.HASH_MISMATCH])
+  })
+
+  it('fails fast with no providers, and on a caller abort', async () => {
+    await rejectsWith(fetchBlob(client, cid, [], { maxBytes: 16 * MiB }), NetErrorCode.NO_PROVIDERS)
+    const ac = new AbortController()
+    const p = fetchBlob(client, cid, [honest.peerId], { maxBytes: 16 * MiB, signal: ac.signal, onProgress: () => ac.abort() })
+    await rejectsWith(p, NetErrorCode.ABORTED)
+  })
+
+  it('refuses a malformed CID string with ERR_BAD_CID', async () => {
+    await assert.rejects(fetchBlob(client, 'not-a-cid', [honest.peerId], { maxBytes: 1 }), (e: any) => e.code === NetErrorCode.BAD_CID)
+  })
+})
