@@ -145,7 +145,13 @@ export class TapestryNode {
     })
     this.stopFns.push(async () => await sync.stop(), async () => await this.blobServer.stop())
 
-    this.stopFns.push(subscribeAnnounce(this.host, msg => this.enqueue({ type: 'announce', msg }), {
+    this.stopFns.push(subscribeAnnounce(this.host, (msg, info) => {
+      const p = this.peers.get(info.from) ?? { peerId: info.from, round: -1, lastSeen: 0, latencyMs: null }
+      p.round = Math.max(p.round, msg.round - 1)
+      p.lastSeen = Date.now()
+      this.peers.set(info.from, p)
+      this.enqueue({ type: 'announce', msg })
+    }, {
       validate: m => m.runId === cfg.runId && m.round >= this.engine.round - 1 ? 'accept' : 'ignore'
     }))
     this.stopFns.push(subscribeCommit(this.host, (msg, info) => {
@@ -157,6 +163,9 @@ export class TapestryNode {
       p.round = msg.round
       p.lastSeen = Date.now()
       this.peers.set(info.from, p)
+      // a peer two rounds ahead means this node missed commits (late join, long crash): sync
+      if (msg.round >= this.engine.round + 1) void this.catchUpIfBehind()
+      this.enqueue({ type: 'peers', live: this.livePeers() })
     }))
 
     this.control = new ControlServer(token, {
@@ -329,8 +338,9 @@ export class TapestryNode {
     if (this.syncing || this.stopping) return
     this.syncing = true
     try {
-      const peers = this.host.libp2p.getPeers().map(p => p.toString())
-      if (peers.length === 0) return
+      const round = (id: string): number => this.peers.get(id)?.round ?? -1
+      const peers = this.host.libp2p.getPeers().map(p => p.toString()).sort((a, b) => round(b) - round(a))
+      if (peers.length === 0 || round(peers[0]) < this.engine.round) return
       const r = await catchUp(this.host, peers, { fromRound: this.engine.round, maxModelBytes: this.trainer.layout.total * 8 + (1 << 20), timeoutMs: 10_000 })
       if (r.commits.length === 0 || r.modelBytes == null || r.model == null) return
       const ck = decodeCheckpoint(r.modelBytes, this.trainer.layout)
@@ -347,10 +357,17 @@ export class TapestryNode {
       this.log.info({ from: r.peer, round: meta.round }, 'caught up with the run')
       this.enqueue({ type: 'synced', state })
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'catch-up failed')
+      const failures = (err as { failures?: unknown }).failures
+      this.log.warn({ err: (err as Error).message, failures }, 'catch-up failed')
     } finally {
       this.syncing = false
     }
+  }
+
+  /** peers heard from recently that hold the model this round starts from */
+  private livePeers (): string[] {
+    const now = Date.now()
+    return [...this.peers.values()].filter(p => now - p.lastSeen < 3 * PRESENCE_MS && p.round >= this.engine.round - 2).map(p => p.peerId)
   }
 
   private async presence (): Promise<void> {

@@ -49,6 +49,8 @@ export class RoundEngine {
   private started = false
   private readonly future: Array<{ round: number, ev: RoundEvent }> = []
   private readonly rank: NonNullable<RoundDeps['rank']>
+  /** live peers outside the electorate (e.g. late joiners) that a closing candidate waits for too */
+  private live = new Set<string>()
 
   constructor (
     readonly cfg: RoundConfig,
@@ -92,6 +94,9 @@ export class RoundEngine {
         }
         break
       case 'tick':
+        break
+      case 'peers':
+        this.live = new Set(ev.live)
         break
       case 'trained':
         this.onTrained(now, ev.round, ev.params, ev.samples, out)
@@ -296,7 +301,9 @@ export class RoundEngine {
     const w = this.work!
     const usable = [...w.announces.values()].filter(a => !w.failed.has(a.updateId))
     const electorate = this.chain.electorate
-    const announcedAll = electorate.length > 0 && electorate.every(m => w.byPeer.has(m.peerId))
+    // everyone expected has announced: the electorate and any other live peer on this round
+    const announcedAll = electorate.length > 0 && electorate.every(m => w.byPeer.has(m.peerId)) &&
+      [...this.live].every(p => w.byPeer.has(p))
     if (announcedAll) return true
     const quorum = Math.max(1, Math.ceil(this.cfg.quorum * Math.max(1, electorate.length)))
     const collectAt = Math.max(win.start, w.startedAt + this.cfg.collectMs)

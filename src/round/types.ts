@@ -25,6 +25,8 @@ export type RoundEvent =
   | { type: 'blob', id: string, bytes: Uint8Array }
   | { type: 'blobFailed', id: string, reason: string }
   | { type: 'commit', msg: Commit }
+  /** peers known to be alive and on this round (presence): the round also waits for them */
+  | { type: 'peers', live: string[] }
   /** a late joiner (or a node that fell behind) jumped to a state fetched from peers */
   | { type: 'synced', state: ChainState }
 

@@ -1,0 +1,92 @@
+// End to end with real daemon processes on 127.0.0.1: training to accuracy, a late joiner,
+// an aggregator killed mid-round, and a daemon killed and restarted.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { LocalCluster } from '../../src/daemon/cluster.js'
+import type { RoundHistory } from '../../src/daemon/node.js'
+
+const CONFIG = {
+  innerSteps: 50,
+  batch: 32,
+  codec: 'topk:0.03+q4',
+  deadlineMs: 6_000,
+  collectMs: 3_000,
+  backupStepMs: 3_000,
+  partition: 'iid',
+  threads: 1
+}
+
+const clusters: LocalCluster[] = []
+after(async () => { for (const c of clusters) await c.stopAll() })
+
+async function applied (c: LocalCluster, i: number, round: number): Promise<RoundHistory | undefined> {
+  return (await c.rounds(i)).find(r => r.round === round)
+}
+
+test('4 daemons reach ≥ 90% test accuracy within 10 rounds; a node started after round 3 catches up and contributes', { timeout: 300_000 }, async () => {
+  // founders run on past round 10 so the late joiner has a running network to join
+  const c = await LocalCluster.create({ nodes: 4, rounds: 40, config: CONFIG })
+  clusters.push(c)
+  await c.startAll()
+  await c.waitFor('round 3 applied', async () => (await applied(c, 0, 3)) != null, 120_000)
+  const late = await c.addNode()
+  await c.start(late.index)
+  // it must sync to the running chain and have its own update included in a later commit
+  await c.waitFor('the late node to apply a round', async () => (await c.rounds(late.index)).length > 0, 60_000)
+  const lateRounds = await c.rounds(late.index)
+  assert.ok(lateRounds[0].round >= 4, `late node resumed at round ${lateRounds[0].round}`)
+  await c.waitFor('a commit including the late node', async () => (await c.rounds(0)).some(r => r.round > 3 && r.included === 5), 90_000)
+  await c.waitFor('round 9 on node 0', async () => (await applied(c, 0, 9)) != null, 150_000)
+  const r9 = (await applied(c, 0, 9))!
+  assert.ok(r9.accuracy != null && r9.accuracy >= 0.9, `accuracy after 10 rounds: ${String(r9.accuracy)}`)
+  // every node holds the same model for every round it applied
+  const byRound = new Map<number, string>()
+  for (let i = 0; i < c.nodes.length; i++) {
+    for (const r of await c.rounds(i)) {
+      const seen = byRound.get(r.round)
+      if (seen != null) assert.equal(r.modelId, seen, `node ${i} round ${r.round}`)
+      else byRound.set(r.round, r.modelId)
+    }
+  }
+})
+
+test('the elected aggregator is SIGKILLed mid-round: the first backup commits that round with every announced update; a killed daemon restarts from its last commit', { timeout: 300_000 }, async () => {
+  // longer local work per round widens the window in which the aggregator can be killed mid-round
+  const c = await LocalCluster.create({ nodes: 4, rounds: 60, config: { ...CONFIG, innerSteps: 200 } })
+  clusters.push(c)
+  await c.startAll()
+  await c.waitFor('round 1 applied everywhere', async () => {
+    for (let i = 0; i < 4; i++) if ((await applied(c, i, 1)) == null) return false
+    return true
+  }, 120_000, 100)
+  // round 2 is running: find its aggregator and first backup, kill the aggregator at once
+  const status = await c.query(0, 'status') as { round: number, aggregator: string, peers: Array<{ peerId: string, role: string }> }
+  const R = status.round
+  const victim = c.nodes.findIndex(n => n.peerId === status.aggregator)
+  assert.ok(victim >= 0)
+  const backup = status.peers.find(p => p.role === 'backup 1')?.peerId ?? (await c.query(victim === 0 ? 1 : 0, 'status') as { peers: Array<{ peerId: string, role: string }> }).peers.find(p => p.role === 'backup 1')?.peerId
+  c.kill(victim, 'SIGKILL')
+  const watcher = victim === 0 ? 1 : 0
+  await c.waitFor(`round ${R} committed by a backup`, async () => (await applied(c, watcher, R)) != null, 60_000)
+  const r2 = (await applied(c, watcher, R))!
+  assert.equal(r2.rank, 1, 'the first backup committed')
+  if (backup != null) assert.equal(r2.aggregator, backup)
+  assert.notEqual(r2.aggregator, status.aggregator)
+  // every live node's update is in; so is the victim's when it got out before the kill
+  const announcedByVictim = (await readFile(join(c.dir, `node-${victim}.log`), 'utf8')).split('\n').some(l => l.includes(`"round":${R},`) && l.includes('announced update'))
+  assert.equal(r2.included, announcedByVictim ? 4 : 3, `included ${r2.included}, victim announced: ${announcedByVictim}`)
+  const before = (await c.rounds(watcher)).length
+  // restart the killed daemon: it resumes from its snapshot, catches up and contributes again
+  await c.start(victim)
+  await c.waitFor('the restarted node to apply a round', async () => (await c.rounds(victim)).length > 0, 60_000)
+  const log = await readFile(join(c.dir, `node-${victim}.log`), 'utf8')
+  const resumed = log.split('\n').find(l => l.includes('resumed from the last commit'))
+  assert.ok(resumed != null, 'restart resumed from the snapshot')
+  assert.equal(JSON.parse(resumed).round, R, `resumed at the round after its last applied commit (${R - 1})`)
+  await c.waitFor('a commit including the restarted node', async () => {
+    const rs = await c.rounds(watcher)
+    return rs.length > before && rs.some(r => r.round > R && r.included === 4)
+  }, 90_000)
+})
