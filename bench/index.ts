@@ -6,7 +6,8 @@ type Bench = (opts: { json: boolean }) => Promise<object>
 const BENCHES: Record<string, () => Promise<Bench>> = {
   train: async () => benchTrain,
   compress: async () => (await import('./compress-run.js')).benchCompressWithPseudoGradient,
-  sim: async () => (await import('./sim.js')).benchSim
+  sim: async () => (await import('./sim.js')).benchSim,
+  net: async () => (await import('./net.js')).benchNet
 }
 
 const args = process.argv.slice(2)
