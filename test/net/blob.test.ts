@@ -167,10 +167,10 @@ describe('blob protocol', () => {
     try {
       await serveStalling(staller, blob, MiB)
       await connect(client, staller)
-      const err = await rejectsWith(fetchBlob(client, cid, [staller.peerId], { maxBytes: 16 * MiB, stallTimeoutMs: 300 }), NetErrorCode.TIMEOUT)
+      const err = await rejectsWith(fetchBlob(client, cid, [staller.peerId], { maxBytes: 16 * MiB, stallTimeoutMs: 1500 }), NetErrorCode.TIMEOUT)
       assert.equal(err.failures[0].peer, staller.peerId)
       const before = honestServer.bytesServed
-      const got = await fetchBlob(client, cid, [staller.peerId, honest.peerId], { maxBytes: 16 * MiB, stallTimeoutMs: 300 })
+      const got = await fetchBlob(client, cid, [staller.peerId, honest.peerId], { maxBytes: 16 * MiB, stallTimeoutMs: 1500 })
       assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
       assert.equal(honestServer.bytesServed - before, blob.byteLength - MiB)
     } finally {
