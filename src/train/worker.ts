@@ -83,7 +83,9 @@ parentPort?.on('message', (msg: Envelope<WorkerRequest>) => {
       const e = err as { code?: string, message?: string }
       reply = { type: 'error', code: e.code ?? 'ERR_WORKER_FAILED', message: e.message ?? String(err) }
     }
-    parentPort!.postMessage({ id: msg.id, body: reply })
+    // replies own fresh copies: transfer their buffers instead of cloning them again
+    const transfer = reply.type === 'params' ? [reply.params.buffer, ...reply.state.map(x => x.buffer)] as ArrayBuffer[] : []
+    parentPort!.postMessage({ id: msg.id, body: reply }, transfer)
     if (msg.body.type === 'close') process.exit(0)
   })
 })
