@@ -24,7 +24,14 @@ async function tapestryStepsPerSecond (batch: number, fused: number, seconds: nu
   try {
     const { train } = loadMnist()
     const sampler = new BatchSampler(train, null, batch, new Rng(1))
-    const run = async (): Promise<void> => { const { x, y } = sampler.next(fused); await trainer.trainSteps(fused, batch, x, y, 1e-3) }
+    // the next batches are drawn on the main thread while the worker trains on the current ones
+    let next = sampler.next(fused)
+    const run = async (): Promise<void> => {
+      const cur = next
+      const done = trainer.trainSteps(fused, batch, cur.x, cur.y, 1e-3)
+      next = sampler.next(fused)
+      await done
+    }
     for (let i = 0; i < 3; i++) await run()
     let steps = 0
     const t0 = performance.now()

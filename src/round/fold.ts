@@ -34,9 +34,12 @@ export function modelBytes (params: Float32Array): Uint8Array {
 }
 
 const enc = new TextEncoder()
+const ASCII = /^[\x00-\x7f]*$/
 /** UTF-8 byte order, the order aggregate/ folds in */
 export function compareUtf8 (a: string, b: string): number {
   if (a === b) return 0
+  // ASCII (CIDs, hex digests): UTF-16 order is byte order, no encoding needed
+  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : 1
   const x = enc.encode(a)
   const y = enc.encode(b)
   const n = Math.min(x.length, y.length)

@@ -45,7 +45,16 @@ export class OnnxBackend implements TrainingBackend {
 
   initialParams (): Float32Array { return initParams(this.model, this.cfg.seed) }
 
-  async train (node: number, _round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }> {
+  /** trainings share one worker: they run one after another, while the simulator goes on */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  async train (node: number, round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }> {
+    const run = this.queue.then(async () => await this.trainNow(node, round, params, steps))
+    this.queue = run.catch(() => {})
+    return await run
+  }
+
+  private async trainNow (node: number, _round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }> {
     // DiLoCo keeps each worker's inner optimizer state across rounds; 'reset' starts it afresh
     await this.trainer.setParams(params, this.cfg.keepInnerState ? this.innerState.get(node) : undefined)
     let done = 0
@@ -62,8 +71,12 @@ export class OnnxBackend implements TrainingBackend {
   }
 
   async evaluate (params: Float32Array): Promise<EvalResult> {
-    await this.trainer.setParams(params)
-    return await this.trainer.evaluate(this.test)
+    const run = this.queue.then(async () => {
+      await this.trainer.setParams(params)
+      return await this.trainer.evaluate(this.test)
+    })
+    this.queue = run.catch(() => {})
+    return await run
   }
 
   async close (): Promise<void> { await this.trainer.close() }

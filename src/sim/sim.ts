@@ -39,6 +39,8 @@ export interface SimResult {
 
 type SimEvent =
   | { kind: 'node', node: number, life: number, ev: RoundEvent }
+  /** local training whose result is computed by the worker while the simulation goes on */
+  | { kind: 'trained', node: number, life: number, round: number, result: Promise<{ params: Float32Array, samples: number }> }
   | { kind: 'leave', node: number }
   | { kind: 'join', node: number }
   | { kind: 'synced', node: number, life: number, from: number }
@@ -187,6 +189,13 @@ export class Simulation {
         await this.perform(e.node, actions)
         return
       }
+      case 'trained': {
+        const r = await e.result
+        const n = this.nodes[e.node]
+        if (!n.online || n.life !== e.life) return
+        await this.perform(e.node, n.engine.handle(this.now, { type: 'trained', round: e.round, params: r.params, samples: r.samples }))
+        return
+      }
       case 'leave': return this.leave(e.node, true)
       case 'join': return this.join(e.node)
       case 'synced': {
@@ -204,9 +213,12 @@ export class Simulation {
       switch (a.type) {
         case 'train': {
           if (this.cfg.rounds <= a.round) break // the run is over for this node
-          const r = await this.backend.train(i, a.round, a.params, a.steps)
+          // not awaited: the worker trains while other nodes' events are handled; the result is
+          // only needed when its (virtual) time comes, so runs stay reproducible
+          const result = this.backend.train(i, a.round, a.params, a.steps)
+          result.catch(() => {})
           const computeMs = a.steps * this.cfg.stepMs * n.speed
-          this.toNode(this.now + computeMs, i, { type: 'trained', round: a.round, params: r.params, samples: r.samples })
+          this.push(this.now + computeMs, { kind: 'trained', node: i, life: n.life, round: a.round, result })
           this.nodeRounds++
           break
         }

@@ -40,10 +40,15 @@ export async function runCentral (o: CentralRunOptions): Promise<CentralRunResul
     let done = 0
     let lastLoss = NaN
     const recent: number[] = []
+    const chunk = (from: number): number => o.steps - from >= trainer.fusedSteps ? trainer.fusedSteps : 1
+    let next = sampler.next(chunk(0))
     while (done < o.steps) {
-      const k = o.steps - done >= trainer.fusedSteps ? trainer.fusedSteps : 1
-      const { x, y } = sampler.next(k)
-      const losses = await trainer.trainSteps(k, o.batch, x, y, o.lr)
+      const k = chunk(done)
+      const cur = next
+      // draw the following batches on this thread while the worker trains on these
+      const running = trainer.trainSteps(k, o.batch, cur.x, cur.y, o.lr)
+      if (done + k < o.steps) next = sampler.next(chunk(done + k))
+      const losses = await running
       for (const l of losses) { recent.push(l); if (recent.length > 20) recent.shift() }
       done += k
       lastLoss = recent.reduce((a, b) => a + b, 0) / recent.length
