@@ -8,7 +8,7 @@ import type { Announce, Commit, IncludedUpdate } from './messages.js'
 import type { ChainState, Member, RoundAction, RoundDeps, RoundEvent } from './types.js'
 import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
 import type { OuterState } from '../aggregate/index.js'
-import { validateAnnounce, validateCommitShape, type Refusal } from './validate.js'
+import { validateAnnounce, validateCommitShape, commitMembers, type Refusal } from './validate.js'
 
 /** Per-round working state; dropped when the round's commit is applied. */
 interface RoundWork {
@@ -450,7 +450,7 @@ export class RoundEngine {
     const w = this.work!
     w.committed = true
     // error feedback: an update of mine that missed the round is not lost, it is sent again later
-    if (this.cfg.restoreExcluded && w.myUpdateId != null && !commit.included.some(u => u.updateId === w.myUpdateId)) {
+    if (this.cfg.restoreExcluded && w.myUpdateId != null && !commitMembers(commit).ids.has(w.myUpdateId)) {
       const mine = w.blobs.get(w.myUpdateId)
       const residual = this.codecState.residual
       if (mine != null && residual != null) {
@@ -463,7 +463,7 @@ export class RoundEngine {
       modelId: commit.newModelId,
       params,
       outer,
-      electorate: commit.included.map(u => ({ peerId: u.peerId, capacity: u.capacity }))
+      electorate: commitMembers(commit).members
     }
     out.push({ type: 'applied', commit, state: this.chain, verified })
     this.beginRound(now, out)

@@ -30,6 +30,16 @@ export function validateCommitShape (c: Commit, modelId: string, candidates: rea
   if (c.prevModelId !== modelId) return ignore('extends another model')
   if (!Number.isInteger(c.rank) || c.rank < 0 || c.rank >= candidates.length) return reject(`rank ${c.rank} out of range`)
   if (candidates[c.rank] !== c.aggregator) return reject(`${c.aggregator} is not the candidate of rank ${c.rank}`)
+  if ((cfg.mode === 'aggregator') !== (c.aggregateId !== '')) return reject(`aggregate id ${c.aggregateId === '' ? 'missing' : 'unexpected'} in ${cfg.mode} mode`)
+  // the O(included) part depends on the commit alone: checked once per commit object
+  let r = includedChecks.get(c)
+  if (r === undefined) { r = checkIncluded(c); includedChecks.set(c, r) }
+  return r
+}
+
+const includedChecks = new WeakMap<Commit, Refusal | null>()
+
+function checkIncluded (c: Commit): Refusal | null {
   if (!Array.isArray(c.included) || c.included.length === 0) return reject('no updates included')
   const peers = new Set<string>()
   for (let i = 0; i < c.included.length; i++) {
@@ -40,7 +50,18 @@ export function validateCommitShape (c: Commit, modelId: string, candidates: rea
     if (!isPositive(u.samples) || !Number.isInteger(u.samples)) return reject(`bad sample count ${u.samples}`)
     if (!isPositive(u.capacity)) return reject(`bad capacity ${u.capacity}`)
   }
-  if ((cfg.mode === 'aggregator') !== (c.aggregateId !== '')) return reject(`aggregate id ${c.aggregateId === '' ? 'missing' : 'unexpected'} in ${cfg.mode} mode`)
   if (typeof c.newModelId !== 'string' || c.newModelId === '') return reject('empty model id')
   return null
+}
+
+const electorates = new WeakMap<Commit, { members: Array<{ peerId: string, capacity: number }>, ids: Set<string> }>()
+
+/** Next round's electorate and the included ids of a commit, derived once per commit object. */
+export function commitMembers (c: Commit): { members: Array<{ peerId: string, capacity: number }>, ids: Set<string> } {
+  let e = electorates.get(c)
+  if (e === undefined) {
+    e = { members: c.included.map(u => ({ peerId: u.peerId, capacity: u.capacity })), ids: new Set(c.included.map(u => u.updateId)) }
+    electorates.set(c, e)
+  }
+  return e
 }
