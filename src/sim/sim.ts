@@ -228,18 +228,24 @@ export class Simulation {
         case 'publishAnnounce': {
           const size = wireSize(a.msg)
           let receivers = 0
-          for (let j = 0; j < this.nodes.length; j++) {
-            if (j === i || !this.nodes[j].online) continue
-            receivers++
-            if (!this.nodes[j].engine.wantsAnnounce(a.msg.round)) continue
+          for (let j = 0; j < this.nodes.length; j++) if (j !== i && this.nodes[j].online) receivers++
+          this.net.accountBroadcast(i, size, receivers)
+          // every member receives the gossip (bytes above); in aggregator mode only the round's
+          // candidates act on it, so only they get an event (the announcer knows them: it is on that round)
+          const targets = this.cfg.mode === 'gossip'
+            ? this.nodes.map((_, j) => j)
+            : n.engine.candidates.slice(0, this.roundCfg.backups + 1).map(p => this.index(p))
+          for (const j of targets) {
+            if (j === i || !this.nodes[j].online || !this.nodes[j].engine.wantsAnnounce(a.msg.round)) continue
+            if (this.cfg.mode !== 'gossip') this.net.topology.path(i, j) // reuse the candidate's path tree
             const at = this.net.messageArrival(this.now, i, j, size)
             if (at != null) this.toNode(at, j, { type: 'announce', msg: a.msg })
           }
-          this.net.accountBroadcast(i, size, receivers)
           break
         }
         case 'publishCommit': {
           const size = wireSize(a.msg)
+          this.warmTree(i)
           let receivers = 0
           for (let j = 0; j < this.nodes.length; j++) {
             if (j === i || !this.nodes[j].online) continue
@@ -267,6 +273,14 @@ export class Simulation {
           break
       }
     }
+  }
+
+  /**
+   * Shortest-path trees are cached per root; a path is served from either end's tree and else
+   * computed from the receiver. A broadcast from i to everyone should reuse i's tree: build it first.
+   */
+  private warmTree (i: number): void {
+    if (this.nodes.length > 1) this.net.topology.path(i === 0 ? 1 : 0, i)
   }
 
   private fetch (i: number, id: string, providers: string[]): void {
