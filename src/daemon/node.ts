@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import { FsDatastore } from 'datastore-fs'
 import {
   createTapestryHost, serveBlobs, serveSync, subscribeAnnounce, subscribeCommit, subscribePresence,
-  publishAnnounce, publishPresence, republish, fetchBlob, catchUp, blobCid, parseBlobCid,
+  publishAnnounce, publishPresence, republish, fetchBlob, catchUp, blobCid,
   type TapestryHost, type BlobServer
 } from '../net/index.js'
 import { encodeCommit } from '../net/gossip-codec.js'
@@ -466,4 +466,3 @@ function store0Round (store: ChainStore): number {
   return store.latest?.commit.round ?? -1
 }
 
-export { parseBlobCid }
