@@ -12,8 +12,7 @@ import { createRoundConfig, RoundEngine, modelBytes, type RoundAction, type Roun
 import { parseFoldSpec } from '../aggregate/index.js'
 import { BatchSampler, parsePartition, shard, type Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
-import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, encodeCheckpoint, decodeCheckpoint } from '../train/index.js'
-import { fusedCount } from '../sim/onnx-backend.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, encodeCheckpoint, decodeCheckpoint, fusedCount, trainFromSampler } from '../train/index.js'
 import { Rng, layoutToString, hashString } from '../tensor/index.js'
 import type { NodeConfig } from './config.js'
 import { loadNodeConfig } from './config.js'
@@ -116,7 +115,7 @@ export class TapestryNode {
     await datastore.open()
     this.host = await createTapestryHost({ runId: cfg.runId, privateKey: key, listen: cfg.listen, bootstrap: cfg.bootstrap, mdns: cfg.mdns, datastore, log: this.log })
     // the sampler's seed differs per node (peer id) but is stable across restarts
-    this.sampler = new BatchSampler(train, rows, cfg.batch, new Rng(`${cfg.seed}/${this.host.peerId}/batches/${store0Round(this.store)}`))
+    this.sampler = new BatchSampler(train, rows, cfg.batch, new Rng(`${cfg.seed}/${this.host.peerId}/batches/${lastCommittedRound(this.store)}`))
 
     const snapshot = await this.store.loadSnapshot(layout)
     const restored = snapshot ?? this.genesis()
@@ -260,13 +259,7 @@ export class TapestryNode {
     this.trainChain = this.trainChain.then(async () => {
       if (this.stopping || this.engine.round !== round) return // the run moved on while we queued
       await this.trainer.setParams(params, this.innerState)
-      let done = 0
-      while (done < steps) {
-        const k = steps - done >= this.trainer.fusedSteps ? this.trainer.fusedSteps : 1
-        const b = this.sampler.next(k)
-        await this.trainer.trainSteps(k, this.cfg.batch, b.x, b.y, this.cfg.innerLr)
-        done += k
-      }
+      await trainFromSampler(this.trainer, this.sampler, steps, this.cfg.innerLr)
       const after = await this.trainer.getParams()
       this.innerState = after.state
       this.enqueue({ type: 'trained', round, params: after.params, samples: this.shardSize })
@@ -462,7 +455,7 @@ function commitKey (c: Commit): string {
 }
 
 /** The first round this process trains, so a restarted node does not replay its old batches. */
-function store0Round (store: ChainStore): number {
+function lastCommittedRound (store: ChainStore): number {
   return store.latest?.commit.round ?? -1
 }
 

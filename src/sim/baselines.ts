@@ -2,6 +2,7 @@
 // synchronous data-parallel (gradients averaged every step) and local-only training.
 import { BatchSampler } from '../data/index.js'
 import { Rng } from '../tensor/index.js'
+import { trainFromSampler } from '../train/index.js'
 import type { OnnxBackend } from './onnx-backend.js'
 import type { SimConfig } from './config.js'
 
@@ -60,13 +61,7 @@ export async function runLocalOnly (backend: OnnxBackend, cfg: SimConfig, maxNod
   for (const node of pick) {
     await trainer.setParams(backend.initialParams())
     const sampler = new BatchSampler(backend.train_, backend.shards[node], cfg.batch, rng.fork(node))
-    let done = 0
-    while (done < steps) {
-      const k = steps - done >= trainer.fusedSteps ? trainer.fusedSteps : 1
-      const b = sampler.next(k)
-      await trainer.trainSteps(k, cfg.batch, b.x, b.y, cfg.innerLr)
-      done += k
-    }
+    await trainFromSampler(trainer, sampler, steps, cfg.innerLr)
     const ev = await trainer.evaluate(backend.test)
     loss += ev.loss / count
     acc += ev.accuracy / count

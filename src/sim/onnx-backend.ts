@@ -1,7 +1,7 @@
 // Simulated nodes training for real: one worker-backed ONNX trainer shared by all nodes, each
 // node drawing batches from its own shard with its own seeded sampler.
 import { BatchSampler, shard, type Dataset } from '../data/index.js'
-import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, type DeviceRequest, type EvalResult } from '../train/index.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, fusedCount, trainFromSampler, type DeviceRequest, type EvalResult } from '../train/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
 import { Rng, type ParamLayout } from '../tensor/index.js'
 import type { TrainingBackend } from './backend.js'
@@ -57,13 +57,7 @@ export class OnnxBackend implements TrainingBackend {
   private async trainNow (node: number, _round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }> {
     // DiLoCo keeps each worker's inner optimizer state across rounds; 'reset' starts it afresh
     await this.trainer.setParams(params, this.cfg.keepInnerState ? this.innerState.get(node) : undefined)
-    let done = 0
-    while (done < steps) {
-      const k = steps - done >= this.trainer.fusedSteps ? this.trainer.fusedSteps : 1
-      const { x, y } = this.samplers[node].next(k)
-      await this.trainer.trainSteps(k, this.cfg.batch, x, y, this.cfg.innerLr)
-      done += k
-    }
+    await trainFromSampler(this.trainer, this.samplers[node], steps, this.cfg.innerLr)
     const after = await this.trainer.getParams()
     if (this.cfg.keepInnerState) this.innerState.set(node, after.state)
     // FedAvg's weighting: a node counts by the examples it holds
@@ -80,10 +74,4 @@ export class OnnxBackend implements TrainingBackend {
   }
 
   async close (): Promise<void> { await this.trainer.close() }
-}
-
-/** Largest divisor of H that is at most 64: H steps run as H/K fused calls with no remainder. */
-export function fusedCount (h: number): number {
-  for (let k = Math.min(64, h); k > 1; k--) if (h % k === 0) return k
-  return 1
 }

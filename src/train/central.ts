@@ -3,6 +3,7 @@ import { Rng } from '../tensor/index.js'
 import type { ModelSpec, OptimizerSpec } from '../graph/index.js'
 import { BatchSampler, type Dataset } from '../data/index.js'
 import { Trainer, type EvalResult } from './trainer.js'
+import { trainFromSampler } from './steps.js'
 import type { DeviceRequest } from './device.js'
 
 export interface CentralRunOptions {
@@ -37,23 +38,13 @@ export async function runCentral (o: CentralRunOptions): Promise<CentralRunResul
   try {
     const sampler = new BatchSampler(o.train, null, o.batch, new Rng(o.seed).fork('batches'))
     const t0 = performance.now()
-    let done = 0
     let lastLoss = NaN
     const recent: number[] = []
-    const chunk = (from: number): number => o.steps - from >= trainer.fusedSteps ? trainer.fusedSteps : 1
-    let next = sampler.next(chunk(0))
-    while (done < o.steps) {
-      const k = chunk(done)
-      const cur = next
-      // draw the following batches on this thread while the worker trains on these
-      const running = trainer.trainSteps(k, o.batch, cur.x, cur.y, o.lr)
-      if (done + k < o.steps) next = sampler.next(chunk(done + k))
-      const losses = await running
+    await trainFromSampler(trainer, sampler, o.steps, o.lr, (done, losses) => {
       for (const l of losses) { recent.push(l); if (recent.length > 20) recent.shift() }
-      done += k
       lastLoss = recent.reduce((a, b) => a + b, 0) / recent.length
       o.onProgress?.(done, lastLoss)
-    }
+    })
     const seconds = (performance.now() - t0) / 1000
     const test = await trainer.evaluate(o.test)
     return { trainer, finalLoss: lastLoss, test, stepsPerSecond: o.steps / seconds, seconds }

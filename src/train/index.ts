@@ -5,3 +5,4 @@ export * from './checkpoint.js'
 export * from './errors.js'
 export * from "./central.js"
 export * from "./catalog.js"
+export * from "./steps.js"

@@ -1,19 +1,10 @@
 // The operator commands refuse bad input with one clear line and a non-zero exit.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { mkdtemp, writeFile, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..', '..')
-const distDir = join(fileURLToPath(import.meta.url), '..', '..', '..').split('/').pop()!
-
-function tapestry (...args: string[]): { code: number, stdout: string, stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'tapestry.js'), ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TAPESTRY_DIST: distDir } })
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
-}
+import { tapestry } from './helpers.js'
 
 test('init creates identity, config and token; a second init is refused; bad configs are one-line errors', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tp-node-'))

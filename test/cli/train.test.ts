@@ -1,21 +1,10 @@
 // End-to-end: the real `tapestry train` process on MNIST, and its refusals of bad input.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { mkdtemp, writeFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..', '..')
-const distDir = join(fileURLToPath(import.meta.url), '..', '..', '..').split('/').pop()!
-
-function tapestry (...args: string[]): { code: number, stdout: string, stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'tapestry.js'), ...args], {
-    encoding: 'utf8', timeout: 120_000, env: { ...process.env, TAPESTRY_DIST: distDir, TAPESTRY_LOG: 'warn' }
-  })
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
-}
+import { tapestry } from './helpers.js'
 
 test('MLP 784-256-10 reaches ≥ 90% test accuracy within 600 steps at batch 64', () => {
   const r = tapestry('train', '--model', 'mlp', '--data', 'mnist', '--steps', '600', '--batch', '64', '--device', 'cpu', '--seed', '3', '--json')

@@ -1,0 +1,32 @@
+// Running a number of optimizer steps from a batch sampler: fused chunks, and the next batches
+// drawn on this thread while the worker trains on the current ones.
+import type { BatchSampler } from '../data/index.js'
+import type { Trainer } from './trainer.js'
+
+/** Largest divisor of H that is at most 64: H steps run as H/K fused calls with no remainder. */
+export function fusedCount (h: number): number {
+  for (let k = Math.min(64, h); k > 1; k--) if (h % k === 0) return k
+  return 1
+}
+
+/**
+ * Trains `steps` steps at the sampler's batch size, in chunks of the trainer's fused count
+ * (the remainder one step at a time). `onChunk` sees the steps done so far and that chunk's losses.
+ */
+export async function trainFromSampler (
+  trainer: Trainer, sampler: BatchSampler, steps: number, lr: number,
+  onChunk?: (done: number, losses: Float32Array) => void
+): Promise<void> {
+  const chunk = (from: number): number => steps - from >= trainer.fusedSteps ? trainer.fusedSteps : 1
+  let done = 0
+  let next = steps > 0 ? sampler.next(chunk(0)) : undefined
+  while (done < steps && next !== undefined) {
+    const k = chunk(done)
+    const cur = next
+    const running = trainer.trainSteps(k, sampler.batchSize, cur.x, cur.y, lr)
+    if (done + k < steps) next = sampler.next(chunk(done + k))
+    const losses = await running
+    done += k
+    onChunk?.(done, losses)
+  }
+}
