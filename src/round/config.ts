@@ -9,8 +9,12 @@ import { RoundError, RoundErrorCode } from './errors.js'
  *   take over); members download one compressed aggregate — O(U) per node.
  * - 'gossip': every member fetches every update and folds it itself — O(N·U) per node, but
  *   everyone verifies the commit fully.
+ * - 'hierarchical': the electorate is split into groups of `groupSize`; each group's elected
+ *   sub-aggregator folds its group's updates, the root aggregator folds the group folds. Uplink
+ *   O(U) per member, O(groupSize·U) per sub-aggregator, O(groups·U) per root candidate.
  */
-export type UpdateMode = 'aggregator' | 'gossip'
+export type UpdateMode = 'aggregator' | 'gossip' | 'hierarchical'
+export const UPDATE_MODES: readonly UpdateMode[] = ['aggregator', 'gossip', 'hierarchical']
 
 export interface RoundConfig {
   runId: string
@@ -18,9 +22,13 @@ export interface RoundConfig {
   innerSteps: number
   /** uplink codec spec, e.g. 'topk:0.01+q2' */
   codec: string
-  /** downlink codec of the aggregate in 'aggregator' mode */
+  /** downlink codec of the aggregate in 'aggregator' and 'hierarchical' modes */
   aggregateCodec: string
   mode: UpdateMode
+  /** hierarchical mode: target members per group @default 16 */
+  groupSize: number
+  /** hierarchical mode: codec of a group's fold sent to the root candidates @default 'int8' */
+  subAggregateCodec: string
   /** fold rule, e.g. mean, trimmed:0.1, krum:2 (aggregate/) */
   rule: FoldSpec
   /** outer optimizer: DiLoCo's Nesterov SGD by default; FedAvg is lr 1, momentum 0 */
@@ -44,6 +52,8 @@ export const DEFAULT_ROUND_CONFIG: Omit<RoundConfig, 'runId'> = {
   codec: 'topk:0.01+q4',
   aggregateCodec: 'int8',
   mode: 'gossip',
+  groupSize: 16,
+  subAggregateCodec: 'int8',
   rule: { rule: { kind: 'mean' } },
   outer: DILOCO_OUTER,
   backups: 2,
@@ -69,8 +79,9 @@ export function createRoundConfig (partial: Partial<RoundConfig> & { runId: stri
   }
   if (c.collectMs > c.deadlineMs) bad(`collectMs (${c.collectMs}) must not exceed deadlineMs (${c.deadlineMs})`)
   if (!(c.quorum > 0 && c.quorum <= 1)) bad(`quorum must be in (0, 1], got ${c.quorum}`)
-  if (c.mode !== 'aggregator' && c.mode !== 'gossip') bad(`unknown mode "${String(c.mode)}"`)
-  for (const [what, spec] of [['codec', c.codec], ['aggregate codec', c.aggregateCodec]] as const) {
+  if (!UPDATE_MODES.includes(c.mode)) bad(`unknown mode "${String(c.mode)}" (expected one of: ${UPDATE_MODES.join(', ')})`)
+  if (!Number.isInteger(c.groupSize) || c.groupSize < 2) bad(`group size must be an integer ≥ 2, got ${c.groupSize}`)
+  for (const [what, spec] of [['codec', c.codec], ['aggregate codec', c.aggregateCodec], ['sub-aggregate codec', c.subAggregateCodec]] as const) {
     try { parseSpec(spec) } catch (err) { bad(`bad ${what} "${spec}": ${(err as Error).message}`) }
   }
   try {

@@ -4,11 +4,12 @@ import type { ParamLayout } from '../tensor/index.js'
 import { encodeUpdate, decodeUpdate, type CodecState } from '../compress/index.js'
 import { rankMembers } from '../election/index.js'
 import type { RoundConfig } from './config.js'
-import type { Announce, Commit, IncludedUpdate } from './messages.js'
-import type { ChainState, Member, RoundAction, RoundDeps, RoundEvent } from './types.js'
+import type { Announce, Commit, IncludedUpdate, SubAggregate, SubAggregateRef } from './messages.js'
+import type { BlobKind, ChainState, Member, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
 import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
 import type { OuterState } from '../aggregate/index.js'
-import { validateAnnounce, validateCommitShape, commitMembers, type Refusal } from './validate.js'
+import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, type Refusal } from './validate.js'
+import { planGroups, groupOf, GROUPS_DOMAIN, type GroupPlan } from './groups.js'
 
 /** Per-round working state; dropped when the round's commit is applied. */
 interface RoundWork {
@@ -30,6 +31,31 @@ interface RoundWork {
   rejected: Set<string>
   myUpdateId: string | null
   wakes: Set<number>
+  /** hierarchical mode: this round's groups (null in other modes or without an electorate) */
+  plan: GroupPlan | null
+  myGroup: number
+  /** my rank in my group: 0 = sub-aggregator, i = sub-backup i, -1 = outside the electorate */
+  myGroupRank: number
+  /** group folds offered this round, by sub-aggregate id */
+  subs: Map<string, SubAggregate>
+  /** the group set I closed as the responsible sub-candidate, waiting for blobs */
+  subClosing: IncludedUpdate[] | null
+  /** my group has a fold out (mine or another candidate's): nothing more to do as a sub-candidate */
+  subDone: boolean
+  /** hierarchical root: the group folds I closed the round with, one per group */
+  subsClosing: SubAggregate[] | null
+  /** how each received commit is checked (derived once per commit) */
+  checks: Map<Commit, CommitCheck>
+}
+
+/** How a commit is checked before it is applied, and the blobs that takes (see checkOf). */
+interface CommitCheck {
+  how: 'full' | 'groups' | 'aggregate'
+  needs: Array<{ id: string, providers: string[], kind: BlobKind }>
+  /** hierarchical sub-candidates: their own group's fold, refolded from its updates */
+  mine: { ref: SubAggregateRef, updates: IncludedUpdate[] } | undefined
+  /** hierarchical: samples behind each group's fold (its weight in the root fold) */
+  groupSamples: Map<number, number> | undefined
 }
 
 const MAX_FETCH_TRIES = 3
@@ -74,10 +100,45 @@ export class RoundEngine {
     return { chain: this.chain, codec: this.codecState }
   }
 
-  /** True when an announce for `round` would change what this node does (lets big simulations skip no-op deliveries). */
-  wantsAnnounce (round: number): boolean {
+  /**
+   * True when an announce for `round` (from `from`) would change what this node does: lets big
+   * simulations skip no-op deliveries.
+   */
+  wantsAnnounce (round: number, from?: string): boolean {
     if (this.cfg.mode === 'gossip' || round > this.chain.round) return true
-    return round === this.chain.round && this.work != null && this.work.myRank >= 0 && this.work.myRank <= this.cfg.backups
+    const w = this.work
+    if (round !== this.chain.round || w == null) return false
+    if (this.cfg.mode === 'aggregator') return this.isRootCandidate()
+    return this.isSubCandidate() && (from == null || this.groupOfPeer(from) === w.myGroup)
+  }
+
+  /** Who acts on my announce this round: my group's candidates (hierarchical) or the root candidates. */
+  announceAudience (): string[] {
+    const w = this.work
+    if (w == null) return []
+    if (w.plan != null) return w.plan.groups[w.myGroup].slice(0, this.cfg.backups + 1)
+    return w.candidates.slice(0, this.cfg.backups + 1)
+  }
+
+  /** Who acts on a group fold of `group` this round: the root candidates and the group's candidates. */
+  subAggregateAudience (group: number): string[] {
+    const w = this.work
+    if (w?.plan == null) return []
+    return [...new Set([...w.candidates.slice(0, this.cfg.backups + 1), ...(w.plan.groups[group] ?? []).slice(0, this.cfg.backups + 1)])]
+  }
+
+  private isRootCandidate (): boolean {
+    const w = this.work
+    return w != null && w.myRank >= 0 && w.myRank <= this.cfg.backups
+  }
+
+  private isSubCandidate (): boolean {
+    const w = this.work
+    return w?.plan != null && w.myGroupRank >= 0 && w.myGroupRank <= this.cfg.backups
+  }
+
+  private groupOfPeer (peerId: string): number {
+    return groupOf(this.work!.plan!, { runId: this.cfg.runId, round: this.chain.round, prevModelId: this.chain.modelId }, peerId)
   }
 
   handle (now: number, ev: RoundEvent): RoundAction[] {
@@ -113,6 +174,9 @@ export class RoundEngine {
       case 'commit':
         this.onCommit(now, ev.msg, out)
         break
+      case 'subAggregate':
+        this.onSubAggregate(ev.msg, out)
+        break
     }
     // applying a commit starts the next round, which may itself be ready to progress
     for (let guard = 0; this.started && guard < 8; guard++) {
@@ -129,6 +193,11 @@ export class RoundEngine {
     const c = this.chain
     const electorate = c.electorate
     const candidates = electorate.length > 0 ? this.rank(this.cfg.runId, c.round, c.modelId, electorate) : []
+    // groups are drawn with their own seed, so being the root aggregator says nothing about one's group role
+    const plan = this.cfg.mode === 'hierarchical' && electorate.length > 0
+      ? planGroups(this.rank(this.cfg.runId + GROUPS_DOMAIN, c.round, c.modelId, electorate), this.cfg.groupSize)
+      : null
+    const myGroup = plan == null ? -1 : groupOf(plan, { runId: this.cfg.runId, round: c.round, prevModelId: c.modelId }, this.deps.self)
     this.work = {
       round: c.round,
       startedAt: now,
@@ -144,7 +213,15 @@ export class RoundEngine {
       pending: [],
       rejected: new Set(),
       myUpdateId: null,
-      wakes: new Set()
+      wakes: new Set(),
+      plan,
+      myGroup,
+      myGroupRank: plan == null ? -1 : plan.groups[myGroup].indexOf(this.deps.self),
+      subs: new Map(),
+      subClosing: null,
+      subDone: false,
+      subsClosing: null,
+      checks: new Map()
     }
     out.push({ type: 'train', round: c.round, params: c.params, steps: this.cfg.innerSteps })
     out.push({ type: 'log', level: 'debug', msg: 'round started', data: { round: c.round, aggregator: candidates[0], myRank: this.work.myRank } })
@@ -156,6 +233,7 @@ export class RoundEngine {
     for (const f of ready) {
       if (f.ev.type === 'announce') this.onAnnounce(now, f.ev.msg, out)
       else if (f.ev.type === 'commit') this.onCommit(now, f.ev.msg, out)
+      else if (f.ev.type === 'subAggregate') this.onSubAggregate(f.ev.msg, out)
     }
   }
 
@@ -194,25 +272,31 @@ export class RoundEngine {
     if (msg.round < w.round) return
     const refusal = validateAnnounce(msg, this.chain.modelId, this.cfg)
     if (refusal != null) { this.refuse('announce', refusal, msg.peerId, out); return }
+    // hierarchical: an update is its own group's business only
+    if (w.plan != null && this.groupOfPeer(msg.peerId) !== w.myGroup) return
     if (w.byPeer.has(msg.peerId)) return // one update per peer per round: the first wins
-    if (w.closing != null || w.committed) return // set already closed; this one waits for the next round
+    if (w.closing != null || w.subClosing != null || w.committed) return // set already closed; this one waits for the next round
     w.announces.set(msg.updateId, msg)
     w.byPeer.set(msg.peerId, msg.updateId)
     if (this.fetchesEagerly()) this.ensureBlob(msg.updateId, [msg.peerId], out)
   }
 
-  /** gossip mode: everyone folds itself; aggregator mode: candidates up to k keep copies to take over or verify */
+  /**
+   * Whether this node fetches updates as they are announced: gossip mode, everyone (it folds
+   * itself); aggregator mode, the root candidates up to k; hierarchical mode, the candidates of
+   * the announcer's group (they keep copies to take over or verify).
+   */
   private fetchesEagerly (): boolean {
-    const w = this.work
-    if (w == null) return false
-    return this.cfg.mode === 'gossip' || (w.myRank >= 0 && w.myRank <= this.cfg.backups)
+    if (this.work == null) return false
+    if (this.cfg.mode === 'gossip') return true
+    return this.cfg.mode === 'aggregator' ? this.isRootCandidate() : this.isSubCandidate()
   }
 
-  private ensureBlob (id: string, providers: string[], out: RoundAction[]): void {
+  private ensureBlob (id: string, providers: string[], out: RoundAction[], kind: BlobKind = 'update'): void {
     const w = this.work!
     if (w.blobs.has(id) || w.fetching.has(id) || w.failed.has(id)) return
     w.fetching.set(id, 1)
-    out.push({ type: 'fetch', id, providers, kind: 'update' })
+    out.push({ type: 'fetch', id, providers, kind })
   }
 
   private onBlob (id: string, bytes: Uint8Array, out: RoundAction[]): void {
@@ -230,15 +314,17 @@ export class RoundEngine {
     w.fetching.delete(id)
     if (tries < MAX_FETCH_TRIES) {
       w.fetching.set(id, tries + 1)
-      out.push({ type: 'fetch', id, providers: this.providersOf(id), kind: this.isAggregateId(id) ? 'aggregate' : 'update' })
+      out.push({ type: 'fetch', id, providers: this.providersOf(id), kind: this.kindOf(id) })
       return
     }
     w.failed.add(id)
     out.push({ type: 'log', level: 'warn', msg: 'blob unavailable', data: { id, reason } })
   }
 
-  private isAggregateId (id: string): boolean {
-    return this.work?.pending.some(c => c.aggregateId === id) ?? false
+  private kindOf (id: string): BlobKind {
+    const w = this.work!
+    if (w.pending.some(c => c.aggregateId === id)) return 'aggregate'
+    return w.subs.has(id) || w.pending.some(c => c.subAggregates?.some(s => s.subAggregateId === id) === true) ? 'subaggregate' : 'update'
   }
 
   private providersOf (id: string): string[] {
@@ -246,6 +332,9 @@ export class RoundEngine {
     const a = w.announces.get(id)
     const ps = new Set<string>()
     if (a != null) ps.add(a.peerId)
+    const sub = w.subs.get(id)
+    if (sub != null) ps.add(sub.aggregator)
+    for (const c of w.pending) for (const s of c.subAggregates ?? []) if (s.subAggregateId === id) ps.add(s.aggregator)
     for (const c of w.pending) if (c.aggregateId === id || c.included.some(u => u.updateId === id)) ps.add(c.aggregator)
     for (const p of w.candidates.slice(0, this.cfg.backups + 1)) if (p !== this.deps.self) ps.add(p)
     return [...ps]
@@ -267,25 +356,30 @@ export class RoundEngine {
     if (w == null || w.committed) return
     this.tryVerifyPending(now, out)
     if (this.work !== w || w.committed) return // a commit was applied
+    if (w.plan != null) {
+      this.progressGroup(now, out)
+      this.progressRootOfGroups(now, out)
+      return
+    }
     const sched = this.windowOf(w.myRank)
     if (sched == null) return
     if (now < sched.start) { this.wakeAt(sched.start, out); return }
     if (w.closing == null) {
-      if (this.closeCondition(now, sched, out)) {
-        w.closing = [...w.announces.values()]
-          .filter(a => !w.failed.has(a.updateId))
-          .map(a => ({ updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }))
-          .sort((a, b) => compareUtf8(a.updateId, b.updateId))
-        for (const u of w.closing) this.ensureBlob(u.updateId, [u.peerId], out)
-        out.push({ type: 'log', level: 'info', msg: 'closing round', data: { round: w.round, rank: w.myRank, included: w.closing.length } })
-      } else return
+      const usable = [...w.announces.values()].filter(a => !w.failed.has(a.updateId))
+      const electorate = this.chain.electorate
+      // everyone expected has announced: the electorate and any other live peer on this round
+      const announcedAll = electorate.length > 0 && electorate.every(m => w.byPeer.has(m.peerId)) &&
+        [...this.live].every(p => w.byPeer.has(p))
+      if (!this.closeCondition(now, sched, this.cfg.collectMs, announcedAll, usable.length, electorate.length, out)) return
+      w.closing = usable
+        .map(a => ({ updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }))
+        .sort((a, b) => compareUtf8(a.updateId, b.updateId))
+      for (const u of w.closing) this.ensureBlob(u.updateId, [u.peerId], out)
+      out.push({ type: 'log', level: 'info', msg: 'closing round', data: { round: w.round, rank: w.myRank, included: w.closing.length } })
     }
     // drop updates whose blobs could not be fetched; if that breaks the set, reopen it
-    const missing = w.closing.filter(u => w.failed.has(u.updateId))
-    if (missing.length > 0) {
-      w.closing = w.closing.filter(u => !w.failed.has(u.updateId))
-      if (w.closing.length === 0) { w.closing = null; return }
-    }
+    w.closing = w.closing.filter(u => !w.failed.has(u.updateId))
+    if (w.closing.length === 0) { w.closing = null; return }
     if (w.closing.every(u => w.blobs.has(u.updateId))) this.foldAndCommit(now, w.myRank, out)
   }
 
@@ -297,20 +391,31 @@ export class RoundEngine {
     return { start, end: w.startedAt + this.cfg.deadlineMs + rank * this.cfg.backupStepMs }
   }
 
-  private closeCondition (now: number, win: { start: number, end: number }, out: RoundAction[]): boolean {
+  /**
+   * A group's candidates work inside the root's collect window: the sub-aggregator until
+   * collectMs / 2, then each sub-backup in turn, the last one's window ending at collectMs, when
+   * the root may close with a quorum.
+   */
+  private subWindowOf (rank: number): { start: number, end: number } {
     const w = this.work!
-    const usable = [...w.announces.values()].filter(a => !w.failed.has(a.updateId))
-    const electorate = this.chain.electorate
-    // everyone expected has announced: the electorate and any other live peer on this round
-    const announcedAll = electorate.length > 0 && electorate.every(m => w.byPeer.has(m.peerId)) &&
-      [...this.live].every(p => w.byPeer.has(p))
-    if (announcedAll) return true
-    const quorum = Math.max(1, Math.ceil(this.cfg.quorum * Math.max(1, electorate.length)))
-    const collectAt = Math.max(win.start, w.startedAt + this.cfg.collectMs)
-    if (now >= collectAt && usable.length >= quorum) return true
-    // near the end of its window a candidate commits whatever it has rather than nothing
+    const first = this.cfg.collectMs / 2
+    const step = this.cfg.collectMs / (2 * Math.max(1, this.cfg.backups))
+    const start = rank === 0 ? w.startedAt : w.startedAt + first + (rank - 1) * step
+    return { start, end: w.startedAt + first + rank * step }
+  }
+
+  /**
+   * When a responsible candidate closes its set: once everyone expected is in; after `collectMs`
+   * with a quorum of `expected`; near the end of its window with whatever it has rather than nothing.
+   */
+  private closeCondition (now: number, win: { start: number, end: number }, collectMs: number, allIn: boolean, usable: number, expected: number, out: RoundAction[]): boolean {
+    const w = this.work!
+    if (allIn) return true
+    const quorum = Math.max(1, Math.ceil(this.cfg.quorum * Math.max(1, expected)))
+    const collectAt = Math.max(win.start, w.startedAt + collectMs)
+    if (now >= collectAt && usable >= quorum) return true
     const lastCall = win.end - 0.25 * (win.end - win.start)
-    if (now >= lastCall && usable.length >= 1) return true
+    if (now >= lastCall && usable >= 1) return true
     this.wakeAt(now < collectAt ? collectAt : lastCall, out)
     return false
   }
@@ -329,6 +434,20 @@ export class RoundEngine {
       id => decodeUpdate(w.blobs.get(id)!, this.layout).vector, this.layout.total)
   }
 
+  /**
+   * A fold failed: if one of its blobs does not decode (or carries NaN) that is its sender's
+   * fault — it is dropped (true) and the caller closes again; otherwise the error is ours.
+   */
+  private dropUndecodable (ids: Array<{ id: string, peer: string }>, err: unknown, out: RoundAction[]): boolean {
+    const w = this.work!
+    const bad = ids.find(u => { try { decodeUpdate(w.blobs.get(u.id)!, this.layout); return false } catch { return true } })
+    if (bad == null) return false
+    w.failed.add(bad.id)
+    w.blobs.delete(bad.id)
+    out.push({ type: 'log', level: 'warn', msg: 'undecodable blob dropped', data: { id: bad.id, peer: bad.peer, error: (err as Error).message } })
+    return true
+  }
+
   private foldAndCommit (now: number, rank: number, out: RoundAction[]): void {
     const w = this.work!
     const included = w.closing!
@@ -336,24 +455,28 @@ export class RoundEngine {
     try {
       delta = this.aggregateOf(included)
     } catch (err) {
-      // a blob that does not decode (or carries NaN) is its sender's fault: drop it and close again
-      const bad = included.find(u => { try { decodeUpdate(w.blobs.get(u.updateId)!, this.layout); return false } catch { return true } })
-      if (bad == null) throw err
-      w.failed.add(bad.updateId)
-      w.blobs.delete(bad.updateId)
-      out.push({ type: 'log', level: 'warn', msg: 'undecodable update dropped', data: { id: bad.updateId, peer: bad.peerId, error: (err as Error).message } })
+      if (!this.dropUndecodable(included.map(u => ({ id: u.updateId, peer: u.peerId })), err, out)) throw err
       w.closing = null
       return
     }
-    let applied = delta
-    let aggregateId = ''
-    if (this.cfg.mode === 'aggregator') {
-      const enc = encodeUpdate(this.cfg.aggregateCodec, delta, this.layout, { seed: w.round })
-      aggregateId = this.deps.digest(enc.bytes)
-      applied = decodeUpdate(enc.bytes, this.layout).vector // everyone applies exactly what they can decode
-      w.blobs.set(aggregateId, enc.bytes)
-      out.push({ type: 'putBlob', id: aggregateId, bytes: enc.bytes, kind: 'aggregate' })
-    }
+    const aggregateId = this.cfg.mode === 'aggregator' ? this.publishAggregate(delta, out) : ''
+    // everyone applies exactly what they can decode
+    const applied = aggregateId === '' ? delta : decodeUpdate(w.blobs.get(aggregateId)!, this.layout).vector
+    this.commitWith(now, rank, included, applied, aggregateId, undefined, out)
+  }
+
+  /** Encodes Δ̄ with the downlink codec, keeps and offers the blob; returns its id. */
+  private publishAggregate (delta: Float32Array, out: RoundAction[]): string {
+    const w = this.work!
+    const enc = encodeUpdate(this.cfg.aggregateCodec, delta, this.layout, { seed: w.round })
+    const id = this.deps.digest(enc.bytes)
+    w.blobs.set(id, enc.bytes)
+    out.push({ type: 'putBlob', id, bytes: enc.bytes, kind: 'aggregate' })
+    return id
+  }
+
+  private commitWith (now: number, rank: number, included: IncludedUpdate[], applied: Float32Array, aggregateId: string, subAggregates: Commit['subAggregates'], out: RoundAction[]): void {
+    const w = this.work!
     const next = outerStep(this.cfg.outer, this.chain.params, this.chain.outer, applied)
     const commit: Commit = {
       runId: this.cfg.runId,
@@ -365,8 +488,125 @@ export class RoundEngine {
       newModelId: this.deps.digest(modelBytes(next.params)),
       aggregateId
     }
+    if (subAggregates != null) commit.subAggregates = subAggregates
     out.push({ type: 'publishCommit', msg: commit })
     this.apply(now, commit, next.params, next.state, 'self', out)
+  }
+
+  // ---- hierarchical mode: group folds, then the root ----
+
+  /** A sub-candidate closes its group's set in its window and offers the group fold. */
+  private progressGroup (now: number, out: RoundAction[]): void {
+    const w = this.work!
+    if (w.subDone || !this.isSubCandidate()) return
+    if ([...w.subs.values()].some(s => s.group === w.myGroup)) { w.subDone = true; return }
+    const win = this.subWindowOf(w.myGroupRank)
+    if (now < win.start) { this.wakeAt(win.start, out); return }
+    if (w.subClosing == null) {
+      const usable = [...w.announces.values()].filter(a => !w.failed.has(a.updateId))
+      const members = w.plan!.groups[w.myGroup]
+      const allIn = members.every(p => w.byPeer.has(p)) &&
+        [...this.live].every(p => w.byPeer.has(p) || this.groupOfPeer(p) !== w.myGroup)
+      if (!this.closeCondition(now, win, this.cfg.collectMs / 4, allIn, usable.length, members.length, out)) return
+      w.subClosing = usable
+        .map(a => ({ updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }))
+        .sort((a, b) => compareUtf8(a.updateId, b.updateId))
+      for (const u of w.subClosing) this.ensureBlob(u.updateId, [u.peerId], out)
+    }
+    w.subClosing = w.subClosing.filter(u => !w.failed.has(u.updateId))
+    if (w.subClosing.length === 0) { w.subClosing = null; return }
+    if (!w.subClosing.every(u => w.blobs.has(u.updateId))) return
+    const included = w.subClosing
+    let delta: Float32Array
+    try {
+      delta = this.aggregateOf(included)
+    } catch (err) {
+      if (!this.dropUndecodable(included.map(u => ({ id: u.updateId, peer: u.peerId })), err, out)) throw err
+      w.subClosing = null
+      return
+    }
+    const bytes = this.encodeGroupFold(delta, w.myGroup, w.round)
+    const id = this.deps.digest(bytes)
+    w.blobs.set(id, bytes)
+    const msg: SubAggregate = {
+      runId: this.cfg.runId, round: w.round, group: w.myGroup, aggregator: this.deps.self, rank: w.myGroupRank,
+      baseModelId: this.chain.modelId, subAggregateId: id, included, size: bytes.length
+    }
+    w.subDone = true
+    out.push({ type: 'putBlob', id, bytes, kind: 'subaggregate' })
+    out.push({ type: 'publishSubAggregate', msg })
+    out.push({ type: 'log', level: 'info', msg: 'group folded', data: { round: w.round, group: w.myGroup, rank: w.myGroupRank, included: included.length } })
+    this.onSubAggregate(msg, out)
+  }
+
+  /** The group fold's bytes: a pure function of the fold, the group and the round (so it is recomputable). */
+  private encodeGroupFold (delta: Float32Array, group: number, round: number): Uint8Array {
+    return encodeUpdate(this.cfg.subAggregateCodec, delta, this.layout, { seed: group, round }).bytes
+  }
+
+  private onSubAggregate (msg: SubAggregate, out: RoundAction[]): void {
+    if (msg.runId !== this.cfg.runId) return
+    if (msg.round > this.chain.round || this.work == null) {
+      this.buffer(msg.round, { type: 'subAggregate', msg })
+      return
+    }
+    const w = this.work
+    if (msg.round < w.round || w.plan == null || w.committed || w.subs.has(msg.subAggregateId)) return
+    const refusal = validateSubAggregate(msg, this.chain.modelId, w.plan, p => this.groupOfPeer(p), this.cfg.backups)
+    if (refusal != null) { this.refuse('sub-aggregate', refusal, msg.aggregator, out); return }
+    for (const s of w.subs.values()) if (s.group === msg.group && s.rank === msg.rank) return // one per candidate
+    w.subs.set(msg.subAggregateId, msg)
+    if (this.isRootCandidate() && w.subsClosing == null) this.ensureBlob(msg.subAggregateId, [msg.aggregator], out, 'subaggregate')
+  }
+
+  /** The root candidate closes with one group fold per group (the lowest-ranked author's) and folds those. */
+  private progressRootOfGroups (now: number, out: RoundAction[]): void {
+    const w = this.work!
+    if (w.committed) return
+    const sched = this.windowOf(w.myRank)
+    if (sched == null) return
+    if (now < sched.start) { this.wakeAt(sched.start, out); return }
+    if (w.subsClosing == null) {
+      const best = new Map<number, SubAggregate>()
+      for (const s of w.subs.values()) {
+        if (w.failed.has(s.subAggregateId)) continue
+        const b = best.get(s.group)
+        if (b == null || s.rank < b.rank) best.set(s.group, s)
+      }
+      let covered = 0
+      for (const s of best.values()) covered += s.included.length
+      const allIn = best.size === w.plan!.count
+      if (!this.closeCondition(now, sched, this.cfg.collectMs, allIn, best.size === 0 ? 0 : covered, this.chain.electorate.length, out)) return
+      w.subsClosing = [...best.values()].sort((a, b) => a.group - b.group)
+      for (const s of w.subsClosing) this.ensureBlob(s.subAggregateId, [s.aggregator], out, 'subaggregate')
+      out.push({ type: 'log', level: 'info', msg: 'closing round', data: { round: w.round, rank: w.myRank, groups: w.subsClosing.length, included: covered } })
+    }
+    w.subsClosing = w.subsClosing.filter(s => !w.failed.has(s.subAggregateId))
+    if (w.subsClosing.length === 0) { w.subsClosing = null; return }
+    if (!w.subsClosing.every(s => w.blobs.has(s.subAggregateId))) return
+    const subs = w.subsClosing
+    let delta: Float32Array
+    try {
+      delta = this.foldOfGroups(subs.map(s => ({ id: s.subAggregateId, samples: sumSamples(s.included) })))
+    } catch (err) {
+      if (!this.dropUndecodable(subs.map(s => ({ id: s.subAggregateId, peer: s.aggregator })), err, out)) throw err
+      w.subsClosing = null
+      return
+    }
+    const aggregateId = this.publishAggregate(delta, out)
+    const included = subs.flatMap(s => s.included).sort((a, b) => compareUtf8(a.updateId, b.updateId))
+    const refs = subs.map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank }))
+    this.commitWith(now, w.myRank, included, decodeUpdate(w.blobs.get(aggregateId)!, this.layout).vector, aggregateId, refs, out)
+  }
+
+  /**
+   * The root fold: the sample-weighted mean of the group folds (each weighted by its updates'
+   * samples), so with the mean rule it equals the flat mean up to the group codec's error. A robust
+   * rule (median, Krum, …) acts inside each group.
+   */
+  private foldOfGroups (groups: Array<{ id: string, samples: number }>): Float32Array {
+    const w = this.work!
+    return aggregateUpdates({ rule: { kind: 'mean' } }, groups, id => decodeUpdate(w.blobs.get(id)!, this.layout).vector, this.layout.total)
   }
 
   // ---- members receiving a commit ----
@@ -383,38 +623,75 @@ export class RoundEngine {
     if (msg.round < w.round || w.committed) return
     const key = `${msg.aggregator}/${msg.newModelId}`
     if (w.rejected.has(key) || w.pending.some(c => `${c.aggregator}/${c.newModelId}` === key)) return
-    const refusal = validateCommitShape(msg, this.chain.modelId, w.candidates, this.cfg)
+    let refusal = validateCommitShape(msg, this.chain.modelId, w.candidates, this.cfg)
+    if (refusal == null && w.plan != null) refusal = validateCommitGroups(msg, w.plan, p => this.groupOfPeer(p), this.cfg.backups)
     if (refusal != null) { w.rejected.add(key); this.refuse('commit', refusal, msg.aggregator, out); return }
     w.pending.push(msg)
-    // fetch what verification needs
-    if (this.cfg.mode === 'aggregator' && !this.fetchesEagerly()) {
-      if (!w.blobs.has(msg.aggregateId) && !w.fetching.has(msg.aggregateId)) {
-        w.fetching.set(msg.aggregateId, 1)
-        out.push({ type: 'fetch', id: msg.aggregateId, providers: [msg.aggregator], kind: 'aggregate' })
-      }
-    } else {
-      for (const u of msg.included) {
-        w.failed.delete(u.updateId) // the committer has it: worth another try
-        this.ensureBlob(u.updateId, [u.peerId, msg.aggregator], out)
-      }
+    // fetch what verification needs; the committer has every input, so a failed fetch is worth another try
+    for (const need of this.checkOf(msg).needs) {
+      w.failed.delete(need.id)
+      this.ensureBlob(need.id, need.providers, out, need.kind)
     }
+  }
+
+  /**
+   * What this node checks of a commit, and the blobs that takes:
+   * - 'full': refold every included update (gossip mode; aggregator mode's root candidates);
+   * - 'groups': refold the group folds into the aggregate (hierarchical root candidates);
+   * - 'aggregate': apply the committed aggregate (everyone else).
+   * A hierarchical sub-candidate also refolds its own group's updates into the listed group fold.
+   */
+  private checkOf (c: Commit): CommitCheck {
+    const w = this.work!
+    const cached = w.checks.get(c)
+    if (cached != null) return cached
+    const needs: CommitCheck['needs'] = []
+    let how: CommitCheck['how']
+    let mine: CommitCheck['mine']
+    let groupSamples: Map<number, number> | undefined
+    if (this.cfg.mode === 'gossip' || (this.cfg.mode === 'aggregator' && this.isRootCandidate())) {
+      how = 'full'
+      for (const u of c.included) needs.push({ id: u.updateId, providers: [u.peerId, c.aggregator], kind: 'update' })
+    } else if (w.plan != null && this.isRootCandidate()) {
+      how = 'groups'
+      for (const s of c.subAggregates ?? []) needs.push({ id: s.subAggregateId, providers: [s.aggregator, c.aggregator], kind: 'subaggregate' })
+    } else {
+      how = 'aggregate'
+      needs.push({ id: c.aggregateId, providers: [c.aggregator], kind: 'aggregate' })
+    }
+    if (w.plan != null) {
+      groupSamples = new Map()
+      const myRef = this.isSubCandidate() ? c.subAggregates?.find(s => s.group === w.myGroup) : undefined
+      const mineUpdates: IncludedUpdate[] = []
+      for (const u of c.included) {
+        const g = this.groupOfPeer(u.peerId)
+        groupSamples.set(g, (groupSamples.get(g) ?? 0) + u.samples)
+        if (myRef != null && g === w.myGroup) {
+          mineUpdates.push(u)
+          needs.push({ id: u.updateId, providers: [u.peerId, myRef.aggregator], kind: 'update' })
+        }
+      }
+      if (myRef != null) mine = { ref: myRef, updates: mineUpdates }
+    }
+    const check: CommitCheck = { how, needs, mine, groupSamples }
+    w.checks.set(c, check)
+    return check
   }
 
   private tryVerifyPending (now: number, out: RoundAction[]): void {
     const w = this.work!
     for (const c of [...w.pending]) {
-      const full = !(this.cfg.mode === 'aggregator' && !this.fetchesEagerly())
-      const needed = full ? c.included.map(u => u.updateId) : [c.aggregateId]
-      if (needed.some(id => w.failed.has(id))) {
+      const check = this.checkOf(c)
+      if (check.needs.some(n => w.failed.has(n.id))) {
         w.pending = w.pending.filter(p => p !== c)
         w.rejected.add(`${c.aggregator}/${c.newModelId}`)
         out.push({ type: 'log', level: 'warn', msg: 'commit unverifiable: blobs unavailable', data: { round: c.round, aggregator: c.aggregator } })
         continue
       }
-      if (!needed.every(id => w.blobs.has(id))) continue
-      const result = this.recompute(c, full)
+      if (!check.needs.every(n => w.blobs.has(n.id))) continue
+      const result = this.recompute(c, check)
       if (result.ok) {
-        this.apply(now, c, result.params, result.state, full ? 'full' : 'aggregate', out)
+        this.apply(now, c, result.params, result.state, check.how, out)
         return
       }
       w.pending = w.pending.filter(p => p !== c)
@@ -424,19 +701,23 @@ export class RoundEngine {
   }
 
   /** Recomputes a commit from its inputs; a mismatch in any bit rejects it. */
-  private recompute (c: Commit, full: boolean): { ok: true, params: Float32Array, state: OuterState } | { ok: false, reason: string } {
+  private recompute (c: Commit, check: CommitCheck): { ok: true, params: Float32Array, state: OuterState } | { ok: false, reason: string } {
     const w = this.work!
     let applied: Float32Array
     try {
-      if (full) {
-        const delta = this.aggregateOf(c.included)
-        if (this.cfg.mode === 'aggregator') {
-          const enc = encodeUpdate(this.cfg.aggregateCodec, delta, this.layout, { seed: c.round })
-          if (this.deps.digest(enc.bytes) !== c.aggregateId) return { ok: false, reason: 'aggregate does not match the included updates' }
-          applied = decodeUpdate(enc.bytes, this.layout).vector
-        } else applied = delta
-      } else {
-        applied = decodeUpdate(w.blobs.get(c.aggregateId)!, this.layout).vector
+      if (check.mine != null) {
+        const bytes = this.encodeGroupFold(this.aggregateOf(check.mine.updates), check.mine.ref.group, c.round)
+        if (this.deps.digest(bytes) !== check.mine.ref.subAggregateId) return { ok: false, reason: `group ${check.mine.ref.group}'s fold does not match its included updates` }
+      }
+      let delta: Float32Array | undefined
+      if (check.how === 'full') delta = this.aggregateOf(c.included)
+      else if (check.how === 'groups') delta = this.foldOfGroups((c.subAggregates ?? []).map(s => ({ id: s.subAggregateId, samples: check.groupSamples!.get(s.group)! })))
+      if (delta == null) applied = decodeUpdate(w.blobs.get(c.aggregateId)!, this.layout).vector
+      else if (this.cfg.mode === 'gossip') applied = delta
+      else {
+        const enc = encodeUpdate(this.cfg.aggregateCodec, delta, this.layout, { seed: c.round })
+        if (this.deps.digest(enc.bytes) !== c.aggregateId) return { ok: false, reason: `aggregate does not match the included ${check.how === 'groups' ? 'group folds' : 'updates'}` }
+        applied = decodeUpdate(enc.bytes, this.layout).vector
       }
     } catch (err) {
       return { ok: false, reason: `inputs do not decode: ${(err as Error).message}` }
@@ -446,7 +727,7 @@ export class RoundEngine {
     return { ok: true, params: next.params, state: next.state }
   }
 
-  private apply (now: number, commit: Commit, params: Float32Array, outer: OuterState, verified: 'full' | 'aggregate' | 'self', out: RoundAction[]): void {
+  private apply (now: number, commit: Commit, params: Float32Array, outer: OuterState, verified: VerifiedBy, out: RoundAction[]): void {
     const w = this.work!
     w.committed = true
     // error feedback: an update of mine that missed the round is not lost, it is sent again later
@@ -471,3 +752,9 @@ export class RoundEngine {
 }
 
 export type { Member }
+
+function sumSamples (included: readonly IncludedUpdate[]): number {
+  let n = 0
+  for (const u of included) n += u.samples
+  return n
+}

@@ -53,4 +53,32 @@ export interface Commit {
   newModelId: string
   /** content id of the compressed aggregate (aggregator/hierarchical modes); '' when members fold themselves */
   aggregateId: string
+  /** hierarchical mode: the group folds the aggregate was made of, by group; absent otherwise */
+  subAggregates?: SubAggregateRef[]
+}
+
+/** Hierarchical mode: a group's sub-aggregator (or a sub-backup) offers the fold of its group. */
+export interface SubAggregate {
+  runId: string
+  round: number
+  group: number
+  /** author: the group's candidate of rank `rank` */
+  aggregator: string
+  rank: number
+  /** the global model the folded updates were computed from (M_r) */
+  baseModelId: string
+  /** content id of the compressed group fold */
+  subAggregateId: string
+  /** the group's updates in the fold, sorted by updateId */
+  included: IncludedUpdate[]
+  /** blob size in bytes */
+  size: number
+}
+
+/** A sub-aggregate as a commit lists it; its updates are the commit's included updates of that group. */
+export interface SubAggregateRef {
+  group: number
+  subAggregateId: string
+  aggregator: string
+  rank: number
 }

@@ -1,6 +1,6 @@
 // Events into and actions out of the round state machine, and the chain state it carries.
 import type { OuterState } from '../aggregate/index.js'
-import type { Announce, Commit } from './messages.js'
+import type { Announce, Commit, SubAggregate } from './messages.js'
 
 export interface Member { peerId: string, capacity: number }
 
@@ -25,12 +25,20 @@ export type RoundEvent =
   | { type: 'blob', id: string, bytes: Uint8Array }
   | { type: 'blobFailed', id: string, reason: string }
   | { type: 'commit', msg: Commit }
+  /** hierarchical mode: a group's fold offered by its sub-aggregator */
+  | { type: 'subAggregate', msg: SubAggregate }
   /** peers known to be alive and on this round (presence): the round also waits for them */
   | { type: 'peers', live: string[] }
   /** a late joiner (or a node that fell behind) jumped to a state fetched from peers */
   | { type: 'synced', state: ChainState }
 
-export type BlobKind = 'update' | 'aggregate'
+/**
+ * How an applied commit was checked: 'full' refolded from every update, 'groups' refolded from the
+ * group folds (hierarchical root candidates), 'aggregate' the committed aggregate applied, 'self' authored.
+ */
+export type VerifiedBy = 'full' | 'groups' | 'aggregate' | 'self'
+
+export type BlobKind = 'update' | 'aggregate' | 'subaggregate'
 
 export type RoundAction =
   | { type: 'train', round: number, params: Float32Array, steps: number }
@@ -38,7 +46,8 @@ export type RoundAction =
   | { type: 'publishAnnounce', msg: Announce }
   | { type: 'fetch', id: string, providers: string[], kind: BlobKind }
   | { type: 'publishCommit', msg: Commit }
-  | { type: 'applied', commit: Commit, state: ChainState, verified: 'full' | 'aggregate' | 'self' }
+  | { type: 'publishSubAggregate', msg: SubAggregate }
+  | { type: 'applied', commit: Commit, state: ChainState, verified: VerifiedBy }
   /** a valid-looking commit for a later round arrived: this node must sync */
   | { type: 'behind', round: number, from: string }
   | { type: 'wake', at: number }

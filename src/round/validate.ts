@@ -1,7 +1,8 @@
 // Checks on announces and commits before they touch round state: ignore what is merely stale,
 // reject what no honest peer would send.
 import type { RoundConfig } from './config.js'
-import type { Announce, Commit } from './messages.js'
+import type { Announce, Commit, SubAggregate } from './messages.js'
+import type { GroupPlan } from './groups.js'
 import { compareUtf8 } from './fold.js'
 
 export interface Refusal {
@@ -30,7 +31,8 @@ export function validateCommitShape (c: Commit, modelId: string, candidates: rea
   if (c.prevModelId !== modelId) return ignore('extends another model')
   if (!Number.isInteger(c.rank) || c.rank < 0 || c.rank >= candidates.length) return reject(`rank ${c.rank} out of range`)
   if (candidates[c.rank] !== c.aggregator) return reject(`${c.aggregator} is not the candidate of rank ${c.rank}`)
-  if ((cfg.mode === 'aggregator') !== (c.aggregateId !== '')) return reject(`aggregate id ${c.aggregateId === '' ? 'missing' : 'unexpected'} in ${cfg.mode} mode`)
+  if ((cfg.mode !== 'gossip') !== (c.aggregateId !== '')) return reject(`aggregate id ${c.aggregateId === '' ? 'missing' : 'unexpected'} in ${cfg.mode} mode`)
+  if (cfg.mode !== 'hierarchical' && (c.subAggregates?.length ?? 0) > 0) return reject(`sub-aggregates in ${cfg.mode} mode`)
   // the O(included) part depends on the commit alone: checked once per commit object
   let r = includedChecks.get(c)
   if (r === undefined) { r = checkIncluded(c); includedChecks.set(c, r) }
@@ -40,17 +42,24 @@ export function validateCommitShape (c: Commit, modelId: string, candidates: rea
 const includedChecks = new WeakMap<Commit, Refusal | null>()
 
 function checkIncluded (c: Commit): Refusal | null {
-  if (!Array.isArray(c.included) || c.included.length === 0) return reject('no updates included')
+  const r = checkUpdateList(c.included)
+  if (r != null) return r
+  if (typeof c.newModelId !== 'string' || c.newModelId === '') return reject('empty model id')
+  return null
+}
+
+/** Non-empty, strictly sorted by update id (the fold order), one update per peer, sane weights. */
+function checkUpdateList (included: Commit['included']): Refusal | null {
+  if (!Array.isArray(included) || included.length === 0) return reject('no updates included')
   const peers = new Set<string>()
-  for (let i = 0; i < c.included.length; i++) {
-    const u = c.included[i]
-    if (i > 0 && !(compareUtf8(c.included[i - 1].updateId, u.updateId) < 0)) return reject('included updates are not strictly sorted by id')
+  for (let i = 0; i < included.length; i++) {
+    const u = included[i]
+    if (i > 0 && !(compareUtf8(included[i - 1].updateId, u.updateId) < 0)) return reject('included updates are not strictly sorted by id')
     if (peers.has(u.peerId)) return reject(`peer ${u.peerId} included twice`)
     peers.add(u.peerId)
     if (!isPositive(u.samples) || !Number.isInteger(u.samples)) return reject(`bad sample count ${u.samples}`)
     if (!isPositive(u.capacity)) return reject(`bad capacity ${u.capacity}`)
   }
-  if (typeof c.newModelId !== 'string' || c.newModelId === '') return reject('empty model id')
   return null
 }
 
@@ -64,4 +73,58 @@ export function commitMembers (c: Commit): { members: Array<{ peerId: string, ca
     electorates.set(c, e)
   }
   return e
+}
+
+/**
+ * Hierarchical commits: every listed group fold comes from a sub-candidate of its group, each group
+ * appears once, and every included update belongs to a listed group (so a group's included updates
+ * are exactly what its fold must be recomputable from). Checked once per commit object.
+ */
+export function validateCommitGroups (c: Commit, plan: GroupPlan, groupOfPeer: (peerId: string) => number, backups: number): Refusal | null {
+  let r = groupChecks.get(c)
+  if (r === undefined) { r = checkGroups(c, plan, groupOfPeer, backups); groupChecks.set(c, r) }
+  return r
+}
+
+const groupChecks = new WeakMap<Commit, Refusal | null>()
+
+function checkGroups (c: Commit, plan: GroupPlan, groupOfPeer: (peerId: string) => number, backups: number): Refusal | null {
+  const refs = c.subAggregates ?? []
+  if (refs.length === 0) return reject('hierarchical commit lists no sub-aggregates')
+  const groups = new Set<number>()
+  for (const ref of refs) {
+    const bad = checkAuthor(ref, plan, backups)
+    if (bad != null) return bad
+    if (groups.has(ref.group)) return reject(`group ${ref.group} listed twice`)
+    groups.add(ref.group)
+    if (typeof ref.subAggregateId !== 'string' || ref.subAggregateId === '') return reject('empty sub-aggregate id')
+  }
+  const covered = new Set<number>()
+  for (const u of c.included) {
+    const g = groupOfPeer(u.peerId)
+    if (!groups.has(g)) return reject(`update of ${u.peerId} belongs to group ${g}, which has no sub-aggregate in the commit`)
+    covered.add(g)
+  }
+  if (covered.size !== groups.size) return reject('a listed sub-aggregate has no included update')
+  return null
+}
+
+function checkAuthor (s: { group: number, aggregator: string, rank: number }, plan: GroupPlan, backups: number): Refusal | null {
+  if (!Number.isInteger(s.group) || s.group < 0 || s.group >= plan.count) return reject(`group ${s.group} out of range (${plan.count} groups)`)
+  if (!Number.isInteger(s.rank) || s.rank < 0 || s.rank > backups) return reject(`sub-aggregator rank ${s.rank} out of range`)
+  if (plan.groups[s.group][s.rank] !== s.aggregator) return reject(`${s.aggregator} is not group ${s.group}'s candidate of rank ${s.rank}`)
+  return null
+}
+
+/** A group fold offered by a sub-candidate: its author, its updates (all of its group, sorted, one per peer). */
+export function validateSubAggregate (s: SubAggregate, modelId: string, plan: GroupPlan, groupOfPeer: (peerId: string) => number, backups: number): Refusal | null {
+  if (s.baseModelId !== modelId) return ignore('folded from another model')
+  const bad = checkAuthor(s, plan, backups)
+  if (bad != null) return bad
+  if (typeof s.subAggregateId !== 'string' || s.subAggregateId === '') return reject('empty sub-aggregate id')
+  if (!isPositive(s.size) || !Number.isInteger(s.size)) return reject(`bad size ${s.size}`)
+  const shape = checkUpdateList(s.included)
+  if (shape != null) return shape
+  for (const u of s.included) if (groupOfPeer(u.peerId) !== s.group) return reject(`update of ${u.peerId} is not in group ${s.group}`)
+  return null
 }

@@ -1,7 +1,7 @@
 // A minimal in-memory driver for RoundEngine tests: instant-ish delivery, scripted faults.
 import { createHash } from 'node:crypto'
 import { createLayout, Rng, type ParamLayout } from '../../src/tensor/index.js'
-import { createRoundConfig, modelBytes, RoundEngine, type ChainState, type Commit, type RoundAction, type RoundConfig, type RoundEvent } from '../../src/round/index.js'
+import { createRoundConfig, modelBytes, RoundEngine, type ChainState, type Commit, type RoundAction, type RoundConfig, type RoundEvent, type SubAggregate } from '../../src/round/index.js'
 
 export const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
@@ -15,6 +15,8 @@ export interface HarnessOptions {
   tamper?: (c: Commit) => Commit
   /** latency of every message in ms */
   latency?: number
+  /** rewrite a group fold before it is published */
+  tamperSub?: (s: SubAggregate) => SubAggregate
   /** reverse delivery order of announces (arrival-order independence) */
   shuffleSeed?: number
   seed?: number
@@ -26,6 +28,7 @@ export class Harness {
   readonly engines = new Map<string, RoundEngine>()
   readonly blobs = new Map<string, Map<string, Uint8Array>>()
   readonly commits: Array<{ at: number, commit: Commit }> = []
+  readonly subAggregates: SubAggregate[] = []
   readonly applied = new Map<string, Array<{ round: number, modelId: string, verified: string }>>()
   readonly logs: Array<{ peer: string, level: string, msg: string }> = []
   private queue: Array<{ t: number, seq: number, peer: string, ev: RoundEvent }> = []
@@ -90,6 +93,12 @@ export class Harness {
           const targets = this.peers.filter(p => p !== peer)
           if (this.o.shuffleSeed != null) new Rng(this.o.shuffleSeed + a.msg.round).shuffle(targets)
           targets.forEach((p, i) => this.push(this.now + lat + (this.o.shuffleSeed != null ? i : 0), p, { type: 'announce', msg: a.msg }))
+          break
+        }
+        case 'publishSubAggregate': {
+          const msg = this.o.tamperSub != null ? this.o.tamperSub(a.msg) : a.msg
+          for (const p of this.peers) if (p !== peer) this.push(this.now + lat, p, { type: 'subAggregate', msg })
+          this.subAggregates.push(msg)
           break
         }
         case 'publishCommit': {
