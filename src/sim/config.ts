@@ -5,8 +5,8 @@ import { parseSpec } from '../compress/index.js'
 import { parseTopology, type TopologySpec, type LinkSpec } from './topology.js'
 import { SimError, SimErrorCode } from './errors.js'
 
-export type SimMode = 'aggregator' | 'gossip'
-export const SIM_MODES: readonly SimMode[] = ['aggregator', 'gossip']
+export type SimMode = 'aggregator' | 'gossip' | 'hierarchical'
+export const SIM_MODES: readonly SimMode[] = ['aggregator', 'gossip', 'hierarchical']
 
 export interface SimConfig {
   nodes: number
@@ -23,9 +23,13 @@ export interface SimConfig {
   partition: Partition
   /** uplink codec spec */
   codec: string
-  /** downlink codec of the aggregate (aggregator mode) */
+  /** downlink codec of the aggregate (aggregator and hierarchical modes) */
   aggregateCodec: string
   mode: SimMode
+  /** hierarchical mode: members per group */
+  groupSize: number
+  /** hierarchical mode: codec of a group fold sent to the root candidates */
+  subAggregateCodec: string
   rule: FoldSpec
   outerLr: number
   outerMomentum: number
@@ -68,6 +72,8 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
   codec: 'topk:0.01+q4',
   aggregateCodec: 'int8',
   mode: 'gossip',
+  groupSize: 16,
+  subAggregateCodec: 'int8',
   rule: { rule: { kind: 'mean' } },
   // tuned in the simulator for top-k + error feedback (see README): DiLoCo's 0.7/0.9 oscillates
   outerLr: 1,
@@ -113,6 +119,8 @@ export function applySetting (c: SimConfig, key: string, raw: string): SimConfig
     case 'mode':
       if (!(SIM_MODES as readonly string[]).includes(raw)) throw new SimError(SimErrorCode.CONFIG, `unknown mode "${raw}" (expected one of: ${SIM_MODES.join(', ')})`)
       next.mode = raw as SimMode; break
+    case 'group-size': case 'groupSize': next.groupSize = num(2, 1_000_000, true); break
+    case 'sub-aggregate-codec': case 'subAggregateCodec': parseSpec(raw); next.subAggregateCodec = raw; break
     case 'rule': next.rule = parseFoldSpec(raw); break
     case 'outer-lr': case 'outerLr': next.outerLr = num(0); break
     case 'outer-momentum': case 'outerMomentum': next.outerMomentum = num(0, 0.999999); break

@@ -17,6 +17,8 @@ export interface RoundRecord {
   /** 0 = the elected aggregator committed, i = backup i */
   rank: number
   included: number
+  /** hierarchical mode: group folds in the commit (0 in other modes) */
+  groups: number
   loss: number | null
   accuracy: number | null
   /** cumulative bytes on the wire when the commit was first applied */
@@ -87,7 +89,9 @@ export class Simulation {
 
   constructor (private readonly cfg: SimConfig, private readonly backend: TrainingBackend, private readonly log?: (msg: string) => void) {
     this.rng = new Rng(cfg.seed).fork('sim')
-    const topo = buildTopology(cfg.topology, cfg.nodes, cfg.link, this.rng.fork('topology'))
+    // hierarchical rounds talk to every group's candidates: keep all their path trees (memory permitting)
+    const candidates = (cfg.mode === 'hierarchical' ? Math.ceil(cfg.nodes / cfg.groupSize) + 1 : 1) * (cfg.backups + 1)
+    const topo = buildTopology(cfg.topology, cfg.nodes, cfg.link, this.rng.fork('topology'), { cacheTrees: Math.max(64, 2 * candidates) })
     this.net = new NetworkModel(topo, this.rng.fork('network'))
     this.crashRounds = new Set(cfg.crashRounds)
     this.roundCfg = createRoundConfig({
@@ -96,6 +100,8 @@ export class Simulation {
       codec: cfg.codec,
       aggregateCodec: cfg.aggregateCodec,
       mode: cfg.mode,
+      groupSize: cfg.groupSize,
+      subAggregateCodec: cfg.subAggregateCodec,
       rule: cfg.rule,
       outer: { lr: cfg.outerLr, momentum: cfg.outerMomentum, nesterov: cfg.outerMomentum > 0 },
       backups: Math.min(cfg.backups, cfg.nodes - 1),
@@ -123,7 +129,7 @@ export class Simulation {
 
   /** Election is pure, so every simulated node may share one computation per round. */
   private readonly memoRank = (runId: string, round: number, prevModelId: string, members: Member[]): string[] => {
-    const key = `${round}/${prevModelId}/${members.length}`
+    const key = `${runId}/${round}/${prevModelId}/${members.length}`
     let r = this.rankMemo.get(key)
     if (r == null) {
       r = rankMembers({ runId, round, prevModelId }, members).map(m => m.peerId)
@@ -229,16 +235,32 @@ export class Simulation {
           let receivers = 0
           for (let j = 0; j < this.nodes.length; j++) if (j !== i && this.nodes[j].online) receivers++
           this.net.accountBroadcast(i, size, receivers)
-          // every member receives the gossip (bytes above); in aggregator mode only the round's
-          // candidates act on it, so only they get an event (the announcer knows them: it is on that round)
+          // every member receives the gossip (bytes above); in aggregator and hierarchical modes only
+          // the round's (group's) candidates act on it, so only they get an event (the announcer
+          // knows them: it is on that round)
           const targets = this.cfg.mode === 'gossip'
             ? this.nodes.map((_, j) => j)
-            : n.engine.candidates.slice(0, this.roundCfg.backups + 1).map(p => this.index(p))
+            : n.engine.announceAudience().map(p => this.index(p))
           for (const j of targets) {
-            if (j === i || !this.nodes[j].online || !this.nodes[j].engine.wantsAnnounce(a.msg.round)) continue
+            if (j === i || !this.nodes[j].online || !this.nodes[j].engine.wantsAnnounce(a.msg.round, n.id)) continue
             if (this.cfg.mode !== 'gossip') this.net.topology.path(i, j) // reuse the candidate's path tree
             const at = this.net.messageArrival(this.now, i, j, size)
             if (at != null) this.toNode(at, j, { type: 'announce', msg: a.msg })
+          }
+          break
+        }
+        case 'publishSubAggregate': {
+          // gossiped to everyone (bytes); the root candidates and the group's candidates act on it
+          const size = wireSize(a.msg)
+          let receivers = 0
+          for (let j = 0; j < this.nodes.length; j++) if (j !== i && this.nodes[j].online) receivers++
+          this.net.accountBroadcast(i, size, receivers)
+          for (const p of n.engine.subAggregateAudience(a.msg.group)) {
+            const j = this.index(p)
+            if (j === i || !this.nodes[j].online) continue
+            this.net.topology.path(i, j)
+            const at = this.net.messageArrival(this.now, i, j, size)
+            if (at != null) this.toNode(at, j, { type: 'subAggregate', msg: a.msg })
           }
           break
         }
@@ -310,13 +332,14 @@ export class Simulation {
       aggregator: commit.aggregator,
       rank: commit.rank,
       included: commit.included.length,
+      groups: commit.subAggregates?.length ?? 0,
       loss: ev?.loss ?? null,
       accuracy: ev?.accuracy ?? null,
       bytes: this.net.stats.bytesTotal,
       time: this.now / 1000
     }
     this.records.set(commit.round, rec)
-    this.log?.(`round ${commit.round}: aggregator ${commit.aggregator} (rank ${commit.rank}), ${rec.included} updates` +
+    this.log?.(`round ${commit.round}: aggregator ${commit.aggregator} (rank ${commit.rank}), ${rec.included} updates` + (rec.groups > 0 ? ` in ${rec.groups} groups` : '') +
       (rec.accuracy != null ? `, loss ${rec.loss!.toFixed(4)}, accuracy ${(100 * rec.accuracy).toFixed(2)}%` : '') +
       `, ${(rec.bytes / 1e6).toFixed(2)} MB, t=${rec.time.toFixed(1)}s`)
     const next = commit.round + 1

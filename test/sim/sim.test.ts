@@ -23,10 +23,10 @@ test('a seeded run is reproducible: same seed, same commits, same bytes', async 
   assert.notDeepEqual(a.rounds.map(r => r.aggregator), c.rounds.map(r => r.aggregator))
 })
 
-for (const mode of ['gossip', 'aggregator'] as const) {
+for (const mode of ['gossip', 'aggregator', 'hierarchical'] as const) {
   for (const topology of ['full', 'ring', 'star', 'regular:4', 'smallworld:4:0.2', 'regions:3:80'] as const) {
     test(`${mode} mode over ${topology} completes every round with every update`, async () => {
-      const cfg = applySetting(applySetting({ ...base, mode }, 'topology', topology), 'codec', 'topk:0.05+q4')
+      const cfg = applySetting(applySetting({ ...base, mode, groupSize: 4 }, 'topology', topology), 'codec', 'topk:0.05+q4')
       const r = await simulate(cfg)
       assert.equal(r.completedRounds, 4)
       for (const x of r.rounds) { assert.equal(x.included, 12); assert.equal(x.rank, 0) }
@@ -45,6 +45,20 @@ test('an injected aggregator crash costs one deadline; the backup commits with a
   assert.ok(crashed.time - prev.time < (base.deadlineMs + base.deadlineMs / 2) / 1000 + 1, 'but not much longer')
 })
 
+test('hierarchical mode: a crashed root aggregator costs one deadline, and its group is still folded', async () => {
+  const r = await simulate({ ...base, mode: 'hierarchical', groupSize: 4, crashRounds: [2], stragglerSigma: 0 })
+  assert.equal(r.completedRounds, 4)
+  const crashed = r.rounds.find(x => x.round === 2)!
+  assert.equal(crashed.rank, 1, 'the first backup committed round 2')
+  assert.equal(crashed.included, 11, 'every live node\'s update included')
+  for (const x of r.rounds) assert.equal(x.groups, 3)
+})
+
+test('hierarchical mode with churn completes', async () => {
+  const r = await simulate({ ...base, mode: 'hierarchical', groupSize: 3, rounds: 6, leavePerHour: 600, joinPerHour: 3600 })
+  assert.equal(r.completedRounds, 6)
+})
+
 test('churn: nodes leave and rejoin, the run still completes', async () => {
   const r = await simulate({ ...base, rounds: 6, leavePerHour: 600, joinPerHour: 3600 })
   assert.equal(r.completedRounds, 6)
@@ -59,6 +73,8 @@ test('bad settings are refused before anything runs', () => {
   refused(() => applySetting(base, 'leave-rate', '-1'), /leave-rate/)
   refused(() => applySetting(base, 'loss', '1.5'), /loss/)
   refused(() => applySetting(base, 'mode', 'carrier-pigeon'), /mode/)
+  refused(() => applySetting(base, 'group-size', '1'), /group-size/)
+  refused(() => applySetting(base, 'sub-aggregate-codec', 'gzip'), /./)
   refused(() => applySetting(base, 'codec', 'topk:2+q4'), /./)
   refused(() => applySetting(base, 'frobnicate', '1'), /unknown setting/)
   refused(() => parseComparison(base, 'codec'), /--compare/)

@@ -21,8 +21,10 @@ const FLAG_SETTINGS: Array<[flag: string, key: string, help: string]> = [
   ['data', 'data', 'dataset (mnist)'],
   ['partition', 'partition', 'iid | dirichlet:<alpha>'],
   ['codec', 'codec', 'uplink codec spec, e.g. topk:0.01+q4'],
-  ['aggregate-codec', 'aggregate-codec', 'downlink codec of the aggregate (aggregator mode)'],
-  ['mode', 'mode', 'aggregator | gossip'],
+  ['aggregate-codec', 'aggregate-codec', 'downlink codec of the aggregate (aggregator and hierarchical modes)'],
+  ['mode', 'mode', 'aggregator | gossip | hierarchical'],
+  ['group-size', 'group-size', 'hierarchical mode: members per group (default 16)'],
+  ['sub-aggregate-codec', 'sub-aggregate-codec', 'hierarchical mode: codec of a group fold (default int8)'],
   ['rule', 'rule', 'fold rule: mean | median | trimmed:<b> | krum:<f>[+clip:...]'],
   ['outer', 'outer', 'outer optimizer: nesterov | fedavg'],
   ['outer-lr', 'outer-lr', 'outer learning rate'],
@@ -131,7 +133,7 @@ function summary (r: RunReport): Record<string, unknown> {
     wallSeconds: r.wallSeconds,
     nodeRounds: r.nodeRounds,
     wallMsPerNodeRound: r.nodeRounds > 0 ? 1000 * r.wallSeconds / r.nodeRounds : null,
-    rounds: r.rounds.map(x => ({ round: x.round, aggregator: x.aggregator, rank: x.rank, included: x.included, loss: x.loss, accuracy: x.accuracy, bytes: x.bytes, time: x.time }))
+    rounds: r.rounds.map(x => ({ round: x.round, aggregator: x.aggregator, rank: x.rank, included: x.included, groups: x.groups, loss: x.loss, accuracy: x.accuracy, bytes: x.bytes, time: x.time }))
   }
 }
 
