@@ -45,6 +45,16 @@ export async function benchSim (opts: { json: boolean, only?: string }): Promise
   say(`16 nodes, Dirichlet 0.5, ${TARGET_CONFIG.rounds}×${TARGET_CONFIG.innerSteps} steps, ${TARGET_CONFIG.codec}: accuracy ${(100 * t.final.accuracy!).toFixed(2)}% vs synchronous ${(100 * b.ddp.accuracy).toFixed(2)}% (gap ${gap.toFixed(2)} points, target ≤ 1.5), local-only ${(100 * b.local.accuracy).toFixed(2)}%`)
   say(`bytes: ${(t.bytesTotal / 1e6).toFixed(1)} MB vs synchronous ${(b.ddp.bytes / 1e9).toFixed(1)} GB = ${t.bytesRatioVsDdp!.toFixed(0)}× fewer (target ≥ 1000×)`)
 
+  // 1b. the other update modes on the same setting, against the same synchronous baseline
+  out.modes = {}
+  for (const mode of ['aggregator', 'hierarchical'] as const) {
+    const cfg = validateSimConfig({ ...TARGET_CONFIG, mode, groupSize: 4, baselines: false })
+    const m = (await runExperiment(cfg, undefined, { device: 'cpu', log })).runs[0]
+    const mGap = 100 * (b.ddp.accuracy - (m.final.accuracy ?? 0))
+    ;(out.modes as Record<string, unknown>)[mode] = { accuracy: m.final.accuracy, gapPoints: mGap, bytes: m.bytesTotal, bytesRatioVsDdp: b.ddp.bytes / m.bytesTotal, groupSize: mode === 'hierarchical' ? 4 : undefined }
+    say(`  ${mode} mode${mode === 'hierarchical' ? ' (4 groups of 4)' : ''}: accuracy ${(100 * m.final.accuracy!).toFixed(2)}% (gap ${mGap.toFixed(2)} points), ${(m.bytesTotal / 1e6).toFixed(1)} MB = ${(b.ddp.bytes / m.bytesTotal).toFixed(0)}× fewer than synchronous`)
+  }
+
   // 2. scale with training: 1,000 nodes × 20 rounds
   const scaleCfg: SimConfig = validateSimConfig({ ...TARGET_CONFIG, nodes: 1000, rounds: 20, innerSteps: 10, mode: 'aggregator', codec: 'topk:0.01+q4', aggregateCodec: 'int8', baselines: false, evalEvery: 5, quorum: 0.75 })
   const msPerStep = await pureTrainingMsPerStep(scaleCfg.batch, 10)
@@ -60,5 +70,12 @@ export async function benchSim (opts: { json: boolean, only?: string }): Promise
   const pPer = 1000 * p.wallSeconds / p.nodeRounds
   out.protocol10000 = { nodes: 10_000, rounds: p.completedRounds, wallSeconds: p.wallSeconds, wallMsPerNodeRound: pPer, events: p.events, limitSeconds: 600, fractionOfLimit: p.wallSeconds / 600 }
   say(`10,000 nodes protocol-only × ${p.completedRounds} rounds: ${p.wallSeconds.toFixed(0)} s (${(100 * p.wallSeconds / 600).toFixed(0)}% of 10 min), ${pPer.toFixed(2)} ms per node-round, ${p.events} events`)
+
+  // 4. hierarchical mode at the same scale, protocol only, against the aggregator-mode run above
+  const hierCfg: SimConfig = validateSimConfig({ ...protoCfg, mode: 'hierarchical', groupSize: 32 })
+  const h = (await runExperiment(hierCfg, undefined, { device: 'cpu', log })).runs[0]
+  const hPer = 1000 * h.wallSeconds / h.nodeRounds
+  out.hierarchical10000 = { nodes: 10_000, groupSize: 32, rounds: h.completedRounds, wallSeconds: h.wallSeconds, wallMsPerNodeRound: hPer, vsAggregatorMode: hPer / pPer, fractionOfLimit: h.wallSeconds / 600, virtualSecondsPerRound: h.virtualSeconds / h.completedRounds, aggregatorVirtualSecondsPerRound: p.virtualSeconds / p.completedRounds }
+  say(`10,000 nodes hierarchical (groups of 32) × ${h.completedRounds} rounds: ${h.wallSeconds.toFixed(0)} s (${(100 * h.wallSeconds / 600).toFixed(0)}% of 10 min), ${hPer.toFixed(2)} ms per node-round = ${(hPer / pPer).toFixed(2)}× aggregator mode's; virtual round ${(h.virtualSeconds / h.completedRounds).toFixed(1)} s vs ${(p.virtualSeconds / p.completedRounds).toFixed(1)} s`)
   return out
 }

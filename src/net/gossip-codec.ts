@@ -6,8 +6,9 @@ import { openEnvelope, seal, verifyEnvelope } from './signed.js'
 import { Presence as PresencePb } from './wire/presence.js'
 import { Announce as AnnouncePb } from './wire/announce.js'
 import { Commit as CommitPb } from './wire/commit.js'
+import { SubAggregate as SubAggregatePb } from './wire/subaggregate.js'
 import type { SignedKind } from './signed.js'
-import type { Announce, Commit, Presence } from '../round/messages.js'
+import type { Announce, Commit, Presence, SubAggregate } from '../round/messages.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** The only wire version of the gossip payloads this code speaks. */
@@ -17,7 +18,9 @@ export const GOSSIP_VERSION = 1
 export const MAX_GOSSIP_BYTES: Readonly<Record<SignedKind, number>> = {
   presence: 4 * 1024,
   announce: 8 * 1024,
-  commit: 1024 * 1024
+  commit: 1024 * 1024,
+  /** a group fold lists its group's updates: a few hundred at most in practice */
+  subAggregate: 256 * 1024
 }
 
 export const MAX_INCLUDED = 4096
@@ -31,6 +34,7 @@ export interface MessageOf {
   presence: Presence
   announce: Announce
   commit: Commit
+  subAggregate: SubAggregate
 }
 
 /** A decoded message whose signature verified, with who signed it and the exact bytes. */
@@ -94,19 +98,46 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       version: GOSSIP_VERSION, runId: m.runId, round: m.round, aggregator: m.aggregator, rank: m.rank,
       prevModelId: m.prevModelId,
       included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
-      newModelId: m.newModelId, aggregateId: m.aggregateId
+      newModelId: m.newModelId, aggregateId: m.aggregateId,
+      subAggregates: (m.subAggregates ?? []).map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank }))
     }),
     decode: b => {
       const w = CommitPb.decode(b)
-      return {
+      const c: Commit & { version: number } = {
         version: w.version, runId: w.runId, round: w.round, aggregator: w.aggregator, rank: w.rank, prevModelId: w.prevModelId,
         included: w.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
         newModelId: w.newModelId, aggregateId: w.aggregateId
       }
+      // absent outside hierarchical mode, as the round layer builds such commits
+      if (w.subAggregates.length > 0) c.subAggregates = w.subAggregates.map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank }))
+      return c
     },
     check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkPeer('aggregator', m.aggregator) ??
       checkInt('rank', m.rank, 0, 0xffffffff) ?? checkId('prevModelId', m.prevModelId) ?? checkIncluded(m.included) ??
-      checkId('newModelId', m.newModelId) ?? (m.aggregateId === '' ? undefined : checkCid('aggregateId', m.aggregateId)),
+      checkId('newModelId', m.newModelId) ?? (m.aggregateId === '' ? undefined : checkCid('aggregateId', m.aggregateId)) ??
+      checkSubAggregateRefs(m.subAggregates ?? []),
+    author: m => m.aggregator,
+    runId: m => m.runId
+  },
+  subAggregate: {
+    encode: m => SubAggregatePb.encode({
+      version: GOSSIP_VERSION, runId: m.runId, round: m.round, group: m.group, aggregator: m.aggregator, rank: m.rank,
+      baseModelId: m.baseModelId, subAggregateId: m.subAggregateId,
+      included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
+      size: m.size
+    }),
+    decode: b => {
+      const w = SubAggregatePb.decode(b)
+      return {
+        version: w.version, runId: w.runId, round: w.round, group: w.group, aggregator: w.aggregator, rank: w.rank,
+        baseModelId: w.baseModelId, subAggregateId: w.subAggregateId,
+        included: w.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
+        size: w.size
+      }
+    },
+    check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkInt('group', m.group, 0, 0xffffffff) ??
+      checkPeer('aggregator', m.aggregator) ?? checkInt('rank', m.rank, 0, 0xffffffff) ?? checkId('baseModelId', m.baseModelId) ??
+      checkCid('subAggregateId', m.subAggregateId) ?? checkIncluded(m.included) ?? checkInt('size', m.size, 0),
     author: m => m.aggregator,
     runId: m => m.runId
   }
@@ -175,6 +206,12 @@ export async function encodeAnnounce (msg: Announce, key: PrivateKey, signerPeer
 export async function encodeCommit (msg: Commit, key: PrivateKey, signerPeerId: string): Promise<Uint8Array> {
   return await encodeSigned('commit', msg, key, signerPeerId)
 }
+export async function encodeSubAggregate (msg: SubAggregate, key: PrivateKey, signerPeerId: string): Promise<Uint8Array> {
+  return await encodeSigned('subAggregate', msg, key, signerPeerId)
+}
+export async function decodeSubAggregate (bytes: Uint8Array, options?: GossipDecodeOptions): Promise<Verified<SubAggregate>> {
+  return await decodeSigned('subAggregate', bytes, options)
+}
 export async function decodePresence (bytes: Uint8Array, options?: GossipDecodeOptions): Promise<Verified<Presence>> {
   return await decodeSigned('presence', bytes, options)
 }
@@ -227,6 +264,17 @@ function checkIncluded (included: Commit['included']): string | undefined {
     const u = included[i]
     const r = checkCid(`included[${i}].updateId`, u.updateId) ?? checkPeer(`included[${i}].peerId`, u.peerId) ??
       checkInt(`included[${i}].samples`, u.samples, 0) ?? checkCapacity(u.capacity)
+    if (r != null) return r
+  }
+  return undefined
+}
+
+function checkSubAggregateRefs (refs: NonNullable<Commit['subAggregates']>): string | undefined {
+  if (!Array.isArray(refs) || refs.length > MAX_INCLUDED) return `subAggregates has more than ${MAX_INCLUDED} entries`
+  for (let i = 0; i < refs.length; i++) {
+    const s = refs[i]
+    const r = checkInt(`subAggregates[${i}].group`, s.group, 0, 0xffffffff) ?? checkCid(`subAggregates[${i}].subAggregateId`, s.subAggregateId) ??
+      checkPeer(`subAggregates[${i}].aggregator`, s.aggregator) ?? checkInt(`subAggregates[${i}].rank`, s.rank, 0, 0xffffffff)
     if (r != null) return r
   }
   return undefined

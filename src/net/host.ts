@@ -1,5 +1,5 @@
 // The Tapestry libp2p host: TCP, TLS 1.3 then Noise, yamux tuned for long fat links, identify,
-// ping, a run-private kad-dht, gossipsub limited to the run's three topics, discovery, gating.
+// ping, a run-private kad-dht, gossipsub limited to the run's four topics, discovery, gating.
 import { createHash } from 'node:crypto'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -149,6 +149,8 @@ export interface RunTopics {
   presence: string
   announce: string
   commit: string
+  /** hierarchical mode's group folds */
+  subAggregate: string
 }
 
 export interface TapestryHost {
@@ -173,7 +175,8 @@ export function runTopics (runId: string): RunTopics {
   return {
     presence: `/tapestry/${runId}/presence/1`,
     announce: `/tapestry/${runId}/announce/1`,
-    commit: `/tapestry/${runId}/commit/1`
+    commit: `/tapestry/${runId}/commit/1`,
+    subAggregate: `/tapestry/${runId}/subaggregate/1`
   }
 }
 
@@ -266,7 +269,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
         // a second gossipsub signature would only cost CPU
         globalSignaturePolicy: 'StrictNoSign',
         msgIdFn: msgId,
-        allowedTopics: [topics.presence, topics.announce, topics.commit],
+        allowedTopics: [topics.presence, topics.announce, topics.commit, topics.subAggregate],
         allowPublishToZeroTopicPeers: true,
         // a commit is at most 1 MiB; refuse bigger gossip before decoding it
         maxInboundDataLength: 2 * 1024 * 1024,

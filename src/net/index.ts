@@ -2,12 +2,12 @@
 export { createTapestryHost, runTopics, dhtProtocol, mdnsServiceTag, YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
 export type { TapestryHost, TapestryHostOptions, TapestryYamuxOptions, TapestryServices, RunTopics } from './host.js'
 export {
-  publishPresence, publishAnnounce, publishCommit, republish,
-  subscribePresence, subscribeAnnounce, subscribeCommit, meshPeers, topicSubscribers
+  publishPresence, publishAnnounce, publishCommit, publishSubAggregate, republish,
+  subscribePresence, subscribeAnnounce, subscribeCommit, subscribeSubAggregate, meshPeers, topicSubscribers
 } from './topics.js'
 export type { GossipInfo, GossipHandler, GossipValidator, GossipVerdict, SubscribeOptions, PublishResult } from './topics.js'
 export {
-  encodePresence, encodeAnnounce, encodeCommit, decodePresence, decodeAnnounce, decodeCommit,
+  encodePresence, encodeAnnounce, encodeCommit, encodeSubAggregate, decodePresence, decodeAnnounce, decodeCommit, decodeSubAggregate,
   encodeSigned, decodeSigned, GOSSIP_VERSION, MAX_GOSSIP_BYTES, MAX_INCLUDED
 } from './gossip-codec.js'
 export type { Verified, GossipDecodeOptions, MessageOf } from './gossip-codec.js'

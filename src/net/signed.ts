@@ -6,15 +6,16 @@ import { NetErrorCode, WireError, decodeError } from './errors.js'
 import { Signed } from './wire/signed.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 
-export type SignedKind = 'presence' | 'announce' | 'commit'
+export type SignedKind = 'presence' | 'announce' | 'commit' | 'subAggregate'
 
 const KIND_TO_WIRE: Record<SignedKind, Signed.Kind> = {
   presence: Signed.Kind.PRESENCE,
   announce: Signed.Kind.ANNOUNCE,
-  commit: Signed.Kind.COMMIT
+  commit: Signed.Kind.COMMIT,
+  subAggregate: Signed.Kind.SUB_AGGREGATE
 }
 /** One byte per kind inside the signed bytes; the values are the proto enum numbers. */
-const KIND_BYTE: Record<SignedKind, number> = { presence: 1, announce: 2, commit: 3 }
+const KIND_BYTE: Record<SignedKind, number> = { presence: 1, announce: 2, commit: 3, subAggregate: 4 }
 
 /**
  * Signed bytes are DOMAIN ‖ kind ‖ payload: the prefix keeps these signatures from being valid

@@ -1,4 +1,4 @@
-// The run's three gossip topics: publish signed presence / announce / commit messages, and
+// The run's gossip topics: publish signed presence / announce / commit / sub-aggregate messages, and
 // deliver decoded, verified plain messages to handlers. Validation happens in gossipsub's topic
 // validator, so invalid messages are neither delivered nor forwarded (and their sender is scored).
 import { NetErrorCode, isNetError } from './errors.js'
@@ -9,7 +9,7 @@ import type { SignedKind } from './signed.js'
 import type { TapestryHost } from './host.js'
 import type { PubSubMessage } from './pubsub.js'
 import type { GossipsubMessage } from '@libp2p/gossipsub'
-import type { Announce, Commit, Presence } from '../round/messages.js'
+import type { Announce, Commit, Presence, SubAggregate } from '../round/messages.js'
 import type { PeerId } from '@libp2p/interface'
 
 /** What a handler learns about a message besides its content. */
@@ -176,6 +176,10 @@ export async function publishCommit (host: TapestryHost, msg: Commit): Promise<P
   return await publishKind(host, 'commit', msg)
 }
 
+export async function publishSubAggregate (host: TapestryHost, msg: SubAggregate): Promise<PublishResult> {
+  return await publishKind(host, 'subAggregate', msg)
+}
+
 /** Subscribe to presence; returns an unsubscribe function. */
 export function subscribePresence (host: TapestryHost, handler: GossipHandler<Presence>, options?: SubscribeOptions<Presence>): () => void {
   return subscribeKind(host, 'presence', handler, options)
@@ -187,6 +191,11 @@ export function subscribeAnnounce (host: TapestryHost, handler: GossipHandler<An
 /** Subscribe to commits; returns an unsubscribe function. */
 export function subscribeCommit (host: TapestryHost, handler: GossipHandler<Commit>, options?: SubscribeOptions<Commit>): () => void {
   return subscribeKind(host, 'commit', handler, options)
+}
+
+/** Subscribe to group folds (hierarchical mode); returns an unsubscribe function. */
+export function subscribeSubAggregate (host: TapestryHost, handler: GossipHandler<SubAggregate>, options?: SubscribeOptions<SubAggregate>): () => void {
+  return subscribeKind(host, 'subAggregate', handler, options)
 }
 
 /** Peers currently in our mesh for a topic kind (for status pages and tests). */

@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
   NetErrorCode, decodeAnnounce, decodeCommit, decodePresence, decodeSigned, encodeAnnounce, encodeCommit,
-  encodePresence, isNetError, MAX_GOSSIP_BYTES
+  encodePresence, encodeSubAggregate, decodeSubAggregate, isNetError, MAX_GOSSIP_BYTES
 } from '../../src/net/index.js'
 import { seal } from '../../src/net/signed.js'
 import { Signed } from '../../src/net/wire/signed.js'
@@ -45,6 +45,17 @@ describe('gossip codec', () => {
     assert.deepEqual(vc.message, c)
     assert.equal(vp.from, me)
     assert.equal(vc.from, me)
+  })
+
+  it('round-trips a group fold and a hierarchical commit, and refuses a fold replayed as a commit', async () => {
+    const c = sampleCommit(me, 4, [me, me])
+    const sub = { runId: RUN, round: 4, group: 2, aggregator: me, rank: 1, baseModelId: c.prevModelId, subAggregateId: c.newModelId, included: c.included, size: 4096 }
+    const vs = await decodeSubAggregate(await encodeSubAggregate(sub, key, me), { runId: RUN })
+    assert.deepEqual(vs.message, sub)
+    const hc = { ...c, aggregateId: c.newModelId, subAggregates: [{ group: 0, subAggregateId: c.newModelId, aggregator: me, rank: 0 }, { group: 2, subAggregateId: c.prevModelId, aggregator: me, rank: 1 }] }
+    assert.deepEqual((await decodeCommit(await encodeCommit(hc, key, me))).message, hc)
+    await refusedWith(decodeCommit(await encodeSubAggregate(sub, key, me)), NetErrorCode.WRONG_KIND)
+    await refusedWith(encodeSubAggregate({ ...sub, subAggregateId: 'not-a-cid' }, key, me), NetErrorCode.BAD_INPUT)
   })
 
   it('keeps the included order exactly (the fold order)', async () => {

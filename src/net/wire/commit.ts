@@ -14,6 +14,7 @@ export interface Commit {
   included: IncludedUpdate[]
   newModelId: string
   aggregateId: string
+  subAggregates: SubAggregateRef[]
 }
 
 export namespace Commit {
@@ -73,6 +74,13 @@ export namespace Commit {
           w.string(obj.aggregateId)
         }
 
+        if (obj.subAggregates != null && obj.subAggregates.length > 0) {
+          for (const value of obj.subAggregates) {
+            w.uint32(82)
+            SubAggregateRef.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -86,7 +94,8 @@ export namespace Commit {
           prevModelId: '',
           included: [],
           newModelId: '',
-          aggregateId: ''
+          aggregateId: '',
+          subAggregates: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -141,6 +150,20 @@ export namespace Commit {
               obj.aggregateId = reader.string()
               break
             }
+            case 10: {
+              if (opts.limits?.subAggregates != null && obj.subAggregates.length === opts.limits.subAggregates) {
+                throw new MaxLengthError('Decode error - repeated field "subAggregates" had too many elements')
+              }
+
+              if (obj.subAggregates.length === 4096) {
+                throw new MaxLengthError('Decode error - repeated field "subAggregates" had too many elements')
+              }
+
+              obj.subAggregates.push(SubAggregateRef.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.subAggregates$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -151,7 +174,8 @@ export namespace Commit {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          included: 4096
+          included: 4096,
+          subAggregates: 4096
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -238,6 +262,28 @@ export namespace Commit {
               }
               break
             }
+            case 10: {
+              if (opts.limits?.subAggregates != null && obj.subAggregates === opts.limits.subAggregates) {
+                throw new MaxLengthError('Streaming decode error - repeated field "subAggregates" had too many elements')
+              }
+
+              if (obj.subAggregates === 4096) {
+                throw new MaxLengthError('Streaming decode error - repeated field "subAggregates" had too many elements')
+              }
+
+              for (const evt of SubAggregateRef.codec().stream(reader, reader.uint32(), `${prefix}.subAggregates[]`, {
+                limits: opts.limits?.subAggregates$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.subAggregates
+                }
+              }
+
+              obj.subAggregates++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -314,6 +360,30 @@ export namespace Commit {
     value: string
   }
 
+  export interface CommitSubAggregatesGroupFieldEvent {
+    field: '$.subAggregates[].group'
+    value: number
+    index: number
+  }
+
+  export interface CommitSubAggregatesSubAggregateIdFieldEvent {
+    field: '$.subAggregates[].subAggregateId'
+    value: string
+    index: number
+  }
+
+  export interface CommitSubAggregatesAggregatorFieldEvent {
+    field: '$.subAggregates[].aggregator'
+    value: string
+    index: number
+  }
+
+  export interface CommitSubAggregatesRankFieldEvent {
+    field: '$.subAggregates[].rank'
+    value: number
+    index: number
+  }
+
   export function encode (obj: Partial<Commit>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Commit.codec())
   }
@@ -322,8 +392,166 @@ export namespace Commit {
     return decodeMessage(buf, Commit.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Generator<CommitVersionFieldEvent | CommitRunIdFieldEvent | CommitRoundFieldEvent | CommitAggregatorFieldEvent | CommitRankFieldEvent | CommitPrevModelIdFieldEvent | CommitIncludedUpdateIdFieldEvent | CommitIncludedPeerIdFieldEvent | CommitIncludedSamplesFieldEvent | CommitIncludedCapacityFieldEvent | CommitNewModelIdFieldEvent | CommitAggregateIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Generator<CommitVersionFieldEvent | CommitRunIdFieldEvent | CommitRoundFieldEvent | CommitAggregatorFieldEvent | CommitRankFieldEvent | CommitPrevModelIdFieldEvent | CommitIncludedUpdateIdFieldEvent | CommitIncludedPeerIdFieldEvent | CommitIncludedSamplesFieldEvent | CommitIncludedCapacityFieldEvent | CommitNewModelIdFieldEvent | CommitAggregateIdFieldEvent | CommitSubAggregatesGroupFieldEvent | CommitSubAggregatesSubAggregateIdFieldEvent | CommitSubAggregatesAggregatorFieldEvent | CommitSubAggregatesRankFieldEvent> {
     return streamMessage(buf, Commit.codec(), opts)
+  }
+}
+
+export interface SubAggregateRef {
+  group: number
+  subAggregateId: string
+  aggregator: string
+  rank: number
+}
+
+export namespace SubAggregateRef {
+  let _codec: Codec<SubAggregateRef, Partial<SubAggregateRef>>
+
+  export const codec = (): Codec<SubAggregateRef, Partial<SubAggregateRef>> => {
+    if (_codec == null) {
+      _codec = message<SubAggregateRef, Partial<SubAggregateRef>>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.group != null && obj.group !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.group)
+        }
+
+        if ((obj.subAggregateId != null && obj.subAggregateId !== '')) {
+          w.uint32(18)
+          w.string(obj.subAggregateId)
+        }
+
+        if ((obj.aggregator != null && obj.aggregator !== '')) {
+          w.uint32(26)
+          w.string(obj.aggregator)
+        }
+
+        if ((obj.rank != null && obj.rank !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.rank)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          group: 0,
+          subAggregateId: '',
+          aggregator: '',
+          rank: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.group = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.subAggregateId = reader.string()
+              break
+            }
+            case 3: {
+              obj.aggregator = reader.string()
+              break
+            }
+            case 4: {
+              obj.rank = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.group`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.subAggregateId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.aggregator`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.rank`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SubAggregateRefGroupFieldEvent {
+    field: '$.group'
+    value: number
+  }
+
+  export interface SubAggregateRefSubAggregateIdFieldEvent {
+    field: '$.subAggregateId'
+    value: string
+  }
+
+  export interface SubAggregateRefAggregatorFieldEvent {
+    field: '$.aggregator'
+    value: string
+  }
+
+  export interface SubAggregateRefRankFieldEvent {
+    field: '$.rank'
+    value: number
+  }
+
+  export function encode (obj: Partial<SubAggregateRef>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SubAggregateRef.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubAggregateRef>): SubAggregateRef {
+    return decodeMessage(buf, SubAggregateRef.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubAggregateRef>): Generator<SubAggregateRefGroupFieldEvent | SubAggregateRefSubAggregateIdFieldEvent | SubAggregateRefAggregatorFieldEvent | SubAggregateRefRankFieldEvent> {
+    return streamMessage(buf, SubAggregateRef.codec(), opts)
   }
 }
 

@@ -17,14 +17,16 @@ export namespace Signed {
     KIND_UNSPECIFIED = 'KIND_UNSPECIFIED',
     PRESENCE = 'PRESENCE',
     ANNOUNCE = 'ANNOUNCE',
-    COMMIT = 'COMMIT'
+    COMMIT = 'COMMIT',
+    SUB_AGGREGATE = 'SUB_AGGREGATE'
   }
 
   enum __KindValues {
     KIND_UNSPECIFIED = 0,
     PRESENCE = 1,
     ANNOUNCE = 2,
-    COMMIT = 3
+    COMMIT = 3,
+    SUB_AGGREGATE = 4
   }
 
   export namespace Kind {
