@@ -8,7 +8,7 @@ import type { Announce, Commit, IncludedUpdate, SubAggregate, SubAggregateRef } 
 import type { BlobKind, ChainState, Member, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
 import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
 import type { OuterState } from '../aggregate/index.js'
-import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, type Refusal } from './validate.js'
+import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, type Refusal } from './validate.js'
 import { planGroups, groupOf, GROUPS_DOMAIN, type GroupPlan } from './groups.js'
 
 /** Per-round working state; dropped when the round's commit is applied. */
@@ -54,8 +54,8 @@ interface CommitCheck {
   needs: Array<{ id: string, providers: string[], kind: BlobKind }>
   /** hierarchical sub-candidates: their own group's fold, refolded from its updates */
   mine: { ref: SubAggregateRef, updates: IncludedUpdate[] } | undefined
-  /** hierarchical: samples behind each group's fold (its weight in the root fold) */
-  groupSamples: Map<number, number> | undefined
+  /** hierarchical: the commit's updates by group, with the samples behind each group's fold (its weight in the root fold) */
+  groups: ReturnType<typeof commitGroups> | undefined
 }
 
 const MAX_FETCH_TRIES = 3
@@ -648,7 +648,7 @@ export class RoundEngine {
     const needs: CommitCheck['needs'] = []
     let how: CommitCheck['how']
     let mine: CommitCheck['mine']
-    let groupSamples: Map<number, number> | undefined
+    let groups: CommitCheck['groups']
     if (this.cfg.mode === 'gossip' || (this.cfg.mode === 'aggregator' && this.isRootCandidate())) {
       how = 'full'
       for (const u of c.included) needs.push({ id: u.updateId, providers: [u.peerId, c.aggregator], kind: 'update' })
@@ -660,20 +660,15 @@ export class RoundEngine {
       needs.push({ id: c.aggregateId, providers: [c.aggregator], kind: 'aggregate' })
     }
     if (w.plan != null) {
-      groupSamples = new Map()
+      groups = commitGroups(c, p => this.groupOfPeer(p))
       const myRef = this.isSubCandidate() ? c.subAggregates?.find(s => s.group === w.myGroup) : undefined
-      const mineUpdates: IncludedUpdate[] = []
-      for (const u of c.included) {
-        const g = this.groupOfPeer(u.peerId)
-        groupSamples.set(g, (groupSamples.get(g) ?? 0) + u.samples)
-        if (myRef != null && g === w.myGroup) {
-          mineUpdates.push(u)
-          needs.push({ id: u.updateId, providers: [u.peerId, myRef.aggregator], kind: 'update' })
-        }
+      if (myRef != null) {
+        const updates = groups.get(w.myGroup)?.updates ?? []
+        for (const u of updates) needs.push({ id: u.updateId, providers: [u.peerId, myRef.aggregator], kind: 'update' })
+        mine = { ref: myRef, updates }
       }
-      if (myRef != null) mine = { ref: myRef, updates: mineUpdates }
     }
-    const check: CommitCheck = { how, needs, mine, groupSamples }
+    const check: CommitCheck = { how, needs, mine, groups }
     w.checks.set(c, check)
     return check
   }
@@ -711,7 +706,7 @@ export class RoundEngine {
       }
       let delta: Float32Array | undefined
       if (check.how === 'full') delta = this.aggregateOf(c.included)
-      else if (check.how === 'groups') delta = this.foldOfGroups((c.subAggregates ?? []).map(s => ({ id: s.subAggregateId, samples: check.groupSamples!.get(s.group)! })))
+      else if (check.how === 'groups') delta = this.foldOfGroups((c.subAggregates ?? []).map(s => ({ id: s.subAggregateId, samples: check.groups!.get(s.group)!.samples })))
       if (delta == null) applied = decodeUpdate(w.blobs.get(c.aggregateId)!, this.layout).vector
       else if (this.cfg.mode === 'gossip') applied = delta
       else {

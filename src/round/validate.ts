@@ -128,3 +128,22 @@ export function validateSubAggregate (s: SubAggregate, modelId: string, plan: Gr
   for (const u of s.included) if (groupOfPeer(u.peerId) !== s.group) return reject(`update of ${u.peerId} is not in group ${s.group}`)
   return null
 }
+
+const groupings = new WeakMap<Commit, Map<number, { samples: number, updates: Commit['included'] }>>()
+
+/** A hierarchical commit's included updates by group, with each group's samples (its root-fold weight); once per commit object. */
+export function commitGroups (c: Commit, groupOfPeer: (peerId: string) => number): Map<number, { samples: number, updates: Commit['included'] }> {
+  let m = groupings.get(c)
+  if (m === undefined) {
+    m = new Map()
+    for (const u of c.included) {
+      const g = groupOfPeer(u.peerId)
+      let e = m.get(g)
+      if (e === undefined) { e = { samples: 0, updates: [] }; m.set(g, e) }
+      e.samples += u.samples
+      e.updates.push(u)
+    }
+    groupings.set(c, m)
+  }
+  return m
+}
