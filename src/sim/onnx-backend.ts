@@ -1,7 +1,7 @@
 // Simulated nodes training for real: one worker-backed ONNX trainer shared by all nodes, each
 // node drawing batches from its own shard with its own seeded sampler.
 import { BatchSampler, shard, type Dataset } from '../data/index.js'
-import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, fusedCount, trainFromSampler, type DeviceRequest, type EvalResult } from '../train/index.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, fusedCount, postTraining, type DeviceRequest, type EvalResult } from '../train/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
 import { Rng, type ParamLayout } from '../tensor/index.js'
 import type { TrainingBackend } from './backend.js'
@@ -45,32 +45,53 @@ export class OnnxBackend implements TrainingBackend {
 
   initialParams (): Float32Array { return initParams(this.model, this.cfg.seed) }
 
-  /** trainings share one worker: they run one after another, while the simulator goes on */
-  private queue: Promise<unknown> = Promise.resolve()
+  /**
+   * Trainings share one worker and run one after another while the simulator goes on. Each job
+   * (set params, train, get params) is posted whole, and up to JOBS_AHEAD jobs wait in the
+   * worker's queue, so the worker never idles while this thread folds or verifies; a job's
+   * messages stay contiguous, so jobs cannot interleave. Results do not depend on job order.
+   */
+  private static readonly JOBS_AHEAD = 4
+  private posted = 0
+  private readonly waiting: Array<{ n: number, go: () => void }> = []
 
-  async train (node: number, round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }> {
-    const run = this.queue.then(async () => await this.trainNow(node, round, params, steps))
-    this.queue = run.catch(() => {})
-    return await run
+  /** FIFO admission of `n` job slots (evaluation takes them all: its chunks must not interleave). */
+  private async admit (n: number): Promise<void> {
+    if (this.waiting.length === 0 && this.posted + n <= OnnxBackend.JOBS_AHEAD) { this.posted += n; return }
+    await new Promise<void>(resolve => this.waiting.push({ n, go: resolve }))
   }
 
-  private async trainNow (node: number, _round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }> {
-    // DiLoCo keeps each worker's inner optimizer state across rounds; 'reset' starts it afresh
-    await this.trainer.setParams(params, this.cfg.keepInnerState ? this.innerState.get(node) : undefined)
-    await trainFromSampler(this.trainer, this.samplers[node], steps, this.cfg.innerLr)
-    const after = await this.trainer.getParams()
-    if (this.cfg.keepInnerState) this.innerState.set(node, after.state)
-    // FedAvg's weighting: a node counts by the examples it holds
-    return { params: after.params, samples: this.shards[node].length }
+  private release (n: number): void {
+    this.posted -= n
+    while (this.waiting.length > 0 && this.posted + this.waiting[0].n <= OnnxBackend.JOBS_AHEAD) {
+      const w = this.waiting.shift()!
+      this.posted += w.n
+      w.go()
+    }
+  }
+
+  async train (node: number, _round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }> {
+    await this.admit(1)
+    try {
+      // DiLoCo keeps each worker's inner optimizer state across rounds; 'reset' starts it afresh
+      const jobs: Array<Promise<unknown>> = [this.trainer.setParams(params, this.cfg.keepInnerState ? this.innerState.get(node) : undefined)]
+      jobs.push(...postTraining(this.trainer, this.samplers[node], steps, this.cfg.innerLr))
+      const result = this.trainer.getParams()
+      result.catch(() => {})
+      await Promise.all(jobs)
+      const after = await result
+      if (this.cfg.keepInnerState) this.innerState.set(node, after.state)
+      // FedAvg's weighting: a node counts by the examples it holds
+      return { params: after.params, samples: this.shards[node].length }
+    } finally { this.release(1) }
   }
 
   async evaluate (params: Float32Array): Promise<EvalResult> {
-    const run = this.queue.then(async () => {
+    await this.admit(OnnxBackend.JOBS_AHEAD)
+    try {
       await this.trainer.setParams(params)
       return await this.trainer.evaluate(this.test)
-    })
-    this.queue = run.catch(() => {})
-    return await run
+    } finally { this.release(OnnxBackend.JOBS_AHEAD) }
   }
 
   async close (): Promise<void> { await this.trainer.close() }

@@ -30,3 +30,19 @@ export async function trainFromSampler (
     onChunk?.(done, losses)
   }
 }
+
+/**
+ * Posts `steps` steps to the trainer's worker at once (batches drawn now, chunked as in
+ * trainFromSampler) without waiting between chunks, so the worker never idles on this thread.
+ * The caller keeps the worker's messages of one job contiguous. Resolves to each chunk's losses.
+ */
+export function postTraining (trainer: Trainer, sampler: BatchSampler, steps: number, lr: number): Array<Promise<Float32Array>> {
+  const posted: Array<Promise<Float32Array>> = []
+  for (let done = 0; done < steps;) {
+    const k = steps - done >= trainer.fusedSteps ? trainer.fusedSteps : 1
+    const b = sampler.next(k)
+    posted.push(trainer.trainSteps(k, sampler.batchSize, b.x, b.y, lr))
+    done += k
+  }
+  return posted
+}
