@@ -7,6 +7,7 @@ import { toBlobCid } from './cid.js'
 import { StreamReader, lengthPrefixed } from './frame.js'
 import { BLOB_PROTOCOL, BLOB_VERSION, MAX_BLOB_HEADER_BYTES } from './blob-server.js'
 import { BlobRequest, BlobResponse } from './wire/blob.js'
+import { YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
 import type { ProviderFailure } from './errors.js'
 import type { BlobCid } from './cid.js'
 import type { TapestryHost } from './host.js'
@@ -14,6 +15,9 @@ import type { Hash } from 'node:crypto'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
+
+/** Receive window a fetch asks for up front (the host's yamux max window caps it). */
+const FETCH_WINDOW_BYTES = 64 * 1024 * 1024
 
 export interface FetchBlobProgress {
   peer: string
@@ -135,6 +139,8 @@ async function attempt (host: TapestryHost, cid: BlobCid, provider: PeerId | str
   let ok = false
   try {
     arm()
+    // before the request, so the window updates reach the provider ahead of it
+    openReceiveWindow(stream, Math.min(options.maxBytes + MAX_BLOB_HEADER_BYTES, FETCH_WINDOW_BYTES))
     stream.send(lengthPrefixed(BlobRequest.encode({ version: BLOB_VERSION, cid: cid.bytes, offset: st.received, length: 0, maxSize: options.maxBytes })))
     await stream.close()
     let header: BlobResponse
@@ -196,4 +202,27 @@ function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
   return true
+}
+
+/**
+ * Let the provider send `bytes` right away instead of ramping up from yamux's 256 KiB initial
+ * window. A fresh yamux stream grants more window only as data arrives, doubling at most once
+ * per frame, which costs several RTTs per stream before a long fat link fills. Yamux (chainsafe
+ * 8) sends a window update on `resume()` and doubles the window when that update comes within
+ * 4 RTTs of the last one, so a few pause/resume pairs before the request grant the window
+ * through the public stream API: standard window-update frames, nothing new on the wire. The
+ * muxer still caps the window at its `maxStreamWindowSize`; on another muxer this is a no-op.
+ */
+function openReceiveWindow (stream: Stream, bytes: number): void {
+  // a paused stream keeps receiving what it granted: it must be able to hold it, not reset itself
+  stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, bytes)
+  if (bytes <= YAMUX_SPEC_INITIAL_WINDOW) return
+  // the first pair only restarts yamux's RTT clock (negotiation may have taken longer than 4 RTTs
+  // of a loopback ping), each further pair doubles the window
+  stream.pause()
+  stream.resume()
+  for (let window = YAMUX_SPEC_INITIAL_WINDOW, i = 0; window < bytes && i < 16; window *= 2, i++) {
+    stream.pause()
+    stream.resume()
+  }
 }

@@ -102,6 +102,32 @@ describe('blob protocol', () => {
     client.log?.info({ ms })
   })
 
+  it('opens the receive window before the request, so the provider need not ramp up', async () => {
+    // the provider's view of its send window when the request arrives (yamux internals: if this
+    // breaks after a yamux upgrade, fetchBlob's openReceiveWindow no longer works)
+    const provider = await makeHost()
+    const seen: number[] = []
+    try {
+      await provider.libp2p.handle(BLOB_PROTOCOL, async (stream: Stream) => {
+        const reader = new StreamReader(stream)
+        await reader.readFrame(256)
+        reader.release()
+        seen.push(Number((stream as unknown as { sendWindowCapacity: unknown }).sendWindowCapacity))
+        stream.send(lengthPrefixed(BlobResponse.encode({ version: 1, status: BlobResponse.Status.NOT_FOUND, totalSize: 0, length: 0 })))
+        await stream.close()
+      })
+      await connect(client, provider)
+      await rejectsWith(fetchBlob(client, cid, [provider.peerId], { maxBytes: 8 * MiB }), NetErrorCode.NOT_FOUND)
+      await rejectsWith(fetchBlob(client, cid, [provider.peerId], { maxBytes: 1024 }), NetErrorCode.NOT_FOUND)
+      assert.equal(seen.length, 2)
+      assert.ok(seen[0] >= 8 * MiB, `send window ${seen[0]} when the request arrived`)
+      // a small cap asks for no more (yamux itself grows it a little on the negotiation frames)
+      assert.ok(seen[1] <= 2 * MiB, `send window ${seen[1]} for a 1 KiB cap`)
+    } finally {
+      await provider.stop()
+    }
+  })
+
   it('accepts the CID as a string and fetches an empty blob', async () => {
     const store = new MemoryBlobStore()
     const c = store.put(new Uint8Array(0))
