@@ -7,7 +7,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   train: async () => benchTrain,
   compress: async () => (await import('./compress-run.js')).benchCompressWithPseudoGradient,
   sim: async () => (await import('./sim.js')).benchSim,
-  net: async () => (await import('./net.js')).benchNet
+  net: async () => (await import('./net.js')).benchNet,
+  rounds: async () => (await import('./round-overhead.js')).benchRounds
 }
 
 const args = process.argv.slice(2)

@@ -1,6 +1,7 @@
 // The running node: drives the round engine (src/round, unchanged) over libp2p, trains with the
 // local trainer, keeps every commit and the state it implies on disk, and serves the control API.
 import type { Logger } from 'pino'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { FsDatastore } from 'datastore-fs'
 import {
   createTapestryHost, serveBlobs, serveSync, subscribeAnnounce, subscribeCommit, subscribePresence,
@@ -36,11 +37,70 @@ export interface RoundHistory {
   /** what the same transfers would have cost as dense fp32 updates */
   bytesDense: number
   at: number
+  /** when each step of this round happened on this node (absent in records from older daemons) */
+  timing?: RoundTiming
+}
+
+/** One blob fetch this node made, attributed to the round it started in. */
+export interface FetchTiming {
+  kind: string
+  /** bytes received (0 when it failed) */
+  bytes: number
+  startAt: number
+  doneAt: number
+  ok: boolean
+}
+
+/**
+ * Milestones of one round on this node, in ms since the epoch (Date.now(), so comparable across
+ * the processes of one machine), plus the work between them. Optional fields are those that did
+ * not happen on this node (a node that did not train, did not commit, ...).
+ */
+export interface RoundTiming {
+  /** the engine began the round (the handle() call that applied the previous commit, or start/sync) */
+  startedAt?: number
+  /** local training ran from trainStartAt (after the trainer's queue: the previous round's evaluation) to trainedAt */
+  trainStartAt?: number
+  trainedAt?: number
+  /** engine time for the trained event: delta and update encoding (ms) */
+  encodeMs?: number
+  /** own announce handed to gossipsub */
+  announcedAt?: number
+  /** first and last announce of this round received from other peers */
+  firstAnnounceAt?: number
+  lastAnnounceAt?: number
+  /** as the responsible candidate (aggregator or backup): the update set was closed */
+  closedAt?: number
+  /** as the committer: the signed commit handed to gossipsub */
+  commitPublishedAt?: number
+  /** as a member: the first commit for this round received */
+  commitReceivedAt?: number
+  /**
+   * engine time of the step that produced the commit (ms): for the committer the fold, the
+   * aggregate encoding, the outer step and the model hash; for a member the verification
+   * (decode the aggregate, or re-fold every update, then the outer step and the hash)
+   */
+  computeMs?: number
+  /** the engine applied the commit (verified) */
+  appliedAt?: number
+  /** the chain append, the state snapshot and the state blob are on disk */
+  persistedAt?: number
+  /** blob fetches started while this round ran */
+  fetches: FetchTiming[]
+  fetchedBytes: number
+  /** sum of the fetch durations (fetches overlap, so this can exceed the wall time) */
+  fetchMs: number
+  /**
+   * event-loop delay between this and the previous applied commit (ms, beyond the 10 ms sampling
+   * period): how long ready work (gossip, blob streams, events) waited for this process's main thread
+   */
+  loopDelay?: { p50Ms: number, p99Ms: number, maxMs: number }
 }
 
 interface PeerInfo { peerId: string, round: number, lastSeen: number, latencyMs: number | null }
 
 const PRESENCE_MS = 2_000
+const LOOP_DELAY_RESOLUTION_MS = 10
 const STATE_KIND = 'tapestry-state'
 
 /** Digest used for every content id: the CID string of the bytes (sha2-256, raw). */
@@ -62,6 +122,9 @@ export class TapestryNode {
   private readonly peers = new Map<string, PeerInfo>()
   private readonly commitBytes = new Map<string, Uint8Array>()
   private readonly history: RoundHistory[] = []
+  /** per-round timings being gathered; moved into the history record when the round is applied */
+  private readonly timings = new Map<number, RoundTiming>()
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
   private modelRef: { round: number, cid: string } | undefined
   private innerState: Float32Array[] | undefined
   private sampler!: BatchSampler
@@ -149,12 +212,18 @@ export class TapestryNode {
       p.round = Math.max(p.round, msg.round - 1)
       p.lastSeen = Date.now()
       this.peers.set(info.from, p)
+      if (msg.peerId !== this.host.peerId) {
+        const t = this.timing(msg.round)
+        t.firstAnnounceAt ??= p.lastSeen
+        t.lastAnnounceAt = p.lastSeen
+      }
       this.enqueue({ type: 'announce', msg })
     }, {
       validate: m => m.runId === cfg.runId && m.round >= this.engine.round - 1 ? 'accept' : 'ignore'
     }))
     this.stopFns.push(subscribeCommit(this.host, (msg, info) => {
       this.commitBytes.set(commitKey(msg), info.bytes)
+      this.timing(msg.round).commitReceivedAt ??= Date.now()
       this.enqueue({ type: 'commit', msg })
     }, { validate: m => m.runId === cfg.runId ? 'accept' : 'ignore' }))
     this.stopFns.push(subscribePresence(this.host, (msg, info) => {
@@ -177,6 +246,8 @@ export class TapestryNode {
     const port = await this.control.listen(cfg.controlPort)
     await writeControlInfo(this.paths, { port, pid: process.pid, peerId: this.host.peerId })
 
+    this.loopDelay.enable()
+    this.stopFns.push(() => this.loopDelay.disable())
     this.every(PRESENCE_MS, () => { void this.presence() })
     this.every(5_000, () => { void this.measureLatency() })
     this.log.info({ peerId: this.host.peerId, addrs: this.host.multiaddrs(), control: port, round: this.engine.round }, 'node started')
@@ -216,14 +287,44 @@ export class TapestryNode {
     this.chain = this.chain.then(async () => {
       if (this.stopping) return
       let actions: RoundAction[]
+      const now = Date.now()
+      const t0 = performance.now()
       try {
-        actions = this.engine.handle(Date.now(), ev)
+        actions = this.engine.handle(now, ev)
       } catch (err) {
         this.log.error({ err, event: ev.type }, 'round engine refused an event')
         return
       }
+      this.timeActions(now, performance.now() - t0, ev, actions)
       await this.perform(actions)
     }).catch(err => { this.log.error({ err }, 'action failed') })
+  }
+
+  /** Timing record of `round`, created on first use; rounds far behind are dropped (bounded memory). */
+  private timing (round: number): RoundTiming {
+    let t = this.timings.get(round)
+    if (t == null) {
+      t = { fetches: [], fetchedBytes: 0, fetchMs: 0 }
+      this.timings.set(round, t)
+      for (const r of this.timings.keys()) if (r < round - 4) this.timings.delete(r)
+    }
+    return t
+  }
+
+  /** Attributes the engine's own time to the round step it did (instrumentation only). */
+  private timeActions (now: number, ms: number, ev: RoundEvent, actions: RoundAction[]): void {
+    if (ev.type === 'trained') this.timing(ev.round).encodeMs = ms
+    for (const a of actions) {
+      if (a.type === 'applied') {
+        const t = this.timing(a.commit.round)
+        t.computeMs = ms
+        t.appliedAt = now + ms
+      } else if (a.type === 'train') {
+        this.timing(a.round).startedAt = now
+      } else if (a.type === 'log' && a.msg === 'closing round' && typeof a.data?.round === 'number') {
+        this.timing(a.data.round).closedAt = now // the engine says so only in its log action
+      }
+    }
   }
 
   private async perform (actions: RoundAction[]): Promise<void> {
@@ -233,6 +334,7 @@ export class TapestryNode {
         case 'putBlob': await this.blobs.put(a.bytes, this.engine.round); break
         case 'publishAnnounce': {
           const r = await publishAnnounce(this.host, a.msg)
+          this.timing(a.msg.round).announcedAt = Date.now()
           this.gossipBytes += r.bytes.length * Math.max(1, r.recipients)
           this.log.info({ round: a.msg.round, update: a.msg.updateId, size: a.msg.size }, 'announced update')
           break
@@ -242,6 +344,7 @@ export class TapestryNode {
           const bytes = await encodeCommit(a.msg, this.host.privateKey, this.host.peerId)
           this.commitBytes.set(commitKey(a.msg), bytes)
           const n = await republish(this.host, 'commit', bytes)
+          this.timing(a.msg.round).commitPublishedAt = Date.now()
           this.gossipBytes += bytes.length * Math.max(1, n)
           this.log.info({ round: a.msg.round, rank: a.msg.rank, included: a.msg.included.length }, 'committed round')
           break
@@ -258,9 +361,12 @@ export class TapestryNode {
     if (this.cfg.maxRounds > 0 && round >= this.cfg.maxRounds) return
     this.trainChain = this.trainChain.then(async () => {
       if (this.stopping || this.engine.round !== round) return // the run moved on while we queued
+      const t = this.timing(round)
+      t.trainStartAt = Date.now()
       await this.trainer.setParams(params, this.innerState)
       await trainFromSampler(this.trainer, this.sampler, steps, this.cfg.innerLr)
       const after = await this.trainer.getParams()
+      t.trainedAt = Date.now()
       this.innerState = after.state
       this.enqueue({ type: 'trained', round, params: after.params, samples: this.shardSize })
     }).catch(err => { this.log.error({ err }, 'local training failed') })
@@ -269,14 +375,29 @@ export class TapestryNode {
   private fetch (id: string, providers: string[], kind: string): void {
     const maxBytes = this.trainer.layout.total * 8 + (1 << 20)
     const others = providers.filter(p => p !== this.host.peerId)
+    const t = this.timing(this.engine.round)
+    const startAt = Date.now()
+    let recorded = false
+    const done = (bytes: number, ok: boolean): void => {
+      if (recorded) return
+      recorded = true
+      const f: FetchTiming = { kind, bytes, startAt, doneAt: Date.now(), ok }
+      t.fetches.push(f)
+      t.fetchedBytes += bytes
+      t.fetchMs += f.doneAt - f.startAt
+    }
     fetchBlob(this.host, id, others, { maxBytes, timeoutMs: Math.max(10_000, this.cfg.deadlineMs) })
       .then(async bytes => {
+        done(bytes.length, true)
         this.fetchedBytes += bytes.length
         this.denseBytes += kind === 'update' || kind === 'aggregate' ? this.trainer.layout.total * 4 : bytes.length
         await this.blobs.put(bytes, this.engine.round) // now this node can serve it too
         this.enqueue({ type: 'blob', id, bytes })
       })
-      .catch(err => { this.enqueue({ type: 'blobFailed', id, reason: (err as Error).message }) })
+      .catch(err => {
+        done(0, false)
+        this.enqueue({ type: 'blobFailed', id, reason: (err as Error).message })
+      })
   }
 
   private async applied (commit: Commit, state: ChainState, verified: string): Promise<void> {
@@ -285,6 +406,13 @@ export class TapestryNode {
     this.commitBytes.clear()
     await this.store.saveSnapshot(this.engine.snapshot(), this.trainer.layout)
     await this.publishState(state)
+    const timing = this.timing(commit.round)
+    timing.persistedAt = Date.now()
+    const ld = this.loopDelay
+    const excess = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS)
+    if (ld.count > 0) timing.loopDelay = { p50Ms: excess(ld.percentile(50)), p99Ms: excess(ld.percentile(99)), maxMs: excess(ld.max) }
+    ld.reset()
+    this.timings.delete(commit.round)
     // evaluate the new global model on the shared test split (queued with training: one worker)
     const ev = await (this.trainChain = this.trainChain.then(async () => {
       await this.trainer.setParams(state.params, this.innerState)
@@ -301,10 +429,11 @@ export class TapestryNode {
       accuracy: ev?.accuracy ?? null,
       bytes: this.gossipBytes + this.fetchedBytes,
       bytesDense: this.gossipBytes + this.denseBytes,
-      at: Date.now()
+      at: Date.now(),
+      timing
     }
     this.history.push(h)
-    this.log.info({ ...h }, `round ${commit.round} applied`)
+    this.log.info({ ...h, timing: undefined }, `round ${commit.round} applied`)
     const keep = new Set<string>(this.modelRef != null ? [this.modelRef.cid] : [])
     await this.blobs.gc(state.round - this.cfg.keepRounds, keep)
     if (this.cfg.maxRounds > 0 && state.round >= this.cfg.maxRounds) {

@@ -50,6 +50,21 @@ test('4 daemons reach ≥ 90% test accuracy within 10 rounds; a node started aft
       else byRound.set(r.round, r.modelId)
     }
   }
+  // every applied round carries its timings, in causal order (no durations are checked here: see bench/round-overhead.ts)
+  for (const r of await c.rounds(0)) {
+    const t = r.timing
+    assert.ok(t != null, `round ${r.round} has timings`)
+    assert.ok(t.appliedAt != null && t.persistedAt != null && t.appliedAt <= t.persistedAt && t.persistedAt <= r.at, `round ${r.round}: applied ≤ persisted ≤ recorded`)
+    if (t.startedAt != null) assert.ok(t.startedAt <= t.appliedAt, `round ${r.round}: started before applied`)
+    if (t.trainedAt != null) assert.ok(t.trainStartAt != null && t.trainStartAt <= t.trainedAt, `round ${r.round}: training start ≤ end`)
+    if (t.announcedAt != null && t.trainedAt != null) assert.ok(t.trainedAt <= t.announcedAt, `round ${r.round}: trained before announced`)
+    if (r.verified === 'self') assert.ok(t.closedAt != null && t.commitPublishedAt != null && t.closedAt <= t.appliedAt, `round ${r.round}: the committer closed, then committed`)
+    else assert.ok(t.commitReceivedAt != null && t.commitReceivedAt <= t.appliedAt, `round ${r.round}: commit received before applied`)
+    assert.equal(t.fetchedBytes, t.fetches.reduce((a, f) => a + f.bytes, 0))
+    for (const f of t.fetches) assert.ok(f.startAt <= f.doneAt && (f.ok ? f.bytes > 0 : f.bytes === 0), `round ${r.round}: fetch record ${JSON.stringify(f)}`)
+    // gossip mode: a node folds or verifies every update, so it fetched the ones of the other nodes
+    if (r.included >= 2 && t.trainedAt != null) assert.ok(t.fetches.some(f => f.ok && f.kind === 'update'), `round ${r.round}: update fetches recorded`)
+  }
 })
 
 test('the elected aggregator is SIGKILLed mid-round: the first backup commits that round with every announced update; a killed daemon restarts from its last commit', { timeout: 300_000 }, async () => {
