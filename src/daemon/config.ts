@@ -34,7 +34,10 @@ export const NodeConfigSchema = z.object({
   innerLr: z.number().positive().default(1e-3),
   codec: codecSpec.default('topk:0.03+q4'),
   aggregateCodec: codecSpec.default('int8'),
-  mode: z.enum(['gossip', 'aggregator']).default('gossip'),
+  mode: z.enum(['gossip', 'aggregator', 'hierarchical']).default('gossip'),
+  /** hierarchical mode: members per group, and the codec of a group fold */
+  groupSize: z.number().int().min(2).default(16),
+  subAggregateCodec: codecSpec.default('int8'),
   rule: z.string().refine(s => { try { parseFoldSpec(s); return true } catch { return false } }, { message: 'mean | median | trimmed:<b> | krum:<f>' }).default('mean'),
   outerLr: z.number().positive().default(1),
   outerMomentum: z.number().min(0).lt(1).default(0.6),

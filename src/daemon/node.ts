@@ -4,12 +4,12 @@ import type { Logger } from 'pino'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { FsDatastore } from 'datastore-fs'
 import {
-  createTapestryHost, serveBlobs, serveSync, subscribeAnnounce, subscribeCommit, subscribePresence,
-  publishAnnounce, publishPresence, republish, fetchBlob, catchUp, blobCid,
+  createTapestryHost, serveBlobs, serveSync, subscribeAnnounce, subscribeCommit, subscribePresence, subscribeSubAggregate,
+  publishAnnounce, publishPresence, publishSubAggregate, republish, fetchBlob, catchUp, blobCid,
   type TapestryHost, type BlobServer
 } from '../net/index.js'
 import { encodeCommit } from '../net/gossip-codec.js'
-import { createRoundConfig, RoundEngine, modelBytes, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot } from '../round/index.js'
+import { createRoundConfig, RoundEngine, modelBytes, type Announce, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot } from '../round/index.js'
 import { parseFoldSpec } from '../aggregate/index.js'
 import { BatchSampler, parsePartition, shard, type Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
@@ -100,6 +100,8 @@ export interface RoundTiming {
 interface PeerInfo { peerId: string, round: number, lastSeen: number, latencyMs: number | null }
 
 const PRESENCE_MS = 2_000
+/** when an announce is published again (after the first publish) while its round is open */
+const ANNOUNCE_REPUBLISH_MS = [1_000, 3_000, 7_000]
 const LOOP_DELAY_RESOLUTION_MS = 10
 const STATE_KIND = 'tapestry-state'
 
@@ -188,6 +190,8 @@ export class TapestryNode {
       codec: cfg.codec,
       aggregateCodec: cfg.aggregateCodec,
       mode: cfg.mode,
+      groupSize: cfg.groupSize,
+      subAggregateCodec: cfg.subAggregateCodec,
       rule: parseFoldSpec(cfg.rule),
       outer: { lr: cfg.outerLr, momentum: cfg.outerMomentum, nesterov: cfg.outerMomentum > 0 },
       backups: Math.max(0, Math.min(cfg.backups, cfg.members.length - 1)),
@@ -226,6 +230,9 @@ export class TapestryNode {
       this.timing(msg.round).commitReceivedAt ??= Date.now()
       this.enqueue({ type: 'commit', msg })
     }, { validate: m => m.runId === cfg.runId ? 'accept' : 'ignore' }))
+    this.stopFns.push(subscribeSubAggregate(this.host, msg => {
+      this.enqueue({ type: 'subAggregate', msg })
+    }, { validate: m => m.runId === cfg.runId && m.round >= this.engine.round - 1 ? 'accept' : 'ignore' }))
     this.stopFns.push(subscribePresence(this.host, (msg, info) => {
       const p = this.peers.get(info.from) ?? { peerId: info.from, round: -1, lastSeen: 0, latencyMs: null }
       p.round = msg.round
@@ -268,6 +275,20 @@ export class TapestryNode {
       electorate: this.cfg.members.map(peerId => ({ peerId, capacity: 1 }))
     }
     return { chain, codec: { seed: hashString(this.cfg.members.join(',') + this.cfg.runId) } }
+  }
+
+  /**
+   * Copies of an announce while its round is still open: a peer whose subscription we did not
+   * know at the first publish (it just started or synced) would otherwise never see it, since
+   * gossipsub drops identical bytes as a duplicate (protocols/gossip.md, "Republishing").
+   */
+  private republishWhileOpen (msg: Announce): void {
+    ANNOUNCE_REPUBLISH_MS.forEach((ms, i) => this.later(ms, () => {
+      if (this.stopping || this.engine.round !== msg.round) return
+      publishAnnounce(this.host, { ...msg, attempt: i + 1 })
+        .then(r => { this.gossipBytes += r.bytes.length * r.recipients })
+        .catch(err => { this.log.debug({ err }, 'announce not republished') })
+    }))
   }
 
   private every (ms: number, fn: () => void): void {
@@ -337,6 +358,13 @@ export class TapestryNode {
           this.timing(a.msg.round).announcedAt = Date.now()
           this.gossipBytes += r.bytes.length * Math.max(1, r.recipients)
           this.log.info({ round: a.msg.round, update: a.msg.updateId, size: a.msg.size }, 'announced update')
+          this.republishWhileOpen(a.msg)
+          break
+        }
+        case 'publishSubAggregate': {
+          const r = await publishSubAggregate(this.host, a.msg)
+          this.gossipBytes += r.bytes.length * Math.max(1, r.recipients)
+          this.log.info({ round: a.msg.round, group: a.msg.group, rank: a.msg.rank, included: a.msg.included.length }, 'folded group')
           break
         }
         case 'fetch': this.fetch(a.id, a.providers, a.kind); break
@@ -390,7 +418,7 @@ export class TapestryNode {
       .then(async bytes => {
         done(bytes.length, true)
         this.fetchedBytes += bytes.length
-        this.denseBytes += kind === 'update' || kind === 'aggregate' ? this.trainer.layout.total * 4 : bytes.length
+        this.denseBytes += kind === 'update' || kind === 'aggregate' || kind === 'subaggregate' ? this.trainer.layout.total * 4 : bytes.length
         await this.blobs.put(bytes, this.engine.round) // now this node can serve it too
         this.enqueue({ type: 'blob', id, bytes })
       })

@@ -78,18 +78,20 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
   announce: {
     encode: m => AnnouncePb.encode({
       version: GOSSIP_VERSION, runId: m.runId, round: m.round, peerId: m.peerId, updateId: m.updateId,
-      baseModelId: m.baseModelId, samples: m.samples, codec: m.codec, size: m.size, capacity: m.capacity
+      baseModelId: m.baseModelId, samples: m.samples, codec: m.codec, size: m.size, capacity: m.capacity, attempt: m.attempt ?? 0
     }),
     decode: b => {
       const w = AnnouncePb.decode(b)
-      return {
+      const a: Announce & { version: number } = {
         version: w.version, runId: w.runId, round: w.round, peerId: w.peerId, updateId: w.updateId,
         baseModelId: w.baseModelId, samples: w.samples, codec: w.codec, size: w.size, capacity: w.capacity
       }
+      if (w.attempt > 0) a.attempt = w.attempt
+      return a
     },
     check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkPeer('peerId', m.peerId) ??
       checkCid('updateId', m.updateId) ?? checkId('baseModelId', m.baseModelId) ?? checkInt('samples', m.samples, 0) ??
-      checkCodec(m.codec) ?? checkInt('size', m.size, 0) ?? checkCapacity(m.capacity),
+      checkCodec(m.codec) ?? checkInt('size', m.size, 0) ?? checkCapacity(m.capacity) ?? checkInt('attempt', m.attempt ?? 0, 0, 255),
     author: m => m.peerId,
     runId: m => m.runId
   },

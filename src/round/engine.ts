@@ -392,16 +392,27 @@ export class RoundEngine {
   }
 
   /**
-   * A group's candidates work inside the root's collect window: the sub-aggregator until
-   * collectMs / 2, then each sub-backup in turn, the last one's window ending at collectMs, when
-   * the root may close with a quorum.
+   * A group's candidates work inside the root's patience. The sub-aggregator may close early with
+   * a group quorum from collectMs on, and closes with whatever it has at three quarters of its
+   * window [0, collectMs + step); each sub-backup then has one step. The root closes with a
+   * quorum only once every sub-backup's step is over (rootCollectMs), so a dead sub-aggregator's
+   * group is still folded. step splits half of what is left until the root's deadline.
    */
   private subWindowOf (rank: number): { start: number, end: number } {
     const w = this.work!
-    const first = this.cfg.collectMs / 2
-    const step = this.cfg.collectMs / (2 * Math.max(1, this.cfg.backups))
+    const first = this.cfg.collectMs + this.subStepMs()
+    const step = this.subStepMs()
     const start = rank === 0 ? w.startedAt : w.startedAt + first + (rank - 1) * step
     return { start, end: w.startedAt + first + rank * step }
+  }
+
+  private subStepMs (): number {
+    return (this.cfg.deadlineMs - this.cfg.collectMs) / (2 * (this.cfg.backups + 1))
+  }
+
+  /** when the hierarchical root may close with a quorum of group folds */
+  private rootCollectMs (): number {
+    return this.cfg.collectMs + (this.cfg.backups + 1) * this.subStepMs()
   }
 
   /**
@@ -414,7 +425,7 @@ export class RoundEngine {
     const quorum = Math.max(1, Math.ceil(this.cfg.quorum * Math.max(1, expected)))
     const collectAt = Math.max(win.start, w.startedAt + collectMs)
     if (now >= collectAt && usable >= quorum) return true
-    const lastCall = win.end - 0.25 * (win.end - win.start)
+    const lastCall = Math.max(collectAt, win.end - 0.25 * (win.end - win.start))
     if (now >= lastCall && usable >= 1) return true
     this.wakeAt(now < collectAt ? collectAt : lastCall, out)
     return false
@@ -507,7 +518,7 @@ export class RoundEngine {
       const members = w.plan!.groups[w.myGroup]
       const allIn = members.every(p => w.byPeer.has(p)) &&
         [...this.live].every(p => w.byPeer.has(p) || this.groupOfPeer(p) !== w.myGroup)
-      if (!this.closeCondition(now, win, this.cfg.collectMs / 4, allIn, usable.length, members.length, out)) return
+      if (!this.closeCondition(now, win, this.cfg.collectMs, allIn, usable.length, members.length, out)) return
       w.subClosing = usable
         .map(a => ({ updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }))
         .sort((a, b) => compareUtf8(a.updateId, b.updateId))
@@ -576,7 +587,7 @@ export class RoundEngine {
       let covered = 0
       for (const s of best.values()) covered += s.included.length
       const allIn = best.size === w.plan!.count
-      if (!this.closeCondition(now, sched, this.cfg.collectMs, allIn, best.size === 0 ? 0 : covered, this.chain.electorate.length, out)) return
+      if (!this.closeCondition(now, sched, this.rootCollectMs(), allIn, best.size === 0 ? 0 : covered, this.chain.electorate.length, out)) return
       w.subsClosing = [...best.values()].sort((a, b) => a.group - b.group)
       for (const s of w.subsClosing) this.ensureBlob(s.subAggregateId, [s.aggregator], out, 'subaggregate')
       out.push({ type: 'log', level: 'info', msg: 'closing round', data: { round: w.round, rank: w.myRank, groups: w.subsClosing.length, included: covered } })

@@ -30,6 +30,11 @@ export interface Announce {
   size: number
   /** declared relative capacity, carried into the commit for next round's weighted election */
   capacity: number
+  /**
+   * transport only: republish counter (absent or 0 the first time). The engine keeps a peer's
+   * first announce of a round, so a copy changes nothing.
+   */
+  attempt?: number
 }
 
 export interface IncludedUpdate {

@@ -47,6 +47,16 @@ describe('gossip codec', () => {
     assert.equal(vc.from, me)
   })
 
+  it('a republished announce differs in bytes only by its attempt, and a first publish carries none', async () => {
+    const a = sampleAnnounce(me)
+    const first = await encodeAnnounce(a, key, me)
+    const again = await encodeAnnounce({ ...a, attempt: 2 }, key, me)
+    assert.notDeepEqual(first, again, 'gossipsub would drop identical bytes as a duplicate')
+    assert.equal((await decodeAnnounce(first)).message.attempt, undefined)
+    assert.equal((await decodeAnnounce(again)).message.attempt, 2)
+    await refusedWith(encodeAnnounce({ ...a, attempt: 256 }, key, me), NetErrorCode.BAD_INPUT)
+  })
+
   it('round-trips a group fold and a hierarchical commit, and refuses a fold replayed as a commit', async () => {
     const c = sampleCommit(me, 4, [me, me])
     const sub = { runId: RUN, round: 4, group: 2, aggregator: me, rank: 1, baseModelId: c.prevModelId, subAggregateId: c.newModelId, included: c.included, size: 4096 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { LocalCluster, sleep } from '../../daemon/cluster.js'
 import type { RoundHistory } from '../../daemon/node.js'
 import { parseIntFlag } from '../parse.js'
+import { UsageError } from '../errors.js'
 
 export interface DemoSummary {
   nodes: number
@@ -29,9 +30,21 @@ export const DEMO_CONFIG = {
   threads: 1
 }
 
-export async function runDemo (o: { nodes: number, rounds: number, dir?: string, json: boolean, say: (s: string) => void }): Promise<DemoSummary> {
+export interface DemoOptions {
+  nodes: number
+  rounds: number
+  dir?: string
+  /** update mode and, for hierarchical, members per group @default gossip */
+  mode?: 'gossip' | 'aggregator' | 'hierarchical'
+  groupSize?: number
+  json: boolean
+  say: (s: string) => void
+}
+
+export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
   const t0 = Date.now()
-  const cluster = await LocalCluster.create({ nodes: o.nodes, rounds: o.rounds, dir: o.dir, config: DEMO_CONFIG, env: { TAPESTRY_LOG: 'info' } })
+  const config = { ...DEMO_CONFIG, mode: o.mode ?? 'gossip', ...(o.groupSize != null ? { groupSize: o.groupSize } : {}) }
+  const cluster = await LocalCluster.create({ nodes: o.nodes, rounds: o.rounds, dir: o.dir, config, env: { TAPESTRY_LOG: 'info' } })
   o.say(`starting ${o.nodes} daemons in ${cluster.dir}`)
   try {
     await cluster.startAll()
@@ -81,13 +94,18 @@ export function registerDemo (program: Command): void {
     .option('--nodes <n>', 'number of daemons', '4')
     .option('--rounds <n>', 'rounds to train', '10')
     .option('--dir <dir>', 'parent directory for the nodes\' data dirs (default: a temp dir)')
+    .option('--mode <mode>', 'gossip | aggregator | hierarchical', 'gossip')
+    .option('--group-size <n>', 'hierarchical mode: members per group', '2')
     .option('--json', 'print one JSON object on stdout', false)
     .action(async (raw: Record<string, unknown>) => {
       const nodes = parseIntFlag('nodes', raw.nodes as string, 2, 32)
       const rounds = parseIntFlag('rounds', raw.rounds as string, 1, 1000)
+      const mode = raw.mode as string
+      if (mode !== 'gossip' && mode !== 'aggregator' && mode !== 'hierarchical') throw new UsageError(`--mode must be gossip, aggregator or hierarchical, got "${mode}"`)
+      const groupSize = parseIntFlag('group-size', raw.groupSize as string, 2, 32)
       const json = raw.json === true
       const say = (s: string): void => { (json ? process.stderr : process.stdout).write(s + '\n') }
-      const s = await runDemo({ nodes, rounds, dir: raw.dir as string | undefined, json, say })
+      const s = await runDemo({ nodes, rounds, dir: raw.dir as string | undefined, mode, groupSize: mode === 'hierarchical' ? groupSize : undefined, json, say })
       if (json) { process.stdout.write(JSON.stringify(s) + '\n'); return }
       say(`done: ${s.nodes} nodes, ${s.rounds} rounds in ${s.seconds.toFixed(0)} s; accuracy ${s.finalAccuracy != null ? (100 * s.finalAccuracy).toFixed(2) + '%' : '-'}; ` +
         `${(s.bytesSent / 1e6).toFixed(2)} MB on the wire vs ${(s.bytesDense / 1e6).toFixed(1)} MB dense (${s.compression.toFixed(0)}× less); aggregators ${[...new Set(s.aggregators)].length} distinct; logs in ${s.dir}`)

@@ -15,6 +15,7 @@ export interface Announce {
   codec: string
   size: number
   capacity: number
+  attempt: number
 }
 
 export namespace Announce {
@@ -77,6 +78,11 @@ export namespace Announce {
           w.double(obj.capacity)
         }
 
+        if ((obj.attempt != null && obj.attempt !== 0)) {
+          w.uint32(88)
+          w.uint32(obj.attempt)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -91,7 +97,8 @@ export namespace Announce {
           samples: 0,
           codec: '',
           size: 0,
-          capacity: 0
+          capacity: 0,
+          attempt: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -138,6 +145,10 @@ export namespace Announce {
             }
             case 10: {
               obj.capacity = reader.double()
+              break
+            }
+            case 11: {
+              obj.attempt = reader.uint32()
               break
             }
             default: {
@@ -225,6 +236,13 @@ export namespace Announce {
               }
               break
             }
+            case 11: {
+              yield {
+                field: `${prefix}.attempt`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -287,6 +305,11 @@ export namespace Announce {
     value: number
   }
 
+  export interface AnnounceAttemptFieldEvent {
+    field: '$.attempt'
+    value: number
+  }
+
   export function encode (obj: Partial<Announce>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Announce.codec())
   }
@@ -295,7 +318,7 @@ export namespace Announce {
     return decodeMessage(buf, Announce.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Announce>): Generator<AnnounceVersionFieldEvent | AnnounceRunIdFieldEvent | AnnounceRoundFieldEvent | AnnouncePeerIdFieldEvent | AnnounceUpdateIdFieldEvent | AnnounceBaseModelIdFieldEvent | AnnounceSamplesFieldEvent | AnnounceCodecFieldEvent | AnnounceSizeFieldEvent | AnnounceCapacityFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Announce>): Generator<AnnounceVersionFieldEvent | AnnounceRunIdFieldEvent | AnnounceRoundFieldEvent | AnnouncePeerIdFieldEvent | AnnounceUpdateIdFieldEvent | AnnounceBaseModelIdFieldEvent | AnnounceSamplesFieldEvent | AnnounceCodecFieldEvent | AnnounceSizeFieldEvent | AnnounceCapacityFieldEvent | AnnounceAttemptFieldEvent> {
     return streamMessage(buf, Announce.codec(), opts)
   }
 }
