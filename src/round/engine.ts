@@ -372,8 +372,7 @@ export class RoundEngine {
         [...this.live].every(p => w.byPeer.has(p))
       if (!this.closeCondition(now, sched, this.cfg.collectMs, announcedAll, usable.length, electorate.length, out)) return
       w.closing = usable
-        .map(a => ({ updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }))
-        .sort((a, b) => compareUtf8(a.updateId, b.updateId))
+        .map(includedOf).sort((a, b) => compareUtf8(a.updateId, b.updateId))
       for (const u of w.closing) this.ensureBlob(u.updateId, [u.peerId], out)
       out.push({ type: 'log', level: 'info', msg: 'closing round', data: { round: w.round, rank: w.myRank, included: w.closing.length } })
     }
@@ -459,17 +458,21 @@ export class RoundEngine {
     return true
   }
 
+  /** The fold of `included`, or null when an undecodable update was dropped (the caller closes again). */
+  private foldOrDrop (included: IncludedUpdate[], out: RoundAction[]): Float32Array | null {
+    try {
+      return this.aggregateOf(included)
+    } catch (err) {
+      if (!this.dropUndecodable(included.map(u => ({ id: u.updateId, peer: u.peerId })), err, out)) throw err
+      return null
+    }
+  }
+
   private foldAndCommit (now: number, rank: number, out: RoundAction[]): void {
     const w = this.work!
     const included = w.closing!
-    let delta: Float32Array
-    try {
-      delta = this.aggregateOf(included)
-    } catch (err) {
-      if (!this.dropUndecodable(included.map(u => ({ id: u.updateId, peer: u.peerId })), err, out)) throw err
-      w.closing = null
-      return
-    }
+    const delta = this.foldOrDrop(included, out)
+    if (delta == null) { w.closing = null; return }
     const aggregateId = this.cfg.mode === 'aggregator' ? this.publishAggregate(delta, out) : ''
     // everyone applies exactly what they can decode
     const applied = aggregateId === '' ? delta : decodeUpdate(w.blobs.get(aggregateId)!, this.layout).vector
@@ -520,22 +523,15 @@ export class RoundEngine {
         [...this.live].every(p => w.byPeer.has(p) || this.groupOfPeer(p) !== w.myGroup)
       if (!this.closeCondition(now, win, this.cfg.collectMs, allIn, usable.length, members.length, out)) return
       w.subClosing = usable
-        .map(a => ({ updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }))
-        .sort((a, b) => compareUtf8(a.updateId, b.updateId))
+        .map(includedOf).sort((a, b) => compareUtf8(a.updateId, b.updateId))
       for (const u of w.subClosing) this.ensureBlob(u.updateId, [u.peerId], out)
     }
     w.subClosing = w.subClosing.filter(u => !w.failed.has(u.updateId))
     if (w.subClosing.length === 0) { w.subClosing = null; return }
     if (!w.subClosing.every(u => w.blobs.has(u.updateId))) return
     const included = w.subClosing
-    let delta: Float32Array
-    try {
-      delta = this.aggregateOf(included)
-    } catch (err) {
-      if (!this.dropUndecodable(included.map(u => ({ id: u.updateId, peer: u.peerId })), err, out)) throw err
-      w.subClosing = null
-      return
-    }
+    const delta = this.foldOrDrop(included, out)
+    if (delta == null) { w.subClosing = null; return }
     const bytes = this.encodeGroupFold(delta, w.myGroup, w.round)
     const id = this.deps.digest(bytes)
     w.blobs.set(id, bytes)
@@ -758,6 +754,10 @@ export class RoundEngine {
 }
 
 export type { Member }
+
+function includedOf (a: Announce): IncludedUpdate {
+  return { updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }
+}
 
 function sumSamples (included: readonly IncludedUpdate[]): number {
   let n = 0
