@@ -496,13 +496,16 @@ export class TapestryNode {
       const ck = decodeCheckpoint(r.modelBytes, this.trainer.layout)
       const meta = ck.meta as { kind?: string, round: number, modelId: string, outerStep: number, electorate: ChainState['electorate'] }
       if (meta.kind !== STATE_KIND) throw new DaemonError(DaemonErrorCode.StoreCorrupt, 'peer sent a blob that is not a node state')
-      const last = r.commits[r.commits.length - 1].message
-      // the model must be the one the last signed commit names: a peer cannot feed us its own
-      if (cidOf(modelBytes(ck.vectors.params)) !== last.newModelId || meta.round !== last.round + 1) {
-        throw new DaemonError(DaemonErrorCode.StoreCorrupt, 'peer state does not match its latest signed commit')
+      // the state must be the one a signed commit of the chain names: a peer cannot feed us its own.
+      // Its chain may already hold the next commit while its state is still being persisted, so the
+      // state is matched against the commit of its own round, and later commits are left to gossip.
+      const upTo = r.commits.findIndex(c => c.message.round === meta.round - 1)
+      const named = upTo >= 0 ? r.commits[upTo].message : undefined
+      if (named == null || cidOf(modelBytes(ck.vectors.params)) !== named.newModelId) {
+        throw new DaemonError(DaemonErrorCode.StoreCorrupt, 'peer state does not match its signed commit chain')
       }
       if (meta.round <= this.engine.round) return
-      for (const c of r.commits) await this.store.append({ commit: c.message, signed: Buffer.from(c.bytes).toString('base64') })
+      for (const c of r.commits.slice(0, upTo + 1)) await this.store.append({ commit: c.message, signed: Buffer.from(c.bytes).toString('base64') })
       const state: ChainState = { round: meta.round, modelId: meta.modelId, params: ck.vectors.params, outer: { step: meta.outerStep, velocity: ck.vectors.velocity ?? null }, electorate: meta.electorate }
       this.log.info({ from: r.peer, round: meta.round }, 'caught up with the run')
       this.enqueue({ type: 'synced', state })
