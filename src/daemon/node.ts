@@ -545,9 +545,12 @@ export class TapestryNode {
   private role (peerId: string): string {
     const c = this.engine.candidates
     const i = c.indexOf(peerId)
-    if (i === 0) return 'aggregator'
-    if (i > 0 && i <= this.engine.cfg.backups) return `backup ${i}`
-    return 'member'
+    const root = i === 0 ? 'aggregator' : i > 0 && i <= this.engine.cfg.backups ? `backup ${i}` : 'member'
+    // hierarchical mode: also the peer's group and its place there, e.g. "member, group 2 sub-aggregator"
+    const g = this.engine.groupRole(peerId)
+    if (g == null) return root
+    const sub = g.rank === 0 ? ' sub-aggregator' : g.rank > 0 && g.rank <= this.engine.cfg.backups ? ` sub-backup ${g.rank}` : ''
+    return `${root}, group ${g.group}${sub}`
   }
 
   private peerTable (): { peers: Array<{ peerId: string, addrs: string[], latencyMs: number | null, role: string, round: number }> } {

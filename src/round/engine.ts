@@ -127,6 +127,14 @@ export class RoundEngine {
     return [...new Set([...w.candidates.slice(0, this.cfg.backups + 1), ...(w.plan.groups[group] ?? []).slice(0, this.cfg.backups + 1)])]
   }
 
+  /** Hierarchical mode: a peer's group this round and its rank there (-1: not in the electorate); null otherwise. */
+  groupRole (peerId: string): { group: number, rank: number } | null {
+    const w = this.work
+    if (w?.plan == null) return null
+    const group = this.groupOfPeer(peerId)
+    return { group, rank: w.plan.groups[group].indexOf(peerId) }
+  }
+
   private isRootCandidate (): boolean {
     const w = this.work
     return w != null && w.myRank >= 0 && w.myRank <= this.cfg.backups

@@ -121,6 +121,10 @@ test('hierarchical mode over libp2p: 4 daemons in 2 groups; group folds gossiped
     assert.equal(new Set(rs.map(r => r.modelId)).size, 1, `round ${round}: one model on every node`)
     for (const r of rs) verified.add(r.verified)
   }
+  // operators see each peer's group role
+  const st = await c.query(0, 'status') as { role: string, peers: Array<{ role: string }> }
+  assert.match(st.role, /group \d/)
+  assert.ok(st.peers.some(p => p.role.includes('sub-aggregator')) || st.role.includes('sub-aggregator'))
   // root candidates refold the group folds; the committer authored it
   assert.ok(verified.has('groups') && verified.has('self'), `verified by ${[...verified].join(', ')}`)
   // a daemon that starts or evaluates late may miss a round; with all four in, both groups are folded

@@ -44,6 +44,11 @@ test('hierarchical mode: 4 rounds, 3 groups of 4, every node derives the same mo
     assert.deepEqual(commit.subAggregates!.map(s => s.rank), [0, 0, 0])
     assert.ok(at < (commit.round + 1) * 250, `round ${commit.round} closed at ${at} once every group was in`)
   }
+  // every node places every peer alike, and the sub-aggregators are the groups' rank 0
+  const roles = h.peers.map(p => JSON.stringify(h.peers.map(q => h.engines.get(p)!.groupRole(q))))
+  assert.equal(new Set(roles).size, 1)
+  const subAggregators = h.peers.filter(q => h.engines.get('peer-0')!.groupRole(q)!.rank === 0)
+  assert.equal(subAggregators.length, 3)
   // sub-aggregators rotate: groups are redrawn each round
   const authors = new Set(h.subAggregates.map(s => s.aggregator))
   assert.ok(authors.size > 3, `${authors.size} distinct sub-aggregators over 4 rounds`)
