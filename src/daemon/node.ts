@@ -259,8 +259,9 @@ export class TapestryNode {
     this.every(5_000, () => { void this.measureLatency() })
     this.log.info({ peerId: this.host.peerId, addrs: this.host.multiaddrs(), control: port, round: this.engine.round }, 'node started')
 
-    // a late joiner (or a node back from a long crash) first asks peers whether the run moved on
-    this.later(1_500, () => {
+    // a late joiner (or a node back from a long crash) first asks peers whether the run moved on,
+    // once one presence period has let it hear where they stand
+    this.later(PRESENCE_MS + 500, () => {
       void this.catchUpIfBehind().finally(() => this.enqueue({ type: 'start' }))
     })
   }
@@ -526,7 +527,8 @@ export class TapestryNode {
   private async presence (): Promise<void> {
     if (this.stopping) return
     try {
-      const r = await publishPresence(this.host, { runId: this.cfg.runId, peerId: this.host.peerId, round: this.engine.round - 1, modelId: this.engine.modelId, capacity: this.cfg.capacity })
+      // seq: distinct bytes each time, or gossipsub would drop the repeat as a duplicate
+      const r = await publishPresence(this.host, { runId: this.cfg.runId, peerId: this.host.peerId, round: this.engine.round - 1, modelId: this.engine.modelId, capacity: this.cfg.capacity, seq: Date.now() })
       this.gossipBytes += r.bytes.length * Math.max(1, r.recipients)
     } catch (err) { this.log.debug({ err }, 'presence not published') }
   }

@@ -65,13 +65,15 @@ interface KindCodec<T> {
 
 const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
   presence: {
-    encode: m => PresencePb.encode({ version: GOSSIP_VERSION, runId: m.runId, peerId: m.peerId, round: m.round, modelId: m.modelId, capacity: m.capacity }),
+    encode: m => PresencePb.encode({ version: GOSSIP_VERSION, runId: m.runId, peerId: m.peerId, round: m.round, modelId: m.modelId, capacity: m.capacity, seq: m.seq ?? 0 }),
     decode: b => {
       const w = PresencePb.decode(b)
-      return { version: w.version, runId: w.runId, peerId: w.peerId, round: w.round, modelId: w.modelId, capacity: w.capacity }
+      const p: Presence & { version: number } = { version: w.version, runId: w.runId, peerId: w.peerId, round: w.round, modelId: w.modelId, capacity: w.capacity }
+      if (w.seq > 0) p.seq = w.seq
+      return p
     },
     check: m => checkRun(m.runId) ?? checkPeer('peerId', m.peerId) ?? checkInt('round', m.round, -1) ??
-      checkId('modelId', m.modelId) ?? checkCapacity(m.capacity),
+      checkId('modelId', m.modelId) ?? checkCapacity(m.capacity) ?? checkInt('seq', m.seq ?? 0, 0),
     author: m => m.peerId,
     runId: m => m.runId
   },

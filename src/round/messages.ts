@@ -11,6 +11,8 @@ export interface Presence {
   modelId: string
   /** declared relative capacity for weighted election (1 = default) */
   capacity: number
+  /** transport only: publisher's counter that makes each periodic presence distinct (absent = 0) */
+  seq?: number
 }
 
 /** A member offers its compressed update for a round. */

@@ -47,6 +47,15 @@ describe('gossip codec', () => {
     assert.equal(vc.from, me)
   })
 
+  it('periodic presences differ by their seq (gossipsub would drop identical bytes), and seq 0 is absent', async () => {
+    const p = samplePresence(me)
+    const a = await encodePresence({ ...p, seq: 1_795_000_000_000 }, key, me)
+    const b = await encodePresence({ ...p, seq: 1_795_000_002_000 }, key, me)
+    assert.notDeepEqual(a, b)
+    assert.equal((await decodePresence(a)).message.seq, 1_795_000_000_000)
+    assert.equal((await decodePresence(await encodePresence(p, key, me))).message.seq, undefined)
+  })
+
   it('a republished announce differs in bytes only by its attempt, and a first publish carries none', async () => {
     const a = sampleAnnounce(me)
     const first = await encodeAnnounce(a, key, me)

@@ -11,6 +11,7 @@ export interface Presence {
   round: number
   modelId: string
   capacity: number
+  seq: number
 }
 
 export namespace Presence {
@@ -53,6 +54,11 @@ export namespace Presence {
           w.double(obj.capacity)
         }
 
+        if ((obj.seq != null && obj.seq !== 0)) {
+          w.uint32(56)
+          w.uint64Number(obj.seq)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -63,7 +69,8 @@ export namespace Presence {
           peerId: '',
           round: 0,
           modelId: '',
-          capacity: 0
+          capacity: 0,
+          seq: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -94,6 +101,10 @@ export namespace Presence {
             }
             case 6: {
               obj.capacity = reader.double()
+              break
+            }
+            case 7: {
+              obj.seq = reader.uint64Number()
               break
             }
             default: {
@@ -153,6 +164,13 @@ export namespace Presence {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint64Number()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -195,6 +213,11 @@ export namespace Presence {
     value: number
   }
 
+  export interface PresenceSeqFieldEvent {
+    field: '$.seq'
+    value: number
+  }
+
   export function encode (obj: Partial<Presence>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Presence.codec())
   }
@@ -203,7 +226,7 @@ export namespace Presence {
     return decodeMessage(buf, Presence.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Presence>): Generator<PresenceVersionFieldEvent | PresenceRunIdFieldEvent | PresencePeerIdFieldEvent | PresenceRoundFieldEvent | PresenceModelIdFieldEvent | PresenceCapacityFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Presence>): Generator<PresenceVersionFieldEvent | PresenceRunIdFieldEvent | PresencePeerIdFieldEvent | PresenceRoundFieldEvent | PresenceModelIdFieldEvent | PresenceCapacityFieldEvent | PresenceSeqFieldEvent> {
     return streamMessage(buf, Presence.codec(), opts)
   }
 }
