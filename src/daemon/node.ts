@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { FsDatastore } from 'datastore-fs'
 import {
   createTapestryHost, serveBlobs, serveSync, subscribeAnnounce, subscribeCommit, subscribePresence, subscribeSubAggregate,
-  publishAnnounce, publishPresence, publishSubAggregate, republish, fetchBlob, catchUp, blobCid,
+  publishAnnounce, publishPresence, publishSubAggregate, republish, fetchBlob, catchUp, requestChain, blobCid,
   type TapestryHost, type BlobServer
 } from '../net/index.js'
 import { encodeCommit } from '../net/gossip-codec.js'
@@ -100,6 +100,8 @@ export interface RoundTiming {
 interface PeerInfo { peerId: string, round: number, lastSeen: number, latencyMs: number | null }
 
 const PRESENCE_MS = 2_000
+/** how long a peer may be one commit ahead before this node asks it for that commit */
+const COMMIT_PULL_GRACE_MS = 300
 /** when an announce is published again (after the first publish) while its round is open */
 const ANNOUNCE_REPUBLISH_MS = [1_000, 3_000, 7_000]
 const LOOP_DELAY_RESOLUTION_MS = 10
@@ -136,6 +138,8 @@ export class TapestryNode {
   private fetchedBytes = 0
   private denseBytes = 0
   private syncing = false
+  /** rounds whose commit is being pulled from a peer (see pullCommitLater) */
+  private readonly pulling = new Set<number>()
   private model!: ModelSpec
 
   private constructor (
@@ -220,6 +224,8 @@ export class TapestryNode {
         const t = this.timing(msg.round)
         t.firstAnnounceAt ??= p.lastSeen
         t.lastAnnounceAt = p.lastSeen
+        // an announce for the next round means its author applied this one: its commit may be lost to us
+        if (msg.round === this.engine.round + 1) this.pullCommitLater(msg.peerId, this.engine.round)
       }
       this.enqueue({ type: 'announce', msg })
     }, {
@@ -240,6 +246,8 @@ export class TapestryNode {
       this.peers.set(info.from, p)
       // a peer two rounds ahead means this node missed commits (late join, long crash): sync
       if (msg.round >= this.engine.round + 1) void this.catchUpIfBehind()
+      // a peer that applied the round this node still works on: its commit may have been lost in gossip
+      else if (msg.round === this.engine.round) this.pullCommitLater(info.from, msg.round)
       this.enqueue({ type: 'peers', live: this.livePeers() })
     }))
 
@@ -435,6 +443,8 @@ export class TapestryNode {
     this.commitBytes.clear()
     await this.store.saveSnapshot(this.engine.snapshot(), this.trainer.layout)
     await this.publishState(state)
+    // tell peers at once (not at the next tick) so one that missed this commit can pull it
+    void this.presence()
     const timing = this.timing(commit.round)
     timing.persistedAt = Date.now()
     const ld = this.loopDelay
@@ -485,6 +495,36 @@ export class TapestryNode {
   }
 
   /** Fetch the chain and state from peers when they are ahead; verified against the signed commits. */
+  /**
+   * Gossip can lose a commit (seen in the e2e tests right after a peer died). When a peer shows it
+   * applied round r while this node is still on r (its presence, or its announce for r + 1), ask
+   * that peer for its commit of r after a short grace, and hand it to the engine, which verifies it
+   * like any gossiped commit (a duplicate changes nothing).
+   */
+  private pullCommitLater (from: string, round: number): void {
+    if (this.pulling.has(round)) return
+    this.pulling.add(round)
+    this.later(COMMIT_PULL_GRACE_MS, () => {
+      void (async () => {
+        try {
+          if (this.stopping || this.engine.round !== round) return
+          const page = await requestChain(this.host, from, { fromRound: round, maxCommits: 1, timeoutMs: 5_000 })
+          for (const c of page.commits) {
+            if (c.message.round !== round || this.engine.round !== round) continue
+            this.log.info({ round, from, aggregator: c.message.aggregator }, 'commit pulled from a peer (missed in gossip)')
+            this.commitBytes.set(commitKey(c.message), c.bytes)
+            this.timing(round).commitReceivedAt ??= Date.now()
+            this.enqueue({ type: 'commit', msg: c.message })
+          }
+        } catch (err) {
+          this.log.debug({ err: (err as Error).message, round, from }, 'commit pull failed')
+        } finally {
+          this.pulling.delete(round)
+        }
+      })()
+    })
+  }
+
   private async catchUpIfBehind (): Promise<void> {
     if (this.syncing || this.stopping) return
     this.syncing = true
