@@ -379,15 +379,25 @@ export class RoundEngine {
       const announcedAll = electorate.length > 0 && electorate.every(m => w.byPeer.has(m.peerId)) &&
         [...this.live].every(p => w.byPeer.has(p))
       if (!this.closeCondition(now, sched, this.cfg.collectMs, announcedAll, usable.length, electorate.length, out)) return
-      w.closing = usable
-        .map(includedOf).sort((a, b) => compareUtf8(a.updateId, b.updateId))
-      for (const u of w.closing) this.ensureBlob(u.updateId, [u.peerId], out)
+      w.closing = this.closeSet(usable, out)
       out.push({ type: 'log', level: 'info', msg: 'closing round', data: { round: w.round, rank: w.myRank, included: w.closing.length } })
     }
-    // drop updates whose blobs could not be fetched; if that breaks the set, reopen it
-    w.closing = w.closing.filter(u => !w.failed.has(u.updateId))
-    if (w.closing.length === 0) { w.closing = null; return }
-    if (w.closing.every(u => w.blobs.has(u.updateId))) this.foldAndCommit(now, w.myRank, out)
+    w.closing = this.withoutFailed(w.closing)
+    if (w.closing != null && w.closing.every(u => w.blobs.has(u.updateId))) this.foldAndCommit(now, w.myRank, out)
+  }
+
+  /** A closed set: the usable announces in fold order, their blobs requested. */
+  private closeSet (usable: Announce[], out: RoundAction[]): IncludedUpdate[] {
+    const set = usable.map(includedOf).sort((a, b) => compareUtf8(a.updateId, b.updateId))
+    for (const u of set) this.ensureBlob(u.updateId, [u.peerId], out)
+    return set
+  }
+
+  /** Drops updates whose blobs could not be fetched; null (reopen the set) when none is left. */
+  private withoutFailed (set: IncludedUpdate[]): IncludedUpdate[] | null {
+    const w = this.work!
+    const kept = set.filter(u => !w.failed.has(u.updateId))
+    return kept.length > 0 ? kept : null
   }
 
   /** [start, end) of the window in which candidate `rank` is responsible; null if it never is */
@@ -466,12 +476,12 @@ export class RoundEngine {
     return true
   }
 
-  /** The fold of `included`, or null when an undecodable update was dropped (the caller closes again). */
-  private foldOrDrop (included: IncludedUpdate[], out: RoundAction[]): Float32Array | null {
+  /** `fold()` of the blobs `inputs`, or null when an undecodable one was dropped (the caller closes again). */
+  private foldOrDrop (inputs: Array<{ id: string, peer: string }>, fold: () => Float32Array, out: RoundAction[]): Float32Array | null {
     try {
-      return this.aggregateOf(included)
+      return fold()
     } catch (err) {
-      if (!this.dropUndecodable(included.map(u => ({ id: u.updateId, peer: u.peerId })), err, out)) throw err
+      if (!this.dropUndecodable(inputs, err, out)) throw err
       return null
     }
   }
@@ -479,22 +489,29 @@ export class RoundEngine {
   private foldAndCommit (now: number, rank: number, out: RoundAction[]): void {
     const w = this.work!
     const included = w.closing!
-    const delta = this.foldOrDrop(included, out)
+    const delta = this.foldOrDrop(updateSources(included), () => this.aggregateOf(included), out)
     if (delta == null) { w.closing = null; return }
-    const aggregateId = this.cfg.mode === 'aggregator' ? this.publishAggregate(delta, out) : ''
-    // everyone applies exactly what they can decode
-    const applied = aggregateId === '' ? delta : decodeUpdate(w.blobs.get(aggregateId)!, this.layout).vector
-    this.commitWith(now, rank, included, applied, aggregateId, undefined, out)
+    if (this.cfg.mode === 'gossip') { this.commitWith(now, rank, included, delta, '', undefined, out); return }
+    const aggregate = this.publishAggregate(delta, out)
+    this.commitWith(now, rank, included, aggregate.applied, aggregate.id, undefined, out)
   }
 
-  /** Encodes Δ̄ with the downlink codec, keeps and offers the blob; returns its id. */
-  private publishAggregate (delta: Float32Array, out: RoundAction[]): string {
+  /** The aggregate's bytes: a pure function of Δ̄ and the round, so members recompute them bit for bit. */
+  private encodeAggregate (delta: Float32Array, round: number): Uint8Array {
+    return encodeUpdate(this.cfg.aggregateCodec, delta, this.layout, { seed: round }).bytes
+  }
+
+  /**
+   * Encodes Δ̄ with the downlink codec, keeps and offers the blob. Returns its id and what it
+   * decodes to: everyone applies exactly what they can decode.
+   */
+  private publishAggregate (delta: Float32Array, out: RoundAction[]): { id: string, applied: Float32Array } {
     const w = this.work!
-    const enc = encodeUpdate(this.cfg.aggregateCodec, delta, this.layout, { seed: w.round })
-    const id = this.deps.digest(enc.bytes)
-    w.blobs.set(id, enc.bytes)
-    out.push({ type: 'putBlob', id, bytes: enc.bytes, kind: 'aggregate' })
-    return id
+    const bytes = this.encodeAggregate(delta, w.round)
+    const id = this.deps.digest(bytes)
+    w.blobs.set(id, bytes)
+    out.push({ type: 'putBlob', id, bytes, kind: 'aggregate' })
+    return { id, applied: decodeUpdate(bytes, this.layout).vector }
   }
 
   private commitWith (now: number, rank: number, included: IncludedUpdate[], applied: Float32Array, aggregateId: string, subAggregates: Commit['subAggregates'], out: RoundAction[]): void {
@@ -530,15 +547,12 @@ export class RoundEngine {
       const allIn = members.every(p => w.byPeer.has(p)) &&
         [...this.live].every(p => w.byPeer.has(p) || this.groupOfPeer(p) !== w.myGroup)
       if (!this.closeCondition(now, win, this.cfg.collectMs, allIn, usable.length, members.length, out)) return
-      w.subClosing = usable
-        .map(includedOf).sort((a, b) => compareUtf8(a.updateId, b.updateId))
-      for (const u of w.subClosing) this.ensureBlob(u.updateId, [u.peerId], out)
+      w.subClosing = this.closeSet(usable, out)
     }
-    w.subClosing = w.subClosing.filter(u => !w.failed.has(u.updateId))
-    if (w.subClosing.length === 0) { w.subClosing = null; return }
-    if (!w.subClosing.every(u => w.blobs.has(u.updateId))) return
+    w.subClosing = this.withoutFailed(w.subClosing)
+    if (w.subClosing == null || !w.subClosing.every(u => w.blobs.has(u.updateId))) return
     const included = w.subClosing
-    const delta = this.foldOrDrop(included, out)
+    const delta = this.foldOrDrop(updateSources(included), () => this.aggregateOf(included), out)
     if (delta == null) { w.subClosing = null; return }
     const bytes = this.encodeGroupFold(delta, w.myGroup, w.round)
     const id = this.deps.digest(bytes)
@@ -596,22 +610,17 @@ export class RoundEngine {
       for (const s of w.subsClosing) this.ensureBlob(s.subAggregateId, [s.aggregator], out, 'subaggregate')
       out.push({ type: 'log', level: 'info', msg: 'closing round', data: { round: w.round, rank: w.myRank, groups: w.subsClosing.length, included: covered } })
     }
-    w.subsClosing = w.subsClosing.filter(s => !w.failed.has(s.subAggregateId))
-    if (w.subsClosing.length === 0) { w.subsClosing = null; return }
-    if (!w.subsClosing.every(s => w.blobs.has(s.subAggregateId))) return
+    const kept = w.subsClosing.filter(s => !w.failed.has(s.subAggregateId))
+    w.subsClosing = kept.length > 0 ? kept : null
+    if (w.subsClosing == null || !w.subsClosing.every(s => w.blobs.has(s.subAggregateId))) return
     const subs = w.subsClosing
-    let delta: Float32Array
-    try {
-      delta = this.foldOfGroups(subs.map(s => ({ id: s.subAggregateId, samples: sumSamples(s.included) })))
-    } catch (err) {
-      if (!this.dropUndecodable(subs.map(s => ({ id: s.subAggregateId, peer: s.aggregator })), err, out)) throw err
-      w.subsClosing = null
-      return
-    }
-    const aggregateId = this.publishAggregate(delta, out)
+    const delta = this.foldOrDrop(subs.map(s => ({ id: s.subAggregateId, peer: s.aggregator })),
+      () => this.foldOfGroups(subs.map(s => ({ id: s.subAggregateId, samples: sumSamples(s.included) }))), out)
+    if (delta == null) { w.subsClosing = null; return }
+    const aggregate = this.publishAggregate(delta, out)
     const included = subs.flatMap(s => s.included).sort((a, b) => compareUtf8(a.updateId, b.updateId))
     const refs = subs.map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank }))
-    this.commitWith(now, w.myRank, included, decodeUpdate(w.blobs.get(aggregateId)!, this.layout).vector, aggregateId, refs, out)
+    this.commitWith(now, w.myRank, included, aggregate.applied, aggregate.id, refs, out)
   }
 
   /**
@@ -693,9 +702,7 @@ export class RoundEngine {
     for (const c of [...w.pending]) {
       const check = this.checkOf(c)
       if (check.needs.some(n => w.failed.has(n.id))) {
-        w.pending = w.pending.filter(p => p !== c)
-        w.rejected.add(`${c.aggregator}/${c.newModelId}`)
-        out.push({ type: 'log', level: 'warn', msg: 'commit unverifiable: blobs unavailable', data: { round: c.round, aggregator: c.aggregator } })
+        this.dropPending(c, 'commit unverifiable: blobs unavailable', out)
         continue
       }
       if (!check.needs.every(n => w.blobs.has(n.id))) continue
@@ -704,10 +711,15 @@ export class RoundEngine {
         this.apply(now, c, result.params, result.state, check.how, out)
         return
       }
-      w.pending = w.pending.filter(p => p !== c)
-      w.rejected.add(`${c.aggregator}/${c.newModelId}`)
-      out.push({ type: 'log', level: 'warn', msg: `commit rejected: ${result.reason}`, data: { round: c.round, aggregator: c.aggregator, rank: c.rank } })
+      this.dropPending(c, `commit rejected: ${result.reason}`, out)
     }
+  }
+
+  private dropPending (c: Commit, why: string, out: RoundAction[]): void {
+    const w = this.work!
+    w.pending = w.pending.filter(p => p !== c)
+    w.rejected.add(`${c.aggregator}/${c.newModelId}`)
+    out.push({ type: 'log', level: 'warn', msg: why, data: { round: c.round, aggregator: c.aggregator, rank: c.rank } })
   }
 
   /** Recomputes a commit from its inputs; a mismatch in any bit rejects it. */
@@ -725,9 +737,9 @@ export class RoundEngine {
       if (delta == null) applied = decodeUpdate(w.blobs.get(c.aggregateId)!, this.layout).vector
       else if (this.cfg.mode === 'gossip') applied = delta
       else {
-        const enc = encodeUpdate(this.cfg.aggregateCodec, delta, this.layout, { seed: c.round })
-        if (this.deps.digest(enc.bytes) !== c.aggregateId) return { ok: false, reason: `aggregate does not match the included ${check.how === 'groups' ? 'group folds' : 'updates'}` }
-        applied = decodeUpdate(enc.bytes, this.layout).vector
+        const bytes = this.encodeAggregate(delta, c.round)
+        if (this.deps.digest(bytes) !== c.aggregateId) return { ok: false, reason: `aggregate does not match the included ${check.how === 'groups' ? 'group folds' : 'updates'}` }
+        applied = decodeUpdate(bytes, this.layout).vector
       }
     } catch (err) {
       return { ok: false, reason: `inputs do not decode: ${(err as Error).message}` }
@@ -762,6 +774,10 @@ export class RoundEngine {
 }
 
 export type { Member }
+
+function updateSources (included: readonly IncludedUpdate[]): Array<{ id: string, peer: string }> {
+  return included.map(u => ({ id: u.updateId, peer: u.peerId }))
+}
 
 function includedOf (a: Announce): IncludedUpdate {
   return { updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }
