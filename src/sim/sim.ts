@@ -232,49 +232,28 @@ export class Simulation {
           break
         case 'publishAnnounce': {
           const size = wireSize(a.msg)
-          let receivers = 0
-          for (let j = 0; j < this.nodes.length; j++) if (j !== i && this.nodes[j].online) receivers++
-          this.net.accountBroadcast(i, size, receivers)
+          this.accountGossip(i, size)
           // every member receives the gossip (bytes above); in aggregator and hierarchical modes only
           // the round's (group's) candidates act on it, so only they get an event (the announcer
           // knows them: it is on that round)
-          const targets = this.cfg.mode === 'gossip'
-            ? this.nodes.map((_, j) => j)
-            : n.engine.announceAudience().map(p => this.index(p))
-          for (const j of targets) {
-            if (j === i || !this.nodes[j].online || !this.nodes[j].engine.wantsAnnounce(a.msg.round, n.id)) continue
-            if (this.cfg.mode !== 'gossip') this.net.topology.path(i, j) // reuse the candidate's path tree
-            const at = this.net.messageArrival(this.now, i, j, size)
-            if (at != null) this.toNode(at, j, { type: 'announce', msg: a.msg })
-          }
+          const gossip = this.cfg.mode === 'gossip'
+          const targets = gossip ? this.nodes.map((_, j) => j) : n.engine.announceAudience().map(p => this.index(p))
+          const wanting = targets.filter(j => this.nodes[j].engine.wantsAnnounce(a.msg.round, n.id))
+          this.deliver(i, wanting, size, { type: 'announce', msg: a.msg }, !gossip)
           break
         }
         case 'publishSubAggregate': {
           // gossiped to everyone (bytes); the root candidates and the group's candidates act on it
           const size = wireSize(a.msg)
-          let receivers = 0
-          for (let j = 0; j < this.nodes.length; j++) if (j !== i && this.nodes[j].online) receivers++
-          this.net.accountBroadcast(i, size, receivers)
-          for (const p of n.engine.subAggregateAudience(a.msg.group)) {
-            const j = this.index(p)
-            if (j === i || !this.nodes[j].online) continue
-            this.net.topology.path(i, j)
-            const at = this.net.messageArrival(this.now, i, j, size)
-            if (at != null) this.toNode(at, j, { type: 'subAggregate', msg: a.msg })
-          }
+          this.accountGossip(i, size)
+          this.deliver(i, n.engine.subAggregateAudience(a.msg.group).map(p => this.index(p)), size, { type: 'subAggregate', msg: a.msg }, true)
           break
         }
         case 'publishCommit': {
           const size = wireSize(a.msg)
           this.warmTree(i)
-          let receivers = 0
-          for (let j = 0; j < this.nodes.length; j++) {
-            if (j === i || !this.nodes[j].online) continue
-            receivers++
-            const at = this.net.messageArrival(this.now, i, j, size)
-            if (at != null) this.toNode(at, j, { type: 'commit', msg: a.msg })
-          }
-          this.net.accountBroadcast(i, size, receivers)
+          this.deliver(i, this.nodes.map((_, j) => j), size, { type: 'commit', msg: a.msg }, false)
+          this.accountGossip(i, size)
           break
         }
         case 'fetch':
@@ -293,6 +272,26 @@ export class Simulation {
           if (a.level === 'warn') this.log?.(`${(this.now / 1000).toFixed(1)}s ${n.id}: ${a.msg} ${JSON.stringify(a.data ?? {})}`)
           break
       }
+    }
+  }
+
+  /** Gossip from i reaches every other online member: its bytes are accounted once, as a broadcast. */
+  private accountGossip (i: number, size: number): void {
+    let receivers = 0
+    for (let j = 0; j < this.nodes.length; j++) if (j !== i && this.nodes[j].online) receivers++
+    this.net.accountBroadcast(i, size, receivers)
+  }
+
+  /**
+   * An event for the online members `targets` (those that act on a gossip message), at its modelled
+   * arrival. `warm`: compute the path from the receiver's tree (a candidate's, reused all round).
+   */
+  private deliver (i: number, targets: number[], size: number, ev: RoundEvent, warm: boolean): void {
+    for (const j of targets) {
+      if (j === i || !this.nodes[j].online) continue
+      if (warm) this.net.topology.path(i, j)
+      const at = this.net.messageArrival(this.now, i, j, size)
+      if (at != null) this.toNode(at, j, ev)
     }
   }
 
