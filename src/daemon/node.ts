@@ -216,10 +216,8 @@ export class TapestryNode {
     this.stopFns.push(async () => await sync.stop(), async () => await this.blobServer.stop())
 
     this.stopFns.push(subscribeAnnounce(this.host, (msg, info) => {
-      const p = this.peers.get(info.from) ?? { peerId: info.from, round: -1, lastSeen: 0, latencyMs: null }
+      const p = this.heardFrom(info.from)
       p.round = Math.max(p.round, msg.round - 1)
-      p.lastSeen = Date.now()
-      this.peers.set(info.from, p)
       if (msg.peerId !== this.host.peerId) {
         const t = this.timing(msg.round)
         t.firstAnnounceAt ??= p.lastSeen
@@ -240,10 +238,7 @@ export class TapestryNode {
       this.enqueue({ type: 'subAggregate', msg })
     }, { validate: m => m.runId === cfg.runId && m.round >= this.engine.round - 1 ? 'accept' : 'ignore' }))
     this.stopFns.push(subscribePresence(this.host, (msg, info) => {
-      const p = this.peers.get(info.from) ?? { peerId: info.from, round: -1, lastSeen: 0, latencyMs: null }
-      p.round = msg.round
-      p.lastSeen = Date.now()
-      this.peers.set(info.from, p)
+      this.heardFrom(info.from).round = msg.round
       // a peer two rounds ahead means this node missed commits (late join, long crash): sync
       if (msg.round >= this.engine.round + 1) void this.catchUpIfBehind()
       // a peer that applied the round this node still works on: its commit may have been lost in gossip
@@ -365,14 +360,14 @@ export class TapestryNode {
         case 'publishAnnounce': {
           const r = await publishAnnounce(this.host, a.msg)
           this.timing(a.msg.round).announcedAt = Date.now()
-          this.gossipBytes += r.bytes.length * Math.max(1, r.recipients)
+          this.countGossip(r.bytes.length, r.recipients)
           this.log.info({ round: a.msg.round, update: a.msg.updateId, size: a.msg.size }, 'announced update')
           this.republishWhileOpen(a.msg)
           break
         }
         case 'publishSubAggregate': {
           const r = await publishSubAggregate(this.host, a.msg)
-          this.gossipBytes += r.bytes.length * Math.max(1, r.recipients)
+          this.countGossip(r.bytes.length, r.recipients)
           this.log.info({ round: a.msg.round, group: a.msg.group, rank: a.msg.rank, included: a.msg.included.length }, 'folded group')
           break
         }
@@ -382,7 +377,7 @@ export class TapestryNode {
           this.commitBytes.set(commitKey(a.msg), bytes)
           const n = await republish(this.host, 'commit', bytes)
           this.timing(a.msg.round).commitPublishedAt = Date.now()
-          this.gossipBytes += bytes.length * Math.max(1, n)
+          this.countGossip(bytes.length, n)
           this.log.info({ round: a.msg.round, rank: a.msg.rank, included: a.msg.included.length }, 'committed round')
           break
         }
@@ -569,17 +564,33 @@ export class TapestryNode {
     try {
       // seq: distinct bytes each time, or gossipsub would drop the repeat as a duplicate
       const r = await publishPresence(this.host, { runId: this.cfg.runId, peerId: this.host.peerId, round: this.engine.round - 1, modelId: this.engine.modelId, capacity: this.cfg.capacity, seq: Date.now() })
-      this.gossipBytes += r.bytes.length * Math.max(1, r.recipients)
+      this.countGossip(r.bytes.length, r.recipients)
     } catch (err) { this.log.debug({ err }, 'presence not published') }
+  }
+
+  private peerInfo (peerId: string): PeerInfo {
+    let p = this.peers.get(peerId)
+    if (p == null) { p = { peerId, round: -1, lastSeen: 0, latencyMs: null }; this.peers.set(peerId, p) }
+    return p
+  }
+
+  /** A signed message from `peerId` arrived: it is alive. */
+  private heardFrom (peerId: string): PeerInfo {
+    const p = this.peerInfo(peerId)
+    p.lastSeen = Date.now()
+    return p
+  }
+
+  /** Bytes one gossip publish put on the wire (at least one copy, even before anyone subscribed). */
+  private countGossip (bytes: number, recipients: number): void {
+    this.gossipBytes += bytes * Math.max(1, recipients)
   }
 
   private async measureLatency (): Promise<void> {
     for (const p of this.host.libp2p.getPeers()) {
       try {
         const ms = await this.host.libp2p.services.ping.ping(p, { signal: AbortSignal.timeout(2_000) })
-        const info = this.peers.get(p.toString()) ?? { peerId: p.toString(), round: -1, lastSeen: 0, latencyMs: null }
-        info.latencyMs = ms
-        this.peers.set(p.toString(), info)
+        this.peerInfo(p.toString()).latencyMs = ms
       } catch {}
     }
   }
