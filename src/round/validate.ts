@@ -99,13 +99,11 @@ function checkGroups (c: Commit, plan: GroupPlan, groupOfPeer: (peerId: string) 
     groups.add(ref.group)
     if (typeof ref.subAggregateId !== 'string' || ref.subAggregateId === '') return reject('empty sub-aggregate id')
   }
-  const covered = new Set<number>()
-  for (const u of c.included) {
-    const g = groupOfPeer(u.peerId)
-    if (!groups.has(g)) return reject(`update of ${u.peerId} belongs to group ${g}, which has no sub-aggregate in the commit`)
-    covered.add(g)
+  const byGroup = commitGroups(c, groupOfPeer)
+  for (const [g, e] of byGroup) {
+    if (!groups.has(g)) return reject(`update of ${e.updates[0].peerId} belongs to group ${g}, which has no sub-aggregate in the commit`)
   }
-  if (covered.size !== groups.size) return reject('a listed sub-aggregate has no included update')
+  if (byGroup.size !== groups.size) return reject('a listed sub-aggregate has no included update')
   return null
 }
 
