@@ -9,6 +9,11 @@ export function fusedCount (h: number): number {
   return 1
 }
 
+/** Steps of the next chunk when `left` remain: the fused count, then single steps for the remainder. */
+function chunkOf (trainer: Trainer, left: number): number {
+  return left >= trainer.fusedSteps ? trainer.fusedSteps : 1
+}
+
 /**
  * Trains `steps` steps at the sampler's batch size, in chunks of the trainer's fused count
  * (the remainder one step at a time). `onChunk` sees the steps done so far and that chunk's losses.
@@ -17,7 +22,7 @@ export async function trainFromSampler (
   trainer: Trainer, sampler: BatchSampler, steps: number, lr: number,
   onChunk?: (done: number, losses: Float32Array) => void
 ): Promise<void> {
-  const chunk = (from: number): number => steps - from >= trainer.fusedSteps ? trainer.fusedSteps : 1
+  const chunk = (from: number): number => chunkOf(trainer, steps - from)
   let done = 0
   let next = steps > 0 ? sampler.next(chunk(0)) : undefined
   while (done < steps && next !== undefined) {
@@ -39,7 +44,7 @@ export async function trainFromSampler (
 export function postTraining (trainer: Trainer, sampler: BatchSampler, steps: number, lr: number): Array<Promise<Float32Array>> {
   const posted: Array<Promise<Float32Array>> = []
   for (let done = 0; done < steps;) {
-    const k = steps - done >= trainer.fusedSteps ? trainer.fusedSteps : 1
+    const k = chunkOf(trainer, steps - done)
     const b = sampler.next(k)
     posted.push(trainer.trainSteps(k, sampler.batchSize, b.x, b.y, lr))
     done += k
