@@ -17,6 +17,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { NetError, NetErrorCode } from './errors.js'
 import { asPubSub } from './pubsub.js'
+import { tuneHeapForTransfers } from './heap-tuning.js'
 import type { PubSub } from './pubsub.js'
 import type { Libp2p, PeerId, PrivateKey, ConnectionGater } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -196,6 +197,8 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     throw new NetError(NetErrorCode.BAD_INPUT, `runId must match ${String(RUN_ID_RE)}`)
   }
   const runId = options.runId
+  // this process will move blobs: keep V8 from a full GC per 64 MiB of TLS buffers
+  tuneHeapForTransfers()
   const topics = runTopics(runId)
   const privateKey = options.privateKey ?? await generateKeyPair('Ed25519')
   const selfId = peerIdFromPrivateKey(privateKey).toString()
