@@ -9,7 +9,7 @@ import {
   type TapestryHost, type BlobServer
 } from '../net/index.js'
 import { encodeCommit } from '../net/gossip-codec.js'
-import { createRoundConfig, RoundEngine, modelBytes, type Announce, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot } from '../round/index.js'
+import { checkChain, createRoundConfig, RoundEngine, modelBytes, type Announce, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot, type Member, type RoundConfig } from '../round/index.js'
 import { parseFoldSpec } from '../aggregate/index.js'
 import { BatchSampler, parsePartition, shard, type Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
@@ -112,6 +112,7 @@ const cidOf = (bytes: Uint8Array): string => blobCid(bytes).toString()
 
 export class TapestryNode {
   private engine!: RoundEngine
+  private roundCfg!: RoundConfig
   private host!: TapestryHost
   private trainer!: Trainer
   private blobServer!: BlobServer
@@ -204,6 +205,7 @@ export class TapestryNode {
       collectMs: cfg.collectMs,
       quorum: cfg.quorum
     })
+    this.roundCfg = roundCfg
     this.engine = new RoundEngine(roundCfg, layout, { self: this.host.peerId, digest: cidOf }, restored)
     if (snapshot != null) this.log.info({ round: snapshot.chain.round, model: snapshot.chain.modelId }, 'resumed from the last commit')
     await this.publishState(this.engine.state)
@@ -541,8 +543,18 @@ export class TapestryNode {
         throw new DaemonError(DaemonErrorCode.StoreCorrupt, 'peer state does not match its signed commit chain')
       }
       if (meta.round <= this.engine.round) return
-      for (const c of r.commits.slice(0, upTo + 1)) await this.store.append({ commit: c.message, signed: Buffer.from(c.bytes).toString('base64') })
-      const state: ChainState = { round: meta.round, modelId: meta.modelId, params: ck.vectors.params, outer: { step: meta.outerStep, velocity: ck.vectors.velocity ?? null }, electorate: meta.electorate }
+      // and that chain must grow from the model this node holds, each commit by a candidate its
+      // round elected: a signature alone only says who wrote it
+      const mine = this.engine.state
+      const adopted = r.commits.slice(0, upTo + 1).filter(c => c.message.round >= mine.round)
+      const replay = checkChain({ round: mine.round, modelId: mine.modelId, electorate: mine.electorate }, adopted.map(c => c.message), this.roundCfg)
+      if (!replay.ok) throw new DaemonError(DaemonErrorCode.StoreCorrupt, `peer chain refused at round ${replay.round}: ${replay.refusal.reason}`)
+      const head = replay.head
+      if (head.round !== meta.round || head.modelId !== meta.modelId || !sameMembers(head.electorate, meta.electorate)) {
+        throw new DaemonError(DaemonErrorCode.StoreCorrupt, 'peer state does not match the head its chain replays to')
+      }
+      for (const c of adopted) await this.store.append({ commit: c.message, signed: Buffer.from(c.bytes).toString('base64') })
+      const state: ChainState = { round: head.round, modelId: head.modelId, params: ck.vectors.params, outer: { step: meta.outerStep, velocity: ck.vectors.velocity ?? null }, electorate: head.electorate }
       this.log.info({ from: r.peer, round: meta.round }, 'caught up with the run')
       this.enqueue({ type: 'synced', state })
     } catch (err) {
@@ -675,3 +687,7 @@ function lastCommittedRound (store: ChainStore): number {
   return store.latest?.commit.round ?? -1
 }
 
+function sameMembers (a: readonly Member[], b: unknown): boolean {
+  if (!Array.isArray(b) || a.length !== b.length) return false
+  return a.every((m, i) => m.peerId === (b[i] as Member)?.peerId && m.capacity === (b[i] as Member)?.capacity)
+}

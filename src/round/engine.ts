@@ -2,7 +2,7 @@
 // Pure and transport-agnostic: the simulator and the daemon drive this same code.
 import type { ParamLayout } from '../tensor/index.js'
 import { encodeUpdate, decodeUpdate, type CodecState } from '../compress/index.js'
-import { rankMembers } from '../election/index.js'
+import { electionRank } from './chain-check.js'
 import type { RoundConfig } from './config.js'
 import type { Announce, Commit, IncludedUpdate, SubAggregate, SubAggregateRef } from './messages.js'
 import type { BlobKind, ChainState, Member, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
@@ -87,7 +87,7 @@ export class RoundEngine {
     if (restore.chain.params.length !== layout.total) throw new Error(`chain parameters have ${restore.chain.params.length} elements, layout needs ${layout.total}`)
     this.chain = restore.chain
     this.codecState = restore.codec
-    this.rank = deps.rank ?? ((runId, round, prevModelId, members) => rankMembers({ runId, round, prevModelId }, members).map(r => r.peerId))
+    this.rank = deps.rank ?? electionRank
   }
 
   get round (): number { return this.chain.round }

@@ -38,6 +38,10 @@ test('4 daemons reach ≥ 90% test accuracy within 10 rounds; a node started aft
   await c.waitFor('the late node to apply a round', async () => (await c.rounds(late.index)).length > 0, 60_000)
   const lateRounds = await c.rounds(late.index)
   assert.ok(lateRounds[0].round >= 4, `late node resumed at round ${lateRounds[0].round}`)
+  // it adopted a peer's state only after replaying that peer's signed chain from its own genesis
+  const lateLog = await readFile(join(c.dir, `node-${late.index}.log`), 'utf8')
+  assert.match(lateLog, /caught up with the run/)
+  assert.doesNotMatch(lateLog, /peer chain refused/)
   await c.waitFor('a commit including the late node', async () => (await c.rounds(0)).some(r => r.round > 3 && r.included === 5), 90_000)
   await c.waitFor('round 9 on node 0', async () => (await applied(c, 0, 9)) != null, 150_000)
   const r9 = (await applied(c, 0, 9))!
