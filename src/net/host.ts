@@ -30,6 +30,9 @@ import type { Logger } from 'pino'
 /** The yamux spec's initial stream window; every peer must use the same value (FACTS). */
 export const YAMUX_SPEC_INITIAL_WINDOW = 256 * 1024
 
+/** Loopback networks, exempt from libp2p's per-host inbound rate limit. */
+const LOOPBACK_NETS = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
+
 const RUN_ID_RE = /^[A-Za-z0-9._-]{1,128}$/
 
 // a type alias, not an interface: libp2p's ServiceMap constraint needs an index signature
@@ -255,7 +258,14 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
       }
     })],
     connectionGater,
-    connectionManager: { maxConnections: options.maxConnections ?? 300 },
+    connectionManager: {
+      maxConnections: options.maxConnections ?? 300,
+      // libp2p refuses a host's 6th inbound connection within a second: on one machine (the demo,
+      // the tests, the benches) every peer is 127.0.0.1, so a cluster starting up or fetching
+      // from a new provider at once lost dials to it. Local processes are exempt; remote hosts
+      // keep the limit.
+      allow: LOOPBACK_NETS
+    },
     peerDiscovery,
     nodeInfo: { name: 'tapestry', version: '0.1.0' },
     services: {

@@ -67,6 +67,16 @@ describe('tapestry host', () => {
     assert.equal(again.peerId, a.peerId)
   })
 
+  it('accepts a burst of connections from peers on the same machine', async () => {
+    // libp2p's default refuses a host's 6th inbound connection within a second; a local cluster
+    // (demo, tests) starting at once hits that, so loopback is exempt
+    const hub = track(await makeHost())
+    const peers = await Promise.all(Array.from({ length: 8 }, async () => track(await makeHost())))
+    const results = await Promise.allSettled(peers.map(async p => { await connect(p, hub) }))
+    assert.deepEqual(results.map(r => r.status === 'rejected' ? String(r.reason) : 'ok'), peers.map(() => 'ok'))
+    await waitFor(() => hub.libp2p.getPeers().length === 8, 5000, 'the hub to see all 8 peers')
+  })
+
   it('refuses peers the membership gate rejects, in both directions', async () => {
     const outsider = track(await makeHost())
     const member = track(await makeHost({ allowPeer: id => id !== outsider.peerId }))
