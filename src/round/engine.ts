@@ -68,6 +68,9 @@ export interface EngineSnapshot {
   codec: CodecState
 }
 
+/** Message of the log action a candidate emits when it closes its round's set (drivers time on it). */
+export const CLOSING_ROUND = 'closing round'
+
 export class RoundEngine {
   private chain: ChainState
   private codecState: CodecState
@@ -380,7 +383,7 @@ export class RoundEngine {
         [...this.live].every(p => w.byPeer.has(p))
       if (!this.closeCondition(now, sched, this.cfg.collectMs, announcedAll, usable.length, electorate.length, out)) return
       w.closing = this.closeSet(usable, out)
-      out.push({ type: 'log', level: 'info', msg: 'closing round', data: { round: w.round, rank: w.myRank, included: w.closing.length } })
+      out.push({ type: 'log', level: 'info', msg: CLOSING_ROUND, data: { round: w.round, rank: w.myRank, included: w.closing.length } })
     }
     w.closing = this.withoutFailed(w.closing)
     if (w.closing != null && w.closing.every(u => w.blobs.has(u.updateId))) this.foldAndCommit(now, w.myRank, out)
@@ -608,7 +611,7 @@ export class RoundEngine {
       if (!this.closeCondition(now, sched, this.rootCollectMs(), allIn, best.size === 0 ? 0 : covered, this.chain.electorate.length, out)) return
       w.subsClosing = [...best.values()].sort((a, b) => a.group - b.group)
       for (const s of w.subsClosing) this.ensureBlob(s.subAggregateId, [s.aggregator], out, 'subaggregate')
-      out.push({ type: 'log', level: 'info', msg: 'closing round', data: { round: w.round, rank: w.myRank, groups: w.subsClosing.length, included: covered } })
+      out.push({ type: 'log', level: 'info', msg: CLOSING_ROUND, data: { round: w.round, rank: w.myRank, groups: w.subsClosing.length, included: covered } })
     }
     const kept = w.subsClosing.filter(s => !w.failed.has(s.subAggregateId))
     w.subsClosing = kept.length > 0 ? kept : null
