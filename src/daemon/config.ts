@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { parseSpec } from '../compress/index.js'
 import { parseFoldSpec } from '../aggregate/index.js'
 import { parsePartition } from '../data/index.js'
+import { parseBootstrapList } from '../net/bootstrap-keeper.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
 
 const codecSpec = z.string().refine(s => { try { parseSpec(s); return true } catch { return false } }, { message: 'not a valid codec spec (e.g. topk:0.01+q4)' })
@@ -14,8 +15,8 @@ export const NodeConfigSchema = z.object({
   runId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore'),
   /** libp2p listen addresses */
   listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0']),
-  /** multiaddrs (with /p2p/<id>) dialled at start */
-  bootstrap: z.array(z.string()).default([]),
+  /** multiaddrs (with /p2p/<id>) dialled at start and redialled while unreachable */
+  bootstrap: z.array(z.string().refine(s => { try { parseBootstrapList([s]); return true } catch { return false } }, { message: 'a multiaddr ending in /p2p/<peer id>' })).default([]),
   mdns: z.boolean().default(false),
   /** control API port on 127.0.0.1; 0 picks a free one */
   controlPort: z.number().int().min(0).max(65535).default(0),

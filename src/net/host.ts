@@ -18,6 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { NetError, NetErrorCode } from './errors.js'
 import { asPubSub } from './pubsub.js'
 import { tuneHeapForTransfers } from './heap-tuning.js'
+import { keepBootstrapped, parseBootstrapList } from './bootstrap-keeper.js'
 import type { PubSub } from './pubsub.js'
 import type { Libp2p, PeerId, PrivateKey, ConnectionGater } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -96,7 +97,8 @@ export interface TapestryHostOptions {
    */
   announce?: string[]
   /**
-   * Multiaddrs with /p2p/<peerId> to dial at start and keep connected.
+   * Multiaddrs with /p2p/<peerId> to dial at start and keep connected: one that is down, or
+   * drops, is redialled with a backoff of 1 s doubling to 30 s (bootstrap-keeper.ts).
    *
    * @default []
    */
@@ -228,7 +230,9 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
   }
 
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
-  if ((options.bootstrap ?? []).length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap ?? [] }))
+  // checked before anything starts: a bad address is a clear error, not a silent lonely node
+  const bootstrapList = parseBootstrapList(options.bootstrap ?? [])
+  if (bootstrapList.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap ?? [] }))
   // a per-run service tag: nodes of other runs on the LAN neither answer nor get dialed
   // (DNS labels stop at 63 bytes, so the run id is hashed into the tag)
   if (options.mdns === true) peerDiscovery.push(mdns({ serviceTag: mdnsServiceTag(runId) }))
@@ -300,6 +304,8 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     })
   }
 
+  const stopKeeper = bootstrapList.length > 0 ? keepBootstrapped(libp2p, bootstrapList, { log }) : () => {}
+
   const pubsub = asPubSub(libp2p.services.pubsub)
 
   return {
@@ -315,6 +321,9 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
       const t = typeof target === 'string' ? multiaddr(target) : target
       await libp2p.dial(t, { signal: opts?.signal })
     },
-    stop: async () => { await libp2p.stop() }
+    stop: async () => {
+      stopKeeper()
+      await libp2p.stop()
+    }
   }
 }

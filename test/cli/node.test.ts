@@ -28,6 +28,10 @@ test('init creates identity, config and token; a second init is refused; bad con
     assert.notEqual(bad.code, 0)
     assert.match(bad.stderr, /codec/)
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr)
+    await writeFile(join(d, 'config.json'), JSON.stringify({ ...cfg, runId: 'r1', bootstrap: ['/ip4/127.0.0.1/tcp/4001'] }))
+    const noPeer = tapestry('start', '--data-dir', d)
+    assert.notEqual(noPeer.code, 0)
+    assert.match(noPeer.stderr, /bootstrap.*\/p2p\/<peer id>/)
     await writeFile(join(d, 'config.json'), '{ not json')
     assert.match(tapestry('start', '--data-dir', d).stderr, /not valid JSON/)
   } finally { await rm(dir, { recursive: true }) }

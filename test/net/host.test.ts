@@ -99,7 +99,28 @@ describe('tapestry host', () => {
   it('dials bootstrap peers at start', async () => {
     const seed = track(await makeHost())
     const joiner = track(await makeHost({ bootstrap: [seed.multiaddrs()[0]] }))
-    await waitFor(() => joiner.libp2p.getConnections(seed.libp2p.peerId).length > 0, 5000, 'bootstrap dial')
+    await waitFor(() => joiner.libp2p.getConnections(seed.libp2p.peerId).length > 0, 10_000, 'bootstrap dial')
+  })
+
+  it('keeps redialling a bootstrap peer that is down at start or drops later', async () => {
+    // the bootstrap peer's identity and port are fixed, and it comes up only after the joiner
+    const key = await generateKeyPair('Ed25519')
+    const probe = await makeHost()
+    const port = Number(/\/tcp\/(\d+)/.exec(probe.multiaddrs()[0])?.[1])
+    await probe.stop()
+    const addr = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerIdFromPrivateKey(key).toString()}`
+    const joiner = track(await makeHost({ bootstrap: [addr] }))
+    await new Promise(resolve => setTimeout(resolve, 2500)) // its one @libp2p/bootstrap dial has failed by now
+    const seed = track(await makeHost({ privateKey: key, listen: [`/ip4/127.0.0.1/tcp/${port}`] }))
+    await waitFor(() => joiner.libp2p.getConnections(seed.libp2p.peerId).length > 0, 15_000, 'redial after the seed came up')
+    // a dropped connection is redialled too
+    await joiner.libp2p.hangUp(seed.libp2p.peerId)
+    await waitFor(() => joiner.libp2p.getConnections(seed.libp2p.peerId).length > 0, 10_000, 'redial after a drop')
+  })
+
+  it('refuses a bootstrap address that does not name its peer', async () => {
+    await assert.rejects(makeHost({ bootstrap: ['/ip4/127.0.0.1/tcp/4001'] }), (e: Error & { code?: string }) => e.code === NetErrorCode.BAD_INPUT && /\/p2p\//.test(e.message))
+    await assert.rejects(makeHost({ bootstrap: ['not a multiaddr'] }), (e: Error & { code?: string }) => e.code === NetErrorCode.BAD_INPUT)
   })
 
   it('finds and dials peers of the same run over mDNS, and only those', async () => {
