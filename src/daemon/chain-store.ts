@@ -1,6 +1,6 @@
 // The node's durable state: the commit chain (append-only, fsynced) and a snapshot of the round
 // engine after every applied commit, so a restart resumes at the last committed round.
-import { appendFile, mkdir, open, readFile } from 'node:fs/promises'
+import { appendFile, mkdir, open, readFile, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { layoutToString, type ParamLayout } from '../tensor/index.js'
 import { saveCheckpoint, loadCheckpoint, TrainError } from '../train/index.js'
@@ -30,16 +30,24 @@ export class ChainStore {
     try { text = await readFile(this.commitsPath, 'utf8') } catch { text = '' }
     const lines = text.split('\n')
     this.commits = []
+    let goodBytes = 0 // bytes up to and including the newline of the last line kept
     for (let i = 0; i < lines.length; i++) {
-      if (lines[i].trim() === '') continue
-      try {
-        this.commits.push(JSON.parse(lines[i]) as StoredCommit)
-      } catch {
-        // a torn last line from a crash mid-append is dropped; corruption elsewhere is fatal
-        if (i >= lines.length - 2) break
-        throw new DaemonError(DaemonErrorCode.StoreCorrupt, `${this.commitsPath}: line ${i + 1} is not JSON`)
+      const lineBytes = Buffer.byteLength(lines[i]) + (i < lines.length - 1 ? 1 : 0)
+      if (lines[i].trim() !== '') {
+        try {
+          this.commits.push(JSON.parse(lines[i]) as StoredCommit)
+        } catch {
+          // a torn last line from a crash mid-append is dropped; corruption elsewhere is fatal
+          if (i >= lines.length - 2) break
+          throw new DaemonError(DaemonErrorCode.StoreCorrupt, `${this.commitsPath}: line ${i + 1} is not JSON`)
+        }
       }
+      goodBytes += lineBytes
     }
+    // cut a torn tail, and end a complete last line: the next append must start a line of its
+    // own, or it would glue onto the tail and make a recoverable crash corruption mid-file
+    if (goodBytes < Buffer.byteLength(text)) await truncate(this.commitsPath, goodBytes)
+    else if (text !== '' && !text.endsWith('\n')) await appendFile(this.commitsPath, '\n')
   }
 
   get all (): readonly StoredCommit[] { return this.commits }

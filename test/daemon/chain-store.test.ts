@@ -1,0 +1,88 @@
+// The durable chain and snapshot: a crash mid-append loses at most that append, never the store.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ChainStore } from '../../src/daemon/chain-store.js'
+import { DaemonErrorCode } from '../../src/daemon/errors.js'
+import { createLayout } from '../../src/tensor/index.js'
+import type { StoredCommit } from '../../src/daemon/chain-store.js'
+
+function stored (round: number): StoredCommit {
+  return {
+    commit: {
+      runId: 'r', round, aggregator: 'peer-a', rank: 0, prevModelId: `m${round}`, newModelId: `m${round + 1}`, aggregateId: '',
+      included: [{ updateId: `u${round}`, peerId: 'peer-a', samples: 10, capacity: 1 }]
+    },
+    signed: Buffer.from(`bytes of ${round} — ünïcode`).toString('base64')
+  }
+}
+
+async function withDir (fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tp-chain-'))
+  try { await fn(dir) } finally { await rm(dir, { recursive: true }) }
+}
+
+const reopen = async (dir: string): Promise<ChainStore> => {
+  const s = new ChainStore(join(dir, 'chain'), join(dir, 'state'))
+  await s.open()
+  return s
+}
+
+test('commits survive a reopen; a round is stored once', async () => withDir(async dir => {
+  const s = await reopen(dir)
+  for (const r of [0, 1, 2, 1]) await s.append(stored(r))
+  const again = await reopen(dir)
+  assert.deepEqual(again.all.map(c => c.commit.round), [0, 1, 2])
+  assert.deepEqual(again.latest, stored(2))
+}))
+
+test('a torn last append is dropped and cut, so the next append starts clean', async () => withDir(async dir => {
+  const s = await reopen(dir)
+  for (const r of [0, 1]) await s.append(stored(r))
+  const path = join(dir, 'chain', 'commits.jsonl')
+  // a crash mid-append: part of a line, no newline (cut inside a multi-byte character, too)
+  const line = JSON.stringify(stored(2))
+  await appendFile(path, Buffer.from(line).subarray(0, Buffer.byteLength(line) - 12))
+  const afterCrash = await reopen(dir)
+  assert.deepEqual(afterCrash.all.map(c => c.commit.round), [0, 1])
+  await afterCrash.append(stored(2))
+  await afterCrash.append(stored(3))
+  const later = await reopen(dir)
+  assert.deepEqual(later.all.map(c => c.commit.round), [0, 1, 2, 3])
+  assert.ok((await readFile(path, 'utf8')).endsWith('\n'))
+}))
+
+test('a complete last line that lost only its newline is kept and ended', async () => withDir(async dir => {
+  const path = join(dir, 'chain', 'commits.jsonl')
+  await reopen(dir)
+  await writeFile(path, JSON.stringify(stored(0)) + '\n' + JSON.stringify(stored(1)))
+  const s = await reopen(dir)
+  assert.deepEqual(s.all.map(c => c.commit.round), [0, 1])
+  await s.append(stored(2))
+  assert.deepEqual((await reopen(dir)).all.map(c => c.commit.round), [0, 1, 2])
+}))
+
+test('corruption before the last line is an error, and the file is left as it was', async () => withDir(async dir => {
+  const path = join(dir, 'chain', 'commits.jsonl')
+  await reopen(dir)
+  const text = JSON.stringify(stored(0)) + '\n{garbage\n' + JSON.stringify(stored(2)) + '\n'
+  await writeFile(path, text)
+  await assert.rejects(reopen(dir), (e: Error & { code?: string }) => e.code === DaemonErrorCode.StoreCorrupt && /line 2/.test(e.message))
+  assert.equal(await readFile(path, 'utf8'), text)
+}))
+
+test('snapshots: absent is a fresh node, corrupt is an error', async () => withDir(async dir => {
+  const layout = createLayout([{ name: 'w', shape: [8] }])
+  const s = await reopen(dir)
+  assert.equal(await s.loadSnapshot(layout), undefined)
+  const params = new Float32Array(8).map((_, i) => i / 3)
+  await s.saveSnapshot({ chain: { round: 4, modelId: 'm4', params, outer: { step: 4, velocity: null }, electorate: [{ peerId: 'peer-a', capacity: 1 }] }, codec: { seed: 7, round: 4 } }, layout)
+  const back = await s.loadSnapshot(layout)
+  assert.equal(back?.chain.round, 4)
+  assert.deepEqual(back?.chain.params, params)
+  assert.deepEqual(back?.chain.electorate, [{ peerId: 'peer-a', capacity: 1 }])
+  await writeFile(join(dir, 'state', 'engine.ck'), 'not a checkpoint')
+  await assert.rejects(s.loadSnapshot(layout), (e: Error & { code?: string }) => e.code === DaemonErrorCode.StoreCorrupt)
+}))
