@@ -684,7 +684,9 @@ export class RoundEngine {
       for (const s of c.subAggregates ?? []) needs.push({ id: s.subAggregateId, providers: [s.aggregator, c.aggregator], kind: 'subaggregate' })
     } else {
       how = 'aggregate'
-      needs.push({ id: c.aggregateId, providers: [c.aggregator], kind: 'aggregate' })
+      // the root candidates that verified the commit hold the same bytes: they serve if the author died
+      const verifiers = w.candidates.slice(0, this.cfg.backups + 1).filter(p => p !== c.aggregator && p !== this.deps.self)
+      needs.push({ id: c.aggregateId, providers: [c.aggregator, ...verifiers], kind: 'aggregate' })
     }
     if (w.plan != null) {
       groups = commitGroups(c, p => this.groupOfPeer(p))
@@ -711,6 +713,8 @@ export class RoundEngine {
       if (!check.needs.every(n => w.blobs.has(n.id))) continue
       const result = this.recompute(c, check)
       if (result.ok) {
+        // a verifier re-encoded the aggregate bit for bit: it can serve members too
+        if (result.aggregate != null) out.push({ type: 'putBlob', id: c.aggregateId, bytes: result.aggregate, kind: 'aggregate' })
         this.apply(now, c, result.params, result.state, check.how, out)
         return
       }
@@ -726,9 +730,10 @@ export class RoundEngine {
   }
 
   /** Recomputes a commit from its inputs; a mismatch in any bit rejects it. */
-  private recompute (c: Commit, check: CommitCheck): { ok: true, params: Float32Array, state: OuterState } | { ok: false, reason: string } {
+  private recompute (c: Commit, check: CommitCheck): { ok: true, params: Float32Array, state: OuterState, aggregate?: Uint8Array } | { ok: false, reason: string } {
     const w = this.work!
     let applied: Float32Array
+    let aggregate: Uint8Array | undefined
     try {
       if (check.mine != null) {
         const bytes = this.encodeGroupFold(this.aggregateOf(check.mine.updates), check.mine.ref.group, c.round)
@@ -743,13 +748,14 @@ export class RoundEngine {
         const bytes = this.encodeAggregate(delta, c.round)
         if (this.deps.digest(bytes) !== c.aggregateId) return { ok: false, reason: `aggregate does not match the included ${check.how === 'groups' ? 'group folds' : 'updates'}` }
         applied = decodeUpdate(bytes, this.layout).vector
+        aggregate = bytes
       }
     } catch (err) {
       return { ok: false, reason: `inputs do not decode: ${(err as Error).message}` }
     }
     const next = outerStep(this.cfg.outer, this.chain.params, this.chain.outer, applied)
     if (this.deps.digest(modelBytes(next.params)) !== c.newModelId) return { ok: false, reason: 'recomputed model differs from the committed one' }
-    return { ok: true, params: next.params, state: next.state }
+    return { ok: true, params: next.params, state: next.state, aggregate }
   }
 
   private apply (now: number, commit: Commit, params: Float32Array, outer: OuterState, verified: VerifiedBy, out: RoundAction[]): void {

@@ -85,3 +85,20 @@ test('bad settings are refused with a typed error', () => {
   assert.throws(() => createRoundConfig({ runId: 'r', innerSteps: 0 }), RoundError)
   assert.throws(() => createRoundConfig({ runId: 'r', deadlineMs: 100, collectMs: 200 }), RoundError)
 })
+
+test('aggregator mode: an author that dies right after committing leaves its aggregate served by the verifiers', () => {
+  const h = new Harness({ nodes: 6, killAuthorOfRound: 1, config: { mode: 'aggregator', codec: 'topk:0.25+q8', aggregateCodec: 'int8' } })
+  h.startAll()
+  h.run(2)
+  const [victim] = [...h.killed]
+  assert.ok(victim != null, 'the round-1 author was killed')
+  const committed = h.commits.find(c => c.commit.round === 1 && c.commit.aggregator === victim)!.commit
+  for (const p of h.peers.filter(q => h.alive(q))) {
+    const r1 = h.applied.get(p)!.find(a => a.round === 1)
+    assert.equal(r1?.modelId, committed.newModelId, `${p} applied the dead author's round-1 commit`)
+  }
+  // members had only the aggregate to go on: they got it from a backup, not from the dead author
+  const members = h.peers.filter(q => h.alive(q) && h.applied.get(q)!.find(a => a.round === 1)?.verified === 'aggregate')
+  assert.ok(members.length > 0, 'some members applied the aggregate')
+  modelIdsAgree(h, 2)
+})

@@ -17,6 +17,8 @@ export interface HarnessOptions {
   latency?: number
   /** rewrite a group fold before it is published */
   tamperSub?: (s: SubAggregate) => SubAggregate
+  /** the author of the commit for this round dies right after publishing it (before serving anything) */
+  killAuthorOfRound?: number
   /** reverse delivery order of announces (arrival-order independence) */
   shuffleSeed?: number
   seed?: number
@@ -54,7 +56,8 @@ export class Harness {
   }
 
   get peers (): string[] { return [...this.engines.keys()] }
-  alive (p: string): boolean { return !(this.o.dead?.has(p) ?? false) }
+  readonly killed = new Set<string>()
+  alive (p: string): boolean { return !(this.o.dead?.has(p) ?? false) && !this.killed.has(p) }
 
   push (t: number, peer: string, ev: RoundEvent): void {
     this.queue.push({ t, seq: this.seq++, peer, ev })
@@ -105,6 +108,7 @@ export class Harness {
           const c = this.o.tamper != null ? this.o.tamper(a.msg) : a.msg
           this.commits.push({ at: this.now, commit: c })
           for (const p of this.peers) if (p !== peer) this.push(this.now + lat, p, { type: 'commit', msg: c })
+          if (c.round === this.o.killAuthorOfRound) this.killed.add(peer)
           break
         }
         case 'fetch': {
