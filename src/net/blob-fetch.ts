@@ -1,5 +1,6 @@
 // Requesting side of /tapestry/blob/1.0.0: fetch a blob from a list of providers, resuming on the
-// next provider from the last byte received, and return it only once it hashes to its CID.
+// next provider from the last byte received (or, for large blobs, from several providers at once in
+// byte ranges), and return it only once it hashes to its CID.
 import { createHash } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { FetchError, NetError, NetErrorCode, TransferError, isNetError } from './errors.js'
@@ -18,6 +19,8 @@ import type { Logger } from 'pino'
 
 /** Receive window a fetch asks for up front (the host's yamux max window caps it). */
 const FETCH_WINDOW_BYTES = 64 * 1024 * 1024
+/** Range a parallel fetch asks one provider for at a time. */
+const DEFAULT_SEGMENT_BYTES = 4 * 1024 * 1024
 
 export interface FetchBlobProgress {
   peer: string
@@ -43,6 +46,18 @@ export interface FetchBlobOptions {
   stallTimeoutMs?: number
   /** Called after each received chunk. Must be cheap. */
   onProgress?: (p: FetchBlobProgress) => void
+  /**
+   * Providers fetched from at once. Above 1, a blob larger than one segment is split into
+   * `segmentBytes` ranges that the providers take in turn; a provider that fails hands its
+   * unfinished range to the others. Each connection is then window-limited on its own, so over a
+   * long path the rates add up. The whole blob is hashed at the end; if it does not match its
+   * CID, the fetch starts over one provider at a time, which finds the liar.
+   *
+   * @default 1
+   */
+  parallel?: number
+  /** @default 4 MiB */
+  segmentBytes?: number
   log?: Logger
 }
 
@@ -75,6 +90,16 @@ export async function fetchBlob (host: TapestryHost, cid: CID | string, provider
   const log = options.log ?? host.log
   const failures: ProviderFailure[] = []
   const what = `fetch ${target.toString()}`
+  const parallel = options.parallel ?? 1
+  if (!Number.isSafeInteger(parallel) || parallel < 1) throw new NetError(NetErrorCode.BAD_INPUT, `parallel must be a positive integer, got ${parallel}`)
+  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES
+  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) throw new NetError(NetErrorCode.BAD_INPUT, `segmentBytes must be a positive integer, got ${segmentBytes}`)
+  const others = providers.filter(p => p.toString() !== host.peerId)
+  if (parallel > 1 && others.length > 1) {
+    const got = await fetchParallel(host, target, others, parallel, segmentBytes, options, signal, failures)
+    if (got !== undefined) return got
+    log?.debug({ cid: target.toString() }, 'parallel fetch did not hash to its CID, starting over one provider at a time')
+  }
   let st = freshAssembly()
 
   for (const provider of providers) {
@@ -118,6 +143,39 @@ function stopped (what: string, callerSignal: AbortSignal | undefined, failures:
 /** One request to one provider, appending to `st`. 'restart': sizes disagree, start over. */
 async function attempt (host: TapestryHost, cid: BlobCid, provider: PeerId | string, st: Assembly, options: FetchBlobOptions, signal: AbortSignal): Promise<'done' | 'restart'> {
   const peer = provider.toString()
+  return await requestRange(host, cid, provider, st.received, 0, {
+    begin: total => {
+      if (st.total !== total || st.buf === undefined) {
+        // providers disagree on the size: one of them lies, and only the hash can tell which
+        if (st.received > 0) return 'restart'
+        st.total = total
+        st.buf = new Uint8Array(total)
+      }
+      st.contributors.add(peer)
+      return 'ok'
+    },
+    chunk: (bytes, at) => {
+      st.buf!.set(bytes, at)
+      st.hash.update(bytes)
+      st.received += bytes.byteLength
+      options.onProgress?.({ peer, received: st.received, total: st.total! })
+    }
+  }, options, signal)
+}
+
+/** Where one range request delivers: told the blob's size first, then each chunk at its offset. */
+interface RangeSink {
+  /** the provider's header was valid: the blob has `total` bytes. 'restart': refuse, sizes disagree */
+  begin: (total: number) => 'ok' | 'restart'
+  chunk: (bytes: Uint8Array, at: number) => void
+}
+
+/**
+ * Ask `provider` for bytes [offset, offset + length) of `cid` (length 0: to the end) and hand them
+ * to `sink`. Throws TransferError; `resumable` ones leave what the sink got valid.
+ */
+async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId | string, offset: number, length: number, sink: RangeSink, options: FetchBlobOptions, signal: AbortSignal): Promise<'done' | 'restart'> {
+  const peer = provider.toString()
   let stream: Stream
   try {
     const peerId = typeof provider === 'string' ? peerIdFromString(provider) : provider
@@ -140,8 +198,9 @@ async function attempt (host: TapestryHost, cid: BlobCid, provider: PeerId | str
   try {
     arm()
     // before the request, so the window updates reach the provider ahead of it
-    openReceiveWindow(stream, Math.min(options.maxBytes + MAX_BLOB_HEADER_BYTES, FETCH_WINDOW_BYTES))
-    stream.send(lengthPrefixed(BlobRequest.encode({ version: BLOB_VERSION, cid: cid.bytes, offset: st.received, length: 0, maxSize: options.maxBytes })))
+    const expected = length === 0 ? options.maxBytes : length
+    openReceiveWindow(stream, Math.min(expected + MAX_BLOB_HEADER_BYTES, FETCH_WINDOW_BYTES))
+    stream.send(lengthPrefixed(BlobRequest.encode({ version: BLOB_VERSION, cid: cid.bytes, offset, length, maxSize: options.maxBytes })))
     await stream.close()
     let header: BlobResponse
     try {
@@ -163,25 +222,20 @@ async function attempt (host: TapestryHost, cid: BlobCid, provider: PeerId | str
     if (!Number.isSafeInteger(total) || total < 0) throw fail(NetErrorCode.PROTOCOL, `bad total size ${total}`)
     // checked before allocating: a provider cannot make us reserve more than our cap
     if (total > options.maxBytes) throw fail(NetErrorCode.OVERSIZED, `provider announces ${total} bytes, cap is ${options.maxBytes}`)
-    if (st.total !== total || st.buf === undefined) {
-      // providers disagree on the size: one of them lies, and only the hash can tell which
-      if (st.received > 0) return 'restart'
-      st.total = total
-      st.buf = new Uint8Array(total)
+    if (offset > total) throw fail(NetErrorCode.PROTOCOL, `provider has ${total} bytes, asked from ${offset}`)
+    if (sink.begin(total) === 'restart') return 'restart'
+    const end = length === 0 ? total : Math.min(total, offset + length)
+    if (header.length !== end - offset) {
+      throw fail(NetErrorCode.PROTOCOL, `provider offers ${header.length} bytes from ${offset}, range has ${end - offset}`)
     }
-    if (header.length !== total - st.received) {
-      throw fail(NetErrorCode.PROTOCOL, `provider offers ${header.length} bytes from ${st.received}, blob has ${total}`)
-    }
-    st.contributors.add(peer)
-    while (st.received < total) {
+    let pos = offset
+    while (pos < end) {
       const chunk = await reader.readChunk()
-      if (chunk === undefined) throw fail(NetErrorCode.TRUNCATED, `stream ended at ${st.received} of ${total} bytes`, true)
-      if (st.received + chunk.byteLength > total) throw fail(NetErrorCode.PROTOCOL, `provider sent more than ${total} bytes`)
-      st.buf.set(chunk, st.received)
-      st.hash.update(chunk)
-      st.received += chunk.byteLength
+      if (chunk === undefined) throw fail(NetErrorCode.TRUNCATED, `stream ended at ${pos} of ${end} bytes`, true)
+      if (pos + chunk.byteLength > end) throw fail(NetErrorCode.PROTOCOL, `provider sent more than ${end - offset} bytes`)
+      sink.chunk(chunk, pos)
+      pos += chunk.byteLength
       arm()
-      options.onProgress?.({ peer, received: st.received, total })
     }
     ok = true
     return 'done'
@@ -196,6 +250,104 @@ async function attempt (host: TapestryHost, cid: BlobCid, provider: PeerId | str
     // on success the provider closes its end; on failure free the stream now
     if (!ok && stream.status === 'open') stream.abort(new Error('blob fetch abandoned'))
   }
+}
+
+/**
+ * The first segment from the first provider that serves it (which also tells the size), then the
+ * remaining segments from up to `parallel` providers at once. Undefined: the bytes do not hash to
+ * the CID (the caller starts over one provider at a time). Throws FetchError when no provider is
+ * left for a missing range.
+ */
+async function fetchParallel (host: TapestryHost, cid: BlobCid, providers: ReadonlyArray<PeerId | string>, parallel: number, segmentBytes: number, options: FetchBlobOptions, signal: AbortSignal, failures: ProviderFailure[]): Promise<Uint8Array | undefined> {
+  const what = `fetch ${cid.toString()}`
+  let total: number | undefined
+  let buf: Uint8Array | undefined
+  let received = 0
+  const contributors = new Set<string>()
+  /** ranges not yet received, as [offset, end) */
+  const missing: Array<{ offset: number, end: number }> = []
+  const idle: Array<PeerId | string> = []
+  const pool = [...providers]
+
+  /** Fetch [offset, end) from `p` into buf (end unknown before the size is: one segment); returns where it stopped. */
+  const fetchRange = async (p: PeerId | string, offset: number, end: number | undefined): Promise<{ stoppedAt: number, err?: unknown }> => {
+    const peer = p.toString()
+    const asked = end ?? offset + segmentBytes
+    let pos = offset
+    try {
+      const r = await requestRange(host, cid, p, offset, asked - offset, {
+        begin: t => {
+          if (total === undefined) { total = t; buf = new Uint8Array(t) }
+          // one of the two lies about the size; the other providers will settle it
+          return t === total ? 'ok' : 'restart'
+        },
+        chunk: (bytes, at) => {
+          buf!.set(bytes, at)
+          pos = at + bytes.byteLength
+          received += bytes.byteLength
+          options.onProgress?.({ peer, received, total: total! })
+        }
+      }, options, signal)
+      if (r === 'restart') throw new TransferError(NetErrorCode.PROTOCOL, peer, `provider's size differs from ${String(total)}`)
+      contributors.add(peer)
+      return { stoppedAt: Math.min(asked, total!) }
+    } catch (err) {
+      if (pos > offset) contributors.add(peer)
+      return { stoppedAt: pos, err }
+    }
+  }
+  const record = (p: PeerId | string, err: unknown): void => {
+    const e = isNetError(err) ? err : new TransferError(NetErrorCode.STREAM_FAILED, p.toString(), String(err))
+    failures.push({ peer: p.toString(), code: e.code, message: e.message })
+    options.log?.debug({ peer: p.toString(), code: e.code }, 'blob provider failed, its range goes to the others')
+  }
+
+  // the first segment, and the size
+  let firstEnd = 0
+  while (total === undefined || firstEnd < Math.min(segmentBytes, total)) {
+    const p = pool.shift()
+    if (p === undefined) throw FetchError.from(what, failures)
+    const r = await fetchRange(p, firstEnd, total === undefined ? undefined : Math.min(segmentBytes, total))
+    firstEnd = r.stoppedAt
+    if (signal.aborted) throw stopped(what, options.signal, failures)
+    if (r.err !== undefined) { record(p, r.err); continue }
+    idle.push(p)
+  }
+  for (let o = firstEnd; o < total; o += segmentBytes) missing.push({ offset: o, end: Math.min(total, o + segmentBytes) })
+
+  // the rest: each worker takes the next range until none is left; a failed range goes back
+  const running = new Set<Promise<void>>()
+  const spawn = (): void => {
+    if (missing.length === 0) return
+    const p = idle.shift() ?? pool.shift()
+    if (p === undefined) return
+    const job = (async () => {
+      for (let range = missing.shift(); range !== undefined; range = missing.shift()) {
+        const r = await fetchRange(p, range.offset, range.end)
+        if (r.err !== undefined) {
+          if (r.stoppedAt < range.end) missing.unshift({ offset: r.stoppedAt, end: range.end })
+          record(p, r.err)
+          if (!signal.aborted) spawn() // a replacement takes the returned range
+          return
+        }
+      }
+      idle.push(p)
+    })()
+    running.add(job)
+    void job.finally(() => running.delete(job))
+  }
+  for (let i = 0; i < parallel; i++) spawn()
+  while (running.size > 0) await Promise.race(running)
+  if (signal.aborted) throw stopped(what, options.signal, failures)
+  if (missing.length > 0) throw FetchError.from(what, failures)
+
+  const digest = createHash('sha256').update(buf!).digest()
+  if (equalBytes(digest, cid.multihash.digest)) {
+    options.log?.debug({ cid: cid.toString(), bytes: total, from: [...contributors] }, 'blob fetched in parallel')
+    return buf!
+  }
+  failures.push({ peer: [...contributors].join(','), code: NetErrorCode.HASH_MISMATCH, message: `${total} bytes from ${contributors.size} providers do not hash to ${cid.toString()}` })
+  return undefined
 }
 
 function equalBytes (a: Uint8Array, b: Uint8Array): boolean {

@@ -256,8 +256,9 @@ export async function catchUp (host: TapestryHost, peers: ReadonlyArray<PeerId |
       const result: CatchUpResult = { peer, commits, more: page?.more === true && page.commits.length > 0, model: page?.model }
       if (options.skipModel !== true && result.model != null) {
         const others = peers.filter(q => q.toString() !== peer)
+        // the model is the one large transfer of a join: above one segment, up to 4 peers serve ranges of it
         result.modelBytes = await fetchBlob(host, result.model.cid, [p, ...others], {
-          maxBytes: options.maxModelBytes, signal: options.signal, timeoutMs: options.modelTimeoutMs
+          maxBytes: options.maxModelBytes, signal: options.signal, timeoutMs: options.modelTimeoutMs, parallel: 4
         })
       }
       return result

@@ -204,6 +204,59 @@ describe('blob protocol', () => {
     }
   })
 
+  it('parallel: splits a large blob into ranges across providers', async () => {
+    const before = [honestServer.bytesServed, honest2Server.bytesServed]
+    const peers = new Set<string>()
+    const got = await fetchBlob(client, cid, [honest.peerId, honest2.peerId], {
+      maxBytes: 16 * MiB, parallel: 2, segmentBytes: MiB, onProgress: p => peers.add(p.peer)
+    })
+    assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+    const served = [honestServer.bytesServed - before[0], honest2Server.bytesServed - before[1]]
+    assert.equal(served[0] + served[1], blob.byteLength, `each byte sent once: ${served.join(' + ')}`)
+    assert.ok(served.every(n => n >= MiB), `both providers served ranges: ${served.join(', ')}`)
+    assert.deepEqual([...peers].sort(), [honest.peerId, honest2.peerId].sort())
+  })
+
+  it('parallel: a provider that dies mid-range hands the rest of its range to the others', async () => {
+    const victim = await makeHost()
+    const store = new MemoryBlobStore()
+    store.put(blob)
+    await serveBlobs(victim, { store, chunkSize: 64 * 1024 })
+    await connect(client, victim)
+    let killed: Promise<void> | undefined
+    const got = await fetchBlob(client, cid, [victim.peerId, honest.peerId, honest2.peerId], {
+      maxBytes: 16 * MiB, parallel: 3, segmentBytes: MiB, stallTimeoutMs: 5000,
+      onProgress: p => { if (killed == null && p.peer === victim.peerId && p.received >= 3 * MiB) killed = victim.stop() }
+    })
+    await killed
+    assert.ok(killed != null, 'victim was never killed')
+    assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+  })
+
+  it('parallel: a provider that cannot serve ranges, or has nothing, is dropped', async () => {
+    // the cutter answers every request with the whole blob's header (a range mismatch), empty has nothing
+    const got = await fetchBlob(client, cid, [cutter.peerId, empty.peerId, honest.peerId], { maxBytes: 16 * MiB, parallel: 3, segmentBytes: MiB })
+    assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+    const err = await rejectsWith(fetchBlob(client, cid, [cutter.peerId, empty.peerId], { maxBytes: 16 * MiB, parallel: 2, segmentBytes: MiB }), NetErrorCode.ALL_PROVIDERS_FAILED)
+    assert.deepEqual(new Set(err.failures.map(f => f.code)), new Set([NetErrorCode.PROTOCOL, NetErrorCode.NOT_FOUND]))
+  })
+
+  it('parallel: bytes that do not hash to the CID start over one provider at a time, which drops the liar', async () => {
+    const got = await fetchBlob(client, cid, [liar.peerId, honest.peerId], { maxBytes: 16 * MiB, parallel: 2, segmentBytes: MiB })
+    assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+    const err = await rejectsWith(fetchBlob(client, cid, [liar.peerId, liar.peerId], { maxBytes: 16 * MiB, parallel: 2, segmentBytes: MiB }), NetErrorCode.HASH_MISMATCH)
+    assert.ok(err.failures.length >= 2)
+  })
+
+  it('parallel: a blob within one segment takes one request; bad settings are refused', async () => {
+    const before = [honestServer.bytesServed, honest2Server.bytesServed]
+    const got = await fetchBlob(client, cid, [honest.peerId, honest2.peerId], { maxBytes: 16 * MiB, parallel: 2, segmentBytes: 16 * MiB })
+    assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+    assert.deepEqual([honestServer.bytesServed - before[0], honest2Server.bytesServed - before[1]], [blob.byteLength, 0])
+    await assert.rejects(fetchBlob(client, cid, [honest.peerId], { maxBytes: 16 * MiB, parallel: 0 }), (e: Error & { code?: string }) => e.code === NetErrorCode.BAD_INPUT)
+    await assert.rejects(fetchBlob(client, cid, [honest.peerId], { maxBytes: 16 * MiB, segmentBytes: 0.5 }), (e: Error & { code?: string }) => e.code === NetErrorCode.BAD_INPUT)
+  })
+
   it('reports a provider at its transfer limit as busy', async () => {
     const busy = await makeHost()
     try {
