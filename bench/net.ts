@@ -27,11 +27,13 @@ const ROLE_ARG = '--tapestry-net-bench-role='
 /** yamux's own default max stream window, for the "what the tuning buys" row */
 const YAMUX_DEFAULT_MAX_WINDOW = 16 * MiB
 const TUNED_WINDOW = 64 * MiB
+/** providers of the parallel-fetch row */
+const PARALLEL_PROVIDERS = 3
 
-interface ServerReady { tuned: string, stock: string, cid: string, rawPort: number }
+interface ServerReady { tuned: string, stock: string, cid: string, rawPort: number, /** more providers of the same blob (tuned window) */ extra: string[] }
 interface ProxyReady { ports: number[] }
 /** one measurement asked of the requester process in the far namespace */
-interface MeasureRequest { id: number, addr: string, cid: string, window: number, rawPort?: number, reps: number }
+interface MeasureRequest { id: number, addr: string, cid: string, window: number, rawPort?: number, reps: number, /** fetch from these providers at once instead */ providers?: string[] }
 interface MeasureReply { id: number, blobMBps: number, rawMBps?: number, error?: string }
 
 /** Deterministic bytes without a 64 MiB JS loop: one random-looking MiB, repeated with a counter. */
@@ -138,6 +140,11 @@ async function serverRole (listenIp: string): Promise<void> {
   const stock = await createTapestryHost(hostOptions(YAMUX_DEFAULT_MAX_WINDOW, listenIp))
   await serveBlobs(tuned, { store })
   await serveBlobs(stock, { store })
+  const extra = await Promise.all(Array.from({ length: PARALLEL_PROVIDERS - 1 }, async () => {
+    const h = await createTapestryHost(hostOptions(TUNED_WINDOW, listenIp))
+    await serveBlobs(h, { store })
+    return h
+  }))
   const raw = createServer({ noDelay: true }, sock => {
     let pending = 0
     let sending = false
@@ -162,9 +169,9 @@ async function serverRole (listenIp: string): Promise<void> {
     sock.on('error', () => {})
   })
   await new Promise<void>(resolve => raw.listen(0, listenIp, resolve))
-  const ready: ServerReady = { tuned: tuned.multiaddrs()[0], stock: stock.multiaddrs()[0], cid: cid.toString(), rawPort: portOf(raw) }
+  const ready: ServerReady = { tuned: tuned.multiaddrs()[0], stock: stock.multiaddrs()[0], cid: cid.toString(), rawPort: portOf(raw), extra: extra.map(h => h.multiaddrs()[0]) }
   process.send?.(ready)
-  process.on('disconnect', () => { void Promise.all([tuned.stop(), stock.stop()]).finally(() => process.exit(0)) })
+  process.on('disconnect', () => { void Promise.all([tuned, stock, ...extra].map(async h => { await h.stop() })).finally(() => process.exit(0)) })
 }
 
 /** Child process: delay proxies in front of the given ports (own event loop, so timers stay on time). */
@@ -180,7 +187,7 @@ async function clientRole (): Promise<void> {
   process.on('message', (m: MeasureRequest) => {
     void (async () => {
       try {
-        const blobMBps = await measureBlob(m.addr, m.window, m.reps, m.addr, m.cid)
+        const blobMBps = m.providers != null ? await measureParallel(m.providers, m.reps, m.cid) : await measureBlob(m.addr, m.window, m.reps, m.addr, m.cid)
         const rawMBps = m.rawPort == null ? undefined : await measureRaw(hostOf(m.addr), m.rawPort, m.reps)
         process.send?.({ id: m.id, blobMBps, rawMBps } satisfies MeasureReply)
       } catch (err) {
@@ -280,6 +287,23 @@ async function blobOnce (client: TapestryHost, cid: string, provider: string): P
 
 let benchCid = ''
 
+/** A fresh requester connected to every provider; `reps` + 1 parallel fetches (the first warms up), best rate. */
+async function measureParallel (providers: string[], reps: number, cid = benchCid): Promise<number> {
+  const host = await createTapestryHost(hostOptions(TUNED_WINDOW))
+  try {
+    for (const a of providers) await host.dial(a)
+    const peers = providers.map(a => a.split('/p2p/')[1])
+    return await best(reps, async () => {
+      const t0 = performance.now()
+      const got = await fetchBlob(host, cid, peers, { maxBytes: SIZE, timeoutMs: 120_000, parallel: peers.length })
+      if (got.byteLength !== SIZE) throw new Error('short blob')
+      return SIZE / 1e6 / ((performance.now() - t0) / 1000)
+    }, 1)
+  } finally {
+    await host.stop()
+  }
+}
+
 /**
  * A fresh requester host (libp2p would otherwise reuse an earlier connection), one connection,
  * `reps` + 1 fetches (the first warms it up), best rate in MB/s.
@@ -326,6 +350,8 @@ interface FarRows {
   note: string
   /** 40 ms RTT with the host's TCP buffer ceilings (namespaces inherit them) */
   base: { blob: number, raw: number }
+  /** 40 ms RTT, host buffers, the blob from PARALLEL_PROVIDERS providers at once (netns only) */
+  parallelBlob?: number
   /** 40 ms RTT with 64 MiB TCP buffer ceilings (netns only) */
   tuned?: { blob: number, raw: number }
   /** the stock 16 MiB yamux window at 40 ms RTT (tuned buffers where there are) */
@@ -344,20 +370,21 @@ async function farRowsNetns (link: NetnsLink, reps: number): Promise<FarRows> {
   const client = await spawnRole<string>('client', [], link.execIn(link.nsB))
   const s = server.ready
   let nextId = 0
-  const measure = async (addr: string, window: number, withRaw: boolean): Promise<MeasureReply> => {
+  const measure = async (addr: string, window: number, withRaw: boolean, providers?: string[]): Promise<MeasureReply> => {
     const id = nextId++
     const reply = new Promise<MeasureReply>((resolve, reject) => {
       const onMessage = (m: MeasureReply): void => { if (m.id === id) { client.child.off('message', onMessage); resolve(m) } }
       client.child.on('message', onMessage)
       client.child.once('exit', code => reject(new Error(`bench client exited with ${String(code)}`)))
     })
-    client.child.send({ id, addr, cid: s.cid, window, rawPort: withRaw ? s.rawPort : undefined, reps } satisfies MeasureRequest)
+    client.child.send({ id, addr, cid: s.cid, window, rawPort: withRaw ? s.rawPort : undefined, reps, providers } satisfies MeasureRequest)
     const r = await reply
     if (r.error != null) throw new Error(r.error)
     return r
   }
   try {
     const base = await measure(s.tuned, TUNED_WINDOW, true)
+    const parallel = await measure(s.tuned, TUNED_WINDOW, false, [s.tuned, ...s.extra])
     link.sysctl('net.ipv4.tcp_wmem', `4096 16384 ${TUNED_TCP_BUFFER}`)
     link.sysctl('net.ipv4.tcp_rmem', `4096 131072 ${TUNED_TCP_BUFFER}`)
     const tuned = await measure(s.tuned, TUNED_WINDOW, true)
@@ -368,6 +395,7 @@ async function farRowsNetns (link: NetnsLink, reps: number): Promise<FarRows> {
       method: 'netns',
       note: `two network namespaces, kernel-path delay line ${ONE_WAY_DELAY_MS} ms each way (TUN + GSO, MTU 1500); TCP end to end`,
       base: { blob: base.blobMBps, raw: base.rawMBps ?? 0 },
+      parallelBlob: parallel.blobMBps,
       tuned: { blob: tuned.blobMBps, raw: tuned.rawMBps ?? 0 },
       stockBlob: stock.blobMBps,
       gbit: { blob: gbit.blobMBps, raw: gbit.rawMBps ?? 0 },
@@ -446,6 +474,7 @@ export async function benchNet (opts: { json: boolean, reps?: number }): Promise
     const wmemMax = far.tcpWmem?.split(' ')[2]
     const baseName = far.method === 'netns' ? `40 ms RTT, host TCP buffers${wmemMax == null ? '' : ` (wmem ≤ ${(Number(wmemMax) / MiB).toFixed(0)} MiB)`}` : '40 ms RTT (proxy)'
     row(baseName, far.base.blob, far.base.raw, ' (target ≥ 0.80×)')
+    if (far.parallelBlob != null) row(`  same, blob from ${PARALLEL_PROVIDERS} providers at once`, far.parallelBlob, far.base.raw, ` = ${(far.parallelBlob / far.base.blob).toFixed(2)}× one provider (each connection has its own window)`)
     if (far.tuned != null) row(`40 ms RTT, TCP buffers ${TUNED_TCP_BUFFER / MiB} MiB`, far.tuned.blob, far.tuned.raw, '')
     row(`40 ms RTT, 1 Gbit/s${far.method === 'netns' ? `, ${TUNED_TCP_BUFFER / MiB} MiB buffers` : ''}`, far.gbit.blob, far.gbit.raw, '')
     const ref = far.tuned ?? far.base
@@ -465,6 +494,9 @@ export async function benchNet (opts: { json: boolean, reps?: number }): Promise
       rawMBpsAt40msRtt: far.base.raw,
       ratioVsRawAt40msRtt: far.base.blob / far.base.raw,
       blobAt40msRttVsLoopback: far.base.blob / blobMBps,
+      parallelProviders: far.parallelBlob == null ? undefined : PARALLEL_PROVIDERS,
+      parallelBlobMBpsAt40msRtt: far.parallelBlob,
+      parallelVsOneProviderAt40msRtt: far.parallelBlob == null ? undefined : far.parallelBlob / far.base.blob,
       blobMBpsAt40msRttTunedBuffers: far.tuned?.blob,
       rawMBpsAt40msRttTunedBuffers: far.tuned?.raw,
       ratioVsRawAt40msRttTunedBuffers: far.tuned == null ? undefined : far.tuned.blob / far.tuned.raw,

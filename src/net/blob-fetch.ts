@@ -188,15 +188,20 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
   const onAbort = (): void => stream.abort(fail(NetErrorCode.ABORTED, 'aborted'))
   signal.addEventListener('abort', onAbort)
   const stallMs = options.stallTimeoutMs ?? 20_000
+  // one timer that looks at the last arrival, not a timer re-armed per chunk (thousands per blob)
+  let lastData = 0
   let stallTimer: ReturnType<typeof setTimeout> | undefined
-  const arm = (): void => {
-    clearTimeout(stallTimer)
-    stallTimer = setTimeout(() => stream.abort(fail(NetErrorCode.TIMEOUT, `no data for ${stallMs} ms`, true)), stallMs)
+  const watch = (): void => {
+    const quiet = Date.now() - lastData
+    if (quiet >= stallMs) stream.abort(fail(NetErrorCode.TIMEOUT, `no data for ${stallMs} ms`, true))
+    else stallTimer = setTimeout(watch, stallMs - quiet)
   }
+  const arm = (): void => { lastData = Date.now() }
   const reader = new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 })
   let ok = false
   try {
     arm()
+    stallTimer = setTimeout(watch, stallMs)
     // before the request, so the window updates reach the provider ahead of it
     const expected = length === 0 ? options.maxBytes : length
     openReceiveWindow(stream, Math.min(expected + MAX_BLOB_HEADER_BYTES, FETCH_WINDOW_BYTES))
@@ -253,31 +258,34 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
 }
 
 /**
- * The first segment from the first provider that serves it (which also tells the size), then the
- * remaining segments from up to `parallel` providers at once. Undefined: the bytes do not hash to
- * the CID (the caller starts over one provider at a time). Throws FetchError when no provider is
- * left for a missing range.
+ * Parallel fetch: the first provider is asked for the first segment, and as soon as its header
+ * gives the size, the rest is cut into ranges that up to `parallel` providers take in turn (the
+ * first one too, once its segment is in). Undefined: the bytes do not hash to the CID (the caller
+ * starts over one provider at a time). Throws FetchError when no provider is left for a range.
  */
 async function fetchParallel (host: TapestryHost, cid: BlobCid, providers: ReadonlyArray<PeerId | string>, parallel: number, segmentBytes: number, options: FetchBlobOptions, signal: AbortSignal, failures: ProviderFailure[]): Promise<Uint8Array | undefined> {
   const what = `fetch ${cid.toString()}`
   let total: number | undefined
   let buf: Uint8Array | undefined
   let received = 0
+  let sized: () => void = () => {}
+  const sizeKnown = new Promise<void>(resolve => { sized = resolve })
   const contributors = new Set<string>()
   /** ranges not yet received, as [offset, end) */
   const missing: Array<{ offset: number, end: number }> = []
   const idle: Array<PeerId | string> = []
   const pool = [...providers]
+  const running = new Set<Promise<void>>()
 
   /** Fetch [offset, end) from `p` into buf (end unknown before the size is: one segment); returns where it stopped. */
-  const fetchRange = async (p: PeerId | string, offset: number, end: number | undefined): Promise<{ stoppedAt: number, err?: unknown }> => {
+  const fetchRange = async (p: PeerId | string, offset: number, end: number | undefined): Promise<{ stoppedAt: number, asked: number, err?: unknown }> => {
     const peer = p.toString()
     const asked = end ?? offset + segmentBytes
     let pos = offset
     try {
       const r = await requestRange(host, cid, p, offset, asked - offset, {
         begin: t => {
-          if (total === undefined) { total = t; buf = new Uint8Array(t) }
+          if (total === undefined) { total = t; buf = new Uint8Array(t); sized() }
           // one of the two lies about the size; the other providers will settle it
           return t === total ? 'ok' : 'restart'
         },
@@ -290,56 +298,57 @@ async function fetchParallel (host: TapestryHost, cid: BlobCid, providers: Reado
       }, options, signal)
       if (r === 'restart') throw new TransferError(NetErrorCode.PROTOCOL, peer, `provider's size differs from ${String(total)}`)
       contributors.add(peer)
-      return { stoppedAt: Math.min(asked, total!) }
+      return { stoppedAt: Math.min(asked, total!), asked }
     } catch (err) {
       if (pos > offset) contributors.add(peer)
-      return { stoppedAt: pos, err }
+      return { stoppedAt: pos, asked, err }
     }
   }
-  const record = (p: PeerId | string, err: unknown): void => {
-    const e = isNetError(err) ? err : new TransferError(NetErrorCode.STREAM_FAILED, p.toString(), String(err))
-    failures.push({ peer: p.toString(), code: e.code, message: e.message })
-    options.log?.debug({ peer: p.toString(), code: e.code }, 'blob provider failed, its range goes to the others')
-  }
 
-  // the first segment, and the size
-  let firstEnd = 0
-  while (total === undefined || firstEnd < Math.min(segmentBytes, total)) {
-    const p = pool.shift()
-    if (p === undefined) throw FetchError.from(what, failures)
-    const r = await fetchRange(p, firstEnd, total === undefined ? undefined : Math.min(segmentBytes, total))
-    firstEnd = r.stoppedAt
-    if (signal.aborted) throw stopped(what, options.signal, failures)
-    if (r.err !== undefined) { record(p, r.err); continue }
-    idle.push(p)
-  }
-  for (let o = firstEnd; o < total; o += segmentBytes) missing.push({ offset: o, end: Math.min(total, o + segmentBytes) })
-
-  // the rest: each worker takes the next range until none is left; a failed range goes back
-  const running = new Set<Promise<void>>()
-  const spawn = (): void => {
-    if (missing.length === 0) return
-    const p = idle.shift() ?? pool.shift()
-    if (p === undefined) return
+  /** A provider's job: `first` if given, then the next missing range until none is left. */
+  const start = (p: PeerId | string, first?: { offset: number, end: number | undefined }): void => {
     const job = (async () => {
-      for (let range = missing.shift(); range !== undefined; range = missing.shift()) {
+      for (let range = first ?? missing.shift(); range !== undefined; range = missing.shift()) {
         const r = await fetchRange(p, range.offset, range.end)
-        if (r.err !== undefined) {
-          if (r.stoppedAt < range.end) missing.unshift({ offset: r.stoppedAt, end: range.end })
-          record(p, r.err)
-          if (!signal.aborted) spawn() // a replacement takes the returned range
-          return
-        }
+        if (r.err === undefined) continue
+        // what it did not deliver goes back for the others (once the size says what that is)
+        const end = Math.min(r.asked, total ?? 0)
+        if (r.stoppedAt < end) missing.unshift({ offset: r.stoppedAt, end })
+        const e = isNetError(r.err) ? r.err : new TransferError(NetErrorCode.STREAM_FAILED, p.toString(), String(r.err))
+        failures.push({ peer: p.toString(), code: e.code, message: e.message })
+        options.log?.debug({ peer: p.toString(), code: e.code }, 'blob provider failed, its range goes to the others')
+        if (!signal.aborted) spawn() // a replacement takes the returned range
+        return
       }
       idle.push(p)
     })()
     running.add(job)
     void job.finally(() => running.delete(job))
   }
-  for (let i = 0; i < parallel; i++) spawn()
+  const spawn = (): void => {
+    if (missing.length === 0) return
+    const p = idle.shift() ?? pool.shift()
+    if (p !== undefined) start(p)
+  }
+
+  // the size: from the first provider whose header arrives
+  while (total === undefined) {
+    const p = pool.shift()
+    if (p === undefined || signal.aborted) break
+    start(p, { offset: 0, end: undefined })
+    while (total === undefined && running.size > 0) await Promise.race([sizeKnown, ...running])
+  }
+  if (total !== undefined) {
+    // a few ranges per provider: large enough that a request's round trip is small beside its
+    // transfer, small enough that a fast provider takes over from a slow one
+    const firstEnd = Math.min(segmentBytes, total)
+    const rangeBytes = Math.max(segmentBytes, Math.ceil((total - firstEnd) / (2 * parallel)))
+    for (let o = firstEnd; o < total; o += rangeBytes) missing.push({ offset: o, end: Math.min(total, o + rangeBytes) })
+    while (running.size < parallel && missing.length > 0 && (idle.length > 0 || pool.length > 0)) spawn()
+  }
   while (running.size > 0) await Promise.race(running)
   if (signal.aborted) throw stopped(what, options.signal, failures)
-  if (missing.length > 0) throw FetchError.from(what, failures)
+  if (total === undefined || missing.length > 0) throw FetchError.from(what, failures)
 
   const digest = createHash('sha256').update(buf!).digest()
   if (equalBytes(digest, cid.multihash.digest)) {
