@@ -77,8 +77,9 @@ function freshAssembly (): Assembly {
 /**
  * Fetch blob `cid` from `providers`, tried in order. A stream that breaks mid-way hands over to
  * the next provider at the received offset; a provider whose bytes do not hash to the CID is
- * dropped and the next one starts over. Throws FetchError (see its class comment for `code`)
- * with one ProviderFailure per failed attempt.
+ * dropped and the next one starts over. With `parallel` > 1, a blob above one segment comes in
+ * ranges from several providers at once first (see the option). Throws FetchError (see its
+ * class comment for `code`) with one ProviderFailure per failed attempt.
  */
 export async function fetchBlob (host: TapestryHost, cid: CID | string, providers: ReadonlyArray<PeerId | string>, options: FetchBlobOptions): Promise<Uint8Array> {
   const target = toBlobCid(cid)
@@ -265,6 +266,7 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
  */
 async function fetchParallel (host: TapestryHost, cid: BlobCid, providers: ReadonlyArray<PeerId | string>, parallel: number, segmentBytes: number, options: FetchBlobOptions, signal: AbortSignal, failures: ProviderFailure[]): Promise<Uint8Array | undefined> {
   const what = `fetch ${cid.toString()}`
+  const log = options.log ?? host.log
   let total: number | undefined
   let buf: Uint8Array | undefined
   let received = 0
@@ -316,7 +318,7 @@ async function fetchParallel (host: TapestryHost, cid: BlobCid, providers: Reado
         if (r.stoppedAt < end) missing.unshift({ offset: r.stoppedAt, end })
         const e = isNetError(r.err) ? r.err : new TransferError(NetErrorCode.STREAM_FAILED, p.toString(), String(r.err))
         failures.push({ peer: p.toString(), code: e.code, message: e.message })
-        options.log?.debug({ peer: p.toString(), code: e.code }, 'blob provider failed, its range goes to the others')
+        log?.debug({ peer: p.toString(), code: e.code }, 'blob provider failed, its range goes to the others')
         if (!signal.aborted) spawn() // a replacement takes the returned range
         return
       }
@@ -352,7 +354,7 @@ async function fetchParallel (host: TapestryHost, cid: BlobCid, providers: Reado
 
   const digest = createHash('sha256').update(buf!).digest()
   if (equalBytes(digest, cid.multihash.digest)) {
-    options.log?.debug({ cid: cid.toString(), bytes: total, from: [...contributors] }, 'blob fetched in parallel')
+    log?.debug({ cid: cid.toString(), bytes: total, from: [...contributors] }, 'blob fetched in parallel')
     return buf!
   }
   failures.push({ peer: [...contributors].join(','), code: NetErrorCode.HASH_MISMATCH, message: `${total} bytes from ${contributors.size} providers do not hash to ${cid.toString()}` })
