@@ -158,7 +158,7 @@ export class TapestryNode {
     const cfg = await loadNodeConfig(paths.config)
     const key = await loadIdentity(paths)
     const token = await readToken(paths)
-    const blobs = new DiskBlobStore(paths.blobs)
+    const blobs = new DiskBlobStore(paths.blobs, { onWriteError: (cid, err) => { log.warn({ cid, err: String(err) }, 'blob file not written (still served from memory)') } })
     await blobs.open()
     const store = new ChainStore(paths.chain, paths.state)
     await store.open()
@@ -664,6 +664,7 @@ export class TapestryNode {
     try {
       await this.chain.catch(() => {})
       await this.store.saveSnapshot(this.engine.snapshot(), this.trainer.layout)
+      await this.blobs.flush()
       for (const f of this.stopFns.reverse()) { try { await f() } catch {} }
       await this.control.close()
       await clearControlInfo(this.paths)
