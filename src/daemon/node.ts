@@ -9,7 +9,7 @@ import {
   type TapestryHost, type BlobServer
 } from '../net/index.js'
 import { encodeCommit } from '../net/gossip-codec.js'
-import { CLOSING_ROUND, checkChain, createRoundConfig, RoundEngine, modelBytes, type Announce, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot, type Member, type RoundConfig } from '../round/index.js'
+import { CLOSING_ROUND, checkChain, createRoundConfig, RoundEngine, modelBytes, type Announce, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot, type Member, type BlobKind } from '../round/index.js'
 import { parseFoldSpec } from '../aggregate/index.js'
 import { BatchSampler, parsePartition, shard, type Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
@@ -112,7 +112,6 @@ const cidOf = (bytes: Uint8Array): string => blobCid(bytes).toString()
 
 export class TapestryNode {
   private engine!: RoundEngine
-  private roundCfg!: RoundConfig
   private host!: TapestryHost
   private trainer!: Trainer
   private blobServer!: BlobServer
@@ -205,7 +204,6 @@ export class TapestryNode {
       collectMs: cfg.collectMs,
       quorum: cfg.quorum
     })
-    this.roundCfg = roundCfg
     this.engine = new RoundEngine(roundCfg, layout, { self: this.host.peerId, digest: cidOf }, restored)
     if (snapshot != null) this.log.info({ round: snapshot.chain.round, model: snapshot.chain.modelId }, 'resumed from the last commit')
     await this.publishState(this.engine.state)
@@ -406,7 +404,7 @@ export class TapestryNode {
     }).catch(err => { this.log.error({ err }, 'local training failed') })
   }
 
-  private fetch (id: string, providers: string[], kind: string): void {
+  private fetch (id: string, providers: string[], kind: BlobKind): void {
     const maxBytes = this.trainer.layout.total * 8 + (1 << 20)
     const others = providers.filter(p => p !== this.host.peerId)
     const t = this.timing(this.engine.round)
@@ -424,7 +422,7 @@ export class TapestryNode {
       .then(async bytes => {
         done(bytes.length, true)
         this.fetchedBytes += bytes.length
-        this.denseBytes += kind === 'update' || kind === 'aggregate' || kind === 'subaggregate' ? this.trainer.layout.total * 4 : bytes.length
+        this.denseBytes += this.trainer.layout.total * 4 // every blob kind stands for one dense fp32 vector
         await this.blobs.put(bytes, this.engine.round) // now this node can serve it too
         this.enqueue({ type: 'blob', id, bytes })
       })
@@ -491,7 +489,6 @@ export class TapestryNode {
     this.modelRef = { round: state.round - 1, cid: cid.toString() }
   }
 
-  /** Fetch the chain and state from peers when they are ahead; verified against the signed commits. */
   /**
    * Gossip can lose a commit (seen in the e2e tests right after a peer died). When a peer shows it
    * applied round r while this node is still on r (its presence, or its announce for r + 1), ask
@@ -522,6 +519,7 @@ export class TapestryNode {
     })
   }
 
+  /** Fetch the chain and state from peers when they are ahead; verified against the signed commits. */
   private async catchUpIfBehind (): Promise<void> {
     if (this.syncing || this.stopping) return
     this.syncing = true
@@ -547,7 +545,7 @@ export class TapestryNode {
       // round elected: a signature alone only says who wrote it
       const mine = this.engine.state
       const adopted = r.commits.slice(0, upTo + 1).filter(c => c.message.round >= mine.round)
-      const replay = checkChain({ round: mine.round, modelId: mine.modelId, electorate: mine.electorate }, adopted.map(c => c.message), this.roundCfg)
+      const replay = checkChain({ round: mine.round, modelId: mine.modelId, electorate: mine.electorate }, adopted.map(c => c.message), this.engine.cfg)
       if (!replay.ok) throw new DaemonError(DaemonErrorCode.StoreCorrupt, `peer chain refused at round ${replay.round}: ${replay.refusal.reason}`)
       const head = replay.head
       if (head.round !== meta.round || head.modelId !== meta.modelId || !sameMembers(head.electorate, meta.electorate)) {
