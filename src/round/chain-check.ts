@@ -1,7 +1,7 @@
 // Replaying a commit chain from a known head without the models: what a node that syncs from a
 // peer checks before it adopts that peer's state, so a peer cannot feed it a chain of its own making.
 import { rankMembers } from '../election/index.js'
-import { GROUPS_DOMAIN, groupOf, planGroups } from './groups.js'
+import { groupOf, roundGroups } from './groups.js'
 import { commitMembers, validateCommitGroups, validateCommitShape } from './validate.js'
 import type { RoundConfig } from './config.js'
 import type { Commit } from './messages.js'
@@ -41,7 +41,7 @@ export function checkChain (head: ChainHead, commits: readonly Commit[], cfg: Ro
     let refusal = validateCommitShape(c, h.modelId, candidates, cfg)
     if (refusal == null && cfg.mode === 'hierarchical') {
       const seed = { runId: cfg.runId, round: h.round, prevModelId: h.modelId }
-      const plan = planGroups(rank(cfg.runId + GROUPS_DOMAIN, h.round, h.modelId, h.electorate), cfg.groupSize)
+      const plan = roundGroups(rank, cfg.runId, h.round, h.modelId, h.electorate, cfg.groupSize)
       refusal = validateCommitGroups(c, plan, p => groupOf(plan, seed, p), cfg.backups)
     }
     if (refusal != null) return { ok: false, round: c.round, refusal: { severity: 'reject', reason: refusal.reason } }

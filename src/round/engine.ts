@@ -9,7 +9,7 @@ import type { BlobKind, ChainState, Member, RoundAction, RoundDeps, RoundEvent, 
 import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
 import type { OuterState } from '../aggregate/index.js'
 import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, type Refusal } from './validate.js'
-import { planGroups, groupOf, GROUPS_DOMAIN, type GroupPlan } from './groups.js'
+import { roundGroups, groupOf, type GroupPlan } from './groups.js'
 
 /** Per-round working state; dropped when the round's commit is applied. */
 interface RoundWork {
@@ -206,7 +206,7 @@ export class RoundEngine {
     const candidates = electorate.length > 0 ? this.rank(this.cfg.runId, c.round, c.modelId, electorate) : []
     // groups are drawn with their own seed, so being the root aggregator says nothing about one's group role
     const plan = this.cfg.mode === 'hierarchical' && electorate.length > 0
-      ? planGroups(this.rank(this.cfg.runId + GROUPS_DOMAIN, c.round, c.modelId, electorate), this.cfg.groupSize)
+      ? roundGroups(this.rank, this.cfg.runId, c.round, c.modelId, electorate, this.cfg.groupSize)
       : null
     const myGroup = plan == null ? -1 : groupOf(plan, { runId: this.cfg.runId, round: c.round, prevModelId: c.modelId }, this.deps.self)
     this.work = {
@@ -385,7 +385,7 @@ export class RoundEngine {
       w.closing = this.closeSet(usable, out)
       out.push({ type: 'log', level: 'info', msg: CLOSING_ROUND, data: { round: w.round, rank: w.myRank, included: w.closing.length } })
     }
-    w.closing = this.withoutFailed(w.closing)
+    w.closing = this.withoutFailed(w.closing, u => u.updateId)
     if (w.closing != null && w.closing.every(u => w.blobs.has(u.updateId))) this.foldAndCommit(now, w.myRank, out)
   }
 
@@ -396,10 +396,10 @@ export class RoundEngine {
     return set
   }
 
-  /** Drops updates whose blobs could not be fetched; null (reopen the set) when none is left. */
-  private withoutFailed (set: IncludedUpdate[]): IncludedUpdate[] | null {
+  /** Drops the inputs whose blobs could not be fetched; null (reopen the set) when none is left. */
+  private withoutFailed<T> (set: T[], blobOf: (x: T) => string): T[] | null {
     const w = this.work!
-    const kept = set.filter(u => !w.failed.has(u.updateId))
+    const kept = set.filter(x => !w.failed.has(blobOf(x)))
     return kept.length > 0 ? kept : null
   }
 
@@ -552,7 +552,7 @@ export class RoundEngine {
       if (!this.closeCondition(now, win, this.cfg.collectMs, allIn, usable.length, members.length, out)) return
       w.subClosing = this.closeSet(usable, out)
     }
-    w.subClosing = this.withoutFailed(w.subClosing)
+    w.subClosing = this.withoutFailed(w.subClosing, u => u.updateId)
     if (w.subClosing == null || !w.subClosing.every(u => w.blobs.has(u.updateId))) return
     const included = w.subClosing
     const delta = this.foldOrDrop(updateSources(included), () => this.aggregateOf(included), out)
@@ -613,8 +613,7 @@ export class RoundEngine {
       for (const s of w.subsClosing) this.ensureBlob(s.subAggregateId, [s.aggregator], out, 'subaggregate')
       out.push({ type: 'log', level: 'info', msg: CLOSING_ROUND, data: { round: w.round, rank: w.myRank, groups: w.subsClosing.length, included: covered } })
     }
-    const kept = w.subsClosing.filter(s => !w.failed.has(s.subAggregateId))
-    w.subsClosing = kept.length > 0 ? kept : null
+    w.subsClosing = this.withoutFailed(w.subsClosing, s => s.subAggregateId)
     if (w.subsClosing == null || !w.subsClosing.every(s => w.blobs.has(s.subAggregateId))) return
     const subs = w.subsClosing
     const delta = this.foldOrDrop(subs.map(s => ({ id: s.subAggregateId, peer: s.aggregator })),

@@ -1,6 +1,7 @@
 // Hierarchical mode's groups: the electorate split into ⌈E / groupSize⌉ groups of near-equal size,
 // each folded by its own sub-aggregator. Pure: every node derives the same plan for a round.
 import { digestTicket, rendezvousDigest } from '../election/index.js'
+import type { Member, RoundDeps } from './types.js'
 
 export interface GroupPlan {
   /** number of groups, ≥ 1 */
@@ -38,6 +39,14 @@ export function planGroups (order: readonly string[], groupSize: number): GroupP
   if (bySize == null) { bySize = new Map(); plans.set(order, bySize) }
   bySize.set(groupSize, plan)
   return plan
+}
+
+/**
+ * The groups of a round: its electorate ranked under the groups seed (`rank` is the election's,
+ * as in RoundDeps), cut by planGroups. The engine and the chain replay derive them alike.
+ */
+export function roundGroups (rank: NonNullable<RoundDeps['rank']>, runId: string, round: number, modelId: string, electorate: Member[], groupSize: number): GroupPlan {
+  return planGroups(rank(runId + GROUPS_DOMAIN, round, modelId, electorate), groupSize)
 }
 
 /**
