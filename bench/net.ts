@@ -277,9 +277,10 @@ async function measureRawFresh (host: string, port: number, reps: number): Promi
   }, 1)
 }
 
-async function blobOnce (client: TapestryHost, cid: string, provider: string): Promise<number> {
+/** One fetch of the bench blob from `providers` (`parallel` of them at once), in MB/s. */
+async function blobOnce (client: TapestryHost, cid: string, providers: string[], parallel = 1): Promise<number> {
   const t0 = performance.now()
-  const got = await fetchBlob(client, cid, [provider], { maxBytes: SIZE, timeoutMs: 120_000 })
+  const got = await fetchBlob(client, cid, providers, { maxBytes: SIZE, timeoutMs: 120_000, parallel })
   const ms = performance.now() - t0
   if (got.byteLength !== SIZE) throw new Error('short blob')
   return SIZE / 1e6 / (ms / 1000)
@@ -293,12 +294,7 @@ async function measureParallel (providers: string[], reps: number, cid = benchCi
   try {
     for (const a of providers) await host.dial(a)
     const peers = providers.map(a => a.split('/p2p/')[1])
-    return await best(reps, async () => {
-      const t0 = performance.now()
-      const got = await fetchBlob(host, cid, peers, { maxBytes: SIZE, timeoutMs: 120_000, parallel: peers.length })
-      if (got.byteLength !== SIZE) throw new Error('short blob')
-      return SIZE / 1e6 / ((performance.now() - t0) / 1000)
-    }, 1)
+    return await best(reps, async () => await blobOnce(host, cid, peers, peers.length), 1)
   } finally {
     await host.stop()
   }
@@ -312,7 +308,7 @@ async function measureBlob (addr: string, window: number, reps: number, dialAddr
   for (let attempt = 1; ; attempt++) {
     const c = await clientFor(addr, window, dialAddr)
     try {
-      return await best(reps, async () => await blobOnce(c.host, cid, c.peer), 1)
+      return await best(reps, async () => await blobOnce(c.host, cid, [c.peer]), 1)
     } catch (err) {
       // seen rarely on a fresh connection: the first blob stream is closed during protocol
       // negotiation (ERR_DIAL_FAILED, "stream closed while reading"); one retry on a new connection

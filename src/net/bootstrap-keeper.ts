@@ -61,7 +61,6 @@ export function keepBootstrapped (libp2p: Libp2p, list: ReadonlyArray<{ peer: Pe
   const targets: Target[] = list
     .filter(t => t.peer.toString() !== self)
     .map(t => ({ ...t, nextAt: Date.now() + first, backoffMs: first, dialing: false }))
-  let stopped = false
 
   const check = (): void => {
     const now = Date.now()
@@ -83,10 +82,7 @@ export function keepBootstrapped (libp2p: Libp2p, list: ReadonlyArray<{ peer: Pe
         .finally(() => { t.dialing = false })
     }
   }
-  const timer = setInterval(() => { if (!stopped) check() }, options.checkMs ?? 1_000)
+  const timer = setInterval(check, options.checkMs ?? 1_000)
   timer.unref()
-  return () => {
-    stopped = true
-    clearInterval(timer)
-  }
+  return () => { clearInterval(timer) }
 }
