@@ -47,9 +47,9 @@ export interface FetchBlobOptions {
   /** Called after each received chunk. Must be cheap. */
   onProgress?: (p: FetchBlobProgress) => void
   /**
-   * Providers fetched from at once. Above 1, a blob larger than one segment is split into
-   * `segmentBytes` ranges that the providers take in turn; a provider that fails hands its
-   * unfinished range to the others. Each connection is then window-limited on its own, so over a
+   * Providers fetched from at once. Above 1, a blob larger than one segment comes in ranges (the
+   * first `segmentBytes`, then about two ranges per provider) that the providers take in turn; a
+   * provider that fails hands its unfinished range to the others. Each connection is then window-limited on its own, so over a
    * long path the rates add up. The whole blob is hashed at the end; if it does not match its
    * CID, the fetch starts over one provider at a time, which finds the liar.
    *
@@ -103,9 +103,8 @@ export async function fetchBlob (host: TapestryHost, cid: CID | string, provider
   }
   let st = freshAssembly()
 
-  for (const provider of providers) {
+  for (const provider of others) {
     const peer = provider.toString()
-    if (peer === host.peerId) continue
     // a size disagreement restarts from zero with the same provider, once
     for (let tries = 0; tries < 2; tries++) {
       if (signal.aborted) throw stopped(what, options.signal, failures)
