@@ -9,7 +9,7 @@ import {
   type TapestryHost, type BlobServer
 } from '../net/index.js'
 import { encodeCommit } from '../net/gossip-codec.js'
-import { CLOSING_ROUND, checkChain, createRoundConfig, RoundEngine, modelBytes, type Announce, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot, type Member, type BlobKind } from '../round/index.js'
+import { checkChain, createRoundConfig, RoundEngine, modelBytes, type Announce, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot, type Member, type BlobKind } from '../round/index.js'
 import { parseFoldSpec } from '../aggregate/index.js'
 import { BatchSampler, parsePartition, shard, type Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
@@ -346,8 +346,8 @@ export class TapestryNode {
         t.appliedAt = now + ms
       } else if (a.type === 'train') {
         this.timing(a.round).startedAt = now
-      } else if (a.type === 'log' && a.msg === CLOSING_ROUND && typeof a.data?.round === 'number') {
-        this.timing(a.data.round).closedAt = now // the engine says so in a log action only
+      } else if (a.type === 'closed') {
+        this.timing(a.round).closedAt = now
       }
     }
   }

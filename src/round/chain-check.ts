@@ -6,7 +6,7 @@ import { commitMembers, validateCommitGroups, validateCommitShape } from './vali
 import type { RoundConfig } from './config.js'
 import type { Commit } from './messages.js'
 import type { Member, RoundDeps } from './types.js'
-import type { Refusal } from './validate.js'
+import { RefusalCode, type Refusal } from './validate.js'
 
 /** The part of a chain state that commits alone determine: enough to elect the next round. */
 export interface ChainHead {
@@ -33,10 +33,10 @@ export type ChainCheck =
 export function checkChain (head: ChainHead, commits: readonly Commit[], cfg: RoundConfig, rank: NonNullable<RoundDeps['rank']> = electionRank): ChainCheck {
   let h = head
   for (const c of commits) {
-    const fail = (reason: string): ChainCheck => ({ ok: false, round: c.round, refusal: { severity: 'reject', reason } })
-    if (c.round !== h.round) return fail(`commit for round ${c.round} where round ${h.round} was due`)
-    if (c.prevModelId !== h.modelId) return fail(`commit of round ${c.round} extends ${c.prevModelId}, not ${h.modelId}`)
-    if (h.electorate.length === 0) return fail(`round ${c.round} has no electorate, so no commit can be legitimate`)
+    const fail = (code: RefusalCode, reason: string): ChainCheck => ({ ok: false, round: c.round, refusal: { severity: 'reject', code, reason } })
+    if (c.round !== h.round) return fail(RefusalCode.WrongRound, `commit for round ${c.round} where round ${h.round} was due`)
+    if (c.prevModelId !== h.modelId) return fail(RefusalCode.OtherModel, `commit of round ${c.round} extends ${c.prevModelId}, not ${h.modelId}`)
+    if (h.electorate.length === 0) return fail(RefusalCode.NoElectorate, `round ${c.round} has no electorate, so no commit can be legitimate`)
     const candidates = rank(cfg.runId, h.round, h.modelId, h.electorate)
     let refusal = validateCommitShape(c, h.modelId, candidates, cfg)
     if (refusal == null && cfg.mode === 'hierarchical') {
@@ -44,7 +44,7 @@ export function checkChain (head: ChainHead, commits: readonly Commit[], cfg: Ro
       const plan = roundGroups(rank, cfg.runId, h.round, h.modelId, h.electorate, cfg.groupSize)
       refusal = validateCommitGroups(c, plan, p => groupOf(plan, seed, p), cfg.backups)
     }
-    if (refusal != null) return { ok: false, round: c.round, refusal: { severity: 'reject', reason: refusal.reason } }
+    if (refusal != null) return { ok: false, round: c.round, refusal: { ...refusal, severity: 'reject' } }
     h = { round: c.round + 1, modelId: c.newModelId, electorate: commitMembers(c).members }
   }
   return { ok: true, head: h }

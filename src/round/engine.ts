@@ -5,10 +5,10 @@ import { encodeUpdate, decodeUpdate, type CodecState } from '../compress/index.j
 import { electionRank } from './chain-check.js'
 import type { RoundConfig } from './config.js'
 import type { Announce, Commit, IncludedUpdate, SubAggregate, SubAggregateRef } from './messages.js'
-import type { BlobKind, ChainState, Member, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
+import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
 import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
 import type { OuterState } from '../aggregate/index.js'
-import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, type Refusal } from './validate.js'
+import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, RefusalCode, type Refusal } from './validate.js'
 import { roundGroups, groupOf, type GroupPlan } from './groups.js'
 
 /** Per-round working state; dropped when the round's commit is applied. */
@@ -67,9 +67,6 @@ export interface EngineSnapshot {
   chain: ChainState
   codec: CodecState
 }
-
-/** Message of the log action a candidate emits when it closes its round's set (drivers time on it). */
-export const CLOSING_ROUND = 'closing round'
 
 export class RoundEngine {
   private chain: ChainState
@@ -356,8 +353,8 @@ export class RoundEngine {
     this.future.push({ round, ev })
   }
 
-  private refuse (what: string, r: Refusal, from: string, out: RoundAction[]): void {
-    out.push({ type: 'log', level: r.severity === 'reject' ? 'warn' : 'debug', msg: `${what} refused: ${r.reason}`, data: { from } })
+  private refuse (what: RefusedKind, r: Refusal, from: string, out: RoundAction[]): void {
+    out.push({ type: 'refused', what, code: r.code, severity: r.severity, reason: r.reason, from, round: this.chain.round })
   }
 
   // ---- the responsible candidate ----
@@ -383,7 +380,7 @@ export class RoundEngine {
         [...this.live].every(p => w.byPeer.has(p))
       if (!this.closeCondition(now, sched, this.cfg.collectMs, announcedAll, usable.length, electorate.length, out)) return
       w.closing = this.closeSet(usable, out)
-      out.push({ type: 'log', level: 'info', msg: CLOSING_ROUND, data: { round: w.round, rank: w.myRank, included: w.closing.length } })
+      out.push({ type: 'closed', round: w.round, rank: w.myRank, included: w.closing.length })
     }
     w.closing = this.withoutFailed(w.closing, u => u.updateId)
     if (w.closing != null && w.closing.every(u => w.blobs.has(u.updateId))) this.foldAndCommit(now, w.myRank, out)
@@ -475,7 +472,7 @@ export class RoundEngine {
     if (bad == null) return false
     w.failed.add(bad.id)
     w.blobs.delete(bad.id)
-    out.push({ type: 'log', level: 'warn', msg: 'undecodable blob dropped', data: { id: bad.id, peer: bad.peer, error: (err as Error).message } })
+    out.push({ type: 'refused', what: 'blob', code: RefusalCode.UndecodableBlob, severity: 'reject', reason: `blob ${bad.id} does not decode: ${(err as Error).message}`, from: bad.peer, round: w.round })
     return true
   }
 
@@ -567,7 +564,7 @@ export class RoundEngine {
     w.subDone = true
     out.push({ type: 'putBlob', id, bytes, kind: 'subaggregate' })
     out.push({ type: 'publishSubAggregate', msg })
-    out.push({ type: 'log', level: 'info', msg: 'group folded', data: { round: w.round, group: w.myGroup, rank: w.myGroupRank, included: included.length } })
+    out.push({ type: 'groupFolded', round: w.round, group: w.myGroup, rank: w.myGroupRank, included: included.length })
     this.onSubAggregate(msg, out)
   }
 
@@ -611,7 +608,7 @@ export class RoundEngine {
       if (!this.closeCondition(now, sched, this.rootCollectMs(), allIn, best.size === 0 ? 0 : covered, this.chain.electorate.length, out)) return
       w.subsClosing = [...best.values()].sort((a, b) => a.group - b.group)
       for (const s of w.subsClosing) this.ensureBlob(s.subAggregateId, [s.aggregator], out, 'subaggregate')
-      out.push({ type: 'log', level: 'info', msg: CLOSING_ROUND, data: { round: w.round, rank: w.myRank, groups: w.subsClosing.length, included: covered } })
+      out.push({ type: 'closed', round: w.round, rank: w.myRank, groups: w.subsClosing.length, included: covered })
     }
     w.subsClosing = this.withoutFailed(w.subsClosing, s => s.subAggregateId)
     if (w.subsClosing == null || !w.subsClosing.every(s => w.blobs.has(s.subAggregateId))) return
@@ -706,7 +703,7 @@ export class RoundEngine {
     for (const c of [...w.pending]) {
       const check = this.checkOf(c)
       if (check.needs.some(n => w.failed.has(n.id))) {
-        this.dropPending(c, 'commit unverifiable: blobs unavailable', out)
+        this.dropPending(c, { severity: 'ignore', code: RefusalCode.Unverifiable, reason: 'blobs it needs are unavailable' }, out)
         continue
       }
       if (!check.needs.every(n => w.blobs.has(n.id))) continue
@@ -717,15 +714,15 @@ export class RoundEngine {
         this.apply(now, c, result.params, result.state, check.how, out)
         return
       }
-      this.dropPending(c, `commit rejected: ${result.reason}`, out)
+      this.dropPending(c, { severity: 'reject', code: RefusalCode.FoldMismatch, reason: result.reason }, out)
     }
   }
 
-  private dropPending (c: Commit, why: string, out: RoundAction[]): void {
+  private dropPending (c: Commit, why: Refusal, out: RoundAction[]): void {
     const w = this.work!
     w.pending = w.pending.filter(p => p !== c)
     w.rejected.add(`${c.aggregator}/${c.newModelId}`)
-    out.push({ type: 'log', level: 'warn', msg: why, data: { round: c.round, aggregator: c.aggregator, rank: c.rank } })
+    this.refuse('commit', why, c.aggregator, out)
   }
 
   /** Recomputes a commit from its inputs; a mismatch in any bit rejects it. */

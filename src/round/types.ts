@@ -1,6 +1,7 @@
 // Events into and actions out of the round state machine, and the chain state it carries.
 import type { OuterState } from '../aggregate/index.js'
 import type { Announce, Commit, SubAggregate } from './messages.js'
+import type { RefusalCode } from './validate.js'
 
 export interface Member { peerId: string, capacity: number }
 
@@ -38,6 +39,9 @@ export type RoundEvent =
  */
 export type VerifiedBy = 'full' | 'groups' | 'aggregate' | 'self'
 
+/** What a refusal was about. */
+export type RefusedKind = 'announce' | 'commit' | 'sub-aggregate' | 'blob'
+
 export type BlobKind = 'update' | 'aggregate' | 'subaggregate'
 
 export type RoundAction =
@@ -51,6 +55,12 @@ export type RoundAction =
   /** a valid-looking commit for a later round arrived: this node must sync */
   | { type: 'behind', round: number, from: string }
   | { type: 'wake', at: number }
+  /** as the responsible candidate: the round's set is closed (updates, or group folds in hierarchical mode) */
+  | { type: 'closed', round: number, rank: number, included: number, groups?: number }
+  /** as a sub-candidate (hierarchical): my group's fold is out */
+  | { type: 'groupFolded', round: number, group: number, rank: number, included: number }
+  /** a message or blob was refused; `from` is its author */
+  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number }
   | { type: 'log', level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown> }
 
 /** Pure helpers the engine needs but must not implement with I/O. */

@@ -5,34 +5,65 @@ import type { Announce, Commit, SubAggregate } from './messages.js'
 import type { GroupPlan } from './groups.js'
 import { compareUtf8 } from './fold.js'
 
+/** Why a message was refused: stable codes that tests, metrics and peers' scores key on. */
+export enum RefusalCode {
+  /** computed from, extending or folded from another model than this node's (stale or another fork) */
+  OtherModel = 'ERR_REFUSED_OTHER_MODEL',
+  /** a field no honest peer sends: empty id, non-positive count, size or capacity */
+  BadField = 'ERR_REFUSED_BAD_FIELD',
+  /** an update in another codec than the run's */
+  WrongCodec = 'ERR_REFUSED_WRONG_CODEC',
+  /** the author is not the candidate of the rank it claims (round or group election) */
+  NotElected = 'ERR_REFUSED_NOT_ELECTED',
+  /** the commit's shape does not fit the run's mode (aggregate id, sub-aggregates) */
+  WrongMode = 'ERR_REFUSED_WRONG_MODE',
+  /** an update list that is empty, unsorted, or names a peer twice */
+  BadUpdateList = 'ERR_REFUSED_UPDATE_LIST',
+  /** hierarchical: group folds that do not cover the included updates exactly */
+  BadGroups = 'ERR_REFUSED_GROUPS',
+  /** a chain commit for another round than the one due */
+  WrongRound = 'ERR_REFUSED_WRONG_ROUND',
+  /** a round without electorate: no commit for it can be legitimate */
+  NoElectorate = 'ERR_REFUSED_NO_ELECTORATE',
+  /** recomputing the commit from its inputs gave other bits */
+  FoldMismatch = 'ERR_REFUSED_FOLD_MISMATCH',
+  /** the inputs a commit needs could not be fetched */
+  Unverifiable = 'ERR_REFUSED_UNVERIFIABLE',
+  /** a blob that does not decode as what it was announced as */
+  UndecodableBlob = 'ERR_REFUSED_UNDECODABLE_BLOB',
+  /** a synced state that does not match the signed chain it came with */
+  StateMismatch = 'ERR_REFUSED_STATE_MISMATCH'
+}
+
 export interface Refusal {
   /** 'ignore': stale or from another fork; 'reject': malformed or dishonest */
   severity: 'ignore' | 'reject'
+  code: RefusalCode
   reason: string
 }
 
-const ignore = (reason: string): Refusal => ({ severity: 'ignore', reason })
-const reject = (reason: string): Refusal => ({ severity: 'reject', reason })
+const ignore = (code: RefusalCode, reason: string): Refusal => ({ severity: 'ignore', code, reason })
+const reject = (code: RefusalCode, reason: string): Refusal => ({ severity: 'reject', code, reason })
 
 const isPositive = (n: number): boolean => typeof n === 'number' && Number.isFinite(n) && n > 0
 
 export function validateAnnounce (a: Announce, modelId: string, cfg: RoundConfig): Refusal | null {
-  if (a.baseModelId !== modelId) return ignore('computed from another model')
-  if (typeof a.peerId !== 'string' || a.peerId === '') return reject('empty peer id')
-  if (typeof a.updateId !== 'string' || a.updateId === '') return reject('empty update id')
-  if (!isPositive(a.samples) || !Number.isInteger(a.samples)) return reject(`bad sample count ${a.samples}`)
-  if (!isPositive(a.size) || !Number.isInteger(a.size)) return reject(`bad size ${a.size}`)
-  if (!isPositive(a.capacity)) return reject(`bad capacity ${a.capacity}`)
-  if (a.codec !== cfg.codec) return reject(`codec ${a.codec} is not the run's ${cfg.codec}`)
+  if (a.baseModelId !== modelId) return ignore(RefusalCode.OtherModel, 'computed from another model')
+  if (typeof a.peerId !== 'string' || a.peerId === '') return reject(RefusalCode.BadField, 'empty peer id')
+  if (typeof a.updateId !== 'string' || a.updateId === '') return reject(RefusalCode.BadField, 'empty update id')
+  if (!isPositive(a.samples) || !Number.isInteger(a.samples)) return reject(RefusalCode.BadField, `bad sample count ${a.samples}`)
+  if (!isPositive(a.size) || !Number.isInteger(a.size)) return reject(RefusalCode.BadField, `bad size ${a.size}`)
+  if (!isPositive(a.capacity)) return reject(RefusalCode.BadField, `bad capacity ${a.capacity}`)
+  if (a.codec !== cfg.codec) return reject(RefusalCode.WrongCodec, `codec ${a.codec} is not the run's ${cfg.codec}`)
   return null
 }
 
 export function validateCommitShape (c: Commit, modelId: string, candidates: readonly string[], cfg: RoundConfig): Refusal | null {
-  if (c.prevModelId !== modelId) return ignore('extends another model')
-  if (!Number.isInteger(c.rank) || c.rank < 0 || c.rank >= candidates.length) return reject(`rank ${c.rank} out of range`)
-  if (candidates[c.rank] !== c.aggregator) return reject(`${c.aggregator} is not the candidate of rank ${c.rank}`)
-  if ((cfg.mode !== 'gossip') !== (c.aggregateId !== '')) return reject(`aggregate id ${c.aggregateId === '' ? 'missing' : 'unexpected'} in ${cfg.mode} mode`)
-  if (cfg.mode !== 'hierarchical' && (c.subAggregates?.length ?? 0) > 0) return reject(`sub-aggregates in ${cfg.mode} mode`)
+  if (c.prevModelId !== modelId) return ignore(RefusalCode.OtherModel, 'extends another model')
+  if (!Number.isInteger(c.rank) || c.rank < 0 || c.rank >= candidates.length) return reject(RefusalCode.NotElected, `rank ${c.rank} out of range`)
+  if (candidates[c.rank] !== c.aggregator) return reject(RefusalCode.NotElected, `${c.aggregator} is not the candidate of rank ${c.rank}`)
+  if ((cfg.mode !== 'gossip') !== (c.aggregateId !== '')) return reject(RefusalCode.WrongMode, `aggregate id ${c.aggregateId === '' ? 'missing' : 'unexpected'} in ${cfg.mode} mode`)
+  if (cfg.mode !== 'hierarchical' && (c.subAggregates?.length ?? 0) > 0) return reject(RefusalCode.WrongMode, `sub-aggregates in ${cfg.mode} mode`)
   // the O(included) part depends on the commit alone: checked once per commit object
   let r = includedChecks.get(c)
   if (r === undefined) { r = checkIncluded(c); includedChecks.set(c, r) }
@@ -44,21 +75,21 @@ const includedChecks = new WeakMap<Commit, Refusal | null>()
 function checkIncluded (c: Commit): Refusal | null {
   const r = checkUpdateList(c.included)
   if (r != null) return r
-  if (typeof c.newModelId !== 'string' || c.newModelId === '') return reject('empty model id')
+  if (typeof c.newModelId !== 'string' || c.newModelId === '') return reject(RefusalCode.BadField, 'empty model id')
   return null
 }
 
 /** Non-empty, strictly sorted by update id (the fold order), one update per peer, sane weights. */
 function checkUpdateList (included: Commit['included']): Refusal | null {
-  if (!Array.isArray(included) || included.length === 0) return reject('no updates included')
+  if (!Array.isArray(included) || included.length === 0) return reject(RefusalCode.BadUpdateList, 'no updates included')
   const peers = new Set<string>()
   for (let i = 0; i < included.length; i++) {
     const u = included[i]
-    if (i > 0 && !(compareUtf8(included[i - 1].updateId, u.updateId) < 0)) return reject('included updates are not strictly sorted by id')
-    if (peers.has(u.peerId)) return reject(`peer ${u.peerId} included twice`)
+    if (i > 0 && !(compareUtf8(included[i - 1].updateId, u.updateId) < 0)) return reject(RefusalCode.BadUpdateList, 'included updates are not strictly sorted by id')
+    if (peers.has(u.peerId)) return reject(RefusalCode.BadUpdateList, `peer ${u.peerId} included twice`)
     peers.add(u.peerId)
-    if (!isPositive(u.samples) || !Number.isInteger(u.samples)) return reject(`bad sample count ${u.samples}`)
-    if (!isPositive(u.capacity)) return reject(`bad capacity ${u.capacity}`)
+    if (!isPositive(u.samples) || !Number.isInteger(u.samples)) return reject(RefusalCode.BadField, `bad sample count ${u.samples}`)
+    if (!isPositive(u.capacity)) return reject(RefusalCode.BadField, `bad capacity ${u.capacity}`)
   }
   return null
 }
@@ -90,40 +121,40 @@ const groupChecks = new WeakMap<Commit, Refusal | null>()
 
 function checkGroups (c: Commit, plan: GroupPlan, groupOfPeer: (peerId: string) => number, backups: number): Refusal | null {
   const refs = c.subAggregates ?? []
-  if (refs.length === 0) return reject('hierarchical commit lists no sub-aggregates')
+  if (refs.length === 0) return reject(RefusalCode.BadGroups, 'hierarchical commit lists no sub-aggregates')
   const groups = new Set<number>()
   for (const ref of refs) {
     const bad = checkAuthor(ref, plan, backups)
     if (bad != null) return bad
-    if (groups.has(ref.group)) return reject(`group ${ref.group} listed twice`)
+    if (groups.has(ref.group)) return reject(RefusalCode.BadGroups, `group ${ref.group} listed twice`)
     groups.add(ref.group)
-    if (typeof ref.subAggregateId !== 'string' || ref.subAggregateId === '') return reject('empty sub-aggregate id')
+    if (typeof ref.subAggregateId !== 'string' || ref.subAggregateId === '') return reject(RefusalCode.BadField, 'empty sub-aggregate id')
   }
   const byGroup = commitGroups(c, groupOfPeer)
   for (const [g, e] of byGroup) {
-    if (!groups.has(g)) return reject(`update of ${e.updates[0].peerId} belongs to group ${g}, which has no sub-aggregate in the commit`)
+    if (!groups.has(g)) return reject(RefusalCode.BadGroups, `update of ${e.updates[0].peerId} belongs to group ${g}, which has no sub-aggregate in the commit`)
   }
-  if (byGroup.size !== groups.size) return reject('a listed sub-aggregate has no included update')
+  if (byGroup.size !== groups.size) return reject(RefusalCode.BadGroups, 'a listed sub-aggregate has no included update')
   return null
 }
 
 function checkAuthor (s: { group: number, aggregator: string, rank: number }, plan: GroupPlan, backups: number): Refusal | null {
-  if (!Number.isInteger(s.group) || s.group < 0 || s.group >= plan.count) return reject(`group ${s.group} out of range (${plan.count} groups)`)
-  if (!Number.isInteger(s.rank) || s.rank < 0 || s.rank > backups) return reject(`sub-aggregator rank ${s.rank} out of range`)
-  if (plan.groups[s.group][s.rank] !== s.aggregator) return reject(`${s.aggregator} is not group ${s.group}'s candidate of rank ${s.rank}`)
+  if (!Number.isInteger(s.group) || s.group < 0 || s.group >= plan.count) return reject(RefusalCode.NotElected, `group ${s.group} out of range (${plan.count} groups)`)
+  if (!Number.isInteger(s.rank) || s.rank < 0 || s.rank > backups) return reject(RefusalCode.NotElected, `sub-aggregator rank ${s.rank} out of range`)
+  if (plan.groups[s.group][s.rank] !== s.aggregator) return reject(RefusalCode.NotElected, `${s.aggregator} is not group ${s.group}'s candidate of rank ${s.rank}`)
   return null
 }
 
 /** A group fold offered by a sub-candidate: its author, its updates (all of its group, sorted, one per peer). */
 export function validateSubAggregate (s: SubAggregate, modelId: string, plan: GroupPlan, groupOfPeer: (peerId: string) => number, backups: number): Refusal | null {
-  if (s.baseModelId !== modelId) return ignore('folded from another model')
+  if (s.baseModelId !== modelId) return ignore(RefusalCode.OtherModel, 'folded from another model')
   const bad = checkAuthor(s, plan, backups)
   if (bad != null) return bad
-  if (typeof s.subAggregateId !== 'string' || s.subAggregateId === '') return reject('empty sub-aggregate id')
-  if (!isPositive(s.size) || !Number.isInteger(s.size)) return reject(`bad size ${s.size}`)
+  if (typeof s.subAggregateId !== 'string' || s.subAggregateId === '') return reject(RefusalCode.BadField, 'empty sub-aggregate id')
+  if (!isPositive(s.size) || !Number.isInteger(s.size)) return reject(RefusalCode.BadField, `bad size ${s.size}`)
   const shape = checkUpdateList(s.included)
   if (shape != null) return shape
-  for (const u of s.included) if (groupOfPeer(u.peerId) !== s.group) return reject(`update of ${u.peerId} is not in group ${s.group}`)
+  for (const u of s.included) if (groupOfPeer(u.peerId) !== s.group) return reject(RefusalCode.BadGroups, `update of ${u.peerId} is not in group ${s.group}`)
   return null
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Harness } from './harness.js'
-import { createRoundConfig, RoundError } from '../../src/round/index.js'
+import { createRoundConfig, RoundError, RefusalCode } from '../../src/round/index.js'
 
 function modelIdsAgree (h: Harness, round: number): string {
   const ids = h.peers.filter(p => h.alive(p)).map(p => h.applied.get(p)!.find(a => a.round === round)?.modelId)
@@ -62,7 +62,7 @@ test('a commit whose model does not match its inputs is rejected and the backup 
   })
   h.startAll()
   h.run(0)
-  assert.ok(h.logs.some(l => l.msg.startsWith('commit rejected')), 'members rejected the bad commit')
+  assert.ok(h.eventsOf('refused').some(r => r.what === 'commit' && r.code === RefusalCode.FoldMismatch && r.from === aggregator), 'members rejected the bad commit')
   const honest = h.commits.find(c => c.commit.aggregator !== aggregator)
   assert.ok(honest != null, 'a backup committed')
   for (const p of h.peers.filter(p => p !== aggregator)) {
@@ -76,14 +76,16 @@ test('a commit from a peer that is not the candidate of its rank is refused', ()
   const h = new Harness({ nodes: 4, tamper: c => ({ ...c, rank: (c.rank + 1) % 4 }) })
   h.startAll()
   h.run(0, 5000)
-  assert.ok(h.logs.some(l => l.msg.includes('is not the candidate of rank')))
+  assert.ok(h.eventsOf('refused').some(r => r.what === 'commit' && r.code === RefusalCode.NotElected))
 })
 
 test('bad settings are refused with a typed error', () => {
+  const bad = { code: 'ERR_ROUND_CONFIG' }
   assert.throws(() => createRoundConfig({ runId: 'r', quorum: 0 }), RoundError)
-  assert.throws(() => createRoundConfig({ runId: 'r', codec: 'nonsense' }), RoundError)
-  assert.throws(() => createRoundConfig({ runId: 'r', innerSteps: 0 }), RoundError)
-  assert.throws(() => createRoundConfig({ runId: 'r', deadlineMs: 100, collectMs: 200 }), RoundError)
+  assert.throws(() => createRoundConfig({ runId: 'r', quorum: 0 }), bad)
+  assert.throws(() => createRoundConfig({ runId: 'r', codec: 'nonsense' }), bad)
+  assert.throws(() => createRoundConfig({ runId: 'r', innerSteps: 0 }), bad)
+  assert.throws(() => createRoundConfig({ runId: 'r', deadlineMs: 100, collectMs: 200 }), bad)
 })
 
 test('aggregator mode: an author that dies right after committing leaves its aggregate served by the verifiers', () => {

@@ -1,7 +1,11 @@
-// A minimal in-memory driver for RoundEngine tests: instant-ish delivery, scripted faults.
+// The in-memory RoundTransport: RoundDrivers on a virtual clock with instant-ish delivery and
+// scripted faults. The third implementation next to libp2p (daemon) and the modelled network (sim).
 import { createHash } from 'node:crypto'
 import { createLayout, Rng, type ParamLayout } from '../../src/tensor/index.js'
-import { createRoundConfig, modelBytes, RoundEngine, type ChainState, type Commit, type RoundAction, type RoundConfig, type RoundEvent, type SubAggregate } from '../../src/round/index.js'
+import {
+  createRoundConfig, modelBytes, RoundDriver, type ChainState, type Commit, type DriverEvent, type RoundConfig,
+  type RoundEngine, type RoundTransport, type SubAggregate, type ChainCommit
+} from '../../src/round/index.js'
 
 export const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
@@ -21,106 +25,168 @@ export interface HarnessOptions {
   killAuthorOfRound?: number
   /** reverse delivery order of announces (arrival-order independence) */
   shuffleSeed?: number
+  /** gossip loses the commits of `round` on their way to `peer` */
+  dropCommit?: { peer: string, round: number }
   seed?: number
 }
+
+interface Item { t: number, seq: number, peer: string, fn: () => void }
 
 export class Harness {
   readonly layout: ParamLayout
   readonly cfg: RoundConfig
+  readonly drivers = new Map<string, RoundDriver>()
   readonly engines = new Map<string, RoundEngine>()
   readonly blobs = new Map<string, Map<string, Uint8Array>>()
   readonly commits: Array<{ at: number, commit: Commit }> = []
   readonly subAggregates: SubAggregate[] = []
   readonly applied = new Map<string, Array<{ round: number, modelId: string, verified: string }>>()
-  readonly logs: Array<{ peer: string, level: string, msg: string }> = []
-  private queue: Array<{ t: number, seq: number, peer: string, ev: RoundEvent }> = []
+  /** every driver event, by peer */
+  readonly events: Array<{ peer: string, e: DriverEvent }> = []
+  /** commits each peer applied, in order: what it offers to peers that sync or pull */
+  private readonly chains = new Map<string, Commit[]>()
+  private queue: Item[] = []
   private seq = 0
   now = 0
-  private readonly rng: Rng
+  readonly genesis: ChainState
+  readonly killed = new Set<string>()
 
   constructor (readonly o: HarnessOptions) {
     this.layout = createLayout([{ name: 'w', shape: [o.params ?? 64] }])
     this.cfg = createRoundConfig({ runId: 'test-run', innerSteps: 1, codec: 'fp32', deadlineMs: 1000, collectMs: 500, backupStepMs: 500, ...o.config })
-    this.rng = new Rng(o.seed ?? 1)
     const theta0 = new Float32Array(this.layout.total).map((_, i) => Math.sin(i))
     const peers = Array.from({ length: o.nodes }, (_, i) => `peer-${i}`)
-    const genesis: ChainState = {
+    this.genesis = {
       round: 0, modelId: digest(modelBytes(theta0)), params: theta0, outer: { step: 0, velocity: null },
       electorate: peers.map(p => ({ peerId: p, capacity: 1 }))
     }
-    for (const p of peers) {
-      this.engines.set(p, new RoundEngine(this.cfg, this.layout, { self: p, digest }, { chain: genesis, codec: {} }))
-      this.blobs.set(p, new Map())
-      this.applied.set(p, [])
-    }
+    for (const p of peers) this.addNode(p)
   }
 
-  get peers (): string[] { return [...this.engines.keys()] }
-  readonly killed = new Set<string>()
+  /** A node with the run's genesis; a late joiner is added after others ran and started with catchUp. */
+  addNode (peer = `peer-${this.drivers.size}`): string {
+    const driver = new RoundDriver({ cfg: this.cfg, layout: this.layout, deps: { self: peer, digest }, restore: { chain: this.genesis, codec: {} } }, this.transport(peer))
+    this.drivers.set(peer, driver)
+    this.engines.set(peer, driver.engine)
+    this.blobs.set(peer, new Map())
+    this.applied.set(peer, [])
+    this.chains.set(peer, [])
+    driver.on(e => {
+      this.events.push({ peer, e })
+      if (e.type === 'applied') {
+        this.applied.get(peer)!.push({ round: e.commit.round, modelId: e.state.modelId, verified: e.verified })
+        this.chains.get(peer)!.push(e.commit)
+      }
+    })
+    return peer
+  }
+
+  get peers (): string[] { return [...this.drivers.keys()] }
   alive (p: string): boolean { return !(this.o.dead?.has(p) ?? false) && !this.killed.has(p) }
 
-  push (t: number, peer: string, ev: RoundEvent): void {
-    this.queue.push({ t, seq: this.seq++, peer, ev })
+  /** Driver events of one kind (all peers, or one). */
+  eventsOf<T extends DriverEvent['type']> (type: T, peer?: string): Array<Extract<DriverEvent, { type: T }>> {
+    return this.events.filter(x => x.e.type === type && (peer == null || x.peer === peer)).map(x => x.e as Extract<DriverEvent, { type: T }>)
+  }
+
+  /** Log lines (engine logs and refusals) as text, for tests that look at what a node said. */
+  get logs (): Array<{ peer: string, msg: string, code?: string }> {
+    return this.events.flatMap(({ peer, e }) => e.type === 'log' ? [{ peer, msg: e.msg }] : e.type === 'refused' ? [{ peer, msg: `${e.what} refused: ${e.reason}`, code: e.code }] : [])
+  }
+
+  private schedule (t: number, peer: string, fn: () => void): void {
+    this.queue.push({ t, seq: this.seq++, peer, fn })
   }
 
   startAll (): void {
-    for (const p of this.peers) this.push(0, p, { type: 'start' })
+    for (const p of this.peers) this.start(p)
+  }
+
+  start (peer: string, catchUp = false): void {
+    this.schedule(this.now, peer, () => this.drivers.get(peer)!.start({ catchUp }))
   }
 
   /** Runs until `untilRound` is applied by every live peer or time runs out. */
   run (untilRound: number, maxTime = 60_000): void {
-    const lat = this.o.latency ?? 1
-    while (this.queue.length > 0) {
-      this.queue.sort((a, b) => a.t - b.t || a.seq - b.seq)
-      const { t, peer, ev } = this.queue.shift()!
-      if (t > maxTime) break
-      this.now = t
-      if (!this.alive(peer)) continue
-      const actions = this.engines.get(peer)!.handle(t, ev)
-      this.perform(peer, actions, lat)
-      if (this.peers.filter(p => this.alive(p)).every(p => this.engines.get(p)!.round > untilRound)) break
-    }
+    this.runUntil(() => this.peers.filter(p => this.alive(p)).every(p => this.engines.get(p)!.round > untilRound), maxTime)
   }
 
-  private perform (peer: string, actions: RoundAction[], lat: number): void {
-    for (const a of actions) {
-      switch (a.type) {
-        case 'train': {
-          const rng = new Rng(`${peer}/${a.round}`)
-          const p = a.params.map(v => v - 0.01 * rng.normal())
-          this.push(this.now + 10, peer, { type: 'trained', round: a.round, params: p, samples: 10 + this.peers.indexOf(peer) })
-          break
+  /** Runs until `done()` holds or virtual time passes `maxTime`; returns whether it holds. */
+  runUntil (done: () => boolean, maxTime = 60_000): boolean {
+    while (this.queue.length > 0) {
+      this.queue.sort((a, b) => a.t - b.t || a.seq - b.seq)
+      const next = this.queue.shift()!
+      if (next.t > maxTime) break
+      this.now = Math.max(this.now, next.t)
+      if (!this.alive(next.peer)) continue
+      next.fn()
+      if (done()) return true
+    }
+    return done()
+  }
+
+  /** The commits a peer serves to others: its chain, as a liar (tamper) would serve it too. */
+  private served (peer: string): Commit[] {
+    const chain = this.chains.get(peer)!
+    return this.o.tamper != null ? chain.map(this.o.tamper) : chain
+  }
+
+  private transport (peer: string): RoundTransport {
+    const lat = (): number => this.o.latency ?? 1
+    const toOthers = (fn: (p: string, i: number) => void, order?: number): void => {
+      const targets = this.peers.filter(p => p !== peer)
+      if (order != null) new Rng(order).shuffle(targets)
+      targets.forEach(fn)
+    }
+    return {
+      now: () => this.now,
+      at: (t, fn) => this.schedule(Math.max(t, this.now), peer, fn),
+      publish: out => {
+        switch (out.type) {
+          case 'announce': {
+            const shuffled = this.o.shuffleSeed != null
+            toOthers((p, i) => this.schedule(this.now + lat() + (shuffled ? i : 0), p, () => this.drivers.get(p)!.receive({ type: 'announce', msg: out.msg })),
+              shuffled ? this.o.shuffleSeed! + out.msg.round : undefined)
+            return
+          }
+          case 'subAggregate': {
+            const msg = this.o.tamperSub != null ? this.o.tamperSub(out.msg) : out.msg
+            this.subAggregates.push(msg)
+            toOthers(p => this.schedule(this.now + lat(), p, () => this.drivers.get(p)!.receive({ type: 'subAggregate', msg })))
+            return
+          }
+          case 'commit': {
+            const c = this.o.tamper != null ? this.o.tamper(out.msg) : out.msg
+            this.commits.push({ at: this.now, commit: c })
+            toOthers(p => {
+              const d = this.o.dropCommit
+              if (d != null && d.peer === p && d.round === c.round) return // lost in gossip
+              this.schedule(this.now + lat(), p, () => this.drivers.get(p)!.receive({ type: 'commit', msg: c }))
+            })
+            if (c.round === this.o.killAuthorOfRound) this.killed.add(peer)
+          }
         }
-        case 'putBlob': this.blobs.get(peer)!.set(a.id, a.bytes); break
-        case 'publishAnnounce': {
-          const targets = this.peers.filter(p => p !== peer)
-          if (this.o.shuffleSeed != null) new Rng(this.o.shuffleSeed + a.msg.round).shuffle(targets)
-          targets.forEach((p, i) => this.push(this.now + lat + (this.o.shuffleSeed != null ? i : 0), p, { type: 'announce', msg: a.msg }))
-          break
-        }
-        case 'publishSubAggregate': {
-          const msg = this.o.tamperSub != null ? this.o.tamperSub(a.msg) : a.msg
-          for (const p of this.peers) if (p !== peer) this.push(this.now + lat, p, { type: 'subAggregate', msg })
-          this.subAggregates.push(msg)
-          break
-        }
-        case 'publishCommit': {
-          const c = this.o.tamper != null ? this.o.tamper(a.msg) : a.msg
-          this.commits.push({ at: this.now, commit: c })
-          for (const p of this.peers) if (p !== peer) this.push(this.now + lat, p, { type: 'commit', msg: c })
-          if (c.round === this.o.killAuthorOfRound) this.killed.add(peer)
-          break
-        }
-        case 'fetch': {
-          const from = a.providers.find(p => this.alive(p) && this.blobs.get(p)!.has(a.id))
-          if (from != null) this.push(this.now + lat, peer, { type: 'blob', id: a.id, bytes: this.blobs.get(from)!.get(a.id)! })
-          else this.push(this.now + 50, peer, { type: 'blobFailed', id: a.id, reason: 'no provider' })
-          break
-        }
-        case 'applied': this.applied.get(peer)!.push({ round: a.commit.round, modelId: a.state.modelId, verified: a.verified }); break
-        case 'wake': this.push(a.at, peer, { type: 'tick' }); break
-        case 'log': this.logs.push({ peer, level: a.level, msg: a.msg }); break
-        case 'behind': break
+      },
+      putBlob: (id, bytes) => { this.blobs.get(peer)!.set(id, bytes) },
+      fetchBlob: (id, providers, _kind, done) => {
+        const from = providers.find(p => this.alive(p) && this.blobs.get(p)?.has(id) === true)
+        if (from != null) { const bytes = this.blobs.get(from)!.get(id)!; this.schedule(this.now + lat(), peer, () => done({ ok: true, bytes })) } else this.schedule(this.now + 50, peer, () => done({ ok: false, reason: 'no provider' }))
+      },
+      train: (round, params, _steps, done) => {
+        const rng = new Rng(`${peer}/${round}`)
+        const p = params.map(v => v - 0.01 * rng.normal())
+        this.schedule(this.now + 10, peer, () => done({ params: p, samples: 10 + Number(peer.split('-')[1]) }))
+      },
+      sync: (fromRound, done) => {
+        const best = this.peers.filter(p => p !== peer && this.alive(p)).sort((a, b) => this.engines.get(b)!.round - this.engines.get(a)!.round)[0]
+        if (best == null || this.engines.get(best)!.round <= fromRound) { this.schedule(this.now + lat(), peer, () => done(null)); return }
+        const commits: ChainCommit[] = this.served(best).filter(c => c.round >= fromRound).map(commit => ({ commit }))
+        const state = this.engines.get(best)!.state
+        this.schedule(this.now + lat(), peer, () => done({ from: best, commits, state }))
+      },
+      pullCommit: (from, round, done) => {
+        const commits = this.alive(from) ? this.served(from).filter(c => c.round === round).map(commit => ({ commit })) : []
+        this.schedule(this.now + lat(), peer, () => done(commits))
       }
     }
   }

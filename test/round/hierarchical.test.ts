@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Harness } from './harness.js'
-import { planGroups, groupOf, createRoundConfig, RoundError } from '../../src/round/index.js'
+import { planGroups, groupOf, createRoundConfig, RoundError, RefusalCode } from '../../src/round/index.js'
 
 const HIER = { mode: 'hierarchical' as const, groupSize: 4, codec: 'topk:0.25+q8', aggregateCodec: 'int8', subAggregateCodec: 'int8' }
 
@@ -97,7 +97,7 @@ test('a group fold that does not match its updates is rejected by its group\'s c
   })
   h.startAll()
   h.run(0, 5000)
-  assert.ok(h.logs.some(l => /group \d+'s fold does not match its included updates/.test(l.msg)), 'a group candidate caught the lie')
+  assert.ok(h.eventsOf('refused').some(r => r.code === RefusalCode.FoldMismatch && /group \d+'s fold/.test(r.reason)), 'a group candidate caught the lie')
 })
 
 test('hierarchical settings are checked', () => {

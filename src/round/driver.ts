@@ -1,0 +1,299 @@
+// The one driver of the round engine: its event queue, wake → tick, fetches, falling behind →
+// sync (through checkSyncOffer), pulling commits missed in gossip, and typed events for whoever
+// watches (daemon timing and metrics, simulator results). It reaches the world only through a
+// RoundTransport, so the daemon, the simulator and the tests run the same code.
+import type { ParamLayout } from '../tensor/index.js'
+import { electionRank } from './chain-check.js'
+import type { RoundConfig } from './config.js'
+import { RoundEngine, type EngineSnapshot } from './engine.js'
+import type { Announce, Commit, SubAggregate } from './messages.js'
+import { checkSyncOffer } from './sync-check.js'
+import type { ChainCommit, RoundTransport } from './transport.js'
+import type { BlobKind, ChainState, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
+import type { RefusalCode } from './validate.js'
+
+/** What the driver reports, each stamped with the transport's clock (`at`). */
+export type DriverEvent =
+  /** the engine began `round` and asked for local training */
+  | { type: 'roundStarted', round: number, at: number }
+  /** the trained parameters went into the engine; `encodeMs`: its time for the delta and the encoding */
+  | { type: 'trained', round: number, samples: number, encodeMs: number, at: number }
+  | { type: 'announced', round: number, updateId: string, size: number, at: number }
+  /** as the responsible candidate: the round's set is closed */
+  | { type: 'setClosed', round: number, rank: number, included: number, groups?: number, at: number }
+  | { type: 'groupFolded', round: number, group: number, rank: number, included: number, at: number }
+  /** this node published its commit of `round` */
+  | { type: 'committed', round: number, rank: number, included: number, at: number }
+  /** a commit was applied, and how it was checked; `computeMs`: the engine's time for that step */
+  | { type: 'applied', commit: Commit, state: ChainState, verified: VerifiedBy, computeMs: number, at: number }
+  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number, at: number }
+  | { type: 'fetched', id: string, kind: BlobKind, round: number, ok: boolean, bytes: number, startAt: number, at: number, reason?: string }
+  /** a commit showed this node missed rounds: it syncs */
+  | { type: 'behind', round: number, from: string, at: number }
+  | { type: 'synced', from: string, round: number, commits: number, at: number }
+  | { type: 'syncRefused', from: string, code: RefusalCode, reason: string, at: number }
+  | { type: 'syncFailed', reason: string, at: number }
+  /** a commit this node missed in gossip was pulled from a peer that applied it */
+  | { type: 'commitPulled', round: number, from: string, at: number }
+  | { type: 'log', level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>, at: number }
+  /** the engine threw on an event (a bug): the event is dropped, the driver goes on */
+  | { type: 'engineError', event: RoundEvent['type'], error: Error, at: number }
+
+/** Work the driver waits for before it hands the engine its next event (persistence). */
+export interface DriverHooks {
+  /** a commit was applied: persist it (and the state) before anything else happens */
+  applied?: (commit: Commit, state: ChainState, verified: VerifiedBy) => void | Promise<void>
+  /** a sync was checked: persist the adopted commits before the node moves to their state */
+  adopted?: (commits: ChainCommit[], state: ChainState) => void | Promise<void>
+  /** this node is about to publish its commit: e.g. sign it and keep the signed bytes */
+  committing?: (commit: Commit) => void | Promise<void>
+}
+
+export interface DriverOptions {
+  cfg: RoundConfig
+  layout: ParamLayout
+  deps: RoundDeps
+  restore: EngineSnapshot
+  hooks?: DriverHooks
+  /**
+   * how long a peer may be one commit ahead before this node asks it for that commit (gossip may
+   * have lost it) @default 300
+   */
+  commitPullGraceMs?: number
+}
+
+export class RoundDriver {
+  readonly engine: RoundEngine
+  private readonly queue: RoundEvent[] = []
+  private busy = false
+  private stopped = false
+  private idle: Promise<void> = Promise.resolve()
+  private resolveIdle: (() => void) | null = null
+  private syncing = false
+  private readonly pulling = new Set<number>()
+  private readonly listeners: Array<(e: DriverEvent) => void> = []
+  private readonly hooks: DriverHooks
+  private readonly graceMs: number
+  private readonly rank: NonNullable<RoundDeps['rank']>
+
+  constructor (private readonly o: DriverOptions, private readonly transport: RoundTransport) {
+    this.engine = new RoundEngine(o.cfg, o.layout, o.deps, o.restore)
+    this.hooks = o.hooks ?? {}
+    this.graceMs = o.commitPullGraceMs ?? 300
+    this.rank = o.deps.rank ?? electionRank
+  }
+
+  get round (): number { return this.engine.round }
+  get state (): ChainState { return this.engine.state }
+  get self (): string { return this.o.deps.self }
+
+  /** Watch the driver's events (synchronously, in order). */
+  on (listener: (e: DriverEvent) => void): void { this.listeners.push(listener) }
+
+  /**
+   * Start the first round. With `catchUp`, first ask peers whether the run moved on (a late joiner,
+   * or a node back from a long crash) and adopt their state if it checks out.
+   */
+  start (opts: { catchUp?: boolean } = {}): void {
+    if (opts.catchUp === true) this.sync(() => this.deliver({ type: 'start' }))
+    else this.deliver({ type: 'start' })
+  }
+
+  /** Incoming gossip (already authenticated by the transport). */
+  receive (msg: { type: 'announce', msg: Announce } | { type: 'commit', msg: Commit } | { type: 'subAggregate', msg: SubAggregate }): void {
+    if (msg.type === 'announce' && msg.msg.round === this.engine.round + 1) {
+      // an announce for the next round means its author applied this one: its commit may be lost to us
+      this.peerAt(msg.msg.peerId, msg.msg.round - 1)
+    }
+    this.deliver(msg)
+  }
+
+  /** Peers known alive and on this run (presence): a closing candidate waits for them too. */
+  setLive (live: readonly string[]): void {
+    this.deliver({ type: 'peers', live: [...live] })
+  }
+
+  /**
+   * A peer says it applied `appliedRound`: one round ahead of us means a commit we may have missed
+   * (pulled after a grace), two or more mean we missed rounds (sync).
+   */
+  peerAt (peer: string, appliedRound: number): void {
+    if (this.stopped || peer === this.self) return
+    if (appliedRound >= this.engine.round + 1) this.sync()
+    else if (appliedRound === this.engine.round) this.pullLater(peer, appliedRound)
+  }
+
+  /** Hand the engine an event; events are handled one at a time, in arrival order. */
+  deliver (ev: RoundEvent): void {
+    if (this.stopped) return
+    this.queue.push(ev)
+    this.drain()
+  }
+
+  /** Stop handling events; resolves when the one in progress (and its persistence) is done. */
+  async stop (): Promise<void> {
+    this.stopped = true
+    this.queue.length = 0
+    await this.idle
+  }
+
+  private emit (e: DriverEvent): void {
+    for (const l of this.listeners) l(e)
+  }
+
+  private drain (): void {
+    if (this.busy) return
+    this.busy = true
+    this.idle = new Promise(resolve => { this.resolveIdle = resolve })
+    for (;;) {
+      const ev = this.queue.shift()
+      if (ev == null || this.stopped) break
+      const now = this.transport.now()
+      const t0 = performance.now()
+      let actions: RoundAction[]
+      try {
+        actions = this.engine.handle(now, ev)
+      } catch (err) {
+        this.emit({ type: 'engineError', event: ev.type, error: err as Error, at: now })
+        continue
+      }
+      const ms = performance.now() - t0
+      if (ev.type === 'trained') this.emit({ type: 'trained', round: ev.round, samples: ev.samples, encodeMs: ms, at: now })
+      const pending = this.perform(actions, 0, now, ms)
+      if (pending != null) {
+        // persistence in progress: the next event waits for it
+        pending.catch(err => { this.emit({ type: 'log', level: 'warn', msg: 'action failed', data: { err: String(err) }, at: this.transport.now() }) })
+          .finally(() => { this.busy = false; this.drain() })
+        return
+      }
+    }
+    this.busy = false
+    this.resolveIdle?.()
+  }
+
+  /** Performs actions from index `i`; returns a promise when one of them must be awaited. */
+  private perform (actions: RoundAction[], i: number, now: number, ms: number): Promise<void> | undefined {
+    for (; i < actions.length; i++) {
+      const r = this.performOne(actions[i], now, ms)
+      if (r != null) {
+        const next = i + 1
+        return r.then(() => this.perform(actions, next, now, ms))
+      }
+    }
+    return undefined
+  }
+
+  private performOne (a: RoundAction, now: number, ms: number): Promise<void> | undefined {
+    const t = this.transport
+    switch (a.type) {
+      case 'train':
+        this.emit({ type: 'roundStarted', round: a.round, at: now })
+        t.train(a.round, a.params, a.steps, r => {
+          if (r != null) this.deliver({ type: 'trained', round: a.round, params: r.params, samples: r.samples })
+        })
+        return
+      case 'putBlob': return asPromise(t.putBlob(a.id, a.bytes, a.kind, this.engine.round))
+      case 'publishAnnounce': {
+        this.emit({ type: 'announced', round: a.msg.round, updateId: a.msg.updateId, size: a.msg.size, at: now })
+        return asPromise(t.publish({ type: 'announce', msg: a.msg, audience: this.engine.announceAudience() }))
+      }
+      case 'publishSubAggregate':
+        return asPromise(t.publish({ type: 'subAggregate', msg: a.msg, audience: this.engine.subAggregateAudience(a.msg.group) }))
+      case 'publishCommit': {
+        this.emit({ type: 'committed', round: a.msg.round, rank: a.msg.rank, included: a.msg.included.length, at: now })
+        const before = asPromise(this.hooks.committing?.(a.msg))
+        const publish = (): Promise<void> | undefined => asPromise(t.publish({ type: 'commit', msg: a.msg }))
+        return before != null ? before.then(publish) : publish()
+      }
+      case 'fetch': this.fetch(a.id, a.providers, a.kind); return
+      case 'applied':
+        this.emit({ type: 'applied', commit: a.commit, state: a.state, verified: a.verified, computeMs: ms, at: now + ms })
+        return asPromise(this.hooks.applied?.(a.commit, a.state, a.verified))
+      case 'behind':
+        this.emit({ type: 'behind', round: a.round, from: a.from, at: now })
+        this.sync()
+        return
+      case 'wake': t.at(a.at, () => this.deliver({ type: 'tick' })); return
+      case 'closed': this.emit({ type: 'setClosed', round: a.round, rank: a.rank, included: a.included, groups: a.groups, at: now }); return
+      case 'groupFolded': this.emit({ type: 'groupFolded', round: a.round, group: a.group, rank: a.rank, included: a.included, at: now }); return
+      case 'refused': this.emit({ ...a, type: 'refused', at: now }); return
+      case 'log': this.emit({ type: 'log', level: a.level, msg: a.msg, data: a.data, at: now })
+    }
+  }
+
+  private fetch (id: string, providers: string[], kind: BlobKind): void {
+    const startAt = this.transport.now()
+    const round = this.engine.round
+    this.transport.fetchBlob(id, providers.filter(p => p !== this.self), kind, r => {
+      const at = this.transport.now()
+      this.emit({ type: 'fetched', id, kind, round, ok: r.ok, bytes: r.ok ? r.bytes.length : 0, startAt, at, reason: r.ok ? undefined : r.reason })
+      if (!r.ok) { this.deliver({ type: 'blobFailed', id, reason: r.reason }); return }
+      // keep it so this node can serve it too, then hand it to the engine
+      const put = asPromise(this.transport.putBlob(id, r.bytes, kind, round))
+      if (put == null) this.deliver({ type: 'blob', id, bytes: r.bytes })
+      else put.catch(() => {}).finally(() => this.deliver({ type: 'blob', id, bytes: r.bytes }))
+    })
+  }
+
+  /** Fetch peers' chain and state, check it, persist what is adopted, then move the engine to it. */
+  private sync (then?: () => void): void {
+    if (this.syncing || this.stopped) { then?.(); return }
+    this.syncing = true
+    const from = this.engine.round
+    this.transport.sync(from, (offer, failure) => {
+      const done = (): void => { this.syncing = false; then?.() }
+      const at = this.transport.now()
+      if (offer == null) {
+        if (failure != null) this.emit({ type: 'syncFailed', reason: failure, at })
+        done()
+        return
+      }
+      const check = checkSyncOffer(this.engine.state, offer, this.o.cfg, this.o.deps.digest, this.rank)
+      if (!check.ok) {
+        if (check.refusal.severity === 'reject') this.emit({ type: 'syncRefused', from: offer.from, code: check.refusal.code, reason: check.refusal.reason, at })
+        done()
+        return
+      }
+      const adopt = (): void => {
+        if (!this.stopped && check.state.round > this.engine.round) {
+          this.emit({ type: 'synced', from: offer.from, round: check.state.round, commits: check.adopted.length, at: this.transport.now() })
+          this.deliver({ type: 'synced', state: check.state })
+        }
+        done()
+      }
+      const persisted = asPromise(this.hooks.adopted?.(check.adopted, check.state))
+      if (persisted == null) adopt()
+      else {
+        persisted.then(adopt, err => {
+          this.emit({ type: 'syncFailed', reason: `adopted chain not persisted: ${String(err)}`, at: this.transport.now() })
+          done()
+        })
+      }
+    })
+  }
+
+  /**
+   * Gossip can lose a commit. When a peer shows it applied the round this node still works on,
+   * ask it for that commit after a grace, and hand it to the engine, which verifies it like any
+   * gossiped commit (a duplicate changes nothing).
+   */
+  private pullLater (peer: string, round: number): void {
+    if (this.pulling.has(round)) return
+    this.pulling.add(round)
+    this.transport.at(this.transport.now() + this.graceMs, () => {
+      if (this.stopped || this.engine.round !== round) { this.pulling.delete(round); return }
+      this.transport.pullCommit(peer, round, commits => {
+        this.pulling.delete(round)
+        for (const c of commits) {
+          if (c.commit.round !== round || this.engine.round !== round) continue
+          this.emit({ type: 'commitPulled', round, from: peer, at: this.transport.now() })
+          this.deliver({ type: 'commit', msg: c.commit })
+        }
+      })
+    })
+  }
+}
+
+function asPromise (r: void | Promise<void> | undefined): Promise<void> | undefined {
+  return r instanceof Promise ? r : undefined
+}
