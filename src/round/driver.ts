@@ -130,6 +130,9 @@ export class RoundDriver {
     this.drain()
   }
 
+  /** Resolves when no event is being handled (a simulator waits for it to keep virtual time exact). */
+  async whenIdle (): Promise<void> { await this.idle }
+
   /** Stop handling events; resolves when the one in progress (and its persistence) is done. */
   async stop (): Promise<void> {
     this.stopped = true
@@ -144,7 +147,8 @@ export class RoundDriver {
   private drain (): void {
     if (this.busy) return
     this.busy = true
-    this.idle = new Promise(resolve => { this.resolveIdle = resolve })
+    // one idle promise per busy spell, however many times persistence pauses it
+    if (this.resolveIdle == null) this.idle = new Promise(resolve => { this.resolveIdle = resolve })
     for (;;) {
       const ev = this.queue.shift()
       if (ev == null || this.stopped) break
@@ -168,7 +172,9 @@ export class RoundDriver {
       }
     }
     this.busy = false
-    this.resolveIdle?.()
+    const resolve = this.resolveIdle
+    this.resolveIdle = null
+    resolve?.()
   }
 
   /** Performs actions from index `i`; returns a promise when one of them must be awaited. */

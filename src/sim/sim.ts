@@ -3,7 +3,10 @@
 import { createHash } from 'node:crypto'
 import { Rng } from '../tensor/index.js'
 import { rankMembers } from '../election/index.js'
-import { createRoundConfig, modelBytes, RoundEngine, type RoundAction, type RoundEvent, type Member, type ChainState, type RoundConfig, type Commit } from '../round/index.js'
+import {
+  createRoundConfig, modelBytes, RoundDriver, type Member, type ChainState, type RoundConfig, type Commit, type DriverEvent,
+  type EngineSnapshot, type RoundTransport, type TrainResult, type ChainCommit, type SyncOffer
+} from '../round/index.js'
 import { EventQueue } from './queue.js'
 import { buildTopology } from './topology.js'
 import { NetworkModel } from './network.js'
@@ -39,24 +42,32 @@ export interface SimResult {
 }
 
 type SimEvent =
-  | { kind: 'node', node: number, life: number, ev: RoundEvent }
+  /** a transport callback or timer of one node's life: dropped if the node left since */
+  | { kind: 'call', node: number, life: number, fn: () => void }
   /** local training whose result is computed by the worker while the simulation goes on */
-  | { kind: 'trained', node: number, life: number, round: number, result: Promise<{ params: Float32Array, samples: number }> }
+  | { kind: 'trained', node: number, life: number, result: Promise<{ params: Float32Array, samples: number }>, done: (r: TrainResult) => void }
   | { kind: 'leave', node: number }
   | { kind: 'join', node: number }
-  | { kind: 'synced', node: number, life: number, from: number }
+  /** what presence would tell the online members: who is alive and on the run */
+  | { kind: 'live' }
 
 interface SimNode {
   id: string
   online: boolean
   /** incremented on every departure, so events meant for an earlier life are dropped */
   life: number
-  engine: RoundEngine
+  /** a node that comes back is a restarted daemon: a new driver on the state it had */
+  driver: RoundDriver
   blobs: Map<string, { bytes: Uint8Array, round: number }>
   speed: number
   appliedRound: number
+  /** the commits it applied in the last few rounds: what it serves to a peer that pulls one */
+  recent: Map<number, Commit>
 }
 
+/** how long presence takes to tell peers that a member left (the daemon: three presence periods) */
+const LIVENESS_MS = 6_000
+const RECENT_COMMITS = 8
 const MAX_EVENTS = 500_000_000
 const FETCH_TIMEOUT_MS = 5_000
 
@@ -83,6 +94,8 @@ export class Simulation {
   private readonly records = new Map<number, RoundRecord>()
   private readonly crashRounds: Set<number>
   private readonly rankMemo = new Map<string, string[]>()
+  /** every applied commit by the model it made: the chain a syncing node is offered */
+  private readonly byModel = new Map<string, Commit>()
   private events = 0
   private nodeRounds = 0
   private now = 0
@@ -121,10 +134,24 @@ export class Simulation {
     const speedRng = this.rng.fork('speed')
     for (let i = 0; i < cfg.nodes; i++) {
       const id = peerName(i)
-      const engine = new RoundEngine(this.roundCfg, backend.layout, { self: id, digest: sha256Hex, rank: this.memoRank }, { chain: genesis, codec: {} })
       const speed = Math.exp(cfg.stragglerSigma * speedRng.normal())
-      this.nodes.push({ id, online: true, life: 0, engine, blobs: new Map(), speed, appliedRound: -1 })
+      const node: SimNode = { id, online: true, life: 0, driver: undefined as unknown as RoundDriver, blobs: new Map(), speed, appliedRound: -1, recent: new Map() }
+      this.nodes.push(node)
+      node.driver = this.newDriver(i, { chain: genesis, codec: {} })
     }
+  }
+
+  private newDriver (i: number, restore: EngineSnapshot): RoundDriver {
+    const n = this.nodes[i]
+    const driver = new RoundDriver({
+      cfg: this.roundCfg,
+      layout: this.backend.layout,
+      deps: { self: n.id, digest: sha256Hex, rank: this.memoRank },
+      restore,
+      hooks: { applied: commit => this.onApplied(i, commit) }
+    }, this.transport(i))
+    driver.on(e => this.onDriverEvent(i, e))
+    return driver
   }
 
   /** Election is pure, so every simulated node may share one computation per round. */
@@ -147,14 +174,15 @@ export class Simulation {
     this.queue.push(time, ev)
   }
 
-  private toNode (time: number, node: number, ev: RoundEvent): void {
-    this.push(time, { kind: 'node', node, life: this.nodes[node].life, ev })
+  /** `fn` at `time` for node `node`, unless it left before then. */
+  private call (time: number, node: number, fn: () => void): void {
+    this.push(Math.max(time, this.now), { kind: 'call', node, life: this.nodes[node].life, fn })
   }
 
   async run (): Promise<SimResult> {
     const wall0 = performance.now()
     const startRng = this.rng.fork('start')
-    for (let i = 0; i < this.nodes.length; i++) this.toNode(startRng.next() * 10, i, { type: 'start' })
+    for (let i = 0; i < this.nodes.length; i++) this.call(startRng.next() * 10, i, () => this.nodes[i].driver.start())
     if (this.cfg.leavePerHour > 0) for (let i = 0; i < this.nodes.length; i++) this.scheduleLeave(i)
     const horizon = this.cfg.rounds * (this.cfg.innerSteps * this.cfg.stepMs * 20 + this.cfg.deadlineMs * (2 + this.cfg.backups)) + 60_000
     while (this.queue.size > 0 && this.events < MAX_EVENTS) {
@@ -187,92 +215,84 @@ export class Simulation {
 
   private async dispatch (e: SimEvent): Promise<void> {
     switch (e.kind) {
-      case 'node': {
+      case 'call': {
         const n = this.nodes[e.node]
         if (!n.online || n.life !== e.life) return
-        const actions = n.engine.handle(this.now, e.ev)
-        await this.perform(e.node, actions)
+        e.fn()
+        // persistence-like work (the evaluation of a new round) finishes before virtual time moves on
+        await n.driver.whenIdle()
         return
       }
       case 'trained': {
         const r = await e.result
         const n = this.nodes[e.node]
         if (!n.online || n.life !== e.life) return
-        await this.perform(e.node, n.engine.handle(this.now, { type: 'trained', round: e.round, params: r.params, samples: r.samples }))
+        e.done(r)
+        await n.driver.whenIdle()
         return
       }
       case 'leave': return this.leave(e.node, true)
       case 'join': return this.join(e.node)
-      case 'synced': {
-        const n = this.nodes[e.node]
-        if (!n.online || n.life !== e.life) return
-        const src = this.nodes[e.from].engine.state
-        await this.perform(e.node, n.engine.handle(this.now, { type: 'synced', state: src }))
+      case 'live': return this.broadcastLive()
+    }
+  }
+
+  /** The simulated network as one node's RoundTransport. */
+  private transport (i: number): RoundTransport {
+    const n = (): SimNode => this.nodes[i]
+    return {
+      now: () => this.now,
+      at: (at, fn) => this.call(at, i, fn),
+      publish: out => {
+        const size = wireSize(out.msg)
+        switch (out.type) {
+          case 'announce': {
+            this.accountGossip(i, size)
+            // every member receives the gossip (bytes above); in aggregator and hierarchical modes only
+            // the round's (group's) candidates act on it, so only they get an event
+            const gossip = this.cfg.mode === 'gossip'
+            const targets = gossip ? this.nodes.map((_, j) => j) : out.audience.map(p => this.index(p))
+            const wanting = targets.filter(j => this.nodes[j].driver.engine.wantsAnnounce(out.msg.round, n().id))
+            this.deliver(i, wanting, size, d => d.receive({ type: 'announce', msg: out.msg }), !gossip)
+            return
+          }
+          case 'subAggregate':
+            // gossiped to everyone (bytes); the root candidates and the group's candidates act on it
+            this.accountGossip(i, size)
+            this.deliver(i, out.audience.map(p => this.index(p)), size, d => d.receive({ type: 'subAggregate', msg: out.msg }), true)
+            return
+          case 'commit':
+            this.warmTree(i)
+            this.deliver(i, this.nodes.map((_, j) => j), size, d => d.receive({ type: 'commit', msg: out.msg }), false)
+            this.accountGossip(i, size)
+        }
+      },
+      putBlob: (id, bytes, _kind, round) => { n().blobs.set(id, { bytes, round }) },
+      fetchBlob: (id, providers, _kind, done) => { this.fetch(i, id, providers, done) },
+      train: (round, params, steps, done) => {
+        if (this.cfg.rounds <= round) { done(null); return } // the run is over for this node
+        // not awaited: the worker trains while other nodes' events are handled; the result is
+        // only needed when its (virtual) time comes, so runs stay reproducible
+        const result = this.backend.train(i, round, params, steps)
+        result.catch(() => {})
+        const computeMs = steps * this.cfg.stepMs * n().speed
+        this.push(this.now + computeMs, { kind: 'trained', node: i, life: n().life, result, done })
+        this.nodeRounds++
+      },
+      sync: (fromRound, done) => { this.offerSync(i, fromRound, done) },
+      pullCommit: (from, round, done) => {
+        const j = this.index(from)
+        const c = this.nodes[j]?.online === true ? this.nodes[j].recent.get(round) : undefined
+        const at = c != null ? this.net.messageArrival(this.now, j, i, wireSize(c)) : null
+        this.call(at ?? this.now + FETCH_TIMEOUT_MS, i, () => done(c != null && at != null ? [{ commit: c }] : []))
       }
     }
   }
 
-  private async perform (i: number, actions: RoundAction[]): Promise<void> {
-    const n = this.nodes[i]
-    for (const a of actions) {
-      switch (a.type) {
-        case 'train': {
-          if (this.cfg.rounds <= a.round) break // the run is over for this node
-          // not awaited: the worker trains while other nodes' events are handled; the result is
-          // only needed when its (virtual) time comes, so runs stay reproducible
-          const result = this.backend.train(i, a.round, a.params, a.steps)
-          result.catch(() => {})
-          const computeMs = a.steps * this.cfg.stepMs * n.speed
-          this.push(this.now + computeMs, { kind: 'trained', node: i, life: n.life, round: a.round, result })
-          this.nodeRounds++
-          break
-        }
-        case 'putBlob':
-          n.blobs.set(a.id, { bytes: a.bytes, round: n.engine.round })
-          break
-        case 'publishAnnounce': {
-          const size = wireSize(a.msg)
-          this.accountGossip(i, size)
-          // every member receives the gossip (bytes above); in aggregator and hierarchical modes only
-          // the round's (group's) candidates act on it, so only they get an event (the announcer
-          // knows them: it is on that round)
-          const gossip = this.cfg.mode === 'gossip'
-          const targets = gossip ? this.nodes.map((_, j) => j) : n.engine.announceAudience().map(p => this.index(p))
-          const wanting = targets.filter(j => this.nodes[j].engine.wantsAnnounce(a.msg.round, n.id))
-          this.deliver(i, wanting, size, { type: 'announce', msg: a.msg }, !gossip)
-          break
-        }
-        case 'publishSubAggregate': {
-          // gossiped to everyone (bytes); the root candidates and the group's candidates act on it
-          const size = wireSize(a.msg)
-          this.accountGossip(i, size)
-          this.deliver(i, n.engine.subAggregateAudience(a.msg.group).map(p => this.index(p)), size, { type: 'subAggregate', msg: a.msg }, true)
-          break
-        }
-        case 'publishCommit': {
-          const size = wireSize(a.msg)
-          this.warmTree(i)
-          this.deliver(i, this.nodes.map((_, j) => j), size, { type: 'commit', msg: a.msg }, false)
-          this.accountGossip(i, size)
-          break
-        }
-        case 'fetch':
-          this.fetch(i, a.id, a.providers)
-          break
-        case 'applied':
-          await this.onApplied(i, a.commit)
-          break
-        case 'behind':
-          this.startSync(i)
-          break
-        case 'wake':
-          this.toNode(Math.max(a.at, this.now), i, { type: 'tick' })
-          break
-        case 'log':
-          if (a.level === 'warn') this.log?.(`${(this.now / 1000).toFixed(1)}s ${n.id}: ${a.msg} ${JSON.stringify(a.data ?? {})}`)
-          break
-      }
-    }
+  private onDriverEvent (i: number, e: DriverEvent): void {
+    if (e.type === 'refused' && e.severity === 'reject') this.log?.(`${(this.now / 1000).toFixed(1)}s ${this.nodes[i].id}: ${e.what} refused (${e.code}): ${e.reason}`)
+    else if (e.type === 'log' && e.level === 'warn') this.log?.(`${(this.now / 1000).toFixed(1)}s ${this.nodes[i].id}: ${e.msg} ${JSON.stringify(e.data ?? {})}`)
+    else if (e.type === 'engineError') this.log?.(`${(this.now / 1000).toFixed(1)}s ${this.nodes[i].id}: engine error on ${e.event}: ${e.error.message}`)
   }
 
   /** Gossip from i reaches every other online member: its bytes are accounted once, as a broadcast. */
@@ -286,12 +306,12 @@ export class Simulation {
    * An event for the online members `targets` (those that act on a gossip message), at its modelled
    * arrival. `warm`: compute the path from the receiver's tree (a candidate's, reused all round).
    */
-  private deliver (i: number, targets: number[], size: number, ev: RoundEvent, warm: boolean): void {
+  private deliver (i: number, targets: number[], size: number, ev: (d: RoundDriver) => void, warm: boolean): void {
     for (const j of targets) {
       if (j === i || !this.nodes[j].online) continue
       if (warm) this.net.topology.path(i, j)
       const at = this.net.messageArrival(this.now, i, j, size)
-      if (at != null) this.toNode(at, j, ev)
+      if (at != null) this.call(at, j, () => ev(this.nodes[j].driver))
     }
   }
 
@@ -303,7 +323,7 @@ export class Simulation {
     if (this.nodes.length > 1) this.net.topology.path(i === 0 ? 1 : 0, i)
   }
 
-  private fetch (i: number, id: string, providers: string[]): void {
+  private fetch (i: number, id: string, providers: readonly string[], done: (r: { ok: true, bytes: Uint8Array } | { ok: false, reason: string }) => void): void {
     for (const p of providers) {
       const j = this.index(p)
       const src = this.nodes[j]
@@ -312,20 +332,30 @@ export class Simulation {
       if (blob == null) continue
       const at = this.net.transferArrival(this.now, j, i, blob.bytes.length)
       if (at == null) continue
-      this.toNode(at, i, { type: 'blob', id, bytes: blob.bytes })
+      const bytes = blob.bytes
+      this.call(at, i, () => done({ ok: true, bytes }))
       return
     }
-    this.toNode(this.now + FETCH_TIMEOUT_MS, i, { type: 'blobFailed', id, reason: 'no reachable provider' })
+    this.call(this.now + FETCH_TIMEOUT_MS, i, () => done({ ok: false, reason: 'no reachable provider' }))
   }
 
-  private async onApplied (i: number, commit: Commit): Promise<void> {
+  private onApplied (i: number, commit: Commit): Promise<void> | undefined {
     const n = this.nodes[i]
     n.appliedRound = commit.round
+    n.recent.set(commit.round, commit)
+    n.recent.delete(commit.round - RECENT_COMMITS)
+    if (!this.byModel.has(commit.newModelId)) this.byModel.set(commit.newModelId, commit)
     // blobs older than the previous round are no longer needed by anyone
     for (const [id, b] of n.blobs) if (b.round < commit.round - 1) n.blobs.delete(id)
     if (this.records.has(commit.round)) return
     const evalNow = commit.round % this.cfg.evalEvery === this.cfg.evalEvery - 1 || commit.round === this.cfg.rounds - 1
-    const ev = evalNow ? await this.backend.evaluate(n.engine.state.params) : undefined
+    if (!evalNow) { this.record(n, commit, undefined); return }
+    // a placeholder keeps a second node from evaluating the same round while this one does
+    this.records.set(commit.round, undefined as unknown as RoundRecord)
+    return this.backend.evaluate(n.driver.state.params).then(ev => this.record(n, commit, ev))
+  }
+
+  private record (n: SimNode, commit: Commit, ev: { loss: number, accuracy: number } | undefined): void {
     const rec: RoundRecord = {
       round: commit.round,
       aggregator: commit.aggregator,
@@ -342,7 +372,7 @@ export class Simulation {
       (rec.accuracy != null ? `, loss ${rec.loss!.toFixed(4)}, accuracy ${(100 * rec.accuracy).toFixed(2)}%` : '') +
       `, ${(rec.bytes / 1e6).toFixed(2)} MB, t=${rec.time.toFixed(1)}s`)
     const next = commit.round + 1
-    if (this.crashRounds.has(next)) this.scheduleCrash(n.engine.candidates[0])
+    if (this.crashRounds.has(next)) this.scheduleCrash(n.driver.engine.candidates[0])
   }
 
   /**
@@ -375,12 +405,18 @@ export class Simulation {
     n.life++
     this.net.setOnline(i, false)
     this.log?.(`${(this.now / 1000).toFixed(1)}s ${n.id} left`)
+    // its presence stops; peers notice after the liveness window
+    this.push(this.now + LIVENESS_MS, { kind: 'live' })
     if (!rejoin) return
     const crash = this.crashRejoin.delete(i)
     const downMs = crash ? this.cfg.deadlineMs * 2 : this.cfg.joinPerHour > 0 ? this.expo(this.cfg.joinPerHour / 3_600_000) : Infinity
     if (Number.isFinite(downMs)) this.push(this.now + downMs, { kind: 'join', node: i })
   }
 
+  /**
+   * A node comes back as a restarted daemon would: a new driver on the state it had, which first
+   * asks peers whether the run moved on (and checks their chain before adopting their state).
+   */
   private join (i: number): void {
     const n = this.nodes[i]
     if (n.online) return
@@ -388,26 +424,41 @@ export class Simulation {
     n.life++
     this.net.setOnline(i, true)
     this.log?.(`${(this.now / 1000).toFixed(1)}s ${n.id} rejoined`)
-    this.startSync(i)
+    n.driver = this.newDriver(i, n.driver.engine.snapshot())
+    this.call(this.now, i, () => n.driver.start({ catchUp: true }))
+    // its presence reaches the others within a presence period
+    this.push(this.now + LIVENESS_MS / 3, { kind: 'live' })
     if (this.cfg.leavePerHour > 0) this.scheduleLeave(i)
   }
 
-  /** Model sync: fetch the current model and outer state from the most advanced live peer. */
-  private startSync (i: number): void {
+  /** Presence as the online members see it: who is alive and at most two rounds behind the front. */
+  private broadcastLive (): void {
+    let front = 0
+    for (const n of this.nodes) if (n.online) front = Math.max(front, n.driver.round)
+    const live = this.nodes.filter(n => n.online && n.driver.round >= front - 2).map(n => n.id)
+    for (let j = 0; j < this.nodes.length; j++) if (this.nodes[j].online) this.call(this.now, j, () => this.nodes[j].driver.setLive(live))
+  }
+
+  /** Model sync: the most advanced live peer offers its chain from `fromRound` and its state. */
+  private offerSync (i: number, fromRound: number, done: (offer: SyncOffer | null, failure?: string) => void): void {
     let best = -1
     for (let j = 0; j < this.nodes.length; j++) {
       if (j === i || !this.nodes[j].online) continue
-      if (best < 0 || this.nodes[j].engine.round > this.nodes[best].engine.round) best = j
+      if (best < 0 || this.nodes[j].driver.round > this.nodes[best].driver.round) best = j
     }
-    if (best < 0 || this.nodes[best].engine.round <= this.nodes[i].engine.round) {
-      // nobody is ahead: carry on from what this node has
-      this.toNode(this.now, i, { type: 'start' })
+    if (best < 0 || this.nodes[best].driver.round <= fromRound) {
+      this.call(this.now, i, () => done(null)) // nobody is ahead: carry on from what this node has
       return
     }
-    const st = this.nodes[best].engine.state
-    const bytes = st.params.byteLength * (st.outer.velocity != null ? 2 : 1)
+    const st = this.nodes[best].driver.state
+    const commits: ChainCommit[] = []
+    for (let c = this.byModel.get(st.modelId); c != null && c.round >= fromRound; c = this.byModel.get(c.prevModelId)) commits.push({ commit: c })
+    commits.reverse()
+    let bytes = st.params.byteLength * (st.outer.velocity != null ? 2 : 1)
+    for (const c of commits) bytes += wireSize(c.commit)
     const at = this.net.transferArrival(this.now, best, i, bytes)
-    if (at == null) return
-    this.push(at, { kind: 'synced', node: i, life: this.nodes[i].life, from: best })
+    if (at == null) { this.call(this.now + FETCH_TIMEOUT_MS, i, () => done(null, 'no reachable peer ahead')); return }
+    const offer: SyncOffer = { from: this.nodes[best].id, commits, state: st }
+    this.call(at, i, () => done(offer))
   }
 }
