@@ -5,6 +5,7 @@ import { Simulation } from '../../src/sim/sim.js'
 import { SyntheticBackend } from '../../src/sim/backend.js'
 import { parseComparison } from '../../src/sim/experiment.js'
 import { SimError } from '../../src/sim/errors.js'
+import { AggregateError, AggregateErrorCode } from '../../src/aggregate/index.js'
 
 const base: SimConfig = { ...DEFAULT_SIM_CONFIG, nodes: 12, rounds: 4, innerSteps: 5, synthetic: true, syntheticParams: 2000, baselines: false, deadlineMs: 4000, collectMs: 2000, evalEvery: 1 }
 
@@ -80,4 +81,14 @@ test('bad settings are refused before anything runs', () => {
   refused(() => parseComparison(base, 'codec'), /--compare/)
   refused(() => parseComparison(base, 'backups=1,40'), /backups/)
   refused(() => validateSimConfig({ ...base, crashRounds: [9] }), /crash round/)
+})
+
+test('a fold rule no round can satisfy is refused before anything runs (ERR_AGG_RULE_INFEASIBLE)', () => {
+  const infeasible = (c: SimConfig): void => {
+    assert.throws(() => validateSimConfig(c), (e: unknown) => e instanceof AggregateError && e.code === AggregateErrorCode.RuleInfeasible)
+  }
+  infeasible(applySetting({ ...base, nodes: 4 }, 'rule', 'krum:2'))
+  infeasible(applySetting({ ...base, nodes: 9 }, 'rule', 'trimmed:0.1'))
+  infeasible(applySetting({ ...base, mode: 'hierarchical', groupSize: 4 }, 'rule', 'krum:1'))
+  assert.doesNotThrow(() => validateSimConfig(applySetting({ ...base, nodes: 7 }, 'rule', 'krum:2')))
 })
