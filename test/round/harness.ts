@@ -32,7 +32,7 @@ export class Harness {
   readonly commits: Array<{ at: number, commit: Commit }> = []
   readonly subAggregates: SubAggregate[] = []
   readonly applied = new Map<string, Array<{ round: number, modelId: string, verified: string }>>()
-  readonly logs: Array<{ peer: string, level: string, msg: string }> = []
+  readonly logs: Array<{ peer: string, level: string, msg: string, data?: Record<string, unknown> }> = []
   private queue: Array<{ t: number, seq: number, peer: string, ev: RoundEvent }> = []
   private seq = 0
   now = 0
@@ -119,7 +119,7 @@ export class Harness {
         }
         case 'applied': this.applied.get(peer)!.push({ round: a.commit.round, modelId: a.state.modelId, verified: a.verified }); break
         case 'wake': this.push(a.at, peer, { type: 'tick' }); break
-        case 'log': this.logs.push({ peer, level: a.level, msg: a.msg }); break
+        case 'log': this.logs.push({ peer, level: a.level, msg: a.msg, data: a.data }); break
         case 'behind': break
       }
     }
