@@ -20,7 +20,9 @@ export enum AggregateErrorCode {
   /** Multi-Krum needs n > 2f + 2 updates to tolerate f faulty ones */
   KrumTooManyFaulty = 'ERR_AGG_KRUM_F_TOO_LARGE',
   /** a rule string that does not parse */
-  RuleSyntax = 'ERR_AGG_RULE_SYNTAX'
+  RuleSyntax = 'ERR_AGG_RULE_SYNTAX',
+  /** a fold rule that needs more updates than any fold of the run can have (e.g. krum:2 with 4 members) */
+  RuleInfeasible = 'ERR_AGG_RULE_INFEASIBLE'
 }
 
 /** Base of every aggregation error; `code` is stable, the message is for people. */

@@ -1,6 +1,7 @@
 // Multi-Krum: keep the m updates closest to their neighbours, average those; tolerates f Byzantine senders.
 import { AggregateError, AggregateErrorCode } from './errors.js'
 import { canonicalInputs, type UpdateId, type UpdateInput } from './input.js'
+import { ruleNumber, ruleSyntax, type FoldRuleEntry } from './rule-entry.js'
 
 export interface MultiKrumOptions {
   /** how many of the updates may be arbitrary (Byzantine); needs n > 2f + 2 */
@@ -106,4 +107,31 @@ function squaredDistance (a: Float32Array, b: Float32Array): number {
     s += d * d
   }
   return s
+}
+
+/** Fewest updates Multi-Krum runs on: n > 2f + 2, and n − f ≥ m when m is given. */
+export function krumMinInputs (options: MultiKrumOptions): number {
+  return Math.max(2 * options.f + 3, options.m === undefined ? 0 : options.m + options.f)
+}
+
+/** `krum:<f>` or `krum:<f>:<m>`: Multi-Krum; needs n ≥ max(2f + 3, m + f). */
+export const krumRule: FoldRuleEntry<'multi-krum'> = {
+  kind: 'multi-krum',
+  names: ['krum', 'multi-krum'],
+  parse: (params, text) => {
+    if (params.length !== 1 && params.length !== 2) throw ruleSyntax(text, 'expected krum:<f> or krum:<f>:<m>')
+    const f = ruleNumber(params[0])
+    return krumRule.validate(params.length === 1 ? { kind: 'multi-krum', f } : { kind: 'multi-krum', f, m: ruleNumber(params[1]) })
+  },
+  format: rule => rule.m === undefined ? `krum:${rule.f}` : `krum:${rule.f}:${rule.m}`,
+  validate: rule => {
+    if (!Number.isInteger(rule.f) || rule.f < 0) throw new AggregateError(AggregateErrorCode.BadParameter, `Krum f must be a non-negative integer, got ${rule.f}`)
+    if (rule.m !== undefined && !(Number.isInteger(rule.m) && rule.m >= 1)) throw new AggregateError(AggregateErrorCode.BadParameter, `Krum m must be a positive integer, got ${rule.m}`)
+    return rule
+  },
+  minInputs: rule => krumMinInputs(rule),
+  prepare: (sorted, rule) => {
+    const { selected } = krumSelect(sorted, rule)
+    return { selectedIndices: selected, at: j => selectedMeanAt(sorted, selected, j), full: () => foldSelectedMean(sorted, selected) }
+  }
 }

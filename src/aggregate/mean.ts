@@ -1,6 +1,7 @@
 // Sample-weighted mean of updates as a streaming fold: O(P) memory however many updates arrive.
 import { AggregateError, AggregateErrorCode } from './errors.js'
 import { canonicalInputs, checkFinite, checkWeight, compareBytes, idBytes, idToString, type UpdateId, type UpdateInput } from './input.js'
+import { ruleSyntax, type FoldRuleEntry } from './rule-entry.js'
 
 /**
  * Σ wᵢ·Δᵢ / Σ wᵢ over the updates added, accumulated in float64 and rounded to float32
@@ -95,4 +96,22 @@ export function meanAt (sorted: readonly UpdateInput[], j: number): number {
   }
   if (!(total > 0)) throw new AggregateError(AggregateErrorCode.ZeroTotalWeight, 'the updates carry zero total weight')
   return Math.fround(acc / total)
+}
+
+/** `mean`: the sample-weighted mean; any number of inputs. */
+export const meanRule: FoldRuleEntry<'mean'> = {
+  kind: 'mean',
+  names: ['mean'],
+  parse: (params, text) => {
+    if (params.length !== 0) throw ruleSyntax(text, '"mean" takes no parameters')
+    return { kind: 'mean' }
+  },
+  format: () => 'mean',
+  validate: rule => rule,
+  minInputs: () => 1,
+  prepare: sorted => {
+    const total = sorted.reduce((a, u) => a + u.weight, 0)
+    if (!(total > 0)) throw new AggregateError(AggregateErrorCode.ZeroTotalWeight, `the ${sorted.length} updates carry zero total weight`)
+    return { selectedIndices: sorted.map((_, i) => i), at: j => meanAt(sorted, j), full: () => foldMean(sorted) }
+  }
 }

@@ -1,6 +1,7 @@
 // Coordinate-wise median of updates: robust to fewer than half of them being arbitrary.
 import { canonicalInputs, type UpdateInput } from './input.js'
 import { sortedColumn } from './column.js'
+import { ruleSyntax, type FoldRuleEntry } from './rule-entry.js'
 
 /**
  * For each coordinate, the median of the updates' values (mean of the two middle values
@@ -27,4 +28,21 @@ export function medianAt (sorted: readonly UpdateInput[], j: number, scratch = n
   const n = sorted.length
   const mid = n >> 1
   return Math.fround(n % 2 === 1 ? col[mid] : (col[mid - 1] + col[mid]) / 2)
+}
+
+/** `median`: the coordinate-wise median; any number of inputs, and the rule others fall back to. */
+export const medianRule: FoldRuleEntry<'median'> = {
+  kind: 'median',
+  names: ['median'],
+  parse: (params, text) => {
+    if (params.length !== 0) throw ruleSyntax(text, '"median" takes no parameters')
+    return { kind: 'median' }
+  },
+  format: () => 'median',
+  validate: rule => rule,
+  minInputs: () => 1,
+  prepare: sorted => {
+    const scratch = new Float64Array(sorted.length)
+    return { selectedIndices: sorted.map((_, i) => i), at: j => medianAt(sorted, j, scratch), full: () => foldMedian(sorted) }
+  }
 }

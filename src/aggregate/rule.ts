@@ -1,17 +1,12 @@
 // The fold a run uses, named in its manifest: rule + optional clipping, as a value, as text, and applied.
+// Rules live in a registry (rules.ts); this file parses, checks and applies whichever one a spec names.
 import { AggregateError, AggregateErrorCode } from './errors.js'
 import { canonicalInputs, type UpdateId, type UpdateInput } from './input.js'
 import { clipInputs, validateClipRule, type ClipRule } from './clip.js'
-import { foldMean, meanAt } from './mean.js'
-import { foldMedian, medianAt } from './median.js'
-import { foldTrimmedMean, trimCount, trimmedAt } from './trimmed.js'
-import { foldSelectedMean, krumParameters, krumSelect, selectedMeanAt } from './krum.js'
+import { ruleSyntax, type FoldRule } from './rule-entry.js'
+import { entryByName, entryOf, ruleNames } from './rules.js'
 
-export type FoldRule =
-  | { readonly kind: 'mean' }
-  | { readonly kind: 'median' }
-  | { readonly kind: 'trimmed-mean', readonly beta: number }
-  | { readonly kind: 'multi-krum', readonly f: number, readonly m?: number }
+export type { FoldRule, FoldRuleKind, FoldRuleEntry, PreparedRule, RuleOf } from './rule-entry.js'
 
 export interface FoldSpec {
   readonly rule: FoldRule
@@ -28,6 +23,8 @@ export interface FoldResult {
   readonly selected: UpdateId[]
   /** Σ weights over `included` */
   readonly totalWeight: number
+  /** the rule that folded: the spec's, or its fallback when there were too few inputs (effectiveFoldRule) */
+  readonly rule: FoldRule
 }
 
 /**
@@ -39,58 +36,86 @@ export interface PreparedFold {
   readonly inputs: readonly UpdateInput[]
   readonly length: number
   readonly selectedIndices: readonly number[]
+  /** the effective rule (effectiveFoldRule of the spec's rule and the number of inputs) */
+  readonly rule: FoldRule
   /** coordinate j of the aggregate, as a float32 value */
   at (j: number): number
   /** the whole aggregate */
   full (): Float32Array
 }
 
+/** The rule itself when its kind is known and its parameters in range; throws ERR_AGG_RULE_SYNTAX / ERR_AGG_BAD_PARAMETER. */
 export function validateFoldRule (rule: FoldRule): FoldRule {
-  switch (rule.kind) {
-    case 'mean':
-    case 'median':
-      return rule
-    case 'trimmed-mean':
-      trimCount(3, rule.beta)
-      return rule
-    case 'multi-krum':
-      if (!Number.isInteger(rule.f) || rule.f < 0) throw new AggregateError(AggregateErrorCode.BadParameter, `Krum f must be a non-negative integer, got ${rule.f}`)
-      if (rule.m !== undefined && !(Number.isInteger(rule.m) && rule.m >= 1)) throw new AggregateError(AggregateErrorCode.BadParameter, `Krum m must be a positive integer, got ${rule.m}`)
-      return rule
-    default:
-      throw new AggregateError(AggregateErrorCode.RuleSyntax, `unknown fold rule "${String((rule as { kind: unknown }).kind)}"`)
+  const e = entryOf(rule)
+  if (e === undefined) throw new AggregateError(AggregateErrorCode.RuleSyntax, `unknown fold rule "${String((rule as { kind: unknown }).kind)}"`)
+  return e.validate(rule)
+}
+
+/** Fewest inputs for which `rule` does what it says: mean and median 1, trimmed:β ⌈1/β⌉, krum:f[:m] max(2f + 3, m + f). */
+export function foldMinInputs (rule: FoldRule): number {
+  return entryOf(validateFoldRule(rule))!.minInputs(rule)
+}
+
+/**
+ * The rule a fold of `inputs` updates runs: `rule` itself when `inputs` ≥ foldMinInputs(rule),
+ * else the coordinate-wise median (which needs one). A pure function of the spec and the
+ * number of included updates, so every verifier derives it from the commit alone.
+ */
+export function effectiveFoldRule (rule: FoldRule, inputs: number): FoldRule {
+  return inputs >= foldMinInputs(rule) ? rule : FALLBACK
+}
+
+/** The spec with effectiveFoldRule applied; the clip modifier is kept. */
+export function effectiveFoldSpec (spec: FoldSpec, inputs: number): FoldSpec {
+  const rule = effectiveFoldRule(spec.rule, inputs)
+  return rule === spec.rule ? spec : { ...spec, rule }
+}
+
+const FALLBACK: FoldRule = Object.freeze({ kind: 'median' })
+
+/** A fold setting that no round of the run can meet with all its members in: refused when the run is configured. */
+export class FoldInfeasibleError extends AggregateError {
+  /** canonical text of the spec */
+  readonly rule: string
+  /** inputs the rule's round can have at most (founding members, or the largest group) */
+  readonly inputs: number
+  readonly minInputs: number
+  constructor (rule: string, inputs: number, minInputs: number) {
+    super(AggregateErrorCode.RuleInfeasible, `fold rule "${rule}" needs at least ${minInputs} updates per fold, but a fold of this run has at most ${inputs}`)
+    this.name = 'FoldInfeasibleError'
+    this.rule = rule
+    this.inputs = inputs
+    this.minInputs = minInputs
   }
 }
 
-/** Validates, orders, clips and, for Multi-Krum, selects; cheap to call `at` afterwards. */
+/**
+ * Null when a fold of `members` updates can run `spec` as written; otherwise the typed error
+ * (ERR_AGG_RULE_INFEASIBLE) to refuse the settings with. `members` is the most updates one
+ * fold can see: the founding members, or in hierarchical mode the largest group (foldWidth).
+ */
+export function checkFoldFeasible (spec: FoldSpec, members: number): FoldInfeasibleError | null {
+  const min = foldMinInputs(spec.rule)
+  return members >= min ? null : new FoldInfeasibleError(formatFoldSpec(spec), members, min)
+}
+
+/**
+ * Most updates one fold of a run sees: every member, or in hierarchical mode the largest of the
+ * ⌈members / groupSize⌉ near-equal groups (the rule acts inside groups, see round/groups.ts).
+ */
+export function foldWidth (members: number, hierarchicalGroupSize?: number): number {
+  if (hierarchicalGroupSize === undefined) return members
+  return Math.ceil(members / Math.max(1, Math.ceil(members / hierarchicalGroupSize)))
+}
+
+/** Validates, orders, clips, picks the effective rule and, for Multi-Krum, selects; cheap to call `at` afterwards. */
 export function prepareFold (inputs: readonly UpdateInput[], spec: FoldSpec): PreparedFold {
   validateFoldRule(spec.rule)
   let sorted = canonicalInputs(inputs)
   if (spec.clip !== undefined) sorted = clipInputs(sorted, validateClipRule(spec.clip))
-  const length = sorted[0].update.length
-  const all = sorted.map((_, i) => i)
-  const rule = spec.rule
-  switch (rule.kind) {
-    case 'mean': {
-      const total = sorted.reduce((a, u) => a + u.weight, 0)
-      if (!(total > 0)) throw new AggregateError(AggregateErrorCode.ZeroTotalWeight, `the ${sorted.length} updates carry zero total weight`)
-      return { inputs: sorted, length, selectedIndices: all, at: j => meanAt(sorted, j), full: () => foldMean(sorted) }
-    }
-    case 'median': {
-      const scratch = new Float64Array(sorted.length)
-      return { inputs: sorted, length, selectedIndices: all, at: j => medianAt(sorted, j, scratch), full: () => foldMedian(sorted) }
-    }
-    case 'trimmed-mean': {
-      const k = trimCount(sorted.length, rule.beta)
-      const scratch = new Float64Array(sorted.length)
-      return { inputs: sorted, length, selectedIndices: all, at: j => trimmedAt(sorted, j, k, scratch), full: () => foldTrimmedMean(sorted, rule.beta) }
-    }
-    case 'multi-krum': {
-      krumParameters(sorted.length, rule)
-      const { selected } = krumSelect(sorted, rule)
-      return { inputs: sorted, length, selectedIndices: selected, at: j => selectedMeanAt(sorted, selected, j), full: () => foldSelectedMean(sorted, selected) }
-    }
-  }
+  const rule = effectiveFoldRule(spec.rule, sorted.length)
+  const p = entryOf(rule)!.prepare(sorted, rule)
+  return { inputs: sorted, length: sorted[0].update.length, rule, selectedIndices: p.selectedIndices, at: p.at, full: p.full }
 }
 
 /** Folds a round's updates by the run's rule; the same inputs give the same bytes in any arrival order. */
@@ -100,7 +125,8 @@ export function fold (inputs: readonly UpdateInput[], spec: FoldSpec): FoldResul
     aggregate: p.full(),
     included: p.inputs.map(u => u.id),
     selected: p.selectedIndices.map(i => p.inputs[i].id),
-    totalWeight: p.inputs.reduce((a, u) => a + u.weight, 0)
+    totalWeight: p.inputs.reduce((a, u) => a + u.weight, 0),
+    rule: p.rule
   }
 }
 
@@ -110,53 +136,34 @@ export function fold (inputs: readonly UpdateInput[], spec: FoldSpec): FoldResul
  */
 export function parseFoldSpec (text: string): FoldSpec {
   const [ruleText, ...mods] = text.trim().toLowerCase().split('+').map(s => s.trim())
-  const rule = parseRule(ruleText, text)
+  const rule = parseFoldRule(ruleText, text)
   if (mods.length === 0) return { rule }
-  if (mods.length > 1) throw syntax(text, 'at most one "+clip:…" modifier')
+  if (mods.length > 1) throw ruleSyntax(text, 'at most one "+clip:…" modifier')
   return { rule, clip: parseClip(mods[0], text) }
 }
 
 /** Canonical text of a spec; `parseFoldSpec(formatFoldSpec(s))` gives `s` back. */
 export function formatFoldSpec (spec: FoldSpec): string {
-  const r = spec.rule
-  const rule = r.kind === 'mean' || r.kind === 'median'
-    ? r.kind
-    : r.kind === 'trimmed-mean' ? `trimmed:${r.beta}` : r.m === undefined ? `krum:${r.f}` : `krum:${r.f}:${r.m}`
+  const rule = formatFoldRule(spec.rule)
   if (spec.clip === undefined) return rule
   return spec.clip.kind === 'norm' ? `${rule}+clip:${spec.clip.maxNorm}` : `${rule}+clip:median*${spec.clip.multiple}`
 }
 
-function parseRule (t: string, text: string): FoldRule {
-  const parts = t.split(':')
-  const num = (s: string | undefined): number => (s === undefined || s.trim() === '') ? NaN : Number(s)
-  switch (parts[0]) {
-    case 'mean':
-    case 'median':
-      if (parts.length !== 1) throw syntax(text, `"${parts[0]}" takes no parameters`)
-      return { kind: parts[0] }
-    case 'trimmed':
-    case 'trimmed-mean': {
-      if (parts.length !== 2) throw syntax(text, 'expected trimmed:<beta>')
-      return validateFoldRule({ kind: 'trimmed-mean', beta: num(parts[1]) })
-    }
-    case 'krum':
-    case 'multi-krum': {
-      if (parts.length !== 2 && parts.length !== 3) throw syntax(text, 'expected krum:<f> or krum:<f>:<m>')
-      const rule: FoldRule = parts.length === 2 ? { kind: 'multi-krum', f: num(parts[1]) } : { kind: 'multi-krum', f: num(parts[1]), m: num(parts[2]) }
-      return validateFoldRule(rule)
-    }
-    default:
-      throw syntax(text, 'expected mean, median, trimmed:<beta> or krum:<f>[:<m>]')
-  }
+/** Canonical text of a rule alone (`krum:2`), as logs and errors name it. */
+export function formatFoldRule (rule: FoldRule): string {
+  return entryOf(validateFoldRule(rule))!.format(rule)
+}
+
+function parseFoldRule (t: string, text: string): FoldRule {
+  const [name, ...params] = t.split(':')
+  const e = entryByName(name)
+  if (e === undefined) throw ruleSyntax(text, `expected one of ${ruleNames().join(', ')} (mean, median, trimmed:<beta>, krum:<f>[:<m>])`)
+  return e.parse(params, text)
 }
 
 function parseClip (t: string, text: string): ClipRule {
   const m = /^clip:(median\*)?([^*]+)$/.exec(t)
-  if (m == null) throw syntax(text, 'expected +clip:<maxNorm> or +clip:median*<multiple>')
+  if (m == null) throw ruleSyntax(text, 'expected +clip:<maxNorm> or +clip:median*<multiple>')
   const v = Number(m[2])
   return validateClipRule(m[1] === undefined ? { kind: 'norm', maxNorm: v } : { kind: 'median-norm', multiple: v })
-}
-
-function syntax (text: string, why: string): AggregateError {
-  return new AggregateError(AggregateErrorCode.RuleSyntax, `fold rule "${text}": ${why}`)
 }

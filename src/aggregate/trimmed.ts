@@ -2,6 +2,7 @@
 import { AggregateError, AggregateErrorCode } from './errors.js'
 import { canonicalInputs, type UpdateInput } from './input.js'
 import { sortedColumn } from './column.js'
+import { ruleNumber, ruleSyntax, type FoldRuleEntry } from './rule-entry.js'
 
 /**
  * How many values are dropped on each side: ⌊β·n⌋. Throws unless 0 ≤ β < 0.5 and at
@@ -43,4 +44,36 @@ export function trimmedAt (sorted: readonly UpdateInput[], j: number, k: number,
   let s = 0
   for (let i = k; i < n - k; i++) s += col[i]
   return Math.fround(s / (n - 2 * k))
+}
+
+/**
+ * Fewest inputs from which β trims at least one value per side (⌊β·n⌋ ≥ 1); below that the
+ * trimmed mean is the plain unweighted mean and protects nothing. 1 for β = 0 (asked for).
+ */
+export function trimMinInputs (beta: number): number {
+  trimCount(1, beta)
+  if (beta === 0) return 1
+  let n = Math.max(1, Math.ceil(1 / beta))
+  // 1/β rounds: settle on the exact smallest n with ⌊β·n⌋ ≥ 1, as trimCount computes it
+  while (Math.floor(beta * n) < 1) n++
+  while (n > 1 && Math.floor(beta * (n - 1)) >= 1) n--
+  return n
+}
+
+/** `trimmed:<β>`: the coordinate-wise β-trimmed mean; needs ⌊β·n⌋ ≥ 1. */
+export const trimmedRule: FoldRuleEntry<'trimmed-mean'> = {
+  kind: 'trimmed-mean',
+  names: ['trimmed', 'trimmed-mean'],
+  parse: (params, text) => {
+    if (params.length !== 1) throw ruleSyntax(text, 'expected trimmed:<beta>')
+    return trimmedRule.validate({ kind: 'trimmed-mean', beta: ruleNumber(params[0]) })
+  },
+  format: rule => `trimmed:${rule.beta}`,
+  validate: rule => { trimCount(3, rule.beta); return rule },
+  minInputs: rule => trimMinInputs(rule.beta),
+  prepare: (sorted, rule) => {
+    const k = trimCount(sorted.length, rule.beta)
+    const scratch = new Float64Array(sorted.length)
+    return { selectedIndices: sorted.map((_, i) => i), at: j => trimmedAt(sorted, j, k, scratch), full: () => foldTrimmedMean(sorted, rule.beta) }
+  }
 }

@@ -48,8 +48,11 @@ export interface VerifyFoldInput {
  * check then evaluates only the chosen coordinates, with the same float64 operations in
  * the same order as the fold, so an honest commit never fails it.
  *
+ * The rule is the spec's effective rule for this many inputs (effectiveFoldRule: the
+ * median below the rule's minimum), exactly as the fold picked it.
+ *
  * Throws AggregateError when the inputs themselves cannot be folded (NaN, lengths,
- * duplicate ids, Krum's f too large): a commit that included them is invalid too.
+ * duplicate ids): a commit that included them is invalid too.
  */
 export function verifyFold (input: VerifyFoldInput): VerifyResult {
   const p = prepareFold(input.inputs, input.spec)

@@ -3,7 +3,7 @@
 import { z } from 'zod'
 import { readFile } from 'node:fs/promises'
 import { parseSpec } from '../compress/index.js'
-import { parseFoldSpec } from '../aggregate/index.js'
+import { checkFoldFeasible, foldWidth, parseFoldSpec } from '../aggregate/index.js'
 import { parsePartition } from '../data/index.js'
 import { parseBootstrapList } from '../net/bootstrap-keeper.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
@@ -57,6 +57,13 @@ export const NodeConfigSchema = z.object({
 }).strict()
   .refine(c => c.shard < c.shards, { message: 'shard must be < shards', path: ['shard'] })
   .refine(c => c.collectMs <= c.deadlineMs, { message: 'collectMs must not exceed deadlineMs', path: ['collectMs'] })
+  .superRefine((c, ctx) => {
+    // the founding members bound every fold: a rule needing more can never run (ERR_AGG_RULE_INFEASIBLE)
+    let spec
+    try { spec = parseFoldSpec(c.rule) } catch { return } // already reported on the field
+    const err = checkFoldFeasible(spec, foldWidth(c.members.length, c.mode === 'hierarchical' ? c.groupSize : undefined))
+    if (err != null) ctx.addIssue({ code: 'custom', path: ['rule'], message: `${err.message} (${err.code})`, params: { cause: err } })
+  })
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>
 
@@ -65,7 +72,8 @@ export function parseNodeConfig (obj: unknown, source = 'config'): NodeConfig {
   if (!r.success) {
     const issue = r.error.issues[0]
     const where = issue.path.length > 0 ? issue.path.join('.') : '(root)'
-    throw new DaemonError(DaemonErrorCode.BadConfig, `${source}: ${where}: ${issue.message}`)
+    const cause = issue.code === 'custom' ? issue.params?.cause : undefined
+    throw new DaemonError(DaemonErrorCode.BadConfig, `${source}: ${where}: ${issue.message}`, cause === undefined ? undefined : { cause })
   }
   return r.data
 }

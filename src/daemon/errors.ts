@@ -13,8 +13,9 @@ export enum DaemonErrorCode {
 
 export class DaemonError extends Error {
   readonly code: DaemonErrorCode
-  constructor (code: DaemonErrorCode, message: string) {
-    super(message)
+  /** `cause`: the typed error behind this one, where there is one (e.g. an AggregateError of the fold rule) */
+  constructor (code: DaemonErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
     this.name = 'DaemonError'
     this.code = code
   }

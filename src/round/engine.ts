@@ -7,7 +7,7 @@ import type { RoundConfig } from './config.js'
 import type { Announce, Commit, IncludedUpdate, SubAggregate, SubAggregateRef } from './messages.js'
 import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
 import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
-import type { OuterState } from '../aggregate/index.js'
+import { effectiveFoldRule, foldMinInputs, formatFoldRule, type OuterState } from '../aggregate/index.js'
 import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, RefusalCode, type Refusal } from './validate.js'
 import { roundGroups, groupOf, type GroupPlan } from './groups.js'
 
@@ -67,6 +67,9 @@ export interface EngineSnapshot {
   chain: ChainState
   codec: CodecState
 }
+
+/** Message of the warn log a folding candidate emits when too few inputs make the rule fall back (effectiveFoldRule). */
+export const FOLD_FALLBACK = 'fold rule fallback'
 
 export class RoundEngine {
   private chain: ChainState
@@ -378,7 +381,7 @@ export class RoundEngine {
       // everyone expected has announced: the electorate and any other live peer on this round
       const announcedAll = electorate.length > 0 && electorate.every(m => w.byPeer.has(m.peerId)) &&
         [...this.live].every(p => w.byPeer.has(p))
-      if (!this.closeCondition(now, sched, this.cfg.collectMs, announcedAll, usable.length, electorate.length, out)) return
+      if (!this.closeCondition(now, sched, this.cfg.collectMs, announcedAll, usable.length, electorate.length, out, this.ruleMinInputs())) return
       w.closing = this.closeSet(usable, out)
       out.push({ type: 'closed', round: w.round, rank: w.myRank, included: w.closing.length })
     }
@@ -434,12 +437,13 @@ export class RoundEngine {
 
   /**
    * When a responsible candidate closes its set: once everyone expected is in; after `collectMs`
-   * with a quorum of `expected`; near the end of its window with whatever it has rather than nothing.
+   * with a quorum of `expected` that is also the rule's `minInputs` (as far as `expected` allows);
+   * near the end of its window with whatever it has rather than nothing (the fold then falls back).
    */
-  private closeCondition (now: number, win: { start: number, end: number }, collectMs: number, allIn: boolean, usable: number, expected: number, out: RoundAction[]): boolean {
+  private closeCondition (now: number, win: { start: number, end: number }, collectMs: number, allIn: boolean, usable: number, expected: number, out: RoundAction[], minInputs = 1): boolean {
     const w = this.work!
     if (allIn) return true
-    const quorum = Math.max(1, Math.ceil(this.cfg.quorum * Math.max(1, expected)))
+    const quorum = Math.max(1, Math.ceil(this.cfg.quorum * Math.max(1, expected)), Math.min(minInputs, expected))
     const collectAt = Math.max(win.start, w.startedAt + collectMs)
     if (now >= collectAt && usable >= quorum) return true
     const lastCall = Math.max(collectAt, win.end - 0.25 * (win.end - win.start))
@@ -453,6 +457,20 @@ export class RoundEngine {
     if (w.wakes.has(t)) return
     w.wakes.add(t)
     out.push({ type: 'wake', at: t })
+  }
+
+  private ruleMinInputs (): number {
+    return foldMinInputs(this.cfg.rule.rule)
+  }
+
+  /** Says so when `inputs` updates are too few for the run's rule: the fold runs its fallback (aggregate/ effectiveFoldRule). */
+  private noteFallback (inputs: number, out: RoundAction[], group?: number): void {
+    const rule = this.cfg.rule.rule
+    const effective = effectiveFoldRule(rule, inputs)
+    if (effective === rule) return
+    const data: Record<string, unknown> = { round: this.work!.round, rule: formatFoldRule(rule), effective: formatFoldRule(effective), inputs }
+    if (group !== undefined) data.group = group
+    out.push({ type: 'log', level: 'warn', msg: FOLD_FALLBACK, data })
   }
 
   /** Δ̄ over the included updates, decoding each blob when the fold reaches it. */
@@ -491,6 +509,7 @@ export class RoundEngine {
     const included = w.closing!
     const delta = this.foldOrDrop(updateSources(included), () => this.aggregateOf(included), out)
     if (delta == null) { w.closing = null; return }
+    this.noteFallback(included.length, out)
     if (this.cfg.mode === 'gossip') { this.commitWith(now, rank, included, delta, '', undefined, out); return }
     const aggregate = this.publishAggregate(delta, out)
     this.commitWith(now, rank, included, aggregate.applied, aggregate.id, undefined, out)
@@ -546,7 +565,7 @@ export class RoundEngine {
       const members = w.plan!.groups[w.myGroup]
       const allIn = members.every(p => w.byPeer.has(p)) &&
         [...this.live].every(p => w.byPeer.has(p) || this.groupOfPeer(p) !== w.myGroup)
-      if (!this.closeCondition(now, win, this.cfg.collectMs, allIn, usable.length, members.length, out)) return
+      if (!this.closeCondition(now, win, this.cfg.collectMs, allIn, usable.length, members.length, out, this.ruleMinInputs())) return
       w.subClosing = this.closeSet(usable, out)
     }
     w.subClosing = this.withoutFailed(w.subClosing, u => u.updateId)
@@ -554,6 +573,7 @@ export class RoundEngine {
     const included = w.subClosing
     const delta = this.foldOrDrop(updateSources(included), () => this.aggregateOf(included), out)
     if (delta == null) { w.subClosing = null; return }
+    this.noteFallback(included.length, out, w.myGroup)
     const bytes = this.encodeGroupFold(delta, w.myGroup, w.round)
     const id = this.deps.digest(bytes)
     w.blobs.set(id, bytes)

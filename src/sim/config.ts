@@ -1,6 +1,6 @@
 // Settings of one simulated run, validated in full before anything runs.
 import { parsePartition, type Partition } from '../data/index.js'
-import { parseFoldSpec, type FoldSpec } from '../aggregate/index.js'
+import { checkFoldFeasible, foldWidth, parseFoldSpec, type FoldSpec } from '../aggregate/index.js'
 import { parseSpec } from '../compress/index.js'
 import { parseTopology, type TopologySpec, type LinkSpec } from './topology.js'
 import { SimError, SimErrorCode } from './errors.js'
@@ -167,5 +167,8 @@ export function validateSimConfig (c: SimConfig): SimConfig {
   if (c.leavePerHour < 0 || c.joinPerHour < 0) bad('churn rates must be ≥ 0')
   if (c.link.latencyMs < 0 || !(c.link.bandwidthMBps > 0) || c.link.loss < 0 || c.link.loss >= 1) bad('bad link settings')
   if (c.mode === 'gossip' && c.nodes > 2000 && !c.synthetic) bad('gossip mode with training is limited to 2,000 nodes (every node folds every update)')
+  // a rule that needs more updates than any fold of the run can have (ERR_AGG_RULE_INFEASIBLE)
+  const infeasible = checkFoldFeasible(c.rule, foldWidth(c.nodes, c.mode === 'hierarchical' ? c.groupSize : undefined))
+  if (infeasible != null) throw infeasible
   return c
 }

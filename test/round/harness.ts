@@ -90,8 +90,10 @@ export class Harness {
   }
 
   /** Log lines (engine logs and refusals) as text, for tests that look at what a node said. */
-  get logs (): Array<{ peer: string, msg: string, code?: string }> {
-    return this.events.flatMap(({ peer, e }) => e.type === 'log' ? [{ peer, msg: e.msg }] : e.type === 'refused' ? [{ peer, msg: `${e.what} refused: ${e.reason}`, code: e.code }] : [])
+  get logs (): Array<{ peer: string, level: string, msg: string, data?: Record<string, unknown>, code?: string }> {
+    return this.events.flatMap(({ peer, e }): Array<{ peer: string, level: string, msg: string, data?: Record<string, unknown>, code?: string }> => e.type === 'log'
+      ? [{ peer, level: e.level, msg: e.msg, data: e.data }]
+      : e.type === 'refused' ? [{ peer, level: e.severity === 'reject' ? 'warn' : 'debug', msg: `${e.what} refused: ${e.reason}`, code: e.code }] : [])
   }
 
   private schedule (t: number, peer: string, fn: () => void): void {

@@ -5,6 +5,8 @@ import { Simulation } from '../../src/sim/sim.js'
 import { SyntheticBackend } from '../../src/sim/backend.js'
 import { parseComparison } from '../../src/sim/experiment.js'
 import { SimError } from '../../src/sim/errors.js'
+import { AggregateError, AggregateErrorCode } from '../../src/aggregate/index.js'
+import { FOLD_FALLBACK } from '../../src/round/index.js'
 
 const base: SimConfig = { ...DEFAULT_SIM_CONFIG, nodes: 12, rounds: 4, innerSteps: 5, synthetic: true, syntheticParams: 2000, baselines: false, deadlineMs: 4000, collectMs: 2000, evalEvery: 1 }
 
@@ -80,4 +82,45 @@ test('bad settings are refused before anything runs', () => {
   refused(() => parseComparison(base, 'codec'), /--compare/)
   refused(() => parseComparison(base, 'backups=1,40'), /backups/)
   refused(() => validateSimConfig({ ...base, crashRounds: [9] }), /crash round/)
+})
+
+test('a fold rule no round can satisfy is refused before anything runs (ERR_AGG_RULE_INFEASIBLE)', () => {
+  const infeasible = (c: SimConfig): void => {
+    assert.throws(() => validateSimConfig(c), (e: unknown) => e instanceof AggregateError && e.code === AggregateErrorCode.RuleInfeasible)
+  }
+  infeasible(applySetting({ ...base, nodes: 4 }, 'rule', 'krum:2'))
+  infeasible(applySetting({ ...base, nodes: 9 }, 'rule', 'trimmed:0.1'))
+  infeasible(applySetting({ ...base, mode: 'hierarchical', groupSize: 4 }, 'rule', 'krum:1'))
+  assert.doesNotThrow(() => validateSimConfig(applySetting({ ...base, nodes: 7 }, 'rule', 'krum:2')))
+})
+
+for (const rule of ['mean', 'median', 'trimmed:0.2', 'krum:1', 'krum:2:3', 'median+clip:median*2']) {
+  test(`rule ${rule}: a small synthetic run commits every round with every update, no fallback`, async () => {
+    const warnings: string[] = []
+    const cfg = applySetting({ ...base, nodes: 8, rounds: 2, stragglerSigma: 0 }, 'rule', rule)
+    const r = await new Simulation(validateSimConfig(cfg), new SyntheticBackend(cfg.syntheticParams, cfg.seed), m => warnings.push(m)).run()
+    assert.equal(r.completedRounds, 2)
+    for (const x of r.rounds) assert.equal(x.included, 8)
+    assert.deepEqual(warnings.filter(w => w.includes(FOLD_FALLBACK)), [])
+  })
+}
+
+test('a crashed aggregator leaves too few updates for krum:1: the backup folds by the median, says so, and the run goes on', async () => {
+  const warnings: string[] = []
+  const cfg = applySetting({ ...base, nodes: 5, rounds: 3, crashRounds: [1], stragglerSigma: 0 }, 'rule', 'krum:1')
+  const r = await new Simulation(validateSimConfig(cfg), new SyntheticBackend(cfg.syntheticParams, cfg.seed), m => warnings.push(m)).run()
+  assert.equal(r.completedRounds, 3)
+  const crashed = r.rounds.find(x => x.round === 1)!
+  assert.equal(crashed.included, 4)
+  assert.equal(crashed.rank, 1)
+  const fell = warnings.filter(w => w.includes(FOLD_FALLBACK))
+  assert.ok(fell.length >= 1, 'the fallback was logged')
+  assert.ok(fell.every(w => /"rule":"krum:1","effective":"median","inputs":4/.test(w)), fell.join('\n'))
+})
+
+test('hierarchical mode with krum:1 inside groups of 6 completes', async () => {
+  const cfg = applySetting({ ...base, mode: 'hierarchical', groupSize: 6, rounds: 2 }, 'rule', 'krum:1')
+  const r = await simulate(cfg)
+  assert.equal(r.completedRounds, 2)
+  for (const x of r.rounds) assert.equal(x.included, 12)
 })
