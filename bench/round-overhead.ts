@@ -346,7 +346,7 @@ export async function benchRounds (opts: { json: boolean, mode?: Mode | 'both', 
   if (!Number.isInteger(rounds) || rounds < 2 || rounds > 50) throw new Error(`--rounds must be an integer in [2, 50], got ${String(rounds)}`)
   const modes: Mode[] = modeArg === 'both' ? ['aggregator', 'gossip'] : [modeArg]
   say(`rounds: ${NODES} daemons on 127.0.0.1, round 0 (warm-up) and ${rounds - 1} clean rounds per mode (every daemon applied the same commit); all times ms.`)
-  say(`  overhead = last daemon applied the commit − last daemon finished training (everything after local training, on the critical path).`)
+  say('  overhead = last daemon applied the commit − last daemon finished training (everything after local training, on the critical path).')
   say(`  pure transfer = the same critical-path blob transfers (updates into the committer, then the aggregate to each member that fetched it) over /tapestry/blob/1.0.0 between two idle hosts after the daemons stopped; median of ${REPS}.`)
   const out: Record<string, unknown> = { bench: 'rounds', nodes: NODES, config: CONFIG, pureTransferReps: REPS }
   for (const m of modes) out[m] = await benchMode(m, rounds, say)

@@ -16,19 +16,30 @@ test('MLP 784-256-10 reaches ≥ 90% test accuracy within 600 steps at batch 64'
   assert.ok((out.testAccuracy as number) >= 0.9, `accuracy ${String(out.testAccuracy)}`)
 })
 
-test('save then load continues from the checkpoint; a corrupt checkpoint is one clear error', async () => {
+test('--load starts from the saved parameters; a corrupt checkpoint is one line with its code', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tp-cli-'))
+  const json = (r: ReturnType<typeof tapestry>): { testAccuracy: number } => {
+    assert.equal(r.code, 0, r.stderr)
+    return JSON.parse(r.stdout) as { testAccuracy: number }
+  }
   try {
     const ck = join(dir, 'm.ck')
-    assert.equal(tapestry('train', '--steps', '64', '--device', 'cpu', '--save', ck, '--json').code, 0)
-    const cont = tapestry('train', '--steps', '16', '--device', 'cpu', '--load', ck, '--json')
-    assert.equal(cont.code, 0, cont.stderr)
+    const saved = json(tapestry('train', '--steps', '64', '--device', 'cpu', '--save', ck, '--json'))
+    // one step at a vanishing learning rate: what is evaluated is the model the run started from
+    const still = ['--steps', '1', '--lr', '1e-12', '--optimizer', 'sgd', '--device', 'cpu', '--json']
+    const loaded = json(tapestry('train', ...still, '--load', ck))
+    const fresh = json(tapestry('train', ...still))
+    assert.ok(saved.testAccuracy > 0.5, `the saved model learned something (${saved.testAccuracy})`)
+    assert.ok(Math.abs(loaded.testAccuracy - saved.testAccuracy) < 1e-3, `loaded ${loaded.testAccuracy} vs saved ${saved.testAccuracy}`)
+    assert.ok(fresh.testAccuracy < saved.testAccuracy - 0.2, `without --load: ${fresh.testAccuracy}`)
+
     const bad = join(dir, 'bad.ck')
     await writeFile(bad, 'definitely not a checkpoint, just some bytes here')
     const r = tapestry('train', '--steps', '16', '--device', 'cpu', '--load', bad)
-    assert.notEqual(r.code, 0)
-    assert.match(r.stderr, /corrupt checkpoint/)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /\[ERR_CHECKPOINT_CORRUPT\]/)
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+    assert.equal(r.stdout, '')
   } finally { await rm(dir, { recursive: true }) }
 })
 

@@ -15,10 +15,10 @@ export async function connect (a: TapestryHost, b: TapestryHost): Promise<void> 
   await a.dial(b.multiaddrs()[0])
 }
 
-/** Poll `cond` every 20 ms until true or `timeoutMs` passes (then throw). */
-export async function waitFor (cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/** Poll `cond` (sync or async) every 20 ms until true or `timeoutMs` passes (then throw). */
+export async function waitFor (cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise(resolve => setTimeout(resolve, 20))
   }

@@ -1,6 +1,7 @@
 // The libp2p host: TLS first, run-private DHT, membership gate, persistent identity, ping.
 import { describe, it, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { NetErrorCode, createTapestryHost, dhtProtocol, runTopics } from '../../src/net/index.js'
@@ -47,14 +48,13 @@ describe('tapestry host', () => {
     // y learns both into its routing table once identify has run: retry briefly until it has
     assert.equal(x.libp2p.getConnections(z.libp2p.peerId).length, 0, 'x must not have met z directly')
     let addrs: string[] = []
-    for (let i = 0; i < 25 && addrs.length === 0; i++) {
+    await waitFor(async () => {
       try {
         const found = await x.libp2p.peerRouting.findPeer(z.libp2p.peerId, { signal: AbortSignal.timeout(2000) })
         addrs = found.multiaddrs.map(ma => ma.toString())
-      } catch {
-        await new Promise(resolve => setTimeout(resolve, 200))
-      }
-    }
+      } catch {}
+      return addrs.length > 0
+    }, 10_000, 'x to find z through y')
     assert.ok(addrs.some(a => a.startsWith('/ip4/127.0.0.1/tcp/')), `found ${addrs.join(' ')}`)
   })
 
@@ -109,8 +109,17 @@ describe('tapestry host', () => {
     const port = Number(/\/tcp\/(\d+)/.exec(probe.multiaddrs()[0])?.[1])
     await probe.stop()
     const addr = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerIdFromPrivateKey(key).toString()}`
+    // until the joiner's first dial has been refused, the port answers with a TCP server that hangs up
+    let refused = 0
+    const door = createServer(socket => { refused++; socket.destroy() })
+    await new Promise<void>(resolve => door.listen(port, '127.0.0.1', resolve))
     const joiner = track(await makeHost({ bootstrap: [addr] }))
-    await new Promise(resolve => setTimeout(resolve, 2500)) // its one @libp2p/bootstrap dial has failed by now
+    try {
+      await waitFor(() => refused > 0, 10_000, 'the first bootstrap dial')
+    } finally {
+      await new Promise(resolve => door.close(resolve))
+    }
+    assert.equal(joiner.libp2p.getConnections().length, 0)
     const seed = track(await makeHost({ privateKey: key, listen: [`/ip4/127.0.0.1/tcp/${port}`] }))
     await waitFor(() => joiner.libp2p.getConnections(seed.libp2p.peerId).length > 0, 15_000, 'redial after the seed came up')
     // a dropped connection is redialled too
@@ -128,9 +137,10 @@ describe('tapestry host', () => {
     const a = track(await makeHost({ runId, mdns: true }))
     const b = track(await makeHost({ runId, mdns: true }))
     const stranger = track(await makeHost({ runId: `${runId}-other`, mdns: true }))
+    const fellow = track(await makeHost({ runId: `${runId}-other`, mdns: true }))
     await waitFor(() => a.libp2p.getConnections(b.libp2p.peerId).length > 0, 8000, 'mDNS discovery and dial')
-    // give the stranger the same time again to (wrongly) find them
-    await new Promise(resolve => setTimeout(resolve, 500))
+    // the stranger's own discovery works (it finds its run's fellow) and still never dials the others
+    await waitFor(() => stranger.libp2p.getConnections(fellow.libp2p.peerId).length > 0, 8000, 'mDNS within the other run')
     assert.equal(a.libp2p.getConnections(stranger.libp2p.peerId).length, 0)
     assert.equal(stranger.libp2p.getConnections(b.libp2p.peerId).length, 0)
   })

@@ -56,14 +56,90 @@ test('hierarchical mode: a crashed root aggregator costs one deadline, and its g
   for (const x of r.rounds) assert.equal(x.groups, 3)
 })
 
-test('hierarchical mode with churn completes', async () => {
-  const r = await simulate({ ...base, mode: 'hierarchical', groupSize: 3, rounds: 6, leavePerHour: 600, joinPerHour: 3600 })
-  assert.equal(r.completedRounds, 6)
+type Trace = Array<{ what: 'left', node: number, t: number } | { what: 'rejoined', node: number, t: number } | { what: 'train', node: number, round: number }>
+
+/** A run that records, in order, each departure and return (from the log) and each local training. */
+async function simulateTraced (cfg: SimConfig): Promise<{ r: Awaited<ReturnType<Simulation['run']>>, trace: Trace }> {
+  const trace: Trace = []
+  const backend = new SyntheticBackend(cfg.syntheticParams, cfg.seed)
+  const train = backend.train.bind(backend)
+  backend.train = async (node, round, params, steps) => {
+    trace.push({ what: 'train', node, round })
+    return await train(node, round, params, steps)
+  }
+  const log = (msg: string): void => {
+    const m = /^([\d.]+)s n(\d+) (left|rejoined)$/.exec(msg)
+    if (m != null) trace.push({ what: m[3] === 'left' ? 'left' : 'rejoined', node: Number(m[2]), t: Number(m[1]) })
+  }
+  const r = await new Simulation(validateSimConfig(cfg), backend, log).run()
+  return { r, trace }
+}
+
+/**
+ * What churn must do, whatever the mode: nodes really leave and come back, an offline node does
+ * no work, every round still commits without waiting for the horizon, a round with nodes away
+ * includes fewer updates, and a node that came back syncs to the chain (its next training is a
+ * round after the last one committed before it returned) and is included again later.
+ */
+function assertChurnHandled (cfg: SimConfig, r: Awaited<ReturnType<Simulation['run']>>, trace: Trace): void {
+  assert.equal(r.completedRounds, cfg.rounds)
+  const horizonS = (cfg.rounds * (cfg.innerSteps * cfg.stepMs * 20 + cfg.deadlineMs * (2 + cfg.backups)) + 60_000) / 1000
+  assert.ok(r.virtualSeconds < horizonS / 2, `ended when every live node had the last round (${r.virtualSeconds}s), not at the horizon (${horizonS}s)`)
+  const lastCommit = r.rounds[r.rounds.length - 1].time
+  assert.ok(r.virtualSeconds - lastCommit <= 2 * cfg.deadlineMs / 1000,
+    `every live node applied the last round within two deadlines of its commit at ${lastCommit}s (run ended at ${r.virtualSeconds}s)`)
+  const left = trace.filter(e => e.what === 'left')
+  const rejoined = trace.filter(e => e.what === 'rejoined')
+  assert.ok(left.length >= 2, `nodes left (${left.length})`)
+  assert.ok(rejoined.length >= 2, `nodes rejoined (${rejoined.length})`)
+  assert.ok(r.rounds.some(x => x.included < cfg.nodes), 'some round went without the nodes that were away')
+
+  const online = new Array<boolean>(cfg.nodes).fill(true)
+  const returned: Array<{ node: number, t: number }> = []
+  // a returner online while two commits went by must have trained in between
+  const idleReturner = (x: { node: number, t: number }, until: number): void => {
+    const commits = r.rounds.filter(c => c.time > x.t && c.time < until).length
+    assert.ok(commits < 2, `node ${x.node} came back at ${x.t}s and stayed while ${commits} rounds committed, but never trained`)
+  }
+  let caughtUp = 0
+  for (const e of trace) {
+    if (e.what === 'left') {
+      online[e.node] = false
+      const back = returned.findIndex(x => x.node === e.node)
+      if (back >= 0) idleReturner(returned.splice(back, 1)[0], e.t)
+    } else if (e.what === 'rejoined') { online[e.node] = true; returned.push({ node: e.node, t: e.t }) } else {
+      assert.ok(online[e.node], `node ${e.node} trained round ${e.round} while offline`)
+      const back = returned.findIndex(x => x.node === e.node)
+      if (back < 0) continue
+      // the first training after a return: at least the round after the last commit it missed
+      const t = returned[back].t
+      returned.splice(back, 1)
+      const committedBefore = Math.max(-1, ...r.rounds.filter(x => x.time < t).map(x => x.round))
+      assert.ok(e.round > committedBefore, `node ${e.node} back at ${t}s trained round ${e.round}, but round ${committedBefore} was already committed`)
+      if (e.round < cfg.rounds) caughtUp++
+    }
+  }
+  for (const x of returned) idleReturner(x, Infinity)
+  assert.ok(caughtUp >= 1, 'a returning node trained on a later round')
+}
+
+const churn = { ...base, rounds: 6, leavePerHour: 600, joinPerHour: 3600 }
+
+// todo: fails on the current simulator. A node that leaves and rejoins inside one round (nobody
+// ahead, so no sync: it gets a plain 'start') receives that round's commit and blobs but does not
+// apply it (n00000, seed 1: back at 9.9 s, round 4 commits at 12.3 s, it stays on round 4 until a
+// later sync); the run's last commit is at 16.3 s but it only ends at 45.1 s. Flat mode is fine.
+test('hierarchical mode with churn: nodes leave and rejoin, every round commits, returners catch up', {
+  todo: 'hierarchical: a node back within the same round does not apply that round\'s commit'
+}, async () => {
+  const cfg = { ...churn, mode: 'hierarchical' as const, groupSize: 3 }
+  const { r, trace } = await simulateTraced(cfg)
+  assertChurnHandled(cfg, r, trace)
 })
 
-test('churn: nodes leave and rejoin, the run still completes', async () => {
-  const r = await simulate({ ...base, rounds: 6, leavePerHour: 600, joinPerHour: 3600 })
-  assert.equal(r.completedRounds, 6)
+test('churn: nodes leave and rejoin, every round commits, returners catch up', async () => {
+  const { r, trace } = await simulateTraced(churn)
+  assertChurnHandled(churn, r, trace)
 })
 
 test('bad settings are refused before anything runs', () => {
