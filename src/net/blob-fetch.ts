@@ -332,11 +332,13 @@ async function fetchParallel (host: TapestryHost, cid: BlobCid, providers: Reado
     if (p !== undefined) start(p)
   }
 
-  // the size: from the first provider whose header arrives
+  // the size: from the first provider whose header arrives (`start` sets `total` from a callback)
+  // eslint-disable-next-line no-unmodified-loop-condition
   while (total === undefined) {
     const p = pool.shift()
     if (p === undefined || signal.aborted) break
     start(p, { offset: 0, end: undefined })
+    // eslint-disable-next-line no-unmodified-loop-condition
     while (total === undefined && running.size > 0) await Promise.race([sizeKnown, ...running])
   }
   if (total !== undefined) {

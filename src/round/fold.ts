@@ -34,6 +34,7 @@ export function modelBytes (params: Float32Array): Uint8Array {
 }
 
 const enc = new TextEncoder()
+// eslint-disable-next-line no-control-regex -- the whole 7-bit range, NUL included, is what sorts the same in UTF-16 and UTF-8
 const ASCII = /^[\x00-\x7f]*$/
 /** UTF-8 byte order, the order aggregate/ folds in */
 export function compareUtf8 (a: string, b: string): number {

@@ -136,11 +136,13 @@ export function applySetting (c: SimConfig, key: string, raw: string): SimConfig
     case 'leave-rate': case 'leavePerHour': next.leavePerHour = num(0); break
     case 'join-rate': case 'joinPerHour': next.joinPerHour = num(0); break
     case 'crash-rounds': case 'crashRounds':
-      next.crashRounds = raw.trim() === '' ? [] : raw.split(/[;,\s]+/).map(s => {
-        const n = Number(s)
-        if (!Number.isInteger(n) || n < 0) throw new SimError(SimErrorCode.CONFIG, `crash-rounds must list round numbers, got "${s}"`)
-        return n
-      })
+      next.crashRounds = raw.trim() === ''
+        ? []
+        : raw.split(/[;,\s]+/).map(s => {
+          const n = Number(s)
+          if (!Number.isInteger(n) || n < 0) throw new SimError(SimErrorCode.CONFIG, `crash-rounds must list round numbers, got "${s}"`)
+          return n
+        })
       break
     case 'backups': next.backups = num(0, 1000, true); break
     case 'deadline-ms': case 'deadlineMs': next.deadlineMs = num(1); break

@@ -110,4 +110,3 @@ function render (route: string, b: Record<string, unknown>): string {
       return JSON.stringify(b)
   }
 }
-

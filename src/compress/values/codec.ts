@@ -26,7 +26,7 @@ export function assertFinite (out: Float32Array, count: number, section: string)
   // x·0 is NaN exactly when x is NaN or ±Inf: one branch-free pass, then a search on failure
   let probe = 0
   for (let i = 0; i < count; i++) probe += out[i] * 0
-  if (probe === probe) return
+  if (!Number.isNaN(probe)) return
   for (let i = 0; i < count; i++) {
     if (!Number.isFinite(out[i])) {
       throw new PayloadError(CompressErrorCode.NON_FINITE, section, `value ${i} is ${out[i]}`, { index: i })
