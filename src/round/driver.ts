@@ -130,6 +130,16 @@ export class RoundDriver {
     this.drain()
   }
 
+  /**
+   * The transport lost the callbacks it held (a node cut off the network and back, in the
+   * simulator): forget the syncs and pulls in flight so new ones can start. The engine keeps its
+   * round work; blobs it was fetching fail by its own retries.
+   */
+  reconnected (): void {
+    this.syncing = false
+    this.pulling.clear()
+  }
+
   /** Resolves when no event is being handled (a simulator waits for it to keep virtual time exact). */
   async whenIdle (): Promise<void> { await this.idle }
 

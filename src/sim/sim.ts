@@ -414,8 +414,9 @@ export class Simulation {
   }
 
   /**
-   * A node comes back as a restarted daemon would: a new driver on the state it had, which first
-   * asks peers whether the run moved on (and checks their chain before adopting their state).
+   * A node comes back on the network with the state and round work it had (its process kept
+   * running): it first asks peers whether the run moved on, and checks their chain before
+   * adopting their state.
    */
   private join (i: number): void {
     const n = this.nodes[i]
@@ -424,7 +425,7 @@ export class Simulation {
     n.life++
     this.net.setOnline(i, true)
     this.log?.(`${(this.now / 1000).toFixed(1)}s ${n.id} rejoined`)
-    n.driver = this.newDriver(i, n.driver.engine.snapshot())
+    n.driver.reconnected()
     this.call(this.now, i, () => n.driver.start({ catchUp: true }))
     // its presence reaches the others within a presence period
     this.push(this.now + LIVENESS_MS / 3, { kind: 'live' })

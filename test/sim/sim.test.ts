@@ -125,13 +125,9 @@ function assertChurnHandled (cfg: SimConfig, r: Awaited<ReturnType<Simulation['r
 
 const churn = { ...base, rounds: 6, leavePerHour: 600, joinPerHour: 3600 }
 
-// todo: fails on the current simulator. A node that leaves and rejoins inside one round (nobody
-// ahead, so no sync: it gets a plain 'start') receives that round's commit and blobs but does not
-// apply it (n00000, seed 1: back at 9.9 s, round 4 commits at 12.3 s, it stays on round 4 until a
-// later sync); the run's last commit is at 16.3 s but it only ends at 45.1 s. Flat mode is fine.
-test('hierarchical mode with churn: nodes leave and rejoin, every round commits, returners catch up', {
-  todo: 'hierarchical: a node back within the same round does not apply that round\'s commit'
-}, async () => {
+// A node back within the round it left used to keep that round's stale work and never apply its
+// commit; a rejoining node is now a restarted driver on its last state (as a restarted daemon is).
+test('hierarchical mode with churn: nodes leave and rejoin, every round commits, returners catch up', async () => {
   const cfg = { ...churn, mode: 'hierarchical' as const, groupSize: 3 }
   const { r, trace } = await simulateTraced(cfg)
   assertChurnHandled(cfg, r, trace)
