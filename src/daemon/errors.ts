@@ -13,9 +13,12 @@ export enum DaemonErrorCode {
 
 export class DaemonError extends Error {
   readonly code: DaemonErrorCode
-  constructor (code: DaemonErrorCode, message: string) {
+  /** BadConfig: the config field refused */
+  readonly field?: string
+  constructor (code: DaemonErrorCode, message: string, field?: string) {
     super(message)
     this.name = 'DaemonError'
     this.code = code
+    if (field != null) this.field = field
   }
 }
