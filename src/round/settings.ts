@@ -41,7 +41,7 @@ export const RunSettingsSchema = z.object({
   innerSteps: z.number().int().min(1).max(100_000).default(50).describe('H: local steps per round'),
   batch: z.number().int().min(1).max(65_536).default(32).describe('per-node batch size'),
   innerLr: z.number().positive().default(1e-3).describe('inner AdamW learning rate'),
-  codec: codecSpec.default('topk:0.01+q4').describe('uplink codec spec, e.g. topk:0.01+q4'),
+  codec: codecSpec.default('topk:0.01+q4').describe('uplink codec spec, e.g. topk:0.03+q2'),
   aggregateCodec: codecSpec.default('int8').describe('downlink codec of the aggregate (aggregator and hierarchical modes)'),
   mode: z.enum(UPDATE_MODES).default('gossip').describe('aggregator | gossip | hierarchical'),
   groupSize: z.number().int().min(2).max(1_000_000).default(16).describe('hierarchical mode: members per group'),
