@@ -31,7 +31,7 @@ const codecSpec = z.string().refine(parses(parseSpec), { message: 'not a valid c
  * Round timing is the daemon's, because there it is wall-clock time: a 20 s deadline bounds
  * what a dead aggregator costs each backup hand-over, and a daemon's round (50 CPU steps plus
  * transfers) ends well inside it. In the simulator time is virtual and the 16-node runs close
- * as soon as everyone has announced (~2 virtual s), so its old 60 s only stretched crash rounds.
+ * as soon as everyone has announced (~1.5 virtual s a round), so its old 60 s only stretched crash rounds.
  * Quorum 0.75 is what both the daemon and the simulator used (the engine's 0.5 was unused).
  */
 export const RunSettingsSchema = z.object({
