@@ -13,10 +13,13 @@ export enum DaemonErrorCode {
 
 export class DaemonError extends Error {
   readonly code: DaemonErrorCode
+  /** BadConfig: the config field refused */
+  readonly field?: string
   /** `cause`: the typed error behind this one, where there is one (e.g. an AggregateError of the fold rule) */
-  constructor (code: DaemonErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor (code: DaemonErrorCode, message: string, field?: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'DaemonError'
     this.code = code
+    if (field != null) this.field = field
   }
 }

@@ -9,8 +9,7 @@ import {
   type TapestryHost, type BlobServer
 } from '../net/index.js'
 import { encodeCommit } from '../net/gossip-codec.js'
-import { checkChain, createRoundConfig, RoundEngine, modelBytes, type Announce, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot, type Member, type BlobKind } from '../round/index.js'
-import { parseFoldSpec } from '../aggregate/index.js'
+import { checkChain, toRoundConfig, RoundEngine, modelBytes, type Announce, type RoundAction, type RoundEvent, type ChainState, type Commit, type EngineSnapshot, type Member, type BlobKind } from '../round/index.js'
 import { BatchSampler, parsePartition, shard, type Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
 import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, encodeCheckpoint, decodeCheckpoint, fusedCount, trainFromSampler } from '../train/index.js'
@@ -188,22 +187,7 @@ export class TapestryNode {
 
     const snapshot = await this.store.loadSnapshot(layout)
     const restored = snapshot ?? this.genesis()
-    const roundCfg = createRoundConfig({
-      runId: cfg.runId,
-      innerSteps: cfg.innerSteps,
-      codec: cfg.codec,
-      aggregateCodec: cfg.aggregateCodec,
-      mode: cfg.mode,
-      groupSize: cfg.groupSize,
-      subAggregateCodec: cfg.subAggregateCodec,
-      rule: parseFoldSpec(cfg.rule),
-      outer: { lr: cfg.outerLr, momentum: cfg.outerMomentum, nesterov: cfg.outerMomentum > 0 },
-      backups: Math.max(0, Math.min(cfg.backups, cfg.members.length - 1)),
-      deadlineMs: cfg.deadlineMs,
-      backupStepMs: cfg.backupStepMs,
-      collectMs: cfg.collectMs,
-      quorum: cfg.quorum
-    })
+    const roundCfg = toRoundConfig(cfg, { runId: cfg.runId, members: cfg.members.length })
     this.engine = new RoundEngine(roundCfg, layout, { self: this.host.peerId, digest: cidOf }, restored)
     if (snapshot != null) this.log.info({ round: snapshot.chain.round, model: snapshot.chain.modelId }, 'resumed from the last commit')
     await this.publishState(this.engine.state)

@@ -1,21 +1,12 @@
-// Settings of the round protocol, built and validated by createRoundConfig(partial).
-import { createOuterOptimizerOptions, validateFoldRule, DILOCO_OUTER, type FoldSpec, type OuterOptimizerOptions } from '../aggregate/index.js'
+// The engine's settings: built from the run settings by toRoundConfig, validated by createRoundConfig(partial).
+import { createOuterOptimizerOptions, validateFoldRule, parseFoldSpec, type FoldSpec, type OuterOptimizerOptions } from '../aggregate/index.js'
 import { parseSpec } from '../compress/index.js'
 import { RoundError, RoundErrorCode } from './errors.js'
+import { RUN_DEFAULTS, UPDATE_MODES, roundTimings, type RunSettings, type UpdateMode } from './settings.js'
 
-/**
- * How updates travel:
- * - 'aggregator': updates go to the elected aggregator (and its backups, who must be able to
- *   take over); members download one compressed aggregate — O(U) per node.
- * - 'gossip': every member fetches every update and folds it itself — O(N·U) per node, but
- *   everyone verifies the commit fully.
- * - 'hierarchical': the electorate is split into groups of `groupSize`; each group's elected
- *   sub-aggregator folds its group's updates, the root aggregator folds the group folds. Uplink
- *   O(U) per member, O(groupSize·U) per sub-aggregator, O(groups·U) per root candidate.
- */
-export type UpdateMode = 'aggregator' | 'gossip' | 'hierarchical'
-export const UPDATE_MODES: readonly UpdateMode[] = ['aggregator', 'gossip', 'hierarchical']
+export { UPDATE_MODES, type UpdateMode } from './settings.js'
 
+/** Defaults of every field: RUN_DEFAULTS in ./settings.ts, the one place they are written. */
 export interface RoundConfig {
   runId: string
   /** H: local optimizer steps per round */
@@ -25,51 +16,66 @@ export interface RoundConfig {
   /** downlink codec of the aggregate in 'aggregator' and 'hierarchical' modes */
   aggregateCodec: string
   mode: UpdateMode
-  /** hierarchical mode: target members per group @default 16 */
+  /** hierarchical mode: target members per group */
   groupSize: number
-  /** hierarchical mode: codec of a group's fold sent to the root candidates @default 'int8' */
+  /** hierarchical mode: codec of a group's fold sent to the root candidates */
   subAggregateCodec: string
   /** fold rule, e.g. mean, trimmed:0.1, krum:2 (aggregate/) */
   rule: FoldSpec
-  /** outer optimizer: DiLoCo's Nesterov SGD by default; FedAvg is lr 1, momentum 0 */
+  /** outer optimizer: SGD with Nesterov momentum (tuned defaults in settings.ts); FedAvg is lr 1, momentum 0 */
   outer: OuterOptimizerOptions
-  /** k backups after the aggregator (clamped to members − 1) @default 2 */
+  /** k backups after the aggregator (toRoundConfig clamps it to members − 1) */
   backups: number
-  /** the aggregator's window to commit, from its round start @default 60_000 */
+  /** the aggregator's window to commit, from its round start */
   deadlineMs: number
-  /** each backup's window after the previous deadline @default deadlineMs / 2 */
+  /** each backup's window after the previous deadline (unset: roundTimings) */
   backupStepMs: number
-  /** after this long from round start, close with a quorum instead of waiting for all @default deadlineMs / 2 */
+  /** after this long from round start, close with a quorum instead of waiting for all (unset: roundTimings) */
   collectMs: number
-  /** fraction of the electorate that must be included when closing early @default 0.5 */
+  /** fraction of the electorate that must be included when closing early */
   quorum: number
-  /** add back what an excluded update sent to the error-feedback residual @default true */
+  /** add back what an excluded update sent to the error-feedback residual */
   restoreExcluded: boolean
 }
 
-export const DEFAULT_ROUND_CONFIG: Omit<RoundConfig, 'runId'> = {
-  innerSteps: 50,
-  codec: 'topk:0.01+q4',
-  aggregateCodec: 'int8',
-  mode: 'gossip',
-  groupSize: 16,
-  subAggregateCodec: 'int8',
-  rule: { rule: { kind: 'mean' } },
-  outer: DILOCO_OUTER,
-  backups: 2,
-  deadlineMs: 60_000,
-  backupStepMs: 30_000,
-  collectMs: 30_000,
-  quorum: 0.5,
-  restoreExcluded: true
+/** Who runs: the run id (topic namespace) and how many founding members it has. */
+export interface RunContext {
+  runId: string
+  /** founding members (round 0's electorate): backups are clamped to members − 1 */
+  members: number
+}
+
+/** The run settings' fields as the engine names them; no defaults of its own. */
+function roundFields (s: RunSettings): Omit<RoundConfig, 'runId'> {
+  return {
+    innerSteps: s.innerSteps,
+    codec: s.codec,
+    aggregateCodec: s.aggregateCodec,
+    mode: s.mode,
+    groupSize: s.groupSize,
+    subAggregateCodec: s.subAggregateCodec,
+    rule: parseFoldSpec(s.rule),
+    outer: { lr: s.outerLr, momentum: s.outerMomentum, nesterov: s.outerMomentum > 0 },
+    backups: s.backups,
+    ...roundTimings(s),
+    quorum: s.quorum,
+    restoreExcluded: s.restoreExcluded
+  }
+}
+
+/** The engine defaults are the run settings' defaults (src/round/settings.ts), mapped. */
+export const DEFAULT_ROUND_CONFIG: Readonly<Omit<RoundConfig, 'runId'>> = Object.freeze(roundFields(RUN_DEFAULTS))
+
+/** The one mapping from (validated) run settings to the engine's config, for the daemon and the simulator alike. */
+export function toRoundConfig (settings: RunSettings, run: RunContext): RoundConfig {
+  const f = roundFields(settings)
+  return createRoundConfig({ ...f, runId: run.runId, backups: Math.max(0, Math.min(f.backups, run.members - 1)) })
 }
 
 export function createRoundConfig (partial: Partial<RoundConfig> & { runId: string }): RoundConfig {
   const c: RoundConfig = { ...DEFAULT_ROUND_CONFIG, ...partial }
-  if (partial.deadlineMs != null) {
-    c.backupStepMs = partial.backupStepMs ?? partial.deadlineMs / 2
-    c.collectMs = partial.collectMs ?? partial.deadlineMs / 2
-  }
+  // unset collect window and backup step follow the deadline given, by the settings' one rule
+  Object.assign(c, roundTimings({ deadlineMs: c.deadlineMs, collectMs: partial.collectMs, backupStepMs: partial.backupStepMs }))
   const bad = (m: string): never => { throw new RoundError(RoundErrorCode.BadConfig, m) }
   if (typeof c.runId !== 'string' || c.runId === '') bad('runId must be a non-empty string')
   if (!Number.isInteger(c.innerSteps) || c.innerSteps < 1) bad(`inner steps must be a positive integer, got ${c.innerSteps}`)

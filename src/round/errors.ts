@@ -2,7 +2,9 @@
 
 export enum RoundErrorCode {
   BadConfig = 'ERR_ROUND_CONFIG',
-  BadEvent = 'ERR_ROUND_EVENT'
+  BadEvent = 'ERR_ROUND_EVENT',
+  /** a run setting refused by the run-settings schema (RunSettingsError names the field) */
+  BadSettings = 'ERR_RUN_SETTINGS'
 }
 
 export class RoundError extends Error {

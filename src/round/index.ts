@@ -2,6 +2,7 @@
 export * from './messages.js'
 export * from './types.js'
 export * from './config.js'
+export { RunSettingsSchema, RUN_DEFAULTS, RUN_SETTING_KEYS, RunSettingsError, roundTimings, checkRunSettings, settingsIssue, runSettingFromText, valueFromText, parseRunSettings, type RunSettings, type RunSettingsInput, type RunSettingKey, type RoundTimings } from './settings.js'
 export * from './errors.js'
 export * from './engine.js'
 export { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'

@@ -1,176 +1,126 @@
-// Settings of one simulated run, validated in full before anything runs.
-import { parsePartition, type Partition } from '../data/index.js'
-import { checkFoldFeasible, foldWidth, parseFoldSpec, type FoldSpec } from '../aggregate/index.js'
-import { parseSpec } from '../compress/index.js'
-import { parseTopology, type TopologySpec, type LinkSpec } from './topology.js'
+// Settings of one simulated run: the run settings (src/round/settings.ts) plus the simulated world, validated in full before anything runs.
+import { z } from 'zod'
+import { parsePartition, validatePartition, type Partition } from '../data/index.js'
+import { RunSettingsSchema, RUN_SETTING_KEYS, UPDATE_MODES, checkRunSettings, settingsIssue, valueFromText, type UpdateMode } from '../round/index.js'
+import { parseTopology, type TopologySpec } from './topology.js'
+import { checkFoldFeasible, foldWidth, parseFoldSpec } from '../aggregate/index.js'
 import { SimError, SimErrorCode } from './errors.js'
 
-export type SimMode = 'aggregator' | 'gossip' | 'hierarchical'
-export const SIM_MODES: readonly SimMode[] = ['aggregator', 'gossip', 'hierarchical']
+export type SimMode = UpdateMode
+export const SIM_MODES: readonly SimMode[] = UPDATE_MODES
 
-export interface SimConfig {
-  nodes: number
-  rounds: number
-  /** H: local steps per round */
-  innerSteps: number
-  /** per-node batch size */
-  batch: number
-  innerLr: number
-  /** keep each node's inner AdamW state across rounds (DiLoCo) instead of restarting it */
-  keepInnerState: boolean
-  model: 'mlp'
-  data: 'mnist'
-  partition: Partition
-  /** uplink codec spec */
-  codec: string
-  /** downlink codec of the aggregate (aggregator and hierarchical modes) */
-  aggregateCodec: string
-  mode: SimMode
-  /** hierarchical mode: members per group */
-  groupSize: number
-  /** hierarchical mode: codec of a group fold sent to the root candidates */
-  subAggregateCodec: string
-  rule: FoldSpec
-  outerLr: number
-  outerMomentum: number
-  topology: TopologySpec
-  link: LinkSpec
+const partition = z.custom<Partition>(v => { try { validatePartition(v as Partition); return true } catch { return false } }, { message: 'iid or dirichlet:<alpha>' })
+const topology = z.custom<TopologySpec>(v => typeof v === 'object' && v != null && typeof (v as { kind?: unknown }).kind === 'string', { message: 'a topology: full | ring | star[:hub] | regular:<d> | ...' })
+
+/** The run settings every simulated node shares, plus what only the simulator has: nodes, the network, faults, evaluation. */
+export const SimSettingsSchema = RunSettingsSchema.extend({
+  nodes: z.number().int().min(1).max(1_000_000).default(16),
+  rounds: z.number().int().min(1).max(100_000).default(20),
+  /** keep each node's inner AdamW state across rounds (DiLoCo) instead of restarting it (tuned: see README) */
+  keepInnerState: z.boolean().default(true),
+  /** how the shipped dataset is split over the nodes: non-IID by default, the case the simulator is for */
+  partition: partition.default({ kind: 'dirichlet', alpha: 0.5 }),
+  topology: topology.default({ kind: 'full' }),
+  link: z.object({
+    latencyMs: z.number().min(0),
+    bandwidthMBps: z.number().positive(),
+    loss: z.number().min(0).lt(1)
+  }).strict().default({ latencyMs: 20, bandwidthMBps: 12.5, loss: 0 }),
   /** virtual compute time of one local step on an average node */
-  stepMs: number
+  stepMs: z.number().min(0).default(20),
   /** log-normal sigma of per-node speed (stragglers); 0 = all equal */
-  stragglerSigma: number
+  stragglerSigma: z.number().min(0).max(5).default(0.2),
   /** expected departures per node per virtual hour */
-  leavePerHour: number
+  leavePerHour: z.number().min(0).default(0),
   /** expected returns per departed node per virtual hour */
-  joinPerHour: number
+  joinPerHour: z.number().min(0).default(6),
   /** rounds whose elected aggregator crashes mid-round (and returns later) */
-  crashRounds: number[]
-  backups: number
-  deadlineMs: number
-  collectMs: number
-  quorum: number
-  seed: number
+  crashRounds: z.array(z.number().int().min(0)).default([]),
   /** protocol-only: synthetic updates of this many parameters, no training */
-  synthetic: boolean
-  syntheticParams: number
+  synthetic: z.boolean().default(false),
+  syntheticParams: z.number().int().min(1).max(1e9).default(10_000),
   /** run the synchronous data-parallel and local-only baselines */
-  baselines: boolean
+  baselines: z.boolean().default(true),
   /** evaluate the global model every this many rounds (and the last) */
-  evalEvery: number
-}
+  evalEvery: z.number().int().min(1).max(1e6).default(1)
+}).strict()
+  .superRefine(checkRunSettings)
+  .superRefine((c, ctx) => {
+    // everything that would only fail mid-run is refused here
+    const bad = (path: string, message: string): void => { ctx.addIssue({ code: 'custom', path: [path], message }) }
+    if (c.backups >= c.nodes) bad('backups', `must be smaller than the number of nodes (k = ${c.backups}, nodes = ${c.nodes})`)
+    for (const r of c.crashRounds) if (r >= c.rounds) bad('crashRounds', `crash round ${r} is beyond the last round (${c.rounds - 1})`)
+    if (c.mode === 'gossip' && c.nodes > 2000 && !c.synthetic) bad('mode', 'gossip mode with training is limited to 2,000 nodes (every node folds every update)')
+  })
 
-export const DEFAULT_SIM_CONFIG: SimConfig = {
-  nodes: 16,
-  rounds: 20,
-  innerSteps: 50,
-  batch: 32,
-  innerLr: 1e-3,
-  keepInnerState: true,
-  model: 'mlp',
-  data: 'mnist',
-  partition: { kind: 'dirichlet', alpha: 0.5 },
-  codec: 'topk:0.01+q4',
-  aggregateCodec: 'int8',
-  mode: 'gossip',
-  groupSize: 16,
-  subAggregateCodec: 'int8',
-  rule: { rule: { kind: 'mean' } },
-  // tuned in the simulator for top-k + error feedback (see README): DiLoCo's 0.7/0.9 oscillates
-  outerLr: 1,
-  outerMomentum: 0.6,
-  topology: { kind: 'full' },
-  link: { latencyMs: 20, bandwidthMBps: 12.5, loss: 0 },
-  stepMs: 20,
-  stragglerSigma: 0.2,
-  leavePerHour: 0,
-  joinPerHour: 6,
-  crashRounds: [],
-  backups: 2,
-  deadlineMs: 60_000,
-  collectMs: 30_000,
-  quorum: 0.75,
-  seed: 1,
-  synthetic: false,
-  syntheticParams: 10_000,
-  baselines: true,
-  evalEvery: 1
-}
+export type SimConfig = z.output<typeof SimSettingsSchema>
 
-/** Settings as text (flags, config files, --compare values) → typed values. */
+/** Every default: the run settings' and the simulator's own, read from the schema. */
+export const DEFAULT_SIM_CONFIG: Readonly<SimConfig> = Object.freeze(SimSettingsSchema.parse({}))
+
+/** Flag spellings that are not the field's name in kebab case. */
+const ALIASES: Partial<Record<string, keyof SimConfig>> = {
+  stragglers: 'stragglerSigma',
+  'leave-rate': 'leavePerHour',
+  'join-rate': 'joinPerHour'
+}
+const camel = (s: string): string => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+const SCALAR_KEYS = new Set<string>([...RUN_SETTING_KEYS, 'nodes', 'rounds', 'keepInnerState', 'stepMs', 'stragglerSigma', 'leavePerHour', 'joinPerHour', 'synthetic', 'syntheticParams', 'baselines', 'evalEvery'])
+
+/** Settings as text (flags, config files, --compare values) → typed values, each checked by its schema field. */
 export function applySetting (c: SimConfig, key: string, raw: string): SimConfig {
-  const num = (min: number, max = Infinity, integer = false): number => {
-    const n = Number(raw)
-    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      throw new SimError(SimErrorCode.CONFIG, `${key} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`)
-    }
-    return n
+  const fail = (message: string, field: string): never => { throw new SimError(SimErrorCode.CONFIG, `${key}: ${message}`, { field }) }
+  const field: string = ALIASES[key] ?? camel(key)
+  if (SCALAR_KEYS.has(field)) {
+    const f = field as keyof typeof SimSettingsSchema.shape
+    const sample = f === 'collectMs' || f === 'backupStepMs' ? 0 : DEFAULT_SIM_CONFIG[f]
+    const r = SimSettingsSchema.shape[f].safeParse(valueFromText(sample, raw))
+    if (!r.success) fail(`${settingsIssue(r.error).message} (got "${raw}")`, field)
+    return { ...c, [f]: r.data }
   }
-  const next = { ...c }
-  switch (key) {
-    case 'nodes': next.nodes = num(1, 1_000_000, true); break
-    case 'rounds': next.rounds = num(1, 100_000, true); break
-    case 'inner-steps': case 'innerSteps': next.innerSteps = num(1, 100_000, true); break
-    case 'batch': next.batch = num(1, 65_536, true); break
-    case 'inner-lr': case 'innerLr': next.innerLr = num(0); break
-    case 'keep-inner-state': case 'keepInnerState': next.keepInnerState = raw === 'true' || raw === '1'; break
-    case 'partition': next.partition = parsePartition(raw); break
-    case 'codec': parseSpec(raw); next.codec = raw; break
-    case 'aggregate-codec': case 'aggregateCodec': parseSpec(raw); next.aggregateCodec = raw; break
-    case 'mode':
-      if (!(SIM_MODES as readonly string[]).includes(raw)) throw new SimError(SimErrorCode.CONFIG, `unknown mode "${raw}" (expected one of: ${SIM_MODES.join(', ')})`)
-      next.mode = raw as SimMode; break
-    case 'group-size': case 'groupSize': next.groupSize = num(2, 1_000_000, true); break
-    case 'sub-aggregate-codec': case 'subAggregateCodec': parseSpec(raw); next.subAggregateCodec = raw; break
-    case 'rule': next.rule = parseFoldSpec(raw); break
-    case 'outer-lr': case 'outerLr': next.outerLr = num(0); break
-    case 'outer-momentum': case 'outerMomentum': next.outerMomentum = num(0, 0.999999); break
+  const num = (k: keyof SimConfig['link']): number => {
+    const r = SimSettingsSchema.shape.link.unwrap().shape[k].safeParse(valueFromText(0, raw))
+    return r.success ? r.data : fail(`${settingsIssue(r.error).message} (got "${raw}")`, `link.${k}`)
+  }
+  switch (field) {
+    case 'partition': return { ...c, partition: parsePartition(raw) }
+    case 'topology': return { ...c, topology: parseTopology(raw) }
+    case 'latency': case 'latencyMs': return { ...c, link: { ...c.link, latencyMs: num('latencyMs') } }
+    case 'bandwidth': case 'bandwidthMBps': return { ...c, link: { ...c.link, bandwidthMBps: num('bandwidthMBps') } }
+    case 'loss': return { ...c, link: { ...c.link, loss: num('loss') } }
     case 'outer':
-      if (raw === 'fedavg') { next.outerLr = 1; next.outerMomentum = 0 } else if (raw !== 'nesterov') throw new SimError(SimErrorCode.CONFIG, `unknown outer optimizer "${raw}" (nesterov|fedavg)`)
-      break
-    case 'topology': next.topology = parseTopology(raw); break
-    case 'latency': case 'latencyMs': next.link = { ...next.link, latencyMs: num(0) }; break
-    case 'bandwidth': case 'bandwidthMBps': next.link = { ...next.link, bandwidthMBps: num(Number.MIN_VALUE) }; break
-    case 'loss': next.link = { ...next.link, loss: num(0, 0.999) }; break
-    case 'step-ms': case 'stepMs': next.stepMs = num(0); break
-    case 'stragglers': case 'stragglerSigma': next.stragglerSigma = num(0, 5); break
-    case 'leave-rate': case 'leavePerHour': next.leavePerHour = num(0); break
-    case 'join-rate': case 'joinPerHour': next.joinPerHour = num(0); break
-    case 'crash-rounds': case 'crashRounds':
-      next.crashRounds = raw.trim() === ''
-        ? []
-        : raw.split(/[;,\s]+/).map(s => {
-          const n = Number(s)
-          if (!Number.isInteger(n) || n < 0) throw new SimError(SimErrorCode.CONFIG, `crash-rounds must list round numbers, got "${s}"`)
-          return n
-        })
-      break
-    case 'backups': next.backups = num(0, 1000, true); break
-    case 'deadline-ms': case 'deadlineMs': next.deadlineMs = num(1); break
-    case 'collect-ms': case 'collectMs': next.collectMs = num(1); break
-    case 'quorum': next.quorum = num(Number.MIN_VALUE, 1); break
-    case 'seed': next.seed = num(0, 2 ** 32 - 1, true); break
-    case 'synthetic': next.synthetic = raw === 'true' || raw === '1'; break
-    case 'synthetic-params': case 'syntheticParams': next.syntheticParams = num(1, 1e9, true); break
-    case 'baselines': next.baselines = raw === 'true' || raw === '1'; break
-    case 'eval-every': case 'evalEvery': next.evalEvery = num(1, 1e6, true); break
-    case 'model': if (raw !== 'mlp') throw new SimError(SimErrorCode.CONFIG, `unknown model "${raw}" (expected: mlp)`); break
-    case 'data': if (raw !== 'mnist') throw new SimError(SimErrorCode.CONFIG, `unknown data "${raw}" (expected: mnist)`); break
-    default: throw new SimError(SimErrorCode.CONFIG, `unknown setting "${key}"`)
+      // presets of the two outer-optimizer fields; nesterov keeps them as set
+      if (raw === 'fedavg') return { ...c, outerLr: 1, outerMomentum: 0 }
+      if (raw !== 'nesterov') fail(`unknown outer optimizer "${raw}" (nesterov|fedavg)`, 'outer')
+      return c
+    case 'crashRounds':
+      return {
+        ...c,
+        crashRounds: raw.trim() === ''
+          ? []
+          : raw.split(/[;,\s]+/).map(s => {
+            const n = Number(s)
+            return Number.isInteger(n) && n >= 0 ? n : fail(`must list round numbers, got "${s}"`, 'crashRounds')
+          })
+      }
+    default: return fail('unknown setting', key)
   }
-  return next
 }
 
-/** Cross-field checks: everything that would only fail mid-run is refused here. */
+/** Checks a whole configuration (field domains and cross-field rules); returns it with unset fields defaulted. */
 export function validateSimConfig (c: SimConfig): SimConfig {
-  const bad = (m: string): never => { throw new SimError(SimErrorCode.CONFIG, m) }
-  if (c.backups >= c.nodes) bad(`backups (k = ${c.backups}) must be smaller than the number of nodes (${c.nodes})`)
-  if (c.collectMs > c.deadlineMs) bad(`collect-ms (${c.collectMs}) must not exceed deadline-ms (${c.deadlineMs})`)
-  for (const r of c.crashRounds) if (r >= c.rounds) bad(`crash round ${r} is beyond the last round (${c.rounds - 1})`)
-  if (c.leavePerHour < 0 || c.joinPerHour < 0) bad('churn rates must be ≥ 0')
-  if (c.link.latencyMs < 0 || !(c.link.bandwidthMBps > 0) || c.link.loss < 0 || c.link.loss >= 1) bad('bad link settings')
-  if (c.mode === 'gossip' && c.nodes > 2000 && !c.synthetic) bad('gossip mode with training is limited to 2,000 nodes (every node folds every update)')
-  // a rule that needs more updates than any fold of the run can have (ERR_AGG_RULE_INFEASIBLE)
-  const infeasible = checkFoldFeasible(c.rule, foldWidth(c.nodes, c.mode === 'hierarchical' ? c.groupSize : undefined))
+  const r = SimSettingsSchema.safeParse(c)
+  if (!r.success) {
+    const { field, message } = settingsIssue(r.error)
+    throw new SimError(SimErrorCode.CONFIG, `${field}: ${message}`, { field })
+  }
+  // the widest fold of the run bounds every rule: one that needs more inputs can never run
+  const infeasible = checkFoldFeasible(parseFoldSpec(r.data.rule), foldWidth(r.data.nodes, r.data.mode === 'hierarchical' ? r.data.groupSize : undefined))
   if (infeasible != null) throw infeasible
-  return c
+  return r.data
+}
+
+/** A setting's key as a simulator flag (kebab case). */
+export function simFlag (key: string): string {
+  return key.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { Rng } from '../tensor/index.js'
 import { rankMembers } from '../election/index.js'
 import {
-  createRoundConfig, modelBytes, RoundDriver, type Member, type ChainState, type RoundConfig, type Commit, type DriverEvent,
+  toRoundConfig, modelBytes, RoundDriver, type Member, type ChainState, type RoundConfig, type Commit, type DriverEvent,
   type EngineSnapshot, type RoundTransport, type TrainResult, type ChainCommit, type SyncOffer
 } from '../round/index.js'
 import { EventQueue } from './queue.js'
@@ -107,21 +107,7 @@ export class Simulation {
     const topo = buildTopology(cfg.topology, cfg.nodes, cfg.link, this.rng.fork('topology'), { cacheTrees: Math.max(64, 2 * candidates) })
     this.net = new NetworkModel(topo, this.rng.fork('network'))
     this.crashRounds = new Set(cfg.crashRounds)
-    this.roundCfg = createRoundConfig({
-      runId: `sim-${cfg.seed}`,
-      innerSteps: cfg.innerSteps,
-      codec: cfg.codec,
-      aggregateCodec: cfg.aggregateCodec,
-      mode: cfg.mode,
-      groupSize: cfg.groupSize,
-      subAggregateCodec: cfg.subAggregateCodec,
-      rule: cfg.rule,
-      outer: { lr: cfg.outerLr, momentum: cfg.outerMomentum, nesterov: cfg.outerMomentum > 0 },
-      backups: Math.min(cfg.backups, cfg.nodes - 1),
-      deadlineMs: cfg.deadlineMs,
-      collectMs: cfg.collectMs,
-      quorum: cfg.quorum
-    })
+    this.roundCfg = toRoundConfig(cfg, { runId: `sim-${cfg.seed}`, members: cfg.nodes })
     const theta0 = backend.initialParams()
     const electorate: Member[] = Array.from({ length: cfg.nodes }, (_, i) => ({ peerId: peerName(i), capacity: 1 }))
     const genesis: ChainState = {

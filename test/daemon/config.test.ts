@@ -1,28 +1,69 @@
-// Tests of the node config's cross-field checks: a fold rule the founding members can never satisfy is refused.
+// The node's config extends the run settings: defaults, typed errors naming the field, old files, and the same RoundConfig as the simulator.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseNodeConfig } from '../../src/daemon/config.js'
 import { DaemonError, DaemonErrorCode } from '../../src/daemon/errors.js'
-import { AggregateErrorCode } from '../../src/aggregate/index.js'
+import { DEFAULT_SIM_CONFIG, applySetting, validateSimConfig } from '../../src/sim/config.js'
+import { RUN_DEFAULTS, RUN_SETTING_KEYS, toRoundConfig, type RunSettingKey } from '../../src/round/index.js'
 
-const members = (n: number): string[] => Array.from({ length: n }, (_, i) => `peer-${i}`)
+const PEER = '12D3KooWGRUVh2tmsL1xbxRxjomzkJRLKANpCYs5XEYdLmWJBXGr'
 
-test('a fold rule that needs more members than the run has is refused at start, with the rule\'s code as cause', () => {
-  const refused = (cfg: object): void => {
-    assert.throws(() => parseNodeConfig({ runId: 'r', ...cfg }), (e: unknown) =>
-      e instanceof DaemonError && e.code === DaemonErrorCode.BadConfig &&
-      (e.cause as { code?: string } | undefined)?.code === AggregateErrorCode.RuleInfeasible)
-  }
-  refused({ members: members(4), rule: 'krum:2' })
-  refused({ members: members(9), rule: 'trimmed:0.1' })
-  // hierarchical: the rule acts inside a group, 12 members in groups of 4
-  refused({ members: members(12), rule: 'krum:1', mode: 'hierarchical', groupSize: 4 })
-  assert.equal(parseNodeConfig({ runId: 'r', members: members(7), rule: 'krum:2' }).rule, 'krum:2')
-  assert.equal(parseNodeConfig({ runId: 'r', members: members(12), rule: 'krum:1', mode: 'hierarchical', groupSize: 6 }).rule, 'krum:1')
-  assert.equal(parseNodeConfig({ runId: 'r', members: members(1) }).rule, 'mean')
+test('a node config takes every run setting default from the schema', () => {
+  const c = parseNodeConfig({ runId: 'r', members: [PEER] })
+  for (const k of RUN_SETTING_KEYS) assert.deepEqual(c[k], RUN_DEFAULTS[k], k)
+  assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/0'])
+  assert.equal(c.partition, 'iid')
 })
 
-test('a rule that does not parse is reported on the field, not thrown from the cross-field check', () => {
-  assert.throws(() => parseNodeConfig({ runId: 'r', members: members(4), rule: 'krum:x' }), (e: unknown) =>
-    e instanceof DaemonError && e.code === DaemonErrorCode.BadConfig && e.cause === undefined)
+test('a bad node config field is one DaemonError naming the field', () => {
+  for (const [patch, field] of [
+    [{ codec: 'zip' }, 'codec'],
+    [{ quorum: 2 }, 'quorum'],
+    [{ deadlineMs: 4000, collectMs: 5000 }, 'collectMs'],
+    [{ shard: 3, shards: 2 }, 'shard'],
+    [{ shardz: 1 }, 'shardz'],
+    [{ members: [] }, 'members']
+  ] as const) {
+    assert.throws(() => parseNodeConfig({ runId: 'r', members: [PEER], ...patch }, 'config.json'), (err: unknown) => {
+      assert.ok(err instanceof DaemonError)
+      assert.equal(err.code, DaemonErrorCode.BadConfig)
+      assert.equal(err.field, field)
+      assert.match(err.message, new RegExp(`^config\\.json: ${field}: `))
+      return true
+    })
+  }
+})
+
+test('a config.json written before the shared schema still parses, with its own values', () => {
+  const old = {
+    runId: 'r1', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, controlPort: 0, device: 'auto', model: 'mlp', data: 'mnist',
+    partition: 'iid', shards: 1, shard: 0, seed: 1, innerSteps: 50, batch: 32, innerLr: 0.001, codec: 'topk:0.03+q4', aggregateCodec: 'int8',
+    mode: 'gossip', groupSize: 16, subAggregateCodec: 'int8', rule: 'mean', outerLr: 1, outerMomentum: 0.6, deadlineMs: 20000, collectMs: 8000,
+    backupStepMs: 8000, quorum: 0.75, backups: 2, capacity: 1, members: [PEER], maxRounds: 0, keepRounds: 3
+  }
+  const c = parseNodeConfig(old)
+  const r = toRoundConfig(c, { runId: c.runId, members: c.members.length })
+  assert.equal(r.codec, 'topk:0.03+q4')
+  assert.equal(r.collectMs, 8000)
+  assert.equal(r.backupStepMs, 8000)
+  assert.equal(r.backups, 0, 'clamped to members − 1')
+})
+
+test('the daemon and the simulator map the same settings to the same RoundConfig', () => {
+  const settings: Partial<Record<RunSettingKey, string | number>> = {
+    innerSteps: 20, batch: 64, codec: 'topk:0.02+q2', aggregateCodec: 'fp16', mode: 'hierarchical', groupSize: 4, subAggregateCodec: 'q4',
+    rule: 'median', outerLr: 0.8, outerMomentum: 0.5, backups: 3, deadlineMs: 12_000, backupStepMs: 3000, quorum: 0.6
+  }
+  const members = Array.from({ length: 8 }, () => PEER)
+  const node = parseNodeConfig({ runId: 'run-x', members, ...settings })
+  let sim = { ...DEFAULT_SIM_CONFIG, nodes: 8 }
+  for (const [k, v] of Object.entries(settings)) sim = applySetting(sim, k, String(v))
+  sim = validateSimConfig(sim)
+  const a = toRoundConfig(node, { runId: 'run-x', members: node.members.length })
+  const b = toRoundConfig(sim, { runId: 'run-x', members: sim.nodes })
+  assert.deepEqual(a, b)
+  assert.equal(a.collectMs, 6000)
+  // and with nothing set, both sides are the schema's defaults
+  const simDefaults = { ...DEFAULT_SIM_CONFIG, nodes: 8 }
+  assert.deepEqual(toRoundConfig(parseNodeConfig({ runId: 'r', members }), { runId: 'r', members: 8 }), toRoundConfig(simDefaults, { runId: 'r', members: 8 }))
 })

@@ -4,10 +4,13 @@ import Table from 'cli-table3'
 import { initDataDir, dataDirPaths, readControlInfo, readToken, DEFAULT_DATA_DIR } from '../../daemon/datadir.js'
 import { controlRequest, type ControlRoute } from '../../daemon/control.js'
 import { TapestryNode } from '../../daemon/node.js'
+import { NodeConfigSchema } from '../../daemon/config.js'
+import { formatDefault, runSettingsHelp } from '../parse.js'
 import { createLogger } from '../log.js'
 import { UsageError } from '../errors.js'
 
 const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
+const DEFAULT_LISTEN: string[] = NodeConfigSchema.shape.listen.parse(undefined)
 
 export function registerNode (program: Command): void {
   program.command('init')
@@ -16,12 +19,14 @@ export function registerNode (program: Command): void {
     .requiredOption('--run-id <id>', 'the run to join (letters, digits, . _ -)')
     .option('--members <ids>', "founding members' peer ids, comma-separated (default: this node)")
     .option('--bootstrap <addrs>', 'multiaddrs to dial at start, comma-separated')
-    .option('--listen <addrs>', 'listen multiaddrs, comma-separated', '/ip4/127.0.0.1/tcp/0')
-    .option('--set <key=value...>', 'any other config field, e.g. --set innerSteps=50 codec=topk:0.03+q4')
+    .option('--listen <addrs>', `listen multiaddrs, comma-separated (default: ${formatDefault(DEFAULT_LISTEN)})`)
+    .option('--set <key=value...>', 'any other config field, e.g. --set innerSteps=100 mode=aggregator (run settings below)')
     .option('--force', 'rewrite the config of an existing data directory (keeps its identity)', false)
     .option('--json', 'print one JSON object', false)
+    .addHelpText('after', `\nRun settings (--set key=value; every member of a run must use the same):\n${runSettingsHelp(k => k)}`)
     .action(async (o: Record<string, unknown>) => {
-      const config: Record<string, unknown> = { runId: o.runId, listen: list(String(o.listen)) }
+      const config: Record<string, unknown> = { runId: o.runId }
+      if (o.listen != null) config.listen = list(String(o.listen))
       if (o.members != null) config.members = list(String(o.members))
       if (o.bootstrap != null) config.bootstrap = list(String(o.bootstrap))
       for (const kv of (o.set as string[] | undefined) ?? []) {

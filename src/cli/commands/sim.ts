@@ -2,49 +2,41 @@
 import type { Command } from 'commander'
 import { readFile, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { DEFAULT_SIM_CONFIG, applySetting, validateSimConfig, type SimConfig } from '../../sim/config.js'
-import { parseEdgeList } from '../../sim/topology.js'
+import { DEFAULT_SIM_CONFIG, applySetting, validateSimConfig, simFlag, type SimConfig } from '../../sim/config.js'
+import { parseEdgeList, formatTopology } from '../../sim/topology.js'
+import { formatPartition } from '../../data/index.js'
+import { RUN_SETTING_KEYS } from '../../round/index.js'
+import { helpWithDefault, runSettingHelp } from '../parse.js'
 import { parseComparison, runExperiment, type ExperimentReport, type RunReport } from '../../sim/experiment.js'
 import { parseDeviceRequest } from '../../train/index.js'
 import { UsageError } from '../errors.js'
 import { writeLinePlot, type Series } from '../plot.js'
 
-/** flag name → setting key understood by applySetting */
+const SIM = DEFAULT_SIM_CONFIG
+
+/**
+ * flag name → setting key understood by applySetting, and its help. The run settings' flags come
+ * from the schema (src/round/settings.ts: description and default); the simulator's own
+ * defaults from DEFAULT_SIM_CONFIG, so no default is written here.
+ */
 const FLAG_SETTINGS: Array<[flag: string, key: string, help: string]> = [
-  ['nodes', 'nodes', 'number of simulated nodes'],
-  ['rounds', 'rounds', 'outer rounds'],
-  ['inner-steps', 'inner-steps', 'H: local steps per round'],
-  ['batch', 'batch', 'per-node batch size'],
-  ['inner-lr', 'inner-lr', 'inner AdamW learning rate'],
-  ['keep-inner-state', 'keep-inner-state', 'true: keep each node\'s AdamW state across rounds; false: restart it'],
-  ['model', 'model', 'model (mlp)'],
-  ['data', 'data', 'dataset (mnist)'],
-  ['partition', 'partition', 'iid | dirichlet:<alpha>'],
-  ['codec', 'codec', 'uplink codec spec, e.g. topk:0.01+q4'],
-  ['aggregate-codec', 'aggregate-codec', 'downlink codec of the aggregate (aggregator and hierarchical modes)'],
-  ['mode', 'mode', 'aggregator | gossip | hierarchical'],
-  ['group-size', 'group-size', 'hierarchical mode: members per group (default 16)'],
-  ['sub-aggregate-codec', 'sub-aggregate-codec', 'hierarchical mode: codec of a group fold (default int8)'],
-  ['rule', 'rule', 'fold rule: mean | median | trimmed:<b> | krum:<f>[+clip:...]'],
-  ['outer', 'outer', 'outer optimizer: nesterov | fedavg'],
-  ['outer-lr', 'outer-lr', 'outer learning rate'],
-  ['outer-momentum', 'outer-momentum', 'outer Nesterov momentum'],
-  ['topology', 'topology', 'full | ring | star[:hub] | regular:<d> | smallworld:<d>:<p> | regions:<r>:<ms> | edges:<file>'],
-  ['latency', 'latency', 'per-link one-way latency (ms)'],
-  ['bandwidth', 'bandwidth', 'per-link bandwidth (MB/s)'],
-  ['loss', 'loss', 'per-link packet loss probability'],
-  ['step-ms', 'step-ms', 'virtual compute time of one local step (ms)'],
-  ['stragglers', 'stragglers', 'log-normal sigma of node speed'],
-  ['leave-rate', 'leave-rate', 'departures per node per virtual hour'],
-  ['join-rate', 'join-rate', 'returns per departed node per virtual hour'],
+  ['nodes', 'nodes', helpWithDefault('number of simulated nodes', SIM.nodes)],
+  ['rounds', 'rounds', helpWithDefault('outer rounds', SIM.rounds)],
+  ...RUN_SETTING_KEYS.map(k => [simFlag(k), simFlag(k), runSettingHelp(k)] as [string, string, string]),
+  ['keep-inner-state', 'keep-inner-state', helpWithDefault('true: keep each node\'s AdamW state across rounds; false: restart it', SIM.keepInnerState)],
+  ['partition', 'partition', helpWithDefault('iid | dirichlet:<alpha>', formatPartition(SIM.partition))],
+  ['outer', 'outer', 'outer optimizer preset: nesterov (keeps --outer-lr/--outer-momentum) | fedavg (lr 1, momentum 0)'],
+  ['topology', 'topology', helpWithDefault('full | ring | star[:hub] | regular:<d> | smallworld:<d>:<p> | regions:<r>:<ms> | edges:<file>', formatTopology(SIM.topology))],
+  ['latency', 'latency', helpWithDefault('per-link one-way latency (ms)', SIM.link.latencyMs)],
+  ['bandwidth', 'bandwidth', helpWithDefault('per-link bandwidth (MB/s)', SIM.link.bandwidthMBps)],
+  ['loss', 'loss', helpWithDefault('per-link packet loss probability', SIM.link.loss)],
+  ['step-ms', 'step-ms', helpWithDefault('virtual compute time of one local step (ms)', SIM.stepMs)],
+  ['stragglers', 'stragglers', helpWithDefault('log-normal sigma of node speed', SIM.stragglerSigma)],
+  ['leave-rate', 'leave-rate', helpWithDefault('departures per node per virtual hour', SIM.leavePerHour)],
+  ['join-rate', 'join-rate', helpWithDefault('returns per departed node per virtual hour', SIM.joinPerHour)],
   ['crash-rounds', 'crash-rounds', 'rounds whose elected aggregator crashes, e.g. 3,7'],
-  ['backups', 'backups', 'k backup aggregators'],
-  ['deadline-ms', 'deadline-ms', "aggregator's commit deadline (virtual ms)"],
-  ['collect-ms', 'collect-ms', 'close with a quorum after this long (virtual ms)'],
-  ['quorum', 'quorum', 'fraction of members needed to close early'],
-  ['seed', 'seed', 'seed of everything'],
-  ['synthetic-params', 'synthetic-params', 'protocol-only: parameters of synthetic updates'],
-  ['eval-every', 'eval-every', 'evaluate every n rounds']
+  ['synthetic-params', 'synthetic-params', helpWithDefault('protocol-only: parameters of synthetic updates', SIM.syntheticParams)],
+  ['eval-every', 'eval-every', helpWithDefault('evaluate every n rounds', SIM.evalEvery)]
 ]
 
 export interface SimCliOptions {
