@@ -1,39 +1,41 @@
-// The in-memory dataset shape every other layer consumes: flat feature rows plus integer labels.
+// The in-memory dataset kinds every other layer consumes: labelled feature rows, or token streams.
 import { DataError, DataErrorCode, SamplerError } from './errors.js'
+import type { TokenDataset } from './tokens.js'
 
 /**
  * Labelled fixed-size examples, stored row-major in one Float32Array so a batch is a
  * handful of `set` calls and a shard is just a list of row indices.
- *
- * `kind` discriminates the union so a character-level text set (kind `'sequence'`:
- * token ids, context length, vocabulary) can join later without touching consumers
- * that only handle images.
  */
-export interface ImageDataset {
-  readonly kind: 'image'
+export interface ClassificationDataset {
+  readonly kind: 'classification'
   /** n × featureSize values, row-major; MNIST pixels are in [0, 1] */
   readonly x: Float32Array
   /** n class labels in [0, numClasses) */
   readonly y: Int32Array
-  /** number of examples */
+  /** number of examples: the units shards are made of */
   readonly n: number
   /** shape of one example, e.g. [784] for flattened 28×28 digits */
   readonly featureShape: readonly number[]
   readonly numClasses: number
 }
 
-/** Every dataset kind Tapestry knows; only images so far. */
-export type Dataset = ImageDataset
+/**
+ * Every dataset kind Tapestry knows. Consumers switch on `kind` (sharding, sampling,
+ * evaluation chunks), and a model registry entry names the one kind it accepts. In both
+ * kinds `n` counts the units a shard is made of: examples, or documents.
+ */
+export type Dataset = ClassificationDataset | TokenDataset
+export type DatasetKind = Dataset['kind']
 
 /** Elements in one example row. */
-export function featureSize (ds: Dataset): number {
+export function featureSize (ds: ClassificationDataset): number {
   let s = 1
   for (const d of ds.featureShape) s *= d
   return s
 }
 
 /** Builds a dataset, checking that the arrays agree with each other. */
-export function createImageDataset (x: Float32Array, y: Int32Array, featureShape: readonly number[], numClasses: number): ImageDataset {
+export function createClassificationDataset (x: Float32Array, y: Int32Array, featureShape: readonly number[], numClasses: number): ClassificationDataset {
   const n = y.length
   let feat = 1
   for (const d of featureShape) feat *= d
@@ -43,10 +45,10 @@ export function createImageDataset (x: Float32Array, y: Int32Array, featureShape
   for (let i = 0; i < n; i++) {
     if (!(y[i] >= 0 && y[i] < numClasses)) throw new DataError(DataErrorCode.LoadFailed, `label ${y[i]} at ${i} outside [0, ${numClasses})`)
   }
-  return { kind: 'image', x, y, n, featureShape: [...featureShape], numClasses }
+  return { kind: 'classification', x, y, n, featureShape: [...featureShape], numClasses }
 }
 
-/** Throws unless every index names a row of `ds`; sampler and subset trust them afterwards. */
+/** Throws unless every index names a unit (row or document) of `ds`; sampler and subset trust them afterwards. */
 export function checkIndices (ds: Dataset, indices: ArrayLike<number>): void {
   for (let i = 0; i < indices.length; i++) {
     const v = indices[i]
@@ -57,7 +59,7 @@ export function checkIndices (ds: Dataset, indices: ArrayLike<number>): void {
 }
 
 /** A new dataset holding copies of the chosen rows, in the given order (e.g. one node's shard). */
-export function subset (ds: Dataset, indices: ArrayLike<number>): Dataset {
+export function subset (ds: ClassificationDataset, indices: ArrayLike<number>): ClassificationDataset {
   checkIndices(ds, indices)
   const feat = featureSize(ds)
   const x = new Float32Array(indices.length * feat)
@@ -67,7 +69,7 @@ export function subset (ds: Dataset, indices: ArrayLike<number>): Dataset {
     x.set(ds.x.subarray(r * feat, (r + 1) * feat), i * feat)
     y[i] = ds.y[r]
   }
-  return { kind: 'image', x, y, n: indices.length, featureShape: ds.featureShape, numClasses: ds.numClasses }
+  return { kind: 'classification', x, y, n: indices.length, featureShape: ds.featureShape, numClasses: ds.numClasses }
 }
 
 /**
@@ -75,7 +77,7 @@ export function subset (ds: Dataset, indices: ArrayLike<number>): Dataset {
  * evaluate on a held-out set). Each call allocates arrays that own their buffers, so the
  * caller may transfer them to a worker.
  */
-export function gather (ds: Dataset, indices: ArrayLike<number>): { x: Float32Array, y: BigInt64Array } {
+export function gather (ds: ClassificationDataset, indices: ArrayLike<number>): { x: Float32Array, y: BigInt64Array } {
   checkIndices(ds, indices)
   const feat = featureSize(ds)
   const x = new Float32Array(indices.length * feat)

@@ -5,6 +5,8 @@ export enum DataErrorCode {
   PartitionSyntax = 'ERR_DATA_PARTITION_SYNTAX',
   /** a Dirichlet concentration that is not a finite number > 0 */
   PartitionAlpha = 'ERR_DATA_PARTITION_ALPHA',
+  /** a partition the dataset kind cannot take (Dirichlet label skew of a token set) */
+  PartitionKind = 'ERR_DATA_PARTITION_KIND',
   /** node count not a positive integer */
   BadNodeCount = 'ERR_DATA_BAD_NODE_COUNT',
   /** a shard option out of range (minPerShard below 1) */
@@ -42,7 +44,7 @@ export class PartitionParseError extends DataError {
 export class ShardError extends DataError {
   readonly nodes: number
   readonly examples: number
-  constructor (code: DataErrorCode.BadNodeCount | DataErrorCode.BadShardOption | DataErrorCode.TooFewExamples, nodes: number, examples: number, message: string) {
+  constructor (code: DataErrorCode.BadNodeCount | DataErrorCode.BadShardOption | DataErrorCode.TooFewExamples | DataErrorCode.PartitionKind, nodes: number, examples: number, message: string) {
     super(code, message)
     this.name = 'ShardError'
     this.nodes = nodes

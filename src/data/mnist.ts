@@ -1,7 +1,7 @@
 // MNIST digits from the shipped `mnist` package, split once into a fixed train and test set.
 import { createRequire } from 'node:module'
 import { Rng } from '../tensor/rng.js'
-import { createImageDataset, type Dataset } from './dataset.js'
+import { createClassificationDataset, type ClassificationDataset } from './dataset.js'
 import { DataError, DataErrorCode } from './errors.js'
 
 /** Pixels per digit (28 × 28, flattened). */
@@ -15,8 +15,8 @@ export const MNIST_TEST_SIZE = 2000
 export const MNIST_SPLIT_SEED = 'tapestry/mnist-split/v1'
 
 export interface MnistSplit {
-  readonly train: Dataset
-  readonly test: Dataset
+  readonly train: ClassificationDataset
+  readonly test: ClassificationDataset
 }
 
 interface MnistDigit { length: number, raw: number[] }
@@ -72,7 +72,7 @@ function buildSplit (digits: MnistDigit[]): MnistSplit {
   return { train: materialise(digits, train), test: materialise(digits, test) }
 }
 
-function materialise (digits: MnistDigit[], rows: number[]): Dataset {
+function materialise (digits: MnistDigit[], rows: number[]): ClassificationDataset {
   const x = new Float32Array(rows.length * MNIST_FEATURES)
   const y = new Int32Array(rows.length)
   for (let i = 0; i < rows.length; i++) {
@@ -84,7 +84,7 @@ function materialise (digits: MnistDigit[], rows: number[]): Dataset {
     for (let j = 0; j < MNIST_FEATURES; j++) x[out + j] = raw[base + j]
     y[i] = c
   }
-  return createImageDataset(x, y, [MNIST_FEATURES], 10)
+  return createClassificationDataset(x, y, [MNIST_FEATURES], 10)
 }
 
 /** Integer shares of `target` proportional to `sizes` (which sum to `total`), summing exactly to `target`. */

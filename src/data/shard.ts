@@ -1,8 +1,9 @@
-// Splits a dataset into one shard per node, IID or with Dirichlet label skew, reproducibly from a seed.
+// Splits a dataset into one shard per node (rows: IID or Dirichlet label skew; documents: IID), reproducibly from a seed.
 import { Rng } from '../tensor/rng.js'
-import type { Dataset } from './dataset.js'
+import type { ClassificationDataset, Dataset } from './dataset.js'
 import { DataErrorCode, ShardError } from './errors.js'
-import { validatePartition, type Partition } from './partition.js'
+import { formatPartition, validatePartition, type Partition } from './partition.js'
+import { documentTokens, type TokenDataset } from './tokens.js'
 
 export interface ShardOptions {
   /**
@@ -16,10 +17,11 @@ export interface ShardOptions {
 }
 
 /**
- * Row indices of `dataset` for each of `nodes` nodes. Every example lands in exactly one
- * shard, no shard is smaller than `minPerShard`, and the same (dataset, nodes, partition,
- * seed) always gives the same shards. Each shard's indices are ascending; the batch
- * sampler does the shuffling.
+ * Unit indices of `dataset` for each of `nodes` nodes: rows of a classification set,
+ * whole documents of a token set. Every unit lands in exactly one shard, no shard has
+ * fewer than `minPerShard` units, and the same (dataset, nodes, partition, seed) always
+ * gives the same shards. Each shard's indices are ascending; the batch sampler does the
+ * shuffling. A token set has no labels to skew, so it takes only `iid`.
  */
 export function shard (dataset: Dataset, nodes: number, partition: Partition, seed: number | string, options: ShardOptions = {}): Int32Array[] {
   const minPerShard = options.minPerShard ?? 1
@@ -34,10 +36,53 @@ export function shard (dataset: Dataset, nodes: number, partition: Partition, se
   }
   validatePartition(partition)
   const rng = new Rng(seed).fork('shard')
-  const shards = partition.kind === 'iid'
-    ? iidShards(dataset.n, nodes, rng)
-    : dirichletShards(dataset, nodes, partition.alpha, minPerShard, rng)
+  let shards: number[][]
+  switch (dataset.kind) {
+    case 'classification':
+      shards = partition.kind === 'iid'
+        ? iidShards(dataset.n, nodes, rng)
+        : dirichletShards(dataset, nodes, partition.alpha, minPerShard, rng)
+      break
+    case 'tokens':
+      if (partition.kind !== 'iid') {
+        throw new ShardError(DataErrorCode.PartitionKind, nodes, dataset.n, `a token dataset cannot be split by "${formatPartition(partition)}": it has no labels; use iid`)
+      }
+      shards = documentShards(dataset, nodes, minPerShard, rng)
+      break
+  }
   return shards.map(s => Int32Array.from(s).sort())
+}
+
+/**
+ * How much a shard counts in a weighted fold (FedAvg weights by data held): its examples
+ * for a classification set, its tokens for a token set.
+ */
+export function shardWeight (dataset: Dataset, indices: ArrayLike<number>): number {
+  switch (dataset.kind) {
+    case 'classification': return indices.length
+    case 'tokens': return documentTokens(dataset, indices)
+  }
+}
+
+/**
+ * Whole documents in a seeded random order: the first nodes × minPerShard are dealt round
+ * robin, every later one goes to the shard holding the fewest tokens so far, so shards are
+ * balanced by tokens rather than by document count (documents differ a lot in length).
+ */
+function documentShards (ds: TokenDataset, nodes: number, minPerShard: number, rng: Rng): number[][] {
+  const docs = rng.shuffle(Array.from({ length: ds.n }, (_, i) => i)) as number[]
+  const out: number[][] = Array.from({ length: nodes }, () => [])
+  const held = new Float64Array(nodes)
+  docs.forEach((d, i) => {
+    let s = i % nodes
+    if (i >= nodes * minPerShard) {
+      s = 0
+      for (let j = 1; j < nodes; j++) if (held[j] < held[s]) s = j
+    }
+    out[s].push(d)
+    held[s] += ds.docStarts[d + 1] - ds.docStarts[d]
+  })
+  return out
 }
 
 function iidShards (n: number, nodes: number, rng: Rng): number[][] {
@@ -54,7 +99,7 @@ function iidShards (n: number, nodes: number, rng: Rng): number[][] {
   return out
 }
 
-function dirichletShards (ds: Dataset, nodes: number, alpha: number, minPerShard: number, rng: Rng): number[][] {
+function dirichletShards (ds: ClassificationDataset, nodes: number, alpha: number, minPerShard: number, rng: Rng): number[][] {
   const classes = ds.numClasses
   const byClass: number[][] = Array.from({ length: classes }, () => [])
   for (let i = 0; i < ds.n; i++) byClass[ds.y[i]].push(i)

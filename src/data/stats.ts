@@ -1,8 +1,8 @@
 // Label statistics of shards: how skewed a partition really is, for tests and run reports.
-import type { Dataset } from './dataset.js'
+import type { ClassificationDataset } from './dataset.js'
 
 /** Count of each label among the given rows (all rows when `indices` is omitted). */
-export function labelHistogram (ds: Dataset, indices?: ArrayLike<number>): Int32Array {
+export function labelHistogram (ds: ClassificationDataset, indices?: ArrayLike<number>): Int32Array {
   const h = new Int32Array(ds.numClasses)
   if (indices === undefined) {
     for (let i = 0; i < ds.n; i++) h[ds.y[i]]++
@@ -37,7 +37,7 @@ export interface ShardSummary {
 }
 
 /** Sizes and label entropies of a sharding, one line of a run report. */
-export function summariseShards (ds: Dataset, shards: readonly ArrayLike<number>[]): ShardSummary {
+export function summariseShards (ds: ClassificationDataset, shards: readonly ArrayLike<number>[]): ShardSummary {
   const sizes = shards.map(s => s.length)
   const entropies = shards.map(s => entropyBits(labelHistogram(ds, s)))
   const meanEntropy = entropies.reduce((a, b) => a + b, 0) / Math.max(1, entropies.length)

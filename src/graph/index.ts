@@ -4,10 +4,11 @@ import type { ParamLayout } from '../tensor/layout.js'
 import { modelDef } from './models/index.js'
 import type { ModelSpec } from './spec.js'
 
-export type { ModelSpec, OptimizerSpec, TrainingStepGraph } from './spec.js'
+export type { ModelSpec, OptimizerSpec, TrainingStepGraph, TensorSpec, IoDType } from './spec.js'
 export { IO } from './spec.js'
 export { buildTrainingStep } from './training-step.js'
-export { buildEvalModel, buildInferenceModel } from './eval-model.js'
+export { buildEvalModel, buildInferenceModel, type EvalModel } from './eval-model.js'
+export { LOSSES, metricValue, needsCorrect, type LossDef, type LossName, type MetricName, type EvalSums } from './losses.js'
 export { initOptimizerState, optimizerState, optimizerStep, resolveOptimizer, clipByGlobalNorm, type ResolvedOptimizer, type StateSlot } from './optimizers.js'
 
 /** The named tensors of a model's flat parameter vector, in order. */
@@ -30,4 +31,4 @@ export { defineOp, apply, apply1, type OpDef, type GradRule, type GradCall } fro
 export * as ops from './ops/index.js'
 export { OP_TABLE, createOpTable, type OpTable } from './ops/index.js'
 export * from './errors.js'
-export { DEFAULT_MLP_SIZES, type ModelDef } from './models/index.js'
+export { DEFAULT_MLP_SIZES, type ModelDef, type MlpSpec, type BigramSpec } from './models/index.js'

@@ -25,10 +25,29 @@ export type OptimizerSpec =
     clipNorm?: number
   }
 
-export interface ModelSpec {
-  kind: 'mlp'
-  /** layer widths, input first, classes last, e.g. [784, 256, 10] */
-  sizes: number[]
+export type ModelSpec =
+  | {
+    kind: 'mlp'
+    /** layer widths, input first, classes last, e.g. [784, 256, 10] */
+    sizes: number[]
+  }
+  | {
+    kind: 'bigram'
+    /** token ids are in [0, vocab) */
+    vocab: number
+    /** tokens per window */
+    context: number
+  }
+
+/** Element types a model input or target may have (what a batch can carry). */
+export type IoDType = 'float32' | 'int64'
+
+/** One named graph input or target: element type and shape, batch axis first as 'B'. */
+export interface TensorSpec {
+  readonly name: string
+  readonly dtype: IoDType
+  /** e.g. ['B', 784] or ['B', 64]; only the batch axis is symbolic */
+  readonly shape: ReadonlyArray<number | 'B'>
 }
 
 export interface TrainingStepGraph {
@@ -39,9 +58,10 @@ export interface TrainingStepGraph {
   stateNames: string[]
   /** K optimizer steps per run (1 = no Loop) */
   innerSteps: number
-  /** per-example feature shape, e.g. [784] */
-  inputShape: number[]
-  numClasses: number
+  /** inputs as the model declares them, per step (the graph takes each as [K, ...shape]) */
+  inputs: TensorSpec[]
+  /** the target as the model declares it, per step (fed as [K, ...shape]) */
+  target: TensorSpec
 }
 
 /** Graph input and output names shared by the training, eval and inference models. */
@@ -49,6 +69,7 @@ export const IO = {
   params: 'params',
   lr: 'lr',
   x: 'x',
+  tokens: 'tokens',
   y: 'y',
   paramsOut: 'params_out',
   losses: 'losses',

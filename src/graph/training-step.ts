@@ -4,7 +4,8 @@ import { gradients } from './autodiff.js'
 import { SpecError } from './errors.js'
 import { bucketLayout, joinBuckets, singleBucket, splitBuckets, unflattenBuckets, type Bucket } from './flat-params.js'
 import { modelDef } from './models/index.js'
-import { gather, int64Scalar, loop, reshape, softmaxCrossEntropy } from './ops/index.js'
+import { LOSSES } from './losses.js'
+import { gather, int64Scalar, loop, reshape } from './ops/index.js'
 import { optimizerState, optimizerStep, type StateSlot } from './optimizers.js'
 import { serializeModel } from './serialize.js'
 import { IO, type ModelSpec, type OptimizerSpec, type TrainingStepGraph } from './spec.js'
@@ -17,9 +18,11 @@ interface Carried {
 
 /**
  * Builds the graph
- *   inputs  params [P] f32, <state>… f32, lr [] f32, x [K, B, …inputShape] f32, y [K, B] int64
+ *   inputs  params [P] f32, <state>… f32, lr [] f32, <input>… [K, B, …], <target> [K, B, …] int64
  *   outputs params_out [P], <state>_out…, losses [K] f32
- * where B is free (taken from Shape(x) wherever it matters, so partial batches work).
+ * with the inputs and the target named, typed and shaped as the model declares them (for
+ * the MLP: x [K, B, 784] f32, y [K, B] int64), and the loss the model names.
+ * B is free (taken from Shape(x) wherever it matters, so partial batches work).
  * With K > 1 the steps run in one ONNX Loop whose body Gathers batch i; parameters and
  * optimizer state stay inside the runtime between steps, cut into buckets so the large
  * weights are not copied out of and back into the flat vector on every step.
@@ -29,7 +32,9 @@ export function buildTrainingStep (model: ModelSpec, opt: OptimizerSpec, innerSt
   if (!Number.isInteger(k) || k < 1) throw new SpecError(`innerSteps must be a positive integer, got ${k}`)
   const def = modelDef(model)
   const layout = def.layout(model)
-  const inputShape = def.inputShape(model)
+  const inputs = def.inputs(model)
+  const target = def.target(model)
+  const loss = LOSSES[def.loss]
   const slots = optimizerState(opt)
   const p = layout.total
   // one step pays a Split and a Concat per bucket and state slot at its boundary, so a
@@ -40,31 +45,33 @@ export function buildTrainingStep (model: ModelSpec, opt: OptimizerSpec, innerSt
   const params = g.input(IO.params, 'float32', [p])
   const state = slots.map(s => g.input(s.name, 'float32', s.like === 'params' ? [p] : [1]))
   const lr = g.input(IO.lr, 'float32', [])
-  const x = g.input(IO.x, 'float32', [k, 'B', ...inputShape])
-  const y = g.input(IO.y, 'int64', [k, 'B'])
+  const fed = [...inputs, target].map(t => g.input(t.name, t.dtype, [k, ...t.shape]))
 
-  const step = (c: Carried, xi: Value, yi: Value): { next: Carried, loss: Value } => {
-    const logits = def.forward(model, unflattenBuckets(c.params, buckets), xi)
-    const { loss } = softmaxCrossEntropy(logits, yi, 'mean')
-    const grads = gradients(loss, c.params)
+  /** one step on per-step values, in declaration order: the inputs, then the target */
+  const step = (c: Carried, vs: Value[]): { next: Carried, loss: Value } => {
+    const named = Object.fromEntries(inputs.map((t, i) => [t.name, vs[i]]))
+    const output = def.forward(model, unflattenBuckets(c.params, buckets), named)
+    const mean = loss.mean(output, vs[inputs.length])
+    const grads = gradients(mean, c.params)
     const next = optimizerStep(opt, { params: c.params, grads, lr, state: c.state })
-    return { next, loss }
+    return { next, loss: mean }
   }
 
   const initial: Carried = {
     params: splitBuckets(params, buckets),
     state: state.map((v, i) => slots[i].like === 'params' ? splitBuckets(v, buckets) : [v])
   }
+  const tensors = [...inputs, target]
   let final: Carried
   let losses: Value
   if (k === 1) {
-    // x is [1, B, …]: a Reshape drops the leading axis without the copy a Gather makes
-    const r = step(initial, reshape(x, [-1, ...inputShape]), reshape(y, [-1]))
+    // [1, B, …] → [B, …]: a Reshape drops the leading axis without the copy a Gather makes
+    const r = step(initial, fed.map((v, i) => reshape(v, [-1, ...(tensors[i].shape.slice(1) as number[])])))
     final = r.next
     losses = reshape(r.loss, [1])
   } else {
     const res = loop(g, int64Scalar(g, k), pack(initial), b => {
-      const r = step(unpack(b.carried, slots, buckets), gather(x, b.iter, 0), gather(y, b.iter, 0))
+      const r = step(unpack(b.carried, slots, buckets), fed.map(v => gather(v, b.iter, 0)))
       return { carried: pack(r.next), scans: [r.loss] }
     }, 'inner_steps')
     final = unpack(res.carried, slots, buckets)
@@ -79,8 +86,8 @@ export function buildTrainingStep (model: ModelSpec, opt: OptimizerSpec, innerSt
     layout,
     stateNames: slots.map(s => s.name),
     innerSteps: k,
-    inputShape,
-    numClasses: def.numClasses(model)
+    inputs,
+    target
   }
 }
 

@@ -2,13 +2,16 @@
 // synchronous data-parallel (gradients averaged every step) and local-only training.
 import { BatchSampler } from '../data/index.js'
 import { Rng } from '../tensor/index.js'
-import { trainFromSampler } from '../train/index.js'
+import { trainFromSampler, type EvalResult } from '../train/index.js'
 import type { OnnxBackend } from './onnx-backend.js'
 import type { SimConfig } from './config.js'
 
 export interface BaselineResult {
   loss: number
+  /** NaN when the model reports no accuracy (a language model) */
   accuracy: number
+  /** held-out bits per byte, when the model reports it */
+  bitsPerByte?: number
   /** bytes on the wire for the whole run */
   bytes: number
   steps: number
@@ -26,27 +29,30 @@ export async function runDdp (backend: OnnxBackend, cfg: SimConfig): Promise<Bas
   await trainer.setParams(backend.initialParams())
   const rng = new Rng(cfg.seed).fork('ddp')
   const samplers = backend.shards.map((s, i) => new BatchSampler(backend.train_, s, cfg.batch, rng.fork(i)))
-  const feat = trainer.featureShape.reduce((a, b) => a * b, 1)
+  const xPer = trainer.inputShape.reduce((a, b) => a * b, 1)
+  const yPer = trainer.targetShape.reduce((a, b) => a * b, 1)
   const n = samplers.length
   const big = n * cfg.batch
   let done = 0
   while (done < steps) {
     const k = steps - done >= trainer.fusedSteps ? trainer.fusedSteps : 1
-    const x = new Float32Array(k * big * feat)
-    const y = new BigInt64Array(k * big)
+    const x = trainer.input.dtype === 'float32' ? new Float32Array(k * big * xPer) : new BigInt64Array(k * big * xPer)
+    const y = new BigInt64Array(k * big * yPer)
     for (let s = 0; s < k; s++) {
       for (let i = 0; i < n; i++) {
         const b = samplers[i].next(1)
         const row = s * big + i * cfg.batch
-        x.set(b.x, row * feat)
-        y.set(b.y, row)
+        if (x instanceof Float32Array && b.x instanceof Float32Array) x.set(b.x, row * xPer)
+        else if (x instanceof BigInt64Array && b.x instanceof BigInt64Array) x.set(b.x, row * xPer)
+        else throw new TypeError(`batch of ${b.kind} data does not match the model input ${trainer.input.dtype}`)
+        y.set(b.y, row * yPer)
       }
     }
     await trainer.trainSteps(k, big, x, y, cfg.innerLr)
     done += k
   }
   const ev = await trainer.evaluate(backend.test)
-  return { loss: ev.loss, accuracy: ev.accuracy, bytes: 2 * n * backend.layout.total * 4 * steps, steps }
+  return { ...metrics(ev), bytes: 2 * n * backend.layout.total * 4 * steps, steps }
 }
 
 /** Local-only: nodes train alone on their shards for the same steps; mean over (up to 16) nodes. */
@@ -58,13 +64,20 @@ export async function runLocalOnly (backend: OnnxBackend, cfg: SimConfig, maxNod
   const pick = rng.shuffle(Array.from({ length: backend.shards.length }, (_, i) => i)).slice(0, count) as number[]
   let loss = 0
   let acc = 0
+  let bpb = 0
   for (const node of pick) {
     await trainer.setParams(backend.initialParams())
     const sampler = new BatchSampler(backend.train_, backend.shards[node], cfg.batch, rng.fork(node))
     await trainFromSampler(trainer, sampler, steps, cfg.innerLr)
     const ev = await trainer.evaluate(backend.test)
-    loss += ev.loss / count
-    acc += ev.accuracy / count
+    const m = metrics(ev)
+    loss += m.loss / count
+    acc += m.accuracy / count
+    bpb += (m.bitsPerByte ?? NaN) / count
   }
-  return { loss, accuracy: acc, bytes: 0, steps, nodesEvaluated: count }
+  return { loss, accuracy: acc, ...(Number.isNaN(bpb) ? {} : { bitsPerByte: bpb }), bytes: 0, steps, nodesEvaluated: count }
+}
+
+function metrics (ev: EvalResult): { loss: number, accuracy: number, bitsPerByte?: number } {
+  return { loss: ev.loss, accuracy: ev.accuracy ?? NaN, ...(ev.bitsPerByte === undefined ? {} : { bitsPerByte: ev.bitsPerByte }) }
 }

@@ -1,7 +1,7 @@
 // Simulated nodes training for real: one worker-backed ONNX trainer shared by all nodes, each
 // node drawing batches from its own shard with its own seeded sampler.
-import { BatchSampler, shard, type Dataset } from '../data/index.js'
-import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, fusedCount, postTraining, type DeviceRequest, type EvalResult } from '../train/index.js'
+import { BatchSampler, shard, shardWeight, type Dataset } from '../data/index.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, checkPairing, loadData, modelSpec, fusedCount, postTraining, type DeviceRequest, type EvalResult } from '../train/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
 import { Rng, type ParamLayout } from '../tensor/index.js'
 import type { TrainingBackend } from './backend.js'
@@ -16,6 +16,8 @@ export class OnnxBackend implements TrainingBackend {
   readonly train_: Dataset
   readonly test: Dataset
   readonly shards: Int32Array[]
+  /** what each node's update weighs in the fold: the examples (or tokens) its shard holds */
+  readonly weights: number[]
   private readonly samplers: BatchSampler[]
   private readonly cfg: SimConfig
   /** per-node inner optimizer state, kept across rounds when cfg.keepInnerState */
@@ -29,11 +31,13 @@ export class OnnxBackend implements TrainingBackend {
     this.train_ = train
     this.test = test
     this.shards = shards
+    this.weights = shards.map(s => shardWeight(train, s))
     const rng = new Rng(cfg.seed).fork('samplers')
     this.samplers = shards.map((s, i) => new BatchSampler(train, s, cfg.batch, rng.fork(i)))
   }
 
   static async create (cfg: SimConfig, opts: OnnxBackendOptions): Promise<OnnxBackend> {
+    checkPairing(cfg.model, cfg.data)
     const { train, test } = loadData(cfg.data)
     const model = modelSpec(cfg.model, train)
     const shards = shard(train, cfg.nodes, cfg.partition, cfg.seed)
@@ -81,8 +85,8 @@ export class OnnxBackend implements TrainingBackend {
       await Promise.all(jobs)
       const after = await result
       if (this.cfg.keepInnerState) this.innerState.set(node, after.state)
-      // FedAvg's weighting: a node counts by the examples it holds
-      return { params: after.params, samples: this.shards[node].length }
+      // FedAvg's weighting: a node counts by the examples (tokens) it holds
+      return { params: after.params, samples: this.weights[node] }
     } finally { this.release(1) }
   }
 

@@ -1,21 +1,76 @@
 // Named built-in models and datasets, shared by `tapestry train`, the simulator and the daemon.
+// Each model entry declares the dataset kind it accepts, so a wrong pairing is refused when a run
+// is configured, before any data is loaded or any graph is built.
 import type { ModelSpec, OptimizerSpec } from '../graph/index.js'
-import { loadMnist, type Dataset } from '../data/index.js'
+import { loadMnist, type Dataset, type DatasetKind } from '../data/index.js'
+import { TrainError, TrainErrorCode } from './errors.js'
 
-export const MODEL_NAMES = ['mlp'] as const
-export type ModelName = typeof MODEL_NAMES[number]
-export const DATA_NAMES = ['mnist'] as const
-export type DataName = typeof DATA_NAMES[number]
+/** A model entry: the dataset kind it trains on, and its spec derived from such a dataset. */
+interface ModelEntry<K extends DatasetKind> {
+  readonly accepts: K
+  readonly spec: (data: Extract<Dataset, { kind: K }>) => ModelSpec
+}
 
+/** A dataset entry: its kind (known without loading it) and its loader. */
+interface DataEntry {
+  readonly kind: DatasetKind
+  readonly load: () => { train: Dataset, test: Dataset }
+}
+
+const MODELS = {
+  mlp: {
+    accepts: 'classification',
+    spec: data => ({ kind: 'mlp', sizes: [data.featureShape.reduce((a, b) => a * b, 1), 256, data.numClasses] })
+  } satisfies ModelEntry<'classification'>,
+  bigram: {
+    accepts: 'tokens',
+    spec: data => ({ kind: 'bigram', vocab: data.vocabSize, context: data.context })
+  } satisfies ModelEntry<'tokens'>
+} as const
+
+const DATA = {
+  mnist: { kind: 'classification', load: loadMnist }
+} as const satisfies Readonly<Record<string, DataEntry>>
+
+export type ModelName = keyof typeof MODELS
+export type DataName = keyof typeof DATA
+export const MODEL_NAMES = Object.keys(MODELS) as readonly ModelName[]
+export const DATA_NAMES = Object.keys(DATA) as readonly DataName[]
+
+/** The dataset kind a model accepts. */
+export function modelAccepts (name: ModelName): DatasetKind {
+  return MODELS[name].accepts
+}
+
+/** The kind of a named dataset, without loading it. */
+export function dataKind (name: DataName): DatasetKind {
+  return DATA[name].kind
+}
+
+/** Throws ERR_MODEL_DATA_MISMATCH unless the model trains on the dataset's kind; call it when a run is configured. */
+export function checkPairing (model: ModelName, data: DataName): void {
+  refuseMismatch(model, dataKind(data), `dataset ${data}`)
+}
+
+/** The model's spec for this dataset; throws ERR_MODEL_DATA_MISMATCH for a dataset of the wrong kind. */
 export function modelSpec (name: ModelName, data: Dataset): ModelSpec {
-  switch (name) {
-    case 'mlp': return { kind: 'mlp', sizes: [data.featureShape.reduce((a, b) => a * b, 1), 256, data.numClasses] }
+  refuseMismatch(name, data.kind, 'the dataset')
+  // each branch hands the entry the dataset kind it declared
+  switch (data.kind) {
+    case 'classification': return (MODELS[name] as ModelEntry<'classification'>).spec(data)
+    case 'tokens': return (MODELS[name] as ModelEntry<'tokens'>).spec(data)
   }
 }
 
 export function loadData (name: DataName): { train: Dataset, test: Dataset } {
-  switch (name) {
-    case 'mnist': return loadMnist()
+  return DATA[name].load()
+}
+
+function refuseMismatch (model: ModelName, kind: DatasetKind, what: string): void {
+  const entry = MODELS[model] as ModelEntry<DatasetKind> | undefined
+  if (entry === undefined) throw new TrainError(TrainErrorCode.UnknownModel, `unknown model "${String(model)}"`)
+  if (entry.accepts !== kind) {
+    throw new TrainError(TrainErrorCode.ModelDataMismatch, `model ${model} trains on ${entry.accepts} data; ${what} is ${kind} data`)
   }
 }
 

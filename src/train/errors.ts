@@ -7,7 +7,11 @@ export enum TrainErrorCode {
   CheckpointLayout = 'ERR_CHECKPOINT_LAYOUT',
   CheckpointIo = 'ERR_CHECKPOINT_IO',
   WorkerFailed = 'ERR_WORKER_FAILED',
-  BadInput = 'ERR_BAD_INPUT'
+  BadInput = 'ERR_BAD_INPUT',
+  /** a model paired with a dataset of a kind it does not accept (refused when a run is configured) */
+  ModelDataMismatch = 'ERR_MODEL_DATA_MISMATCH',
+  /** a model name the catalog does not know */
+  UnknownModel = 'ERR_UNKNOWN_MODEL'
 }
 
 export class TrainError extends Error {

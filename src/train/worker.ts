@@ -9,6 +9,9 @@ interface State {
   device: Device
   train: Map<number, ort.InferenceSession>
   evalSession: ort.InferenceSession
+  input: InitRequest['input']
+  target: InitRequest['target']
+  evalCorrect: boolean
   stateNames: string[]
   params: Float32Array
   state: Float32Array[]
@@ -26,7 +29,7 @@ async function init (req: InitRequest): Promise<WorkerReply> {
   const P = req.params.length
   // optimizer state starts at zero; a step counter (if any) is a 1-element tensor
   const state = req.stateNames.map(n => new Float32Array(n === 'opt_t' ? 1 : P))
-  st = { device: choice.device, train, evalSession, stateNames: req.stateNames, params: req.params, state }
+  st = { device: choice.device, train, evalSession, input: req.input, target: req.target, evalCorrect: req.evalCorrect, stateNames: req.stateNames, params: req.params, state }
   return { type: 'ready', device: choice.device, reason: choice.reason }
 }
 
@@ -40,8 +43,8 @@ async function handle (req: WorkerRequest): Promise<WorkerReply> {
       const feeds: Record<string, ort.Tensor> = {
         params: new ort.Tensor('float32', st.params, [st.params.length]),
         lr: new ort.Tensor('float32', new Float32Array([req.lr]), []),
-        x: new ort.Tensor('float32', req.x, req.xShape),
-        y: new ort.Tensor('int64', req.y, req.xShape.slice(0, 2))
+        [st.input.name]: new ort.Tensor(st.input.dtype, req.x, req.xShape),
+        [st.target.name]: new ort.Tensor(st.target.dtype, req.y, req.yShape)
       }
       st.stateNames.forEach((n, i) => { feeds[n] = new ort.Tensor('float32', st!.state[i], [st!.state[i].length]) })
       const out = await session.run(feeds)
@@ -52,13 +55,12 @@ async function handle (req: WorkerRequest): Promise<WorkerReply> {
     case 'eval': {
       const out = await st.evalSession.run({
         params: new ort.Tensor('float32', st.params, [st.params.length]),
-        x: new ort.Tensor('float32', req.x, req.xShape),
-        y: new ort.Tensor('int64', req.y, [req.xShape[0]])
+        [st.input.name]: new ort.Tensor(st.input.dtype, req.x, req.xShape),
+        [st.target.name]: new ort.Tensor(st.target.dtype, req.y, req.yShape)
       })
-      const n = req.xShape[0]
       const loss = Number((out.loss.data as Float32Array)[0])
-      const correct = Number((out.correct.data as ArrayLike<number | bigint>)[0])
-      return { type: 'evaluated', lossSum: loss * n, correct, n }
+      const correct = st.evalCorrect ? Number((out.correct.data as ArrayLike<number | bigint>)[0]) : 0
+      return { type: 'evaluated', loss, correct }
     }
     case 'get':
       return { type: 'params', params: Float32Array.from(st.params), state: st.state.map(s => Float32Array.from(s)) }

@@ -9,7 +9,7 @@ test('loadMnist gives 8,000 train and 2,000 test digits of 784 pixels in [0, 1]'
   assert.equal(train.n, 8000)
   assert.equal(held.n, MNIST_TEST_SIZE)
   for (const ds of [train, held]) {
-    assert.equal(ds.kind, 'image')
+    assert.equal(ds.kind, 'classification')
     assert.deepEqual([...ds.featureShape], [784])
     assert.equal(ds.numClasses, 10)
     assert.equal(ds.x.length, ds.n * 784)

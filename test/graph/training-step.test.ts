@@ -16,7 +16,7 @@ async function runStep (t: TrainingStepGraph, s: ort.InferenceSession, params: F
   const feeds: Record<string, ort.Tensor> = {
     params: new ort.Tensor('float32', params, [params.length]),
     lr: new ort.Tensor('float32', new Float32Array([lr]), []),
-    x: new ort.Tensor('float32', x, [k, b, ...t.inputShape]),
+    x: new ort.Tensor('float32', x, [k, b, ...(t.inputs[0].shape.slice(1) as number[])]),
     y: new ort.Tensor('int64', BigInt64Array.from(y, v => BigInt(v)), [k, b])
   }
   t.stateNames.forEach((n, i) => { feeds[n] = new ort.Tensor('float32', state[i], [state[i].length]) })
@@ -58,8 +58,8 @@ describe('training step graph', () => {
     const t = buildTrainingStep(SMALL, opt, k)
     assert.deepEqual(t.stateNames, ['opt_m', 'opt_v', 'opt_t'])
     assert.equal(t.innerSteps, 4)
-    assert.deepEqual(t.inputShape, [6])
-    assert.equal(t.numClasses, 3)
+    assert.deepEqual(t.inputs, [{ name: 'x', dtype: 'float32', shape: ['B', 6] }])
+    assert.deepEqual(t.target, { name: 'y', dtype: 'int64', shape: ['B'] })
     const s = await session(t.model)
     let params = initParams(SMALL, 1)
     let state = initOptimizerState(opt, params.length)

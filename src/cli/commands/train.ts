@@ -1,7 +1,7 @@
 // `tapestry train`: one node trains a built-in model on a built-in dataset and reports.
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { DATA_NAMES, MODEL_NAMES, DEFAULT_INNER_LR, loadData, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest } from '../../train/index.js'
+import { DATA_NAMES, MODEL_NAMES, checkPairing, DEFAULT_INNER_LR, loadData, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
 import { layoutToString } from '../../tensor/index.js'
 import type { OptimizerSpec } from '../../graph/index.js'
 import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
@@ -25,9 +25,13 @@ export interface TrainOptions {
 
 /** Pure: raw commander values → validated options (unit-tested). */
 export function parseTrainOptions (raw: Record<string, unknown>): TrainOptions {
+  const model = parseChoice('model', String(raw.model), MODEL_NAMES)
+  const data = parseChoice('data', String(raw.data), DATA_NAMES)
+  // a model trains on one dataset kind: refuse a wrong pairing before loading anything
+  checkPairing(model, data)
   return {
-    model: parseChoice('model', String(raw.model), MODEL_NAMES),
-    data: parseChoice('data', String(raw.data), DATA_NAMES),
+    model,
+    data,
     steps: parseIntFlag('steps', raw.steps as string, 1, 10_000_000),
     batch: parseIntFlag('batch', raw.batch as string, 1, 65_536),
     lr: parseFloatFlag('lr', raw.lr as string, 0, 10, true),
@@ -59,6 +63,14 @@ export function registerTrain (program: Command): void {
     .option('--load <file>', 'start from a checkpoint')
     .option('--json', 'print one JSON object on stdout', false)
     .action(async (raw: Record<string, unknown>) => { await train(parseTrainOptions(raw)) })
+}
+
+/** The held-out metrics the model reports, for people. */
+function testMetrics (t: EvalResult): string {
+  const parts = [`test loss ${t.loss.toFixed(4)}`]
+  if (t.accuracy !== undefined) parts.push(`test accuracy ${(t.accuracy * 100).toFixed(2)}%`)
+  if (t.bitsPerByte !== undefined) parts.push(`test ${t.bitsPerByte.toFixed(3)} bits/byte`)
+  return parts.join('  ')
 }
 
 async function train (o: TrainOptions): Promise<void> {
@@ -100,12 +112,13 @@ async function train (o: TrainOptions): Promise<void> {
     finalLoss: r.finalLoss,
     testLoss: r.test.loss,
     testAccuracy: r.test.accuracy,
+    testBitsPerByte: r.test.bitsPerByte,
     stepsPerSecond: r.stepsPerSecond,
     device: r.trainer.device
   }
   if (o.json) process.stdout.write(JSON.stringify(out) + '\n')
   else {
     process.stdout.write(`model ${out.model} (${out.params} params) on ${out.data}, ${out.steps} steps × batch ${out.batch} on ${out.device}\n` +
-      `final loss ${out.finalLoss.toFixed(4)}  test accuracy ${(out.testAccuracy * 100).toFixed(2)}%  ${out.stepsPerSecond.toFixed(0)} steps/s\n`)
+      `final loss ${out.finalLoss.toFixed(4)}  ${testMetrics(r.test)}  ${out.stepsPerSecond.toFixed(0)} steps/s\n`)
   }
 }

@@ -5,6 +5,7 @@ import { flatten, gemm, relu } from '../ops/index.js'
 import { createLayout, type ParamLayout } from '../../tensor/layout.js'
 import type { Rng } from '../../tensor/rng.js'
 import type { ModelDef } from './model.js'
+import { IO } from '../spec.js'
 
 export interface MlpSpec {
   kind: 'mlp'
@@ -67,10 +68,12 @@ export function mlpForward (spec: MlpSpec, p: Readonly<Record<string, Value>>, x
 }
 
 export const mlp: ModelDef<MlpSpec> = {
+  inputs: spec => [{ name: IO.x, dtype: 'float32', shape: ['B', spec.sizes[0]] }],
+  target: () => ({ name: IO.y, dtype: 'int64', shape: ['B'] }),
+  loss: 'softmax_cross_entropy',
+  metrics: ['accuracy'],
   layout: mlpLayout,
   init: initMlp,
-  inputShape: spec => [spec.sizes[0]],
-  numClasses: spec => spec.sizes[spec.sizes.length - 1],
-  forward: mlpForward,
+  forward: (spec, p, inputs) => mlpForward(spec, p, inputs[IO.x]),
   validate: validateMlp
 }
