@@ -341,7 +341,7 @@ export class Simulation {
     return this.backend.evaluate(n.driver.state.params).then(ev => this.record(n, commit, ev))
   }
 
-  private record (n: SimNode, commit: Commit, ev: { loss: number, accuracy: number } | undefined): void {
+  private record (n: SimNode, commit: Commit, ev: { loss: number, accuracy?: number } | undefined): void {
     const rec: RoundRecord = {
       round: commit.round,
       aggregator: commit.aggregator,
