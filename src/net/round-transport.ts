@@ -1,0 +1,218 @@
+// The RoundTransport over libp2p: signed gossip topics, the blob protocol, the sync protocol and
+// wall-clock timers. The daemon drives its RoundDriver through this; the conformance suite
+// (test/round/conformance.ts) holds it to what the simulated and in-memory transports do.
+import type { Logger } from 'pino'
+import type { Announce, ChainCommit, ChainState, Commit, OutgoingMessage, RoundDriver, RoundTransport, SyncOffer, TrainResult, BlobKind } from '../round/index.js'
+import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js'
+import { layoutToString, type ParamLayout } from '../tensor/index.js'
+import { encodeCommit } from './gossip-codec.js'
+import { fetchBlob } from './blob-fetch.js'
+import { catchUp, requestChain } from './sync.js'
+import { publishAnnounce, publishSubAggregate, republish, subscribeAnnounce, subscribeCommit, subscribeSubAggregate } from './topics.js'
+import type { TapestryHost } from './host.js'
+
+/** Blob kind of a node state served for sync (checkpoint meta). */
+export const STATE_KIND = 'tapestry-state'
+
+/** when an announce is published again (after the first publish) while its round is open */
+const ANNOUNCE_REPUBLISH_MS = [1_000, 3_000, 7_000]
+
+export interface Libp2pTransportOptions {
+  host: TapestryHost
+  runId: string
+  layout: ParamLayout
+  /** where blobs this node made or fetched go, tagged with their round so old ones can be collected */
+  blobs: { put: (bytes: Uint8Array, round: number) => unknown }
+  /** local training: null when this node does not train that round */
+  train: (round: number, params: Float32Array, steps: number) => Promise<TrainResult | null>
+  /** the peers to ask first when syncing, most advanced first (from presence) */
+  peersAhead: () => string[]
+  log: Logger
+  /** blob fetch and chain request timeout @default 10_000 */
+  timeoutMs?: number
+  /** bytes this node put on the wire by gossip (for the operator's counters) */
+  onGossipBytes?: (bytes: number) => void
+  /** a commit was received: its round (timing) */
+  onCommitReceived?: (msg: Commit) => void
+  /** an announce was received (timing, presence) */
+  onAnnounceReceived?: (msg: Announce, from: string) => void
+}
+
+export class Libp2pRoundTransport implements RoundTransport {
+  private driver: RoundDriver | undefined
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly unsubscribe: Array<() => void> = []
+  /** signed bytes of commits seen or made, so the chain store keeps what was signed */
+  private readonly signed = new Map<string, Uint8Array>()
+  private closed = false
+
+  constructor (private readonly o: Libp2pTransportOptions) {}
+
+  /** Subscribe to the run's topics and hand what arrives to `driver`. */
+  attach (driver: RoundDriver): void {
+    this.driver = driver
+    const { host, runId } = this.o
+    this.unsubscribe.push(subscribeAnnounce(host, (msg, info) => {
+      this.o.onAnnounceReceived?.(msg, info.from)
+      driver.receive({ type: 'announce', msg })
+    }, { validate: m => m.runId === runId && m.round >= driver.round - 1 ? 'accept' : 'ignore' }))
+    this.unsubscribe.push(subscribeCommit(host, (msg, info) => {
+      this.keepSigned(msg, info.bytes)
+      this.o.onCommitReceived?.(msg)
+      driver.receive({ type: 'commit', msg })
+    }, { validate: m => m.runId === runId ? 'accept' : 'ignore' }))
+    this.unsubscribe.push(subscribeSubAggregate(host, msg => {
+      driver.receive({ type: 'subAggregate', msg })
+    }, { validate: m => m.runId === runId && m.round >= driver.round - 1 ? 'accept' : 'ignore' }))
+  }
+
+  /** The signed envelope of a commit this node saw or made (for the chain store). */
+  signedCommit (c: Commit): Uint8Array | undefined {
+    return this.signed.get(commitKey(c))
+  }
+
+  close (): void {
+    this.closed = true
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    for (const u of this.unsubscribe.splice(0)) u()
+  }
+
+  now (): number { return Date.now() }
+
+  at (at: number, fn: () => void): void {
+    if (this.closed) return
+    const t = setTimeout(() => { this.timers.delete(t); if (!this.closed) fn() }, Math.max(0, at - Date.now()))
+    this.timers.add(t)
+  }
+
+  async publish (out: OutgoingMessage): Promise<void> {
+    const { host } = this.o
+    try {
+      switch (out.type) {
+        case 'announce': {
+          const r = await publishAnnounce(host, out.msg)
+          this.countGossip(r.bytes.length, r.recipients)
+          this.o.log.info({ round: out.msg.round, update: out.msg.updateId, size: out.msg.size }, 'announced update')
+          this.republishWhileOpen(out.msg)
+          return
+        }
+        case 'subAggregate': {
+          const r = await publishSubAggregate(host, out.msg)
+          this.countGossip(r.bytes.length, r.recipients)
+          this.o.log.info({ round: out.msg.round, group: out.msg.group, rank: out.msg.rank, included: out.msg.included.length }, 'folded group')
+          return
+        }
+        case 'commit': {
+          const bytes = await encodeCommit(out.msg, host.privateKey, host.peerId)
+          this.keepSigned(out.msg, bytes)
+          const n = await republish(host, 'commit', bytes)
+          this.countGossip(bytes.length, n)
+          this.o.log.info({ round: out.msg.round, rank: out.msg.rank, included: out.msg.included.length }, 'committed round')
+        }
+      }
+    } catch (err) {
+      // gossip is best effort: peers pull a commit they missed and candidates fall back to backups
+      this.o.log.warn({ err: (err as Error).message, kind: out.type }, 'publish failed')
+    }
+  }
+
+  async putBlob (_id: string, bytes: Uint8Array, _kind: BlobKind, round: number): Promise<void> {
+    await this.o.blobs.put(bytes, round)
+  }
+
+  fetchBlob (id: string, providers: readonly string[], _kind: BlobKind, done: (r: { ok: true, bytes: Uint8Array } | { ok: false, reason: string }) => void): void {
+    const maxBytes = this.o.layout.total * 8 + (1 << 20)
+    fetchBlob(this.o.host, id, providers, { maxBytes, timeoutMs: this.o.timeoutMs ?? 10_000 })
+      .then(bytes => done({ ok: true, bytes }), err => done({ ok: false, reason: (err as Error).message }))
+  }
+
+  train (round: number, params: Float32Array, steps: number, done: (r: TrainResult | null) => void): void {
+    this.o.train(round, params, steps).then(done, err => {
+      this.o.log.error({ err }, 'local training failed')
+      done(null)
+    })
+  }
+
+  sync (fromRound: number, done: (offer: SyncOffer | null, failure?: string) => void): void {
+    const peers = this.o.peersAhead()
+    if (peers.length === 0) { done(null); return }
+    const layout = this.o.layout
+    catchUp(this.o.host, peers, { fromRound, maxModelBytes: layout.total * 8 + (1 << 20), timeoutMs: this.o.timeoutMs ?? 10_000 })
+      .then(r => {
+        if (r.commits.length === 0 || r.modelBytes == null) { done(null); return }
+        const state = decodeState(r.modelBytes, layout)
+        if (state == null) { done(null, `peer ${r.peer} sent a blob that is not a node state`); return }
+        for (const c of r.commits) this.keepSigned(c.message, c.bytes)
+        done({ from: r.peer, commits: r.commits.map(c => ({ commit: c.message, signed: c.bytes })), state })
+      }, err => {
+        const failures = (err as { failures?: unknown }).failures
+        this.o.log.debug({ err: (err as Error).message, failures }, 'sync request failed')
+        done(null, (err as Error).message)
+      })
+  }
+
+  pullCommit (peer: string, round: number, done: (commits: ChainCommit[]) => void): void {
+    requestChain(this.o.host, peer, { fromRound: round, maxCommits: 1, timeoutMs: 5_000 })
+      .then(page => {
+        const commits = page.commits.filter(c => c.message.round === round)
+        for (const c of commits) this.keepSigned(c.message, c.bytes)
+        if (commits.length > 0) this.o.log.info({ round, from: peer }, 'commit pulled from a peer (missed in gossip)')
+        done(commits.map(c => ({ commit: c.message, signed: c.bytes })))
+      }, err => {
+        this.o.log.debug({ err: (err as Error).message, round, from: peer }, 'commit pull failed')
+        done([])
+      })
+  }
+
+  private keepSigned (c: Commit, bytes: Uint8Array): void {
+    this.signed.set(commitKey(c), bytes)
+    // bounded: commits of rounds long applied are in the chain store already
+    if (this.signed.size > 256) this.signed.delete(this.signed.keys().next().value as string)
+  }
+
+  private countGossip (bytes: number, recipients: number): void {
+    this.o.onGossipBytes?.(bytes * Math.max(1, recipients))
+  }
+
+  /**
+   * Copies of an announce while its round is still open: a peer whose subscription we did not
+   * know at the first publish (it just started or synced) would otherwise never see it, since
+   * gossipsub drops identical bytes as a duplicate (protocols/gossip.md, "Republishing").
+   */
+  private republishWhileOpen (msg: Announce): void {
+    ANNOUNCE_REPUBLISH_MS.forEach((ms, i) => this.at(Date.now() + ms, () => {
+      if (this.driver?.round !== msg.round) return
+      publishAnnounce(this.o.host, { ...msg, attempt: i + 1 })
+        .then(r => this.countGossip(r.bytes.length, r.recipients))
+        .catch(err => { this.o.log.debug({ err }, 'announce not republished') })
+    }))
+  }
+}
+
+function commitKey (c: Commit): string {
+  return `${c.round}/${c.aggregator}/${c.newModelId}`
+}
+
+/** A node's state as the blob peers sync from: params, outer momentum, electorate. */
+export function encodeState (state: ChainState, layout: ParamLayout): Uint8Array {
+  const vectors: Record<string, Float32Array> = { params: state.params }
+  if (state.outer.velocity != null) vectors.velocity = state.outer.velocity
+  return encodeCheckpoint({
+    layout: layoutToString(layout),
+    meta: { kind: STATE_KIND, round: state.round, modelId: state.modelId, outerStep: state.outer.step, electorate: state.electorate },
+    vectors
+  })
+}
+
+/** The state a peer offers, unchecked (checkSyncOffer checks it); null when the blob is not a state. */
+export function decodeState (bytes: Uint8Array, layout: ParamLayout): ChainState | null {
+  try {
+    const ck = decodeCheckpoint(bytes, layout)
+    const meta = ck.meta as { kind?: string, round?: unknown, modelId?: unknown, outerStep?: unknown, electorate?: unknown }
+    if (meta.kind !== STATE_KIND || typeof meta.round !== 'number' || typeof meta.modelId !== 'string' || typeof meta.outerStep !== 'number' || !Array.isArray(meta.electorate)) return null
+    return { round: meta.round, modelId: meta.modelId, params: ck.vectors.params, outer: { step: meta.outerStep, velocity: ck.vectors.velocity ?? null }, electorate: meta.electorate as ChainState['electorate'] }
+  } catch {
+    return null
+  }
+}
