@@ -69,8 +69,8 @@ export interface InitResult {
 
 /**
  * Creates (or, with force, re-configures) a data directory; returns the node's peer id. A forced
- * re-configure while a daemon holds the dir is refused (DATA_DIR_LOCKED): the daemon would keep
- * running on the old config and write it back nowhere, and the operator would believe it changed.
+ * re-configure while a daemon holds the dir is refused (DATA_DIR_LOCKED): the daemon would go on
+ * with the config it read at start while the operator believes it changed.
  */
 export async function initDataDir (dir: string, opts: InitOptions): Promise<InitResult> {
   const paths = dataDirPaths(dir)
@@ -79,6 +79,9 @@ export async function initDataDir (dir: string, opts: InitOptions): Promise<Init
     throw new DaemonError(DaemonErrorCode.DataDirExists, `${paths.root} is already initialised (use --force to change its config)`)
   }
   if (previous != null) await assertUnlocked(paths.lock, paths.root)
+  const old = previous?.config ?? {}
+  // before anything is written: a refused init leaves no half data dir behind
+  if ((opts.config.runId ?? old.runId) == null) throw new DaemonError(DaemonErrorCode.BadConfig, 'init: runId is required (--run-id)')
   await mkdir(paths.root, { recursive: true, mode: 0o700 })
   for (const d of [paths.blobs, paths.chain, paths.state, paths.peerstore]) await mkdir(d, { recursive: true })
   let key: PrivateKey
@@ -88,10 +91,8 @@ export async function initDataDir (dir: string, opts: InitOptions): Promise<Init
     await writeFile(paths.identity, privateKeyToProtobuf(key), { mode: 0o600 })
   }
   const peerId = peerIdFromPrivateKey(key).toString()
-  const old = previous?.config ?? {}
   const merged: Record<string, unknown> = { members: [peerId], ...old, ...opts.config }
   for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k]
-  if (merged.runId == null) throw new DaemonError(DaemonErrorCode.BadConfig, 'init: runId is required (--run-id)')
   const config = parseNodeConfig(merged, 'init')
   const changed = Object.keys(config).filter(k => JSON.stringify((config as Record<string, unknown>)[k]) !== JSON.stringify(old[k]))
   await writeFile(paths.config, JSON.stringify(config, null, 2) + '\n')
