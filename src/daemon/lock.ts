@@ -31,13 +31,26 @@ export async function lockOwner (path: string): Promise<LockOwner | undefined> {
   const pid = Number(text.trim())
   if (!Number.isSafeInteger(pid) || pid <= 0) return { pid: null, alive: false }
   if (pid === process.pid) return held.has(path) ? { pid, alive: true } : { pid, alive: false }
-  return isAlive(pid) ? { pid, alive: true } : { pid, alive: false }
+  return pidAlive(pid) ? { pid, alive: true } : { pid, alive: false }
 }
 
-function isAlive (pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch (err) {
+/** Whether `pid` is a live process (one that exists but is not ours counts; a zombie does not). */
+export function pidAlive (pid: number): boolean {
+  try { process.kill(pid, 0) } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+  return !isZombie(pid)
+}
+
+/**
+ * A daemon that died but was not yet reaped by its parent (a supervisor slow to wait, a shell in a
+ * container) still answers signal 0; on Linux /proc says it is a zombie. Elsewhere: not known, alive.
+ */
+function isZombie (pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z'
+  } catch { return false }
 }
 
 function lockedError (dir: string, pid: number): DaemonError {

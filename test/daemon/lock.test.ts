@@ -3,9 +3,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises'
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DataDirLock, assertUnlocked, lockOwner } from '../../src/daemon/lock.js'
+import { DataDirLock, assertUnlocked, lockOwner, pidAlive } from '../../src/daemon/lock.js'
 import { DaemonError } from '../../src/daemon/errors.js'
 
 async function withDir (fn: (dir: string, path: string) => Promise<void>): Promise<void> {
@@ -70,6 +71,22 @@ test('a stale lock (dead pid, garbage, or our own pid left by a previous life) i
   }
 })
 
+test('a holder that died but was not reaped yet (a zombie) counts as dead', { skip: process.platform !== 'linux' }, async () => {
+  const p = spawn('sh', ['-c', 'kill -9 $$'], { stdio: 'ignore' })
+  const pid = p.pid!
+  // polled synchronously: libuv reaps the child on a later turn of the event loop, so until this
+  // test yields, the dead child stays a zombie
+  const state = (): string | undefined => {
+    try { const st = readFileSync(`/proc/${pid}/stat`, 'utf8'); return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) } catch { return undefined }
+  }
+  const until = Date.now() + 5_000
+  while (state() !== 'Z' && Date.now() < until) {}
+  assert.equal(state(), 'Z')
+  assert.equal(pidAlive(pid), false)
+  assert.equal(pidAlive(process.pid), true)
+  await new Promise(resolve => p.once('exit', resolve))
+})
+
 test('two starters racing for one stale lock: exactly one wins, the other is refused', async () => {
   for (let i = 0; i < 5; i++) {
     await withDir(async (dir, path) => {
@@ -82,4 +99,30 @@ test('two starters racing for one stale lock: exactly one wins, the other is ref
       assert.deepEqual(await readdir(dir), [])
     })
   }
+})
+
+test('four processes racing for one stale lock: exactly one wins, the others are refused naming it', async () => {
+  const lockJs = new URL('../../src/daemon/lock.js', import.meta.url).href
+  // each child tries once, reports, and holds what it got until its stdin closes
+  const script = `
+    const { DataDirLock } = await import(${JSON.stringify(lockJs)})
+    try {
+      const l = await DataDirLock.acquire(process.argv[1], 'dir')
+      process.stdout.write('won\\n')
+      process.stdin.resume()
+      process.stdin.on('end', () => { l.release(); process.exit(0) })
+    } catch (err) { process.stdout.write(err.code + ' ' + err.message + '\\n'); process.exit(0) }`
+  await withDir(async (dir, path) => {
+    await writeFile(path, `${await deadPid()}\n`)
+    const kids = Array.from({ length: 4 }, () => spawn(process.execPath, ['--input-type=module', '-e', script, path], { stdio: ['pipe', 'pipe', 'inherit'] }))
+    const lines = await Promise.all(kids.map(async k => await new Promise<string>(resolve => {
+      let out = ''
+      k.stdout.on('data', (b: Buffer) => { out += b.toString(); if (out.includes('\n')) resolve(out.trim()) })
+    })))
+    const winners = kids.filter((_, i) => lines[i] === 'won')
+    assert.equal(winners.length, 1, lines.join('\n'))
+    for (const l of lines.filter(l => l !== 'won')) assert.match(l, new RegExp(`^ERR_DATA_DIR_LOCKED .*pid ${winners[0].pid}\\b`))
+    await Promise.all(kids.map(async k => { k.stdin.end(); if (k.exitCode == null) await new Promise(resolve => k.once('exit', resolve)) }))
+    assert.deepEqual(await readdir(dir), [])
+  })
 })
