@@ -8,7 +8,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   compress: async () => (await import('./compress-run.js')).benchCompressWithPseudoGradient,
   sim: async () => (await import('./sim.js')).benchSim,
   net: async () => (await import('./net.js')).benchNet,
-  rounds: async () => (await import('./round-overhead.js')).benchRounds
+  rounds: async () => (await import('./round-overhead.js')).benchRounds,
+  storage: async () => (await import('./storage.js')).benchStorage
 }
 
 const args = process.argv.slice(2)

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Entry shim: Tapestry needs Node >= 22 (js-libp2p 3); re-run on the pinned Node from the
 // `node` dev dependency when invoked by an older system Node.
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { constants } from 'node:os'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const major = Number(process.versions.node.split('.')[0])
@@ -14,12 +15,36 @@ if (major < 22) {
     console.error(`tapestry: Node >= 22 required (found ${process.version}); run \`npm ci\` to install the pinned Node`)
     process.exit(1)
   }
-  const r = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' })
-  process.exit(r.status ?? 1)
+  // spawn, not spawnSync: the wrapper must stay responsive to pass a supervisor's signals on,
+  // or SIGTERM would stop only the wrapper and leave the daemon running under no one
+  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' })
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.on(sig, () => { if (child.exitCode == null && child.signalCode == null) child.kill(sig) })
+  }
+  child.once('error', err => {
+    console.error(`tapestry: cannot run ${pinned}: ${err.message}`)
+    process.exit(1)
+  })
+  child.once('exit', (code, signal) => {
+    if (signal != null) {
+      // die of the same signal, so whoever started the wrapper sees what happened to the daemon
+      process.removeAllListeners(signal)
+      process.kill(process.pid, signal)
+      // a signal Node ignores (SIGPIPE) would not end the wrapper: exit the way a shell reports it
+      setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 500)
+      return
+    }
+    process.exit(code ?? 1)
+  })
+} else {
+  await runCli()
 }
-const cli = join(root, process.env.TAPESTRY_DIST ?? 'dist', 'src', 'cli', 'main.js')
-if (!existsSync(cli)) {
-  console.error('tapestry: not built; run `npm run build`')
-  process.exit(1)
+
+async function runCli () {
+  const cli = join(root, process.env.TAPESTRY_DIST ?? 'dist', 'src', 'cli', 'main.js')
+  if (!existsSync(cli)) {
+    console.error('tapestry: not built; run `npm run build`')
+    process.exit(1)
+  }
+  await import(new URL(`file://${cli}`).href)
 }
-await import(new URL(`file://${cli}`).href)

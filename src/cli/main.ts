@@ -5,6 +5,8 @@ import { registerSim } from './commands/sim.js'
 import { registerNode } from './commands/node.js'
 import { registerDemo } from './commands/demo.js'
 
+const EXIT_BACKSTOP_MS = 2_000
+
 const program = new Command()
 program.name('tapestry')
   .description('peer-to-peer federated training: local ONNX training, compressed updates, elected aggregators')
@@ -23,7 +25,10 @@ try {
     process.exitCode = err.exitCode
   } else {
     const e = err as { code?: string, message?: string }
-    process.stderr.write(`tapestry: ${e.message ?? String(err)}${e.code != null ? ` [${e.code}]` : ''}\n`)
     process.exitCode = 1
+    // a failed start can leave the ONNX Runtime worker or libp2p's sockets holding the event
+    // loop: a supervisor must see the exit, so leave once the line is out (the timer if it never is)
+    setTimeout(() => process.exit(1), EXIT_BACKSTOP_MS).unref()
+    process.stderr.write(`tapestry: ${e.message ?? String(err)}${e.code != null ? ` [${e.code}]` : ''}\n`, () => process.exit(1))
   }
 }

@@ -142,7 +142,10 @@ export class LocalCluster {
   }
 
   async waitExit (i: number, timeoutMs = 30_000): Promise<number | null> {
-    return await Promise.race([this.nodes[i].exited ?? Promise.resolve(null), sleep(timeoutMs).then(() => { throw new Error(`node ${i} did not exit`) })])
+    // the timer is cleared: left pending it would hold the caller's process for timeoutMs after the exit
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`node ${i} did not exit`)), timeoutMs) })
+    try { return await Promise.race([this.nodes[i].exited ?? Promise.resolve(null), late]) } finally { clearTimeout(timer) }
   }
 
   /** Polls until `pred` holds; bounded. */

@@ -7,6 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { parseNodeConfig, type NodeConfig } from './config.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
+import { assertUnlocked } from './lock.js'
 
 export interface DataDirPaths {
   root: string
@@ -15,6 +16,8 @@ export interface DataDirPaths {
   token: string
   /** written by a running daemon: {port, pid, peerId} */
   control: string
+  /** the running daemon's pid, created exclusively: the data dir's lock (see lock.ts) */
+  lock: string
   blobs: string
   chain: string
   state: string
@@ -30,6 +33,7 @@ export function dataDirPaths (dir: string): DataDirPaths {
     config: join(root, 'config.json'),
     token: join(root, 'control.token'),
     control: join(root, 'control.json'),
+    lock: join(root, 'daemon.pid'),
     blobs: join(root, 'blobs'),
     chain: join(root, 'chain'),
     state: join(root, 'state'),
@@ -45,18 +49,39 @@ async function exists (p: string): Promise<boolean> {
 }
 
 export interface InitOptions {
-  /** settings written to config.json; `members` defaults to this node alone */
-  config: Partial<NodeConfig> & { runId: string }
-  /** replace an existing config (the identity key is always kept) */
+  /**
+   * settings for config.json; `members` defaults to this node alone. With `force` on an initialised
+   * dir they are merged over the existing config (a field set to null goes back to its default).
+   */
+  config: Partial<{ [K in keyof NodeConfig]: NodeConfig[K] | null }>
+  /** re-configure an existing data directory (the identity key and token are always kept) */
   force?: boolean
 }
 
-/** Creates (or, with force, re-configures) a data directory; returns the node's peer id. */
-export async function initDataDir (dir: string, opts: InitOptions): Promise<{ peerId: string, paths: DataDirPaths }> {
+export interface InitResult {
+  peerId: string
+  paths: DataDirPaths
+  /** fields whose value differs from the previous config (all of them for a fresh dir) */
+  changed: string[]
+  /** set when a previous config existed but could not be read as JSON, so nothing of it was kept */
+  replacedUnreadable?: string
+}
+
+/**
+ * Creates (or, with force, re-configures) a data directory; returns the node's peer id. A forced
+ * re-configure while a daemon holds the dir is refused (DATA_DIR_LOCKED): the daemon would go on
+ * with the config it read at start while the operator believes it changed.
+ */
+export async function initDataDir (dir: string, opts: InitOptions): Promise<InitResult> {
   const paths = dataDirPaths(dir)
-  if (await exists(paths.config) && opts.force !== true) {
-    throw new DaemonError(DaemonErrorCode.DataDirExists, `${paths.root} is already initialised (use --force to rewrite its config)`)
+  const previous = await readPreviousConfig(paths.config)
+  if (previous != null && opts.force !== true) {
+    throw new DaemonError(DaemonErrorCode.DataDirExists, `${paths.root} is already initialised (use --force to change its config)`)
   }
+  if (previous != null) await assertUnlocked(paths.lock, paths.root)
+  const old = previous?.config ?? {}
+  // before anything is written: a refused init leaves no half data dir behind
+  if ((opts.config.runId ?? old.runId) == null) throw new DaemonError(DaemonErrorCode.BadConfig, 'init: runId is required (--run-id)')
   await mkdir(paths.root, { recursive: true, mode: 0o700 })
   for (const d of [paths.blobs, paths.chain, paths.state, paths.peerstore]) await mkdir(d, { recursive: true })
   let key: PrivateKey
@@ -66,10 +91,26 @@ export async function initDataDir (dir: string, opts: InitOptions): Promise<{ pe
     await writeFile(paths.identity, privateKeyToProtobuf(key), { mode: 0o600 })
   }
   const peerId = peerIdFromPrivateKey(key).toString()
-  const config = parseNodeConfig({ members: [peerId], ...opts.config }, 'init')
+  const merged: Record<string, unknown> = { members: [peerId], ...old, ...opts.config }
+  for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k]
+  const config = parseNodeConfig(merged, 'init')
+  const changed = Object.keys(config).filter(k => JSON.stringify((config as Record<string, unknown>)[k]) !== JSON.stringify(old[k]))
   await writeFile(paths.config, JSON.stringify(config, null, 2) + '\n')
   if (!await exists(paths.token)) await writeFile(paths.token, randomBytes(32).toString('hex') + '\n', { mode: 0o600 })
-  return { peerId, paths }
+  return { peerId, paths, changed, ...(previous?.unreadable != null ? { replacedUnreadable: previous.unreadable } : {}) }
+}
+
+/** The existing config file as a plain object; an unreadable one is reported, not fatal (--force is how it gets fixed). */
+async function readPreviousConfig (path: string): Promise<{ config: Record<string, unknown>, unreadable?: string } | undefined> {
+  let text: string
+  try { text = await readFile(path, 'utf8') } catch { return undefined }
+  try {
+    const obj = JSON.parse(text) as unknown
+    if (obj != null && typeof obj === 'object' && !Array.isArray(obj)) return { config: obj as Record<string, unknown> }
+    return { config: {}, unreadable: 'not a JSON object' }
+  } catch (err) {
+    return { config: {}, unreadable: (err as Error).message }
+  }
 }
 
 export async function loadIdentity (paths: DataDirPaths): Promise<PrivateKey> {

@@ -4,6 +4,8 @@ export enum DaemonErrorCode {
   BadConfig = 'ERR_DAEMON_CONFIG',
   NoDataDir = 'ERR_NO_DATA_DIR',
   DataDirExists = 'ERR_DATA_DIR_EXISTS',
+  /** another live daemon holds the data dir's lock (daemon.pid) */
+  DataDirLocked = 'ERR_DATA_DIR_LOCKED',
   BadIdentity = 'ERR_BAD_IDENTITY',
   StoreCorrupt = 'ERR_STORE_CORRUPT',
   NotRunning = 'ERR_NOT_RUNNING',

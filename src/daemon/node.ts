@@ -469,7 +469,8 @@ export class TapestryNode {
       meta: { kind: STATE_KIND, round: state.round, modelId: state.modelId, outerStep: state.outer.step, electorate: state.electorate },
       vectors
     })
-    const cid = await this.blobs.put(bytes, state.round + 1_000_000) // never collected while current
+    // the real round, so gc collects it keepRounds later; the one still served as the sync model is in gc's keep set
+    const cid = await this.blobs.put(bytes, state.round)
     this.modelRef = { round: state.round - 1, cid: cid.toString() }
   }
 

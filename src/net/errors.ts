@@ -35,6 +35,8 @@ export const NetErrorCode = {
   BUSY: 'ERR_BUSY',
   /** remote has nothing to serve yet (sync) */
   UNAVAILABLE: 'ERR_UNAVAILABLE',
+  /** the host could not listen on a configured address (in use, not available here) */
+  LISTEN_FAILED: 'ERR_LISTEN_FAILED',
   /** could not open a connection or a protocol stream to the peer */
   DIAL_FAILED: 'ERR_DIAL_FAILED',
   /** stream was reset or failed mid-way */

@@ -294,7 +294,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
         emitSelf: false
       })
     }
-  })
+  }).catch(err => { throw listenError(err, options.listen) })
 
   if (options.mdns === true) {
     libp2p.addEventListener('peer:discovery', evt => {
@@ -326,4 +326,15 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
       await libp2p.stop()
     }
   }
+}
+
+/**
+ * libp2p reports an address it cannot listen on (a port in use) as an untyped multi-line error
+ * ending in stack traces: give the daemon one line with a code, naming the address and the cause.
+ */
+function listenError (err: unknown, listen: string[] | undefined): unknown {
+  if (!(err instanceof Error) || err.name !== 'UnsupportedListenAddressesError') return err
+  const causes = err.message.split('\n').map(l => l.trim()).filter(l => /^\/.+: \w*Error: /.test(l)).map(l => l.replace(/: \w*Error: /, ': '))
+  const detail = causes.length > 0 ? causes.join('; ') : (listen ?? []).join(', ')
+  return new NetError(NetErrorCode.LISTEN_FAILED, `cannot listen on ${detail}`, {}, { cause: err })
 }

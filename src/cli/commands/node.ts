@@ -3,9 +3,9 @@ import type { Command } from 'commander'
 import Table from 'cli-table3'
 import { initDataDir, dataDirPaths, readControlInfo, readToken, DEFAULT_DATA_DIR } from '../../daemon/datadir.js'
 import { controlRequest, type ControlRoute } from '../../daemon/control.js'
-import { TapestryNode } from '../../daemon/node.js'
 import { NodeConfigSchema } from '../../daemon/config.js'
 import { formatDefault, runSettingsHelp } from '../parse.js'
+import { runDaemon } from './start.js'
 import { createLogger } from '../log.js'
 import { UsageError } from '../errors.js'
 
@@ -16,16 +16,17 @@ export function registerNode (program: Command): void {
   program.command('init')
     .description('create a data directory: identity key, config file, control token')
     .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
-    .requiredOption('--run-id <id>', 'the run to join (letters, digits, . _ -)')
+    .option('--run-id <id>', 'the run to join (letters, digits, . _ -); required unless --force keeps the old one')
     .option('--members <ids>', "founding members' peer ids, comma-separated (default: this node)")
     .option('--bootstrap <addrs>', 'multiaddrs to dial at start, comma-separated')
     .option('--listen <addrs>', `listen multiaddrs, comma-separated (default: ${formatDefault(DEFAULT_LISTEN)})`)
-    .option('--set <key=value...>', 'any other config field, e.g. --set innerSteps=100 mode=aggregator (run settings below)')
-    .option('--force', 'rewrite the config of an existing data directory (keeps its identity)', false)
+    .option('--set <key=value...>', 'any other config field, e.g. --set innerSteps=100 mode=aggregator (run settings below; key=null: back to the default)')
+    .option('--force', 'change the config of an existing data directory: the given fields over the old ones (keeps its identity); refused while its daemon runs', false)
     .option('--json', 'print one JSON object', false)
     .addHelpText('after', `\nRun settings (--set key=value; every member of a run must use the same):\n${runSettingsHelp(k => k)}`)
     .action(async (o: Record<string, unknown>) => {
-      const config: Record<string, unknown> = { runId: o.runId }
+      const config: Record<string, unknown> = {}
+      if (o.runId != null) config.runId = o.runId
       if (o.listen != null) config.listen = list(String(o.listen))
       if (o.members != null) config.members = list(String(o.members))
       if (o.bootstrap != null) config.bootstrap = list(String(o.bootstrap))
@@ -37,23 +38,21 @@ export function registerNode (program: Command): void {
         try { v = JSON.parse(raw) } catch {}
         config[kv.slice(0, eq)] = v
       }
-      const r = await initDataDir(String(o.dataDir), { config: config as { runId: string }, force: o.force === true })
-      if (o.json === true) process.stdout.write(JSON.stringify({ peerId: r.peerId, dataDir: r.paths.root }) + '\n')
-      else process.stdout.write(`initialised ${r.paths.root}\npeer id ${r.peerId}\n`)
+      const r = await initDataDir(String(o.dataDir), { config, force: o.force === true })
+      if (o.json === true) {
+        process.stdout.write(JSON.stringify({ peerId: r.peerId, dataDir: r.paths.root, changed: r.changed, replacedUnreadable: r.replacedUnreadable }) + '\n')
+        return
+      }
+      process.stdout.write(`initialised ${r.paths.root}\npeer id ${r.peerId}\n`)
+      if (r.replacedUnreadable != null) process.stdout.write(`the old config was unreadable (${r.replacedUnreadable}): every field not given is back to its default\n`)
+      if (o.force === true) process.stdout.write(`changed: ${r.changed.length > 0 ? r.changed.join(', ') : 'nothing'}\n`)
     })
 
   program.command('start')
-    .description('run the node in the foreground (logs to stdout); SIGTERM/SIGINT stop it cleanly')
+    .description('run the node in the foreground (logs to stdout); SIGTERM/SIGINT/SIGHUP stop it cleanly; refused while another daemon holds the data dir')
     .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
     .action(async (o: { dataDir: string }) => {
-      const log = createLogger(process.env.TAPESTRY_LOG ?? 'info', 1)
-      const node = await TapestryNode.start(o.dataDir, log)
-      const onSignal = (sig: string): void => { void node.stop(sig) }
-      process.once('SIGTERM', () => onSignal('SIGTERM'))
-      process.once('SIGINT', () => onSignal('SIGINT'))
-      await node.whenStopped
-      // libp2p and the worker may hold handles for a while; the state is saved, so leave now
-      setTimeout(() => process.exit(0), 200).unref()
+      await runDaemon(o.dataDir, createLogger(process.env.TAPESTRY_LOG ?? 'info', 1))
     })
 
   for (const [name, desc] of [
