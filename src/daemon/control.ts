@@ -3,9 +3,11 @@ import { createServer, type Server, type IncomingMessage, type ServerResponse } 
 import { timingSafeEqual } from 'node:crypto'
 import { DaemonError, DaemonErrorCode } from './errors.js'
 
-export type ControlRoute = 'status' | 'peers' | 'rounds' | 'model' | 'stop'
+import type { ControlResponses, ControlRoute } from './control-types.js'
 
-export type ControlHandlers = Record<ControlRoute, () => Promise<unknown> | unknown>
+export type { ControlRoute } from './control-types.js'
+
+export type ControlHandlers = { [R in ControlRoute]: () => Promise<ControlResponses[R]> | ControlResponses[R] }
 
 export class ControlServer {
   private server: Server | undefined
@@ -58,7 +60,7 @@ export class ControlServer {
 }
 
 /** Client side, used by the CLI: one request, JSON back, typed errors for every failure. */
-export async function controlRequest (port: number, token: string, route: ControlRoute, timeoutMs = 10_000): Promise<unknown> {
+export async function controlRequest<R extends ControlRoute> (port: number, token: string, route: R, timeoutMs = 10_000): Promise<ControlResponses[R]> {
   let res: Response
   try {
     res = await fetch(`http://127.0.0.1:${port}/v1/${route}`, {
@@ -72,5 +74,5 @@ export async function controlRequest (port: number, token: string, route: Contro
   const body = await res.json().catch(() => ({})) as { error?: string }
   if (res.status === 401) throw new DaemonError(DaemonErrorCode.Unauthorized, body.error ?? 'unauthorised')
   if (!res.ok) throw new DaemonError(DaemonErrorCode.ControlFailed, body.error ?? `HTTP ${res.status}`)
-  return body
+  return body as ControlResponses[R]
 }

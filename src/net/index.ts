@@ -25,3 +25,4 @@ export type { SyncServerOptions, RequestChainOptions, ChainPage, CatchUpOptions,
 export { NetError, NetErrorCode, WireError, TransferError, FetchError, isNetError } from './errors.js'
 export type { ProviderFailure } from './errors.js'
 export type { PubSub } from './pubsub.js'
+export { Libp2pRoundTransport, encodeState, decodeState, STATE_KIND, type Libp2pTransportOptions } from './round-transport.js'

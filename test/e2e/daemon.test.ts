@@ -1,6 +1,6 @@
 // End to end with real daemon processes on 127.0.0.1: training to accuracy, a late joiner,
 // an aggregator killed mid-round, and a daemon killed and restarted.
-import { test, after } from 'node:test'
+import { test, after, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -21,15 +21,23 @@ const CONFIG = {
 const clusters: LocalCluster[] = []
 after(async () => { for (const c of clusters) await c.stopAll() })
 
+/** A cluster stopped when the test that made it ends, so the next test does not share the CPU with it. */
+async function cluster (t: TestContext, o: Parameters<typeof LocalCluster.create>[0]): Promise<LocalCluster> {
+  const c = await cluster(t, o)
+
+  t.after(async () => { await c.stopAll() })
+  return c
+}
+
 async function applied (c: LocalCluster, i: number, round: number): Promise<RoundHistory | undefined> {
   return (await c.rounds(i)).find(r => r.round === round)
 }
 
-test('4 daemons reach ≥ 90% test accuracy within 10 rounds; a node started after round 3 catches up and contributes', { timeout: 300_000 }, async () => {
+test('4 daemons reach ≥ 90% test accuracy within 10 rounds; a node started after round 3 catches up and contributes', { timeout: 300_000 }, async (t) => {
   // founders run until the test stops them, so the late joiner has a running network to join
   // however slowly it starts (rounds take well under a second here)
-  const c = await LocalCluster.create({ nodes: 4, rounds: 0, config: CONFIG })
-  clusters.push(c)
+  const c = await cluster(t, { nodes: 4, rounds: 0, config: CONFIG })
+
   await c.startAll()
   await c.waitFor('round 3 applied', async () => (await applied(c, 0, 3)) != null, 120_000)
   const late = await c.addNode()
@@ -72,10 +80,10 @@ test('4 daemons reach ≥ 90% test accuracy within 10 rounds; a node started aft
   }
 })
 
-test('the elected aggregator is SIGKILLed mid-round: the first backup commits that round with every announced update; a killed daemon restarts from its last commit', { timeout: 300_000 }, async () => {
+test('the elected aggregator is SIGKILLed mid-round: the first backup commits that round with every announced update; a killed daemon restarts from its last commit', { timeout: 300_000 }, async (t) => {
   // longer local work per round widens the window in which the aggregator can be killed mid-round
-  const c = await LocalCluster.create({ nodes: 4, rounds: 0, config: { ...CONFIG, innerSteps: 200 } })
-  clusters.push(c)
+  const c = await cluster(t, { nodes: 4, rounds: 0, config: { ...CONFIG, innerSteps: 200 } })
+
   await c.startAll()
   await c.waitFor('round 1 applied everywhere', async () => {
     for (let i = 0; i < 4; i++) if ((await applied(c, i, 1)) == null) return false
@@ -111,9 +119,9 @@ test('the elected aggregator is SIGKILLed mid-round: the first backup commits th
   }, 90_000)
 })
 
-test('hierarchical mode over libp2p: 4 daemons in 2 groups; group folds gossiped, fetched and verified; one model everywhere', { timeout: 180_000 }, async () => {
-  const c = await LocalCluster.create({ nodes: 4, rounds: 0, config: { ...CONFIG, mode: 'hierarchical', groupSize: 2 } })
-  clusters.push(c)
+test('hierarchical mode over libp2p: 4 daemons in 2 groups; group folds gossiped, fetched and verified; one model everywhere', { timeout: 180_000 }, async (t) => {
+  const c = await cluster(t, { nodes: 4, rounds: 0, config: { ...CONFIG, mode: 'hierarchical', groupSize: 2 } })
+
   await c.startAll()
   await c.waitFor('round 2 applied everywhere', async () => {
     for (let i = 0; i < 4; i++) if ((await applied(c, i, 2)) == null) return false
