@@ -68,6 +68,23 @@ interface SimNode {
 /** how long presence takes to tell peers that a member left (the daemon: three presence periods) */
 const LIVENESS_MS = 6_000
 const RECENT_COMMITS = 8
+/**
+ * Faults beyond churn and crashes, for adversarial and transport-conformance experiments: they act
+ * on the simulated network and on what a node publishes, never inside the round code.
+ */
+export interface SimFaults {
+  /** nodes that never run */
+  dead?: number[]
+  /** a node offline from the start that joins (and must catch up) once round `afterRound` is recorded */
+  late?: { node: number, afterRound: number }
+  /** rewrites every commit a node publishes and serves (a lying aggregator); identity for honest ones */
+  tamperCommit?: (c: Commit) => Commit
+  /** gossip loses the commits of `round` on their way to `node` */
+  dropCommit?: { node: number, round: number }
+  /** every driver event of every node */
+  observe?: (node: number, e: DriverEvent) => void
+}
+
 const MAX_EVENTS = 500_000_000
 const FETCH_TIMEOUT_MS = 5_000
 
@@ -100,7 +117,7 @@ export class Simulation {
   private nodeRounds = 0
   private now = 0
 
-  constructor (private readonly cfg: SimConfig, private readonly backend: TrainingBackend, private readonly log?: (msg: string) => void) {
+  constructor (private readonly cfg: SimConfig, private readonly backend: TrainingBackend, private readonly log?: (msg: string) => void, private readonly faults: SimFaults = {}) {
     this.rng = new Rng(cfg.seed).fork('sim')
     // hierarchical rounds talk to every group's candidates: keep all their path trees (memory permitting)
     const candidates = (cfg.mode === 'hierarchical' ? Math.ceil(cfg.nodes / cfg.groupSize) + 1 : 1) * (cfg.backups + 1)
@@ -168,7 +185,12 @@ export class Simulation {
   async run (): Promise<SimResult> {
     const wall0 = performance.now()
     const startRng = this.rng.fork('start')
-    for (let i = 0; i < this.nodes.length; i++) this.call(startRng.next() * 10, i, () => this.nodes[i].driver.start())
+    const absent = new Set([...(this.faults.dead ?? []), ...(this.faults.late != null ? [this.faults.late.node] : [])])
+    for (const i of absent) { this.nodes[i].online = false; this.net.setOnline(i, false) }
+    for (let i = 0; i < this.nodes.length; i++) {
+      const at = startRng.next() * 10
+      if (!absent.has(i)) this.call(at, i, () => this.nodes[i].driver.start())
+    }
     if (this.cfg.leavePerHour > 0) for (let i = 0; i < this.nodes.length; i++) this.scheduleLeave(i)
     const horizon = this.cfg.rounds * (this.cfg.innerSteps * this.cfg.stepMs * 20 + this.cfg.deadlineMs * (2 + this.cfg.backups)) + 60_000
     while (this.queue.size > 0 && this.events < MAX_EVENTS) {
@@ -247,10 +269,14 @@ export class Simulation {
             this.accountGossip(i, size)
             this.deliver(i, out.audience.map(p => this.index(p)), size, d => d.receive({ type: 'subAggregate', msg: out.msg }), true)
             return
-          case 'commit':
+          case 'commit': {
+            const msg = this.faults.tamperCommit?.(out.msg) ?? out.msg
+            const drop = this.faults.dropCommit
+            const targets = this.nodes.map((_, j) => j).filter(j => !(drop != null && drop.node === j && drop.round === msg.round))
             this.warmTree(i)
-            this.deliver(i, this.nodes.map((_, j) => j), size, d => d.receive({ type: 'commit', msg: out.msg }), false)
+            this.deliver(i, targets, size, d => d.receive({ type: 'commit', msg }), false)
             this.accountGossip(i, size)
+          }
         }
       },
       putBlob: (id, bytes, _kind, round) => { n().blobs.set(id, { bytes, round }) },
@@ -276,6 +302,7 @@ export class Simulation {
   }
 
   private onDriverEvent (i: number, e: DriverEvent): void {
+    this.faults.observe?.(i, e)
     if (e.type === 'refused' && e.severity === 'reject') this.log?.(`${(this.now / 1000).toFixed(1)}s ${this.nodes[i].id}: ${e.what} refused (${e.code}): ${e.reason}`)
     else if (e.type === 'log' && e.level === 'warn') this.log?.(`${(this.now / 1000).toFixed(1)}s ${this.nodes[i].id}: ${e.msg} ${JSON.stringify(e.data ?? {})}`)
     else if (e.type === 'engineError') this.log?.(`${(this.now / 1000).toFixed(1)}s ${this.nodes[i].id}: engine error on ${e.event}: ${e.error.message}`)
@@ -328,7 +355,7 @@ export class Simulation {
   private onApplied (i: number, commit: Commit): Promise<void> | undefined {
     const n = this.nodes[i]
     n.appliedRound = commit.round
-    n.recent.set(commit.round, commit)
+    n.recent.set(commit.round, this.faults.tamperCommit?.(commit) ?? commit)
     n.recent.delete(commit.round - RECENT_COMMITS)
     if (!this.byModel.has(commit.newModelId)) this.byModel.set(commit.newModelId, commit)
     // blobs older than the previous round are no longer needed by anyone
@@ -357,6 +384,8 @@ export class Simulation {
     this.log?.(`round ${commit.round}: aggregator ${commit.aggregator} (rank ${commit.rank}), ${rec.included} updates` + (rec.groups > 0 ? ` in ${rec.groups} groups` : '') +
       (rec.accuracy != null ? `, loss ${rec.loss!.toFixed(4)}, accuracy ${(100 * rec.accuracy).toFixed(2)}%` : '') +
       `, ${(rec.bytes / 1e6).toFixed(2)} MB, t=${rec.time.toFixed(1)}s`)
+    const late = this.faults.late
+    if (late != null && late.afterRound === commit.round) this.push(this.now, { kind: 'join', node: late.node })
     const next = commit.round + 1
     if (this.crashRounds.has(next)) this.scheduleCrash(n.driver.engine.candidates[0])
   }
