@@ -23,8 +23,8 @@ after(async () => { for (const c of clusters) await c.stopAll() })
 
 /** A cluster stopped when the test that made it ends, so the next test does not share the CPU with it. */
 async function cluster (t: TestContext, o: Parameters<typeof LocalCluster.create>[0]): Promise<LocalCluster> {
-  const c = await cluster(t, o)
-
+  const c = await LocalCluster.create(o)
+  clusters.push(c)
   t.after(async () => { await c.stopAll() })
   return c
 }
