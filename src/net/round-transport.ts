@@ -39,7 +39,7 @@ export interface Libp2pTransportOptions {
 }
 
 export class Libp2pRoundTransport implements RoundTransport {
-  private driver: RoundDriver | undefined
+  private driver: Pick<RoundDriver, 'receive' | 'round'> | undefined
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly unsubscribe: Array<() => void> = []
   /** signed bytes of commits seen or made, so the chain store keeps what was signed */
@@ -49,7 +49,7 @@ export class Libp2pRoundTransport implements RoundTransport {
   constructor (private readonly o: Libp2pTransportOptions) {}
 
   /** Subscribe to the run's topics and hand what arrives to `driver`. */
-  attach (driver: RoundDriver): void {
+  attach (driver: Pick<RoundDriver, 'receive' | 'round'>): void {
     this.driver = driver
     const { host, runId } = this.o
     this.unsubscribe.push(subscribeAnnounce(host, (msg, info) => {
