@@ -1,4 +1,5 @@
 // A local cluster of real daemons (child processes on 127.0.0.1), for `tapestry demo` and e2e tests.
+import type { ControlResponses } from './control-types.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { mkdtemp, open } from 'node:fs/promises'
@@ -122,14 +123,14 @@ export class LocalCluster {
     await Promise.all(this.nodes.map(async (_, i) => await this.start(i)))
   }
 
-  async query (i: number, route: ControlRoute): Promise<unknown> {
+  async query<R extends ControlRoute> (i: number, route: R): Promise<ControlResponses[R]> {
     const paths = dataDirPaths(this.nodes[i].dataDir)
     const info = await readControlInfo(paths)
     return await controlRequest(info.port, await readToken(paths), route, 5_000)
   }
 
   async rounds (i: number): Promise<RoundHistory[]> {
-    try { return ((await this.query(i, 'rounds')) as { rounds: RoundHistory[] }).rounds } catch { return [] }
+    try { return (await this.query(i, 'rounds')).rounds } catch { return [] }
   }
 
   running (i: number): boolean {

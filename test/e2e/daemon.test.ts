@@ -90,11 +90,11 @@ test('the elected aggregator is SIGKILLed mid-round: the first backup commits th
     return true
   }, 120_000, 100)
   // round 2 is running: find its aggregator and first backup, kill the aggregator at once
-  const status = await c.query(0, 'status') as { round: number, aggregator: string, peers: Array<{ peerId: string, role: string }> }
+  const status = await c.query(0, 'status')
   const R = status.round
   const victim = c.nodes.findIndex(n => n.peerId === status.aggregator)
   assert.ok(victim >= 0)
-  const backup = status.peers.find(p => p.role === 'backup 1')?.peerId ?? (await c.query(victim === 0 ? 1 : 0, 'status') as { peers: Array<{ peerId: string, role: string }> }).peers.find(p => p.role === 'backup 1')?.peerId
+  const backup = status.peers.find(p => p.role === 'backup 1')?.peerId ?? (await c.query(victim === 0 ? 1 : 0, 'status')).peers.find(p => p.role === 'backup 1')?.peerId
   c.kill(victim, 'SIGKILL')
   const watcher = victim === 0 ? 1 : 0
   await c.waitFor(`round ${R} committed by a backup`, async () => (await applied(c, watcher, R)) != null, 60_000)
@@ -134,7 +134,7 @@ test('hierarchical mode over libp2p: 4 daemons in 2 groups; group folds gossiped
     for (const r of rs) verified.add(r.verified)
   }
   // operators see each peer's group role
-  const st = await c.query(0, 'status') as { role: string, peers: Array<{ role: string }> }
+  const st = await c.query(0, 'status')
   assert.match(st.role, /group \d/)
   assert.ok(st.peers.some(p => p.role.includes('sub-aggregator')) || st.role.includes('sub-aggregator'))
   // root candidates refold the group folds; the committer authored it

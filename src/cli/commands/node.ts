@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import Table from 'cli-table3'
 import { initDataDir, dataDirPaths, readControlInfo, readToken, DEFAULT_DATA_DIR } from '../../daemon/datadir.js'
 import { controlRequest, type ControlRoute } from '../../daemon/control.js'
+import type { ControlResponses, ModelView, StatusView } from '../../daemon/control-types.js'
 import { NodeConfigSchema } from '../../daemon/config.js'
 import { formatDefault, runSettingsHelp } from '../parse.js'
 import { runDaemon } from './start.js'
@@ -67,14 +68,14 @@ export function registerNode (program: Command): void {
       .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
       .option('--json', 'print one JSON object', false)
       .action(async (o: { dataDir: string, json: boolean }) => {
-        const body = await query(o.dataDir, name) as Record<string, unknown>
+        const body = await query(o.dataDir, name)
         if (o.json) { process.stdout.write(JSON.stringify(body) + '\n'); return }
         process.stdout.write(render(name, body) + '\n')
       })
   }
 }
 
-export async function query (dataDir: string, route: ControlRoute): Promise<unknown> {
+export async function query<R extends ControlRoute> (dataDir: string, route: R): Promise<ControlResponses[R]> {
   const paths = dataDirPaths(dataDir)
   const info = await readControlInfo(paths)
   const token = await readToken(paths)
@@ -84,33 +85,33 @@ export async function query (dataDir: string, route: ControlRoute): Promise<unkn
 const short = (s: unknown): string => typeof s === 'string' && s.length > 20 ? `${s.slice(0, 8)}…${s.slice(-6)}` : String(s ?? '-')
 const pct = (x: unknown): string => typeof x === 'number' ? `${(100 * x).toFixed(2)}%` : '-'
 
-function render (route: string, b: Record<string, unknown>): string {
+function render (route: ControlRoute, body: ControlResponses[ControlRoute]): string {
   switch (route) {
     case 'status': {
+      const b = body as StatusView
       const t = new Table()
-      const model = b.model as Record<string, unknown>
-      t.push({ 'peer id': String(b.peerId) }, { run: String(b.runId) }, { round: String(b.round) }, { aggregator: String(b.aggregator) },
-        { role: String(b.role) }, { device: String(b.device) }, { peers: String((b.peers as unknown[]).length) }, { model: `${short(model.cid)} (round ${String(model.round)})` })
+      t.push({ 'peer id': b.peerId }, { run: b.runId }, { round: String(b.round) }, { aggregator: String(b.aggregator ?? '-') },
+        { role: b.role }, { device: b.device }, { peers: String(b.peers.length) }, { model: `${short(b.model.cid)} (round ${b.model.round})` })
       return t.toString()
     }
     case 'peers': {
       const t = new Table({ head: ['peer', 'role', 'latency', 'round', 'address'] })
-      for (const p of b.peers as Array<Record<string, unknown>>) t.push([short(p.peerId), String(p.role), p.latencyMs != null ? `${String(p.latencyMs)} ms` : '-', String(p.round), ((p.addrs as string[])[0] ?? '-')])
+      for (const p of (body as ControlResponses['peers']).peers) t.push([short(p.peerId), p.role, p.latencyMs != null ? `${p.latencyMs} ms` : '-', String(p.round), p.addrs[0] ?? '-'])
       return t.toString()
     }
     case 'rounds': {
       const t = new Table({ head: ['round', 'aggregator', 'rank', 'updates', 'loss', 'accuracy', 'bytes', 'dense bytes'] })
-      for (const r of b.rounds as Array<Record<string, unknown>>) {
-        t.push([String(r.round), short(r.aggregator), String(r.rank), String(r.included), typeof r.loss === 'number' ? r.loss.toFixed(4) : '-', pct(r.accuracy), String(r.bytes), String(r.bytesDense)])
+      for (const r of (body as ControlResponses['rounds']).rounds) {
+        t.push([String(r.round), short(r.aggregator), String(r.rank), String(r.included), r.loss != null ? r.loss.toFixed(4) : '-', pct(r.accuracy), String(r.bytes), String(r.bytesDense)])
       }
       return t.toString()
     }
     case 'model': {
       const t = new Table()
-      for (const [k, v] of Object.entries(b)) t.push({ [k]: k === 'layout' ? String(v).slice(0, 60) : String(v) })
+      for (const [k, v] of Object.entries(body as ModelView)) t.push({ [k]: k === 'layout' ? String(v).slice(0, 60) : String(v) })
       return t.toString()
     }
-    default:
-      return JSON.stringify(b)
+    case 'stop':
+      return JSON.stringify(body)
   }
 }
