@@ -1,6 +1,6 @@
 // Public face of aggregate/: folding updates (mean, robust rules, clipping), the outer optimizer, verification.
 export { AggregateError, AggregateErrorCode } from './errors.js'
-export { type UpdateId, type UpdateInput, canonicalInputs, compareIds, idToString, checkFinite } from './input.js'
+export { type UpdateId, type UpdateInput, canonicalInputs, idToString, checkFinite } from './input.js'
 export { MeanFolder, weightedMean, foldMean, meanAt } from './mean.js'
 export { coordinateMedian, foldMedian, medianAt } from './median.js'
 export { trimmedMean, foldTrimmedMean, trimmedAt, trimCount, trimMinInputs } from './trimmed.js'

@@ -34,10 +34,6 @@ export function compareBytes (a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
-export function compareIds (a: UpdateId, b: UpdateId): number {
-  return compareBytes(idBytes(a), idBytes(b))
-}
-
 /** Throws NonFinite unless every value is finite. */
 export function checkFinite (update: Float32Array, id?: UpdateId): void {
   // a running sum turns any NaN or ±Infinity into a non-finite total; float32 values cannot overflow it

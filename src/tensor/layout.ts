@@ -53,19 +53,3 @@ export function layoutHash (layout: ParamLayout): Uint8Array {
   // node:crypto hashing is pure computation, no I/O
   return new Uint8Array(createHash('sha256').update(layoutToString(layout)).digest())
 }
-
-export function layoutHashHex (layout: ParamLayout): string {
-  return Buffer.from(layoutHash(layout)).toString('hex')
-}
-
-/** A zero-copy view of one named tensor inside a flat vector. */
-export function view (layout: ParamLayout, flat: Float32Array, name: string): Float32Array {
-  const e = layout.entries.find(x => x.name === name)
-  if (e == null) throw new LayoutError(`no tensor "${name}" in layout`)
-  if (flat.length !== layout.total) throw new LayoutError(`vector has ${flat.length} elements, layout needs ${layout.total}`)
-  return flat.subarray(e.offset, e.offset + e.size)
-}
-
-export function sameLayout (a: ParamLayout, b: ParamLayout): boolean {
-  return layoutToString(a) === layoutToString(b)
-}

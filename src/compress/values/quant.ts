@@ -3,7 +3,7 @@
 // becomes the 2-means of |v| and q1 a mean-|v| sign code. Top-k values all sit far from zero:
 // an offset grid spends no levels on the empty band around 0 that absmax grids waste.
 import type { Rng } from '../../tensor/rng.js'
-import type { ValueCodecId, ValueSpec } from '../spec.js'
+import type { ValueCodecId } from '../spec.js'
 import type { ValueCodec } from './codec.js'
 import { finiteStep, uniform32 } from './codec.js'
 import { viewOf } from '../bits.js'
@@ -153,7 +153,3 @@ function writeFields (v: Float32Array, s: number, e: number, lo: number, step: n
 
 /** Bits per value of each q codec: also used by the ratio estimate. */
 export const QUANT_BITS = { q8: 8, q4: 4, q2: 2, q1: 1 } as const
-
-export function quantLevels (spec: ValueSpec): number {
-  return 1 << (QUANT_BITS[spec.id as keyof typeof QUANT_BITS] - 1)
-}
