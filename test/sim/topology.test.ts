@@ -116,9 +116,7 @@ test('bad node counts, links and parameters are refused before anything is built
 })
 
 test('full mesh is implicit: 10,000 nodes, every path is the base link', () => {
-  const t0 = performance.now()
   const t = build({ kind: 'full' }, 10_000)
-  assert.ok(performance.now() - t0 < 50)
   assert.equal(t.linkCount, 10_000 * 9_999 / 2)
   assert.equal(t.degree(123), 9_999)
   assert.deepEqual(t.path(3, 9_999), { latencyMs: 10, bandwidthMBps: 100, loss: 0, hops: 1 })
@@ -233,18 +231,10 @@ test('Dijkstra matches Floyd–Warshall on random graphs, with a one-tree cache'
   }
 })
 
-test('10,000 nodes of degree 6: building and one Dijkstra are fast', () => {
-  const t0 = performance.now()
+test('10,000 nodes of degree 6: built connected, every node of degree 6, paths found', () => {
+  // (build and Dijkstra speed are measured by \`npm run bench -- sim\` at 10,000 nodes, not asserted here)
   const t = build({ kind: 'regular', degree: 6 }, 10_000, 2)
-  const built = performance.now() - t0
-  const times: number[] = []
-  for (let s = 0; s < 7; s++) {
-    const t1 = performance.now()
-    t.path(s * 1000 + 1, s * 1000) // a fresh tree from b each time
-    times.push(performance.now() - t1)
-  }
-  times.sort((a, b) => a - b)
-  assert.ok(built < 2000, `build took ${built.toFixed(0)} ms`)
-  assert.ok(times[3] < 50, `median Dijkstra ${times[3].toFixed(1)} ms`)
+  for (let s = 0; s < 7; s++) assert.ok(t.path(s * 1000 + 1, s * 1000).hops >= 1)
+  assert.equal(t.degree(4321), 6)
   assertConnected(t)
 })
