@@ -2,15 +2,15 @@
 
 export enum DaemonErrorCode {
   BadConfig = 'ERR_DAEMON_CONFIG',
-  NoDataDir = 'ERR_NO_DATA_DIR',
-  DataDirExists = 'ERR_DATA_DIR_EXISTS',
+  NoDataDir = 'ERR_DAEMON_NO_DATA_DIR',
+  DataDirExists = 'ERR_DAEMON_DATA_DIR_EXISTS',
   /** another live daemon holds the data dir's lock (daemon.pid) */
-  DataDirLocked = 'ERR_DATA_DIR_LOCKED',
-  BadIdentity = 'ERR_BAD_IDENTITY',
-  StoreCorrupt = 'ERR_STORE_CORRUPT',
-  NotRunning = 'ERR_NOT_RUNNING',
-  Unauthorized = 'ERR_UNAUTHORIZED',
-  ControlFailed = 'ERR_CONTROL_FAILED'
+  DataDirLocked = 'ERR_DAEMON_DATA_DIR_LOCKED',
+  BadIdentity = 'ERR_DAEMON_BAD_IDENTITY',
+  StoreCorrupt = 'ERR_DAEMON_STORE_CORRUPT',
+  NotRunning = 'ERR_DAEMON_NOT_RUNNING',
+  Unauthorized = 'ERR_DAEMON_UNAUTHORIZED',
+  ControlFailed = 'ERR_DAEMON_CONTROL_FAILED'
 }
 
 export class DaemonError extends Error {

@@ -4,7 +4,7 @@ export enum RoundErrorCode {
   BadConfig = 'ERR_ROUND_CONFIG',
   BadEvent = 'ERR_ROUND_EVENT',
   /** a run setting refused by the run-settings schema (RunSettingsError names the field) */
-  BadSettings = 'ERR_RUN_SETTINGS'
+  BadSettings = 'ERR_ROUND_RUN_SETTINGS'
 }
 
 export class RoundError extends Error {

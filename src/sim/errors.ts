@@ -2,20 +2,21 @@
 // branch on it, never on message text, and bad settings fail before any simulated time runs.
 
 /**
- * Stable error codes. Values are part of the public API: never rename, only add (new codes
- * go at the end of this object; `SimErrorCode` and `isSimError` pick them up by themselves).
+ * Stable error codes, `ERR_SIM_<WHAT>` and unique across the project. Values are part of the
+ * public API: never rename, only add (new codes go at the end of this object; `SimErrorCode`
+ * and `isSimError` pick them up by themselves).
  */
 export const SimErrorCode = {
   /** a simulator setting is out of its domain: node count, link numbers, queue time, options */
   CONFIG: 'ERR_SIM_CONFIG',
   /** a topology spec that does not parse or whose parameters cannot build a graph */
-  TOPOLOGY: 'ERR_TOPOLOGY',
+  TOPOLOGY: 'ERR_SIM_TOPOLOGY',
   /** the topology would leave some node unreachable: no run could say anything about it */
-  DISCONNECTED: 'ERR_TOPOLOGY_DISCONNECTED',
+  DISCONNECTED: 'ERR_SIM_TOPOLOGY_DISCONNECTED',
   /** an edge-list file line does not parse; `detail.line` is 1-based */
-  EDGE_LIST: 'ERR_EDGE_LIST',
+  EDGE_LIST: 'ERR_SIM_EDGE_LIST',
   /** a node index outside [0, n) handed to the topology or the network model */
-  NODE_RANGE: 'ERR_NODE_RANGE'
+  NODE_RANGE: 'ERR_SIM_NODE_RANGE'
 } as const
 
 export type SimErrorCode = typeof SimErrorCode[keyof typeof SimErrorCode]

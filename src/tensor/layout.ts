@@ -18,7 +18,7 @@ export interface ParamLayout {
 }
 
 export class LayoutError extends Error {
-  readonly code = 'ERR_LAYOUT'
+  readonly code = 'ERR_TENSOR_LAYOUT'
   constructor (message: string) {
     super(message)
     this.name = 'LayoutError'

@@ -37,7 +37,7 @@ test('--load starts from the saved parameters; a corrupt checkpoint is one line 
     await writeFile(bad, 'definitely not a checkpoint, just some bytes here')
     const r = tapestry('train', '--steps', '16', '--device', 'cpu', '--load', bad)
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /\[ERR_CHECKPOINT_CORRUPT\]/)
+    assert.match(r.stderr, /\[ERR_TRAIN_CHECKPOINT_CORRUPT\]/)
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
     assert.equal(r.stdout, '')
   } finally { await rm(dir, { recursive: true }) }

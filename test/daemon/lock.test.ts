@@ -16,7 +16,7 @@ async function withDir (fn: (dir: string, path: string) => Promise<void>): Promi
 
 const locked = (pid: number) => (err: unknown): boolean => {
   assert.ok(err instanceof DaemonError)
-  assert.equal(err.code, 'ERR_DATA_DIR_LOCKED')
+  assert.equal(err.code, 'ERR_DAEMON_DATA_DIR_LOCKED')
   assert.match(err.message, new RegExp(`pid ${pid}\\b`))
   return true
 }
@@ -121,7 +121,7 @@ test('four processes racing for one stale lock: exactly one wins, the others are
     })))
     const winners = kids.filter((_, i) => lines[i] === 'won')
     assert.equal(winners.length, 1, lines.join('\n'))
-    for (const l of lines.filter(l => l !== 'won')) assert.match(l, new RegExp(`^ERR_DATA_DIR_LOCKED .*pid ${winners[0].pid}\\b`))
+    for (const l of lines.filter(l => l !== 'won')) assert.match(l, new RegExp(`^ERR_DAEMON_DATA_DIR_LOCKED .*pid ${winners[0].pid}\\b`))
     await Promise.all(kids.map(async k => { k.stdin.end(); if (k.exitCode == null) await new Promise(resolve => k.once('exit', resolve)) }))
     assert.deepEqual(await readdir(dir), [])
   })

@@ -156,7 +156,7 @@ test('bad settings are refused before anything runs', () => {
   refused(() => validateSimConfig({ ...base, crashRounds: [9] }), /crash round/)
 })
 
-test('a fold rule no round can satisfy is refused before anything runs (ERR_AGG_RULE_INFEASIBLE)', () => {
+test('a fold rule no round can satisfy is refused before anything runs (ERR_AGGREGATE_RULE_INFEASIBLE)', () => {
   const infeasible = (c: SimConfig): void => {
     assert.throws(() => validateSimConfig(c), (e: unknown) => e instanceof AggregateError && e.code === AggregateErrorCode.RuleInfeasible)
   }

@@ -46,7 +46,7 @@ test('parseTopology reads every kind and round-trips through formatTopology', ()
   assert.equal(edgeListPath('ring'), undefined)
 })
 
-test('parseTopology refuses malformed specs with ERR_TOPOLOGY', () => {
+test('parseTopology refuses malformed specs with ERR_SIM_TOPOLOGY', () => {
   for (const s of ['', 'mesh', 'full:2', 'star:1:2', 'star:-1', 'regular', 'regular:x', 'regular:2.5', 'smallworld:4',
     'smallworld:3:0.1', 'smallworld:4:1.5', 'smallworld:4:-0.1', 'smallworld:4:abc', 'regions:0:10', 'regions:2:-5', 'regions:2', 'edges:foo']) {
     assert.throws(() => parseTopology(s), code(SimErrorCode.TOPOLOGY), s)
