@@ -9,9 +9,12 @@ export enum RoundErrorCode {
 
 export class RoundError extends Error {
   readonly code: RoundErrorCode
-  constructor (code: RoundErrorCode, message: string) {
+  /** BadConfig, BadSettings: the config field refused (e.g. 'mode', 'groupSize'), where one is to blame */
+  readonly field?: string
+  constructor (code: RoundErrorCode, message: string, field?: string) {
     super(message)
     this.name = 'RoundError'
     this.code = code
+    if (field !== undefined) this.field = field
   }
 }

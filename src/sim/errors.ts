@@ -38,14 +38,33 @@ export class SimError extends Error {
   }
 }
 
+/** What is wrong with a refused edge-list line: callers and tests branch on this, not on text. */
+export type EdgeListProblem =
+  /** not 2–5 fields */
+  | 'field-count'
+  /** an endpoint that is not a non-negative integer */
+  | 'bad-node'
+  | 'self-loop'
+  /** the same undirected edge twice; `detail.first` is the earlier line */
+  | 'duplicate'
+  /** a link field that does not parse as a number; `field` names it */
+  | 'not-a-number'
+  /** a link field out of its domain; `field` names it */
+  | 'bad-link'
+
 /** A line of an edge-list file was refused; `line` is 1-based so editors can jump to it. */
 export class EdgeListError extends SimError {
   readonly line: number
+  readonly problem: EdgeListProblem
+  /** the link field refused (latencyMs, bandwidthMBps, loss), for 'not-a-number' and 'bad-link' */
+  readonly field?: string
 
-  constructor (line: number, reason: string, detail: Detail = {}) {
-    super(SimErrorCode.EDGE_LIST, `edge list line ${line}: ${reason}`, { line, reason, ...detail })
+  constructor (line: number, problem: EdgeListProblem, reason: string, detail: Detail = {}, field?: string) {
+    super(SimErrorCode.EDGE_LIST, `edge list line ${line}: ${reason}`, { line, problem, reason, ...detail, ...(field !== undefined ? { field } : {}) })
     this.name = 'EdgeListError'
     this.line = line
+    this.problem = problem
+    if (field !== undefined) this.field = field
   }
 }
 
