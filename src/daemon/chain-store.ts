@@ -39,7 +39,7 @@ export class ChainStore {
         } catch {
           // a torn last line from a crash mid-append is dropped; corruption elsewhere is fatal
           if (i >= lines.length - 2) break
-          throw new DaemonError(DaemonErrorCode.StoreCorrupt, `${this.commitsPath}: line ${i + 1} is not JSON`)
+          throw new DaemonError(DaemonErrorCode.StoreCorrupt, `${this.commitsPath}: line ${i + 1} is not JSON`, undefined, { line: i + 1 })
         }
       }
       goodBytes += lineBytes

@@ -17,11 +17,17 @@ export class DaemonError extends Error {
   readonly code: DaemonErrorCode
   /** BadConfig: the config field refused */
   readonly field?: string
+  /** DataDirLocked: the live daemon that holds the lock */
+  readonly pid?: number
+  /** StoreCorrupt: the 1-based line of the commit log that does not parse */
+  readonly line?: number
   /** `cause`: the typed error behind this one, where there is one (e.g. an AggregateError of the fold rule) */
-  constructor (code: DaemonErrorCode, message: string, field?: string, options?: { cause?: unknown }) {
-    super(message, options)
+  constructor (code: DaemonErrorCode, message: string, field?: string, options?: { cause?: unknown, pid?: number, line?: number }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined)
     this.name = 'DaemonError'
     this.code = code
     if (field != null) this.field = field
+    if (options?.pid !== undefined) this.pid = options.pid
+    if (options?.line !== undefined) this.line = options.line
   }
 }
