@@ -311,7 +311,7 @@ async function measureBlob (addr: string, window: number, reps: number, dialAddr
       return await best(reps, async () => await blobOnce(c.host, cid, [c.peer]), 1)
     } catch (err) {
       // seen rarely on a fresh connection: the first blob stream is closed during protocol
-      // negotiation (ERR_DIAL_FAILED, "stream closed while reading"); one retry on a new connection
+      // negotiation (ERR_NET_DIAL_FAILED, "stream closed while reading"); one retry on a new connection
       if (attempt >= 2) throw err
       process.stderr.write(`bench net: blob fetch failed, retrying on a new connection: ${String(err).slice(0, 300)}\n`)
     } finally {

@@ -32,11 +32,11 @@ export interface FoldRuleEntry<K extends FoldRuleKind> {
   readonly kind: K
   /** names in rule text; the first is the one `format` writes */
   readonly names: readonly [string, ...string[]]
-  /** the rule from the `:`-separated parameters after its name; throws ERR_AGG_RULE_SYNTAX / ERR_AGG_BAD_PARAMETER */
+  /** the rule from the `:`-separated parameters after its name; throws ERR_AGGREGATE_RULE_SYNTAX / ERR_AGGREGATE_BAD_PARAMETER */
   parse: (params: readonly string[], text: string) => RuleOf<K>
   /** canonical text: `parse` of its parameters gives the rule back */
   format: (rule: RuleOf<K>) => string
-  /** the rule itself when its parameters are in range; throws ERR_AGG_BAD_PARAMETER otherwise */
+  /** the rule itself when its parameters are in range; throws ERR_AGGREGATE_BAD_PARAMETER otherwise */
   validate: (rule: RuleOf<K>) => RuleOf<K>
   /** fewest inputs for which the rule does what it says (tolerates its f, trims at least one per side, …) */
   minInputs: (rule: RuleOf<K>) => number

@@ -44,7 +44,7 @@ export interface PreparedFold {
   full (): Float32Array
 }
 
-/** The rule itself when its kind is known and its parameters in range; throws ERR_AGG_RULE_SYNTAX / ERR_AGG_BAD_PARAMETER. */
+/** The rule itself when its kind is known and its parameters in range; throws ERR_AGGREGATE_RULE_SYNTAX / ERR_AGGREGATE_BAD_PARAMETER. */
 export function validateFoldRule (rule: FoldRule): FoldRule {
   const e = entryOf(rule)
   if (e === undefined) throw new AggregateError(AggregateErrorCode.RuleSyntax, `unknown fold rule "${String((rule as { kind: unknown }).kind)}"`)
@@ -91,7 +91,7 @@ export class FoldInfeasibleError extends AggregateError {
 
 /**
  * Null when a fold of `members` updates can run `spec` as written; otherwise the typed error
- * (ERR_AGG_RULE_INFEASIBLE) to refuse the settings with. `members` is the most updates one
+ * (ERR_AGGREGATE_RULE_INFEASIBLE) to refuse the settings with. `members` is the most updates one
  * fold can see: the founding members, or in hierarchical mode the largest group (foldWidth).
  */
 export function checkFoldFeasible (spec: FoldSpec, members: number): FoldInfeasibleError | null {

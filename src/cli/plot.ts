@@ -26,7 +26,7 @@ export interface PlotSpec {
 
 /** A plot that cannot be drawn (bad size); empty data is not an error, it draws empty axes. */
 export class PlotError extends Error {
-  readonly code = 'ERR_PLOT'
+  readonly code = 'ERR_CLI_PLOT'
   constructor (message: string) {
     super(message)
     this.name = 'PlotError'

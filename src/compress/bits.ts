@@ -67,7 +67,7 @@ function packBitsWide (values: Uint32Array, start: number, count: number, width:
 /**
  * Reads `count` fields of `width` bits written by packBits into out[outStart ..]. The caller
  * has checked that packedBytes(count, width) bytes are present; non-zero padding bits throw
- * ERR_MALFORMED (one update, one encoding).
+ * ERR_COMPRESS_MALFORMED (one update, one encoding).
  */
 export function unpackBits (bytes: Uint8Array, offset: number, count: number, width: number, out: Uint32Array, outStart: number, section: string): void {
   if (width === 0) {

@@ -184,7 +184,7 @@ export interface UpdateCodec {
   estimateRatio: () => number
 }
 
-/** Validates `spec` once (throws ERR_BAD_SPEC) and binds it to `layout`. */
+/** Validates `spec` once (throws ERR_COMPRESS_BAD_SPEC) and binds it to `layout`. */
 export function createCodec (spec: string, layout: ParamLayout): UpdateCodec {
   const text = cachedSpec(spec).text
   return {

@@ -1,34 +1,37 @@
 // Typed errors of the compress layer: every refusal carries a stable `code` so callers and
 // tests branch on it (and peers can be scored by it), never on message text.
 
-/** Stable error codes. Values are part of the public API: never rename, only add. */
+/**
+ * Stable error codes, `ERR_COMPRESS_<WHAT>` and unique across the project. Values are part of the
+ * public API (CLI stderr, control API; none travels to peers): never rename, only add.
+ */
 export const CompressErrorCode = {
   /** a codec spec string does not parse, or is not in canonical form where one is required */
-  BAD_SPEC: 'ERR_BAD_SPEC',
+  BAD_SPEC: 'ERR_COMPRESS_BAD_SPEC',
   /** the encoder was handed something unusable: wrong length, NaN/Inf, bad residual */
-  BAD_INPUT: 'ERR_BAD_INPUT',
+  BAD_INPUT: 'ERR_COMPRESS_BAD_INPUT',
   /** the envelope is larger than the caller's (or the layout's) byte cap */
-  TOO_LARGE: 'ERR_TOO_LARGE',
+  TOO_LARGE: 'ERR_COMPRESS_TOO_LARGE',
   /** the envelope is not a parseable protobuf message */
-  BAD_ENVELOPE: 'ERR_BAD_ENVELOPE',
+  BAD_ENVELOPE: 'ERR_COMPRESS_BAD_ENVELOPE',
   /** envelope version this decoder does not speak */
-  VERSION: 'ERR_VERSION',
+  VERSION: 'ERR_COMPRESS_VERSION',
   /** layout hash or element count belongs to another model */
-  LAYOUT_MISMATCH: 'ERR_LAYOUT_MISMATCH',
+  LAYOUT_MISMATCH: 'ERR_COMPRESS_LAYOUT_MISMATCH',
   /** payload ends before its content does */
-  TRUNCATED: 'ERR_TRUNCATED',
+  TRUNCATED: 'ERR_COMPRESS_TRUNCATED',
   /** payload has bytes after its content */
-  TRAILING_BYTES: 'ERR_TRAILING_BYTES',
+  TRAILING_BYTES: 'ERR_COMPRESS_TRAILING_BYTES',
   /** an element count larger than the spec allows for this layout */
-  BAD_COUNT: 'ERR_BAD_COUNT',
+  BAD_COUNT: 'ERR_COMPRESS_BAD_COUNT',
   /** a field outside its domain: bit width > 31, int8 code -128, non-zero padding bits */
-  MALFORMED: 'ERR_MALFORMED',
+  MALFORMED: 'ERR_COMPRESS_MALFORMED',
   /** a sparse index at or beyond the layout's element count */
-  INDEX_RANGE: 'ERR_INDEX_RANGE',
+  INDEX_RANGE: 'ERR_COMPRESS_INDEX_RANGE',
   /** a sparse index equal to its predecessor (indices must strictly increase) */
-  INDEX_ORDER: 'ERR_INDEX_ORDER',
+  INDEX_ORDER: 'ERR_COMPRESS_INDEX_ORDER',
   /** a scale or value that is NaN or ±Infinity, or a scale whose largest level overflows */
-  NON_FINITE: 'ERR_NON_FINITE'
+  NON_FINITE: 'ERR_COMPRESS_NON_FINITE'
 } as const
 
 export type CompressErrorCode = typeof CompressErrorCode[keyof typeof CompressErrorCode]
@@ -76,8 +79,9 @@ export class EnvelopeError extends CompressError {
 
 /** The codec payload itself is malformed; `detail.section` names where. */
 export class PayloadError extends CompressError {
-  constructor (code: Exclude<CompressErrorCode, 'ERR_BAD_SPEC' | 'ERR_BAD_INPUT' | 'ERR_TOO_LARGE' |
-  'ERR_BAD_ENVELOPE' | 'ERR_VERSION' | 'ERR_LAYOUT_MISMATCH'>,
+  constructor (code: Exclude<CompressErrorCode, typeof CompressErrorCode.BAD_SPEC | typeof CompressErrorCode.BAD_INPUT |
+  typeof CompressErrorCode.TOO_LARGE | typeof CompressErrorCode.BAD_ENVELOPE | typeof CompressErrorCode.VERSION |
+  typeof CompressErrorCode.LAYOUT_MISMATCH>,
   section: string, message: string, detail: Record<string, string | number> = {}) {
     super(code, `${section}: ${message}`, { section, ...detail })
     this.name = 'PayloadError'

@@ -57,7 +57,7 @@ export function planIndices (idx: Uint32Array): EncodedIndices {
 /**
  * Reads `k` indices (k already capped by the caller) into out[0 .. k); returns the offset
  * after the section. Every width and length is checked before it is used; an index ≥ total
- * is ERR_INDEX_RANGE, a zero delta ERR_INDEX_ORDER.
+ * is ERR_COMPRESS_INDEX_RANGE, a zero delta ERR_COMPRESS_INDEX_ORDER.
  */
 export function decodeIndices (bytes: Uint8Array, offset: number, k: number, total: number, out: Uint32Array): number {
   let p = offset

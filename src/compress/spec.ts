@@ -52,7 +52,7 @@ const ROUNDED: ReadonlySet<ValueCodecId> = new Set(['int8', 'q8', 'q4', 'q2'])
  * Parses a spec. Grammar (no spaces, case-sensitive):
  *   spec   = [ "topk:" fraction *( ":chunk=" uint ) "+" ] values  |  "topk:" fraction [":chunk=" uint]
  *   values = "fp32" | "fp16" | ( "int8" | "q8" | "q4" | "q2" | "q1" ) *( ":block=" uint | ":round=" ("near"|"stoch") )
- * A bare "topk:F" means "topk:F+fp32". Throws SpecError (code ERR_BAD_SPEC).
+ * A bare "topk:F" means "topk:F+fp32". Throws SpecError (code ERR_COMPRESS_BAD_SPEC).
  */
 export function parseSpec (spec: string): CodecSpec {
   if (typeof spec !== 'string') throw new SpecError(String(spec), 'not a string')

@@ -3,7 +3,7 @@
 import { appendFile, mkdir, open, readFile, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { layoutToString, type ParamLayout } from '../tensor/index.js'
-import { saveCheckpoint, loadCheckpoint, TrainError } from '../train/index.js'
+import { saveCheckpoint, loadCheckpoint, TrainError, TrainErrorCode } from '../train/index.js'
 import type { Commit, EngineSnapshot, Member } from '../round/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
 
@@ -39,7 +39,7 @@ export class ChainStore {
         } catch {
           // a torn last line from a crash mid-append is dropped; corruption elsewhere is fatal
           if (i >= lines.length - 2) break
-          throw new DaemonError(DaemonErrorCode.StoreCorrupt, `${this.commitsPath}: line ${i + 1} is not JSON`)
+          throw new DaemonError(DaemonErrorCode.StoreCorrupt, `${this.commitsPath}: line ${i + 1} is not JSON`, undefined, { line: i + 1 })
         }
       }
       goodBytes += lineBytes
@@ -85,7 +85,7 @@ export class ChainStore {
     try {
       ck = await loadCheckpoint(this.snapshotPath, layout)
     } catch (err) {
-      if (err instanceof TrainError && err.code === 'ERR_CHECKPOINT_IO') return undefined
+      if (err instanceof TrainError && err.code === TrainErrorCode.CheckpointIo) return undefined
       throw new DaemonError(DaemonErrorCode.StoreCorrupt, `engine snapshot: ${(err as Error).message}`)
     }
     const m = ck.meta as { round: number, modelId: string, outerStep: number, electorate: Member[], codec: { seed?: number, round?: number } }

@@ -41,7 +41,7 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
   .superRefine(checkRunSettings)
   .refine(c => c.shard < c.shards, { message: 'shard must be < shards', path: ['shard'] })
   .superRefine((c, ctx) => {
-    // the founding members bound every fold: a rule needing more can never run (ERR_AGG_RULE_INFEASIBLE)
+    // the founding members bound every fold: a rule needing more can never run (ERR_AGGREGATE_RULE_INFEASIBLE)
     let spec
     try { spec = parseFoldSpec(c.rule) } catch { return } // already reported on the field
     const err = checkFoldFeasible(spec, foldWidth(c.members.length, c.mode === 'hierarchical' ? c.groupSize : undefined))

@@ -2,26 +2,32 @@
 
 export enum DaemonErrorCode {
   BadConfig = 'ERR_DAEMON_CONFIG',
-  NoDataDir = 'ERR_NO_DATA_DIR',
-  DataDirExists = 'ERR_DATA_DIR_EXISTS',
+  NoDataDir = 'ERR_DAEMON_NO_DATA_DIR',
+  DataDirExists = 'ERR_DAEMON_DATA_DIR_EXISTS',
   /** another live daemon holds the data dir's lock (daemon.pid) */
-  DataDirLocked = 'ERR_DATA_DIR_LOCKED',
-  BadIdentity = 'ERR_BAD_IDENTITY',
-  StoreCorrupt = 'ERR_STORE_CORRUPT',
-  NotRunning = 'ERR_NOT_RUNNING',
-  Unauthorized = 'ERR_UNAUTHORIZED',
-  ControlFailed = 'ERR_CONTROL_FAILED'
+  DataDirLocked = 'ERR_DAEMON_DATA_DIR_LOCKED',
+  BadIdentity = 'ERR_DAEMON_BAD_IDENTITY',
+  StoreCorrupt = 'ERR_DAEMON_STORE_CORRUPT',
+  NotRunning = 'ERR_DAEMON_NOT_RUNNING',
+  Unauthorized = 'ERR_DAEMON_UNAUTHORIZED',
+  ControlFailed = 'ERR_DAEMON_CONTROL_FAILED'
 }
 
 export class DaemonError extends Error {
   readonly code: DaemonErrorCode
   /** BadConfig: the config field refused */
   readonly field?: string
+  /** DataDirLocked: the live daemon that holds the lock */
+  readonly pid?: number
+  /** StoreCorrupt: the 1-based line of the commit log that does not parse */
+  readonly line?: number
   /** `cause`: the typed error behind this one, where there is one (e.g. an AggregateError of the fold rule) */
-  constructor (code: DaemonErrorCode, message: string, field?: string, options?: { cause?: unknown }) {
-    super(message, options)
+  constructor (code: DaemonErrorCode, message: string, field?: string, options?: { cause?: unknown, pid?: number, line?: number }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined)
     this.name = 'DaemonError'
     this.code = code
     if (field != null) this.field = field
+    if (options?.pid !== undefined) this.pid = options.pid
+    if (options?.line !== undefined) this.line = options.line
   }
 }

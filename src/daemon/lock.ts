@@ -55,7 +55,7 @@ function isZombie (pid: number): boolean {
 
 function lockedError (dir: string, pid: number): DaemonError {
   return new DaemonError(DaemonErrorCode.DataDirLocked,
-    `${dir} is in use by a running daemon (pid ${pid}); stop it first (\`tapestry stop --data-dir ${dir}\`)`)
+    `${dir} is in use by a running daemon (pid ${pid}); stop it first (\`tapestry stop --data-dir ${dir}\`)`, undefined, { pid })
 }
 
 /** Throws DATA_DIR_LOCKED when a live daemon holds the lock at `path` (for commands that must not run beside one). */

@@ -23,7 +23,7 @@ export interface BlobStore {
 
 export interface MemoryBlobStoreOptions {
   /**
-   * Most bytes held at once; `put` beyond it throws ERR_OVERSIZED (nothing is evicted: eviction
+   * Most bytes held at once; `put` beyond it throws ERR_NET_OVERSIZED (nothing is evicted: eviction
    * policy belongs to the caller, who knows which models and updates are still needed).
    *
    * @default Infinity

@@ -38,14 +38,14 @@ export function parseBootstrapList (list: readonly string[]): Array<{ peer: Peer
     try {
       addr = multiaddr(s)
     } catch (err) {
-      throw new NetError(NetErrorCode.BAD_INPUT, `bootstrap address ${JSON.stringify(s)} is not a multiaddr: ${String(err)}`)
+      throw new NetError(NetErrorCode.BAD_INPUT, `bootstrap address ${JSON.stringify(s)} is not a multiaddr: ${String(err)}`, { option: 'bootstrap', problem: 'not-a-multiaddr' })
     }
     const id = addr.getComponents().findLast(c => c.code === CODE_P2P)?.value
-    if (id == null) throw new NetError(NetErrorCode.BAD_INPUT, `bootstrap address ${s} has no /p2p/<peer id>`)
+    if (id == null) throw new NetError(NetErrorCode.BAD_INPUT, `bootstrap address ${s} has no /p2p/<peer id>`, { option: 'bootstrap', problem: 'no-peer-id' })
     try {
       return { peer: peerIdFromString(id), addr }
     } catch (err) {
-      throw new NetError(NetErrorCode.BAD_INPUT, `bootstrap address ${s} names an invalid peer id: ${String(err)}`)
+      throw new NetError(NetErrorCode.BAD_INPUT, `bootstrap address ${s} names an invalid peer id: ${String(err)}`, { option: 'bootstrap', problem: 'bad-peer-id' })
     }
   })
 }

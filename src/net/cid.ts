@@ -18,7 +18,7 @@ export function blobCid (bytes: Uint8Array): BlobCid {
   return CID.createV1(RAW_CODEC, Digest.create(SHA2_256_CODE, new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)))
 }
 
-/** Narrow an arbitrary CID to a BlobCid, or throw ERR_BAD_CID. */
+/** Narrow an arbitrary CID to a BlobCid, or throw ERR_NET_BAD_CID. */
 export function asBlobCid (cid: CID): BlobCid {
   if (cid.version !== 1 || cid.code !== RAW_CODEC || cid.multihash.code !== SHA2_256_CODE || cid.multihash.digest.byteLength !== 32) {
     throw new WireError(NetErrorCode.BAD_CID, `not a CIDv1/raw/sha2-256 blob id: ${clip(cid.toString())}`)

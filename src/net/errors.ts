@@ -1,54 +1,57 @@
 // Typed errors of the net layer: every refusal carries a stable `code` so the daemon can score
 // peers and tests can assert, without ever parsing message text.
 
-/** Stable error codes. Values are part of the public API: never rename, only add. */
+/**
+ * Stable error codes, `ERR_NET_<WHAT>` and unique across the project. Values are part of the
+ * public API (CLI stderr, control API; none travels to peers): never rename, only add.
+ */
 export const NetErrorCode = {
   /** caller handed us something unusable (bad option, message for another run or peer) */
-  BAD_INPUT: 'ERR_BAD_INPUT',
+  BAD_INPUT: 'ERR_NET_BAD_INPUT',
   /** bytes end before the message or the announced length does */
-  TRUNCATED: 'ERR_TRUNCATED',
+  TRUNCATED: 'ERR_NET_TRUNCATED',
   /** a message, frame or blob is larger than the cap that applies to it */
-  OVERSIZED: 'ERR_OVERSIZED',
+  OVERSIZED: 'ERR_NET_OVERSIZED',
   /** not a parseable message, a field outside its domain, or a non-canonical encoding */
-  MALFORMED: 'ERR_MALFORMED',
+  MALFORMED: 'ERR_NET_MALFORMED',
   /** wire version this decoder does not speak */
-  UNKNOWN_VERSION: 'ERR_UNKNOWN_VERSION',
+  UNKNOWN_VERSION: 'ERR_NET_UNKNOWN_VERSION',
   /** envelope signature does not verify against its public key */
-  BAD_SIGNATURE: 'ERR_BAD_SIGNATURE',
+  BAD_SIGNATURE: 'ERR_NET_BAD_SIGNATURE',
   /** the signer is not the author the message names */
-  PEER_ID_MISMATCH: 'ERR_PEER_ID_MISMATCH',
+  PEER_ID_MISMATCH: 'ERR_NET_PEER_ID_MISMATCH',
   /** envelope holds another kind of message than the one expected here */
-  WRONG_KIND: 'ERR_WRONG_KIND',
+  WRONG_KIND: 'ERR_NET_WRONG_KIND',
   /** message belongs to another run */
-  WRONG_RUN: 'ERR_WRONG_RUN',
+  WRONG_RUN: 'ERR_NET_WRONG_RUN',
   /** not a CIDv1 / raw (0x55) / sha2-256 content id */
-  BAD_CID: 'ERR_BAD_CID',
+  BAD_CID: 'ERR_NET_BAD_CID',
   /** provider does not hold the blob */
-  NOT_FOUND: 'ERR_NOT_FOUND',
+  NOT_FOUND: 'ERR_NET_NOT_FOUND',
   /** received bytes do not hash to the CID */
-  HASH_MISMATCH: 'ERR_HASH_MISMATCH',
+  HASH_MISMATCH: 'ERR_NET_HASH_MISMATCH',
   /** remote broke the protocol: extra bytes, inconsistent sizes, unknown status */
-  PROTOCOL: 'ERR_PROTOCOL',
+  PROTOCOL: 'ERR_NET_PROTOCOL',
   /** remote refused our request as malformed */
-  BAD_REQUEST: 'ERR_BAD_REQUEST',
+  BAD_REQUEST: 'ERR_NET_BAD_REQUEST',
   /** remote is at its transfer limit; try another or later */
-  BUSY: 'ERR_BUSY',
+  BUSY: 'ERR_NET_BUSY',
   /** remote has nothing to serve yet (sync) */
-  UNAVAILABLE: 'ERR_UNAVAILABLE',
+  UNAVAILABLE: 'ERR_NET_UNAVAILABLE',
   /** the host could not listen on a configured address (in use, not available here) */
-  LISTEN_FAILED: 'ERR_LISTEN_FAILED',
+  LISTEN_FAILED: 'ERR_NET_LISTEN_FAILED',
   /** could not open a connection or a protocol stream to the peer */
-  DIAL_FAILED: 'ERR_DIAL_FAILED',
+  DIAL_FAILED: 'ERR_NET_DIAL_FAILED',
   /** stream was reset or failed mid-way */
-  STREAM_FAILED: 'ERR_STREAM_FAILED',
+  STREAM_FAILED: 'ERR_NET_STREAM_FAILED',
   /** deadline passed, or a provider stalled longer than allowed */
-  TIMEOUT: 'ERR_TIMEOUT',
+  TIMEOUT: 'ERR_NET_TIMEOUT',
   /** the caller's AbortSignal fired */
-  ABORTED: 'ERR_ABORTED',
+  ABORTED: 'ERR_NET_ABORTED',
   /** fetch given no provider to ask */
-  NO_PROVIDERS: 'ERR_NO_PROVIDERS',
+  NO_PROVIDERS: 'ERR_NET_NO_PROVIDERS',
   /** every provider failed, for different reasons (see `failures`) */
-  ALL_PROVIDERS_FAILED: 'ERR_ALL_PROVIDERS_FAILED'
+  ALL_PROVIDERS_FAILED: 'ERR_NET_ALL_PROVIDERS_FAILED'
 } as const
 
 export type NetErrorCode = typeof NetErrorCode[keyof typeof NetErrorCode]
@@ -101,8 +104,8 @@ export interface ProviderFailure {
 
 /**
  * A fetch gave up. `code` is the providers' common failure code when they all failed the same
- * way (so "every provider said not found" reads as ERR_NOT_FOUND), else ERR_ALL_PROVIDERS_FAILED;
- * deadline and caller abort are reported as ERR_TIMEOUT / ERR_ABORTED whatever came before.
+ * way (so "every provider said not found" reads as ERR_NET_NOT_FOUND), else ERR_NET_ALL_PROVIDERS_FAILED;
+ * deadline and caller abort are reported as ERR_NET_TIMEOUT / ERR_NET_ABORTED whatever came before.
  */
 export class FetchError extends NetError {
   readonly failures: readonly ProviderFailure[]

@@ -48,8 +48,8 @@ export class StreamReader {
   }
 
   /**
-   * Read one varint-length-prefixed frame. A length above `maxBytes` throws ERR_OVERSIZED before
-   * anything is allocated; EOF inside the frame throws ERR_TRUNCATED.
+   * Read one varint-length-prefixed frame. A length above `maxBytes` throws ERR_NET_OVERSIZED before
+   * anything is allocated; EOF inside the frame throws ERR_NET_TRUNCATED.
    */
   async readFrame (maxBytes: number): Promise<Uint8Array> {
     let length = 0

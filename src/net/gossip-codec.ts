@@ -47,7 +47,7 @@ export interface Verified<T> {
 }
 
 export interface GossipDecodeOptions {
-  /** refuse messages of any other run (ERR_WRONG_RUN); unchecked when absent */
+  /** refuse messages of any other run (ERR_NET_WRONG_RUN); unchecked when absent */
   runId?: string
   /** envelope cap in bytes; @default MAX_GOSSIP_BYTES[kind] */
   maxBytes?: number
@@ -150,7 +150,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
 /**
  * Encode and sign `msg` with `key`. The key must be the author's (the message's peerId or
  * aggregator field), and the message must pass the same checks a receiver applies: a node never
- * emits what its peers would reject. Throws ERR_BAD_INPUT / ERR_PEER_ID_MISMATCH / ERR_OVERSIZED.
+ * emits what its peers would reject. Throws ERR_NET_BAD_INPUT / ERR_NET_PEER_ID_MISMATCH / ERR_NET_OVERSIZED.
  */
 export async function encodeSigned<K extends SignedKind> (kind: K, msg: MessageOf[K], key: PrivateKey, signerPeerId: string): Promise<Uint8Array> {
   const codec = CODECS[kind] as KindCodec<MessageOf[K]>
@@ -168,9 +168,9 @@ export async function encodeSigned<K extends SignedKind> (kind: K, msg: MessageO
 
 /**
  * Decode, check and verify a signed message of `kind`. Cheap checks run first, the signature
- * last. Throws WireError: ERR_OVERSIZED, ERR_MALFORMED (also for non-canonical encodings, so a
- * message has exactly one byte form), ERR_WRONG_KIND, ERR_UNKNOWN_VERSION, ERR_WRONG_RUN,
- * ERR_PEER_ID_MISMATCH, ERR_BAD_SIGNATURE.
+ * last. Throws WireError: ERR_NET_OVERSIZED, ERR_NET_MALFORMED (also for non-canonical encodings, so a
+ * message has exactly one byte form), ERR_NET_WRONG_KIND, ERR_NET_UNKNOWN_VERSION, ERR_NET_WRONG_RUN,
+ * ERR_NET_PEER_ID_MISMATCH, ERR_NET_BAD_SIGNATURE.
  */
 export async function decodeSigned<K extends SignedKind> (kind: K, bytes: Uint8Array, options: GossipDecodeOptions = {}): Promise<Verified<MessageOf[K]>> {
   const codec = CODECS[kind] as KindCodec<MessageOf[K]>

@@ -59,7 +59,7 @@ export async function seal (key: PrivateKey, kind: SignedKind, payload: Uint8Arr
 /**
  * Decode an envelope and check it holds `kind`, WITHOUT verifying the signature: callers run their
  * cheap checks on the payload first and call `verifyEnvelope` last, so garbage costs no crypto.
- * Throws WireError with ERR_OVERSIZED, ERR_MALFORMED or ERR_WRONG_KIND.
+ * Throws WireError with ERR_NET_OVERSIZED, ERR_NET_MALFORMED or ERR_NET_WRONG_KIND.
  */
 export function openEnvelope (bytes: Uint8Array, kind: SignedKind, maxBytes: number): OpenedEnvelope {
   if (bytes.byteLength > maxBytes) {
@@ -86,7 +86,7 @@ export function openEnvelope (bytes: Uint8Array, kind: SignedKind, maxBytes: num
   return { kind, payload: env.payload, publicKey, signature: env.signature, signer: peerIdFromPublicKey(publicKey).toString() }
 }
 
-/** Verify the envelope's signature over its payload; throws ERR_BAD_SIGNATURE. */
+/** Verify the envelope's signature over its payload; throws ERR_NET_BAD_SIGNATURE. */
 export async function verifyEnvelope (env: OpenedEnvelope): Promise<void> {
   if (env.signature.byteLength === 0 || env.signature.byteLength > MAX_SIGNATURE_BYTES) {
     throw new WireError(NetErrorCode.BAD_SIGNATURE, `signature of ${env.signature.byteLength} bytes`)

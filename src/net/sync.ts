@@ -140,8 +140,8 @@ export interface ChainPage {
 
 /**
  * Ask `peer` for one page of the commit chain. Every commit is decoded and its signature
- * verified (ERR_BAD_SIGNATURE etc.), must belong to this host's run, and rounds must strictly
- * increase from `fromRound`; otherwise TransferError ERR_PROTOCOL.
+ * verified (ERR_NET_BAD_SIGNATURE etc.), must belong to this host's run, and rounds must strictly
+ * increase from `fromRound`; otherwise TransferError ERR_NET_PROTOCOL.
  */
 export async function requestChain (host: TapestryHost, peer: PeerId | string, options: RequestChainOptions): Promise<ChainPage> {
   const id = peer.toString()

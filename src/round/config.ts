@@ -76,23 +76,21 @@ export function createRoundConfig (partial: Partial<RoundConfig> & { runId: stri
   const c: RoundConfig = { ...DEFAULT_ROUND_CONFIG, ...partial }
   // unset collect window and backup step follow the deadline given, by the settings' one rule
   Object.assign(c, roundTimings({ deadlineMs: c.deadlineMs, collectMs: partial.collectMs, backupStepMs: partial.backupStepMs }))
-  const bad = (m: string): never => { throw new RoundError(RoundErrorCode.BadConfig, m) }
-  if (typeof c.runId !== 'string' || c.runId === '') bad('runId must be a non-empty string')
-  if (!Number.isInteger(c.innerSteps) || c.innerSteps < 1) bad(`inner steps must be a positive integer, got ${c.innerSteps}`)
-  if (!Number.isInteger(c.backups) || c.backups < 0) bad(`backups must be a non-negative integer, got ${c.backups}`)
+  const bad = (field: keyof RoundConfig, m: string): never => { throw new RoundError(RoundErrorCode.BadConfig, m, field) }
+  if (typeof c.runId !== 'string' || c.runId === '') bad('runId', 'runId must be a non-empty string')
+  if (!Number.isInteger(c.innerSteps) || c.innerSteps < 1) bad('innerSteps', `inner steps must be a positive integer, got ${c.innerSteps}`)
+  if (!Number.isInteger(c.backups) || c.backups < 0) bad('backups', `backups must be a non-negative integer, got ${c.backups}`)
   for (const k of ['deadlineMs', 'backupStepMs', 'collectMs'] as const) {
-    if (!(Number.isFinite(c[k]) && c[k] > 0)) bad(`${k} must be a positive duration, got ${c[k]}`)
+    if (!(Number.isFinite(c[k]) && c[k] > 0)) bad(k, `${k} must be a positive duration, got ${c[k]}`)
   }
-  if (c.collectMs > c.deadlineMs) bad(`collectMs (${c.collectMs}) must not exceed deadlineMs (${c.deadlineMs})`)
-  if (!(c.quorum > 0 && c.quorum <= 1)) bad(`quorum must be in (0, 1], got ${c.quorum}`)
-  if (!UPDATE_MODES.includes(c.mode)) bad(`unknown mode "${String(c.mode)}" (expected one of: ${UPDATE_MODES.join(', ')})`)
-  if (!Number.isInteger(c.groupSize) || c.groupSize < 2) bad(`group size must be an integer ≥ 2, got ${c.groupSize}`)
-  for (const [what, spec] of [['codec', c.codec], ['aggregate codec', c.aggregateCodec], ['sub-aggregate codec', c.subAggregateCodec]] as const) {
-    try { parseSpec(spec) } catch (err) { bad(`bad ${what} "${spec}": ${(err as Error).message}`) }
+  if (c.collectMs > c.deadlineMs) bad('collectMs', `collectMs (${c.collectMs}) must not exceed deadlineMs (${c.deadlineMs})`)
+  if (!(c.quorum > 0 && c.quorum <= 1)) bad('quorum', `quorum must be in (0, 1], got ${c.quorum}`)
+  if (!UPDATE_MODES.includes(c.mode)) bad('mode', `unknown mode "${String(c.mode)}" (expected one of: ${UPDATE_MODES.join(', ')})`)
+  if (!Number.isInteger(c.groupSize) || c.groupSize < 2) bad('groupSize', `group size must be an integer ≥ 2, got ${c.groupSize}`)
+  for (const [field, what, spec] of [['codec', 'codec', c.codec], ['aggregateCodec', 'aggregate codec', c.aggregateCodec], ['subAggregateCodec', 'sub-aggregate codec', c.subAggregateCodec]] as const) {
+    try { parseSpec(spec) } catch (err) { bad(field, `bad ${what} "${spec}": ${(err as Error).message}`) }
   }
-  try {
-    c.outer = createOuterOptimizerOptions(c.outer)
-    validateFoldRule(c.rule.rule)
-  } catch (err) { bad((err as Error).message) }
+  try { c.outer = createOuterOptimizerOptions(c.outer) } catch (err) { bad('outer', (err as Error).message) }
+  try { validateFoldRule(c.rule.rule) } catch (err) { bad('rule', (err as Error).message) }
   return c
 }

@@ -4,14 +4,17 @@ export enum RoundErrorCode {
   BadConfig = 'ERR_ROUND_CONFIG',
   BadEvent = 'ERR_ROUND_EVENT',
   /** a run setting refused by the run-settings schema (RunSettingsError names the field) */
-  BadSettings = 'ERR_RUN_SETTINGS'
+  BadSettings = 'ERR_ROUND_RUN_SETTINGS'
 }
 
 export class RoundError extends Error {
   readonly code: RoundErrorCode
-  constructor (code: RoundErrorCode, message: string) {
+  /** BadConfig, BadSettings: the config field refused (e.g. 'mode', 'groupSize'), where one is to blame */
+  readonly field?: string
+  constructor (code: RoundErrorCode, message: string, field?: string) {
     super(message)
     this.name = 'RoundError'
     this.code = code
+    if (field !== undefined) this.field = field
   }
 }

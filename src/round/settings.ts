@@ -102,11 +102,10 @@ export function runSettingFromText (key: RunSettingKey, raw: string): unknown {
 
 /** A settings error naming its field; `code` is RoundErrorCode.BadSettings. */
 export class RunSettingsError extends RoundError {
-  readonly field: string
+  declare readonly field: string
   constructor (field: string, message: string) {
-    super(RoundErrorCode.BadSettings, `${field}: ${message}`)
+    super(RoundErrorCode.BadSettings, `${field}: ${message}`, field)
     this.name = 'RunSettingsError'
-    this.field = field
   }
 }
 

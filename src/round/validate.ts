@@ -8,31 +8,31 @@ import { compareUtf8 } from './fold.js'
 /** Why a message was refused: stable codes that tests, metrics and peers' scores key on. */
 export enum RefusalCode {
   /** computed from, extending or folded from another model than this node's (stale or another fork) */
-  OtherModel = 'ERR_REFUSED_OTHER_MODEL',
+  OtherModel = 'ERR_ROUND_REFUSED_OTHER_MODEL',
   /** a field no honest peer sends: empty id, non-positive count, size or capacity */
-  BadField = 'ERR_REFUSED_BAD_FIELD',
+  BadField = 'ERR_ROUND_REFUSED_BAD_FIELD',
   /** an update in another codec than the run's */
-  WrongCodec = 'ERR_REFUSED_WRONG_CODEC',
+  WrongCodec = 'ERR_ROUND_REFUSED_WRONG_CODEC',
   /** the author is not the candidate of the rank it claims (round or group election) */
-  NotElected = 'ERR_REFUSED_NOT_ELECTED',
+  NotElected = 'ERR_ROUND_REFUSED_NOT_ELECTED',
   /** the commit's shape does not fit the run's mode (aggregate id, sub-aggregates) */
-  WrongMode = 'ERR_REFUSED_WRONG_MODE',
+  WrongMode = 'ERR_ROUND_REFUSED_WRONG_MODE',
   /** an update list that is empty, unsorted, or names a peer twice */
-  BadUpdateList = 'ERR_REFUSED_UPDATE_LIST',
+  BadUpdateList = 'ERR_ROUND_REFUSED_UPDATE_LIST',
   /** hierarchical: group folds that do not cover the included updates exactly */
-  BadGroups = 'ERR_REFUSED_GROUPS',
+  BadGroups = 'ERR_ROUND_REFUSED_GROUPS',
   /** a chain commit for another round than the one due */
-  WrongRound = 'ERR_REFUSED_WRONG_ROUND',
+  WrongRound = 'ERR_ROUND_REFUSED_WRONG_ROUND',
   /** a round without electorate: no commit for it can be legitimate */
-  NoElectorate = 'ERR_REFUSED_NO_ELECTORATE',
+  NoElectorate = 'ERR_ROUND_REFUSED_NO_ELECTORATE',
   /** recomputing the commit from its inputs gave other bits */
-  FoldMismatch = 'ERR_REFUSED_FOLD_MISMATCH',
+  FoldMismatch = 'ERR_ROUND_REFUSED_FOLD_MISMATCH',
   /** the inputs a commit needs could not be fetched */
-  Unverifiable = 'ERR_REFUSED_UNVERIFIABLE',
+  Unverifiable = 'ERR_ROUND_REFUSED_UNVERIFIABLE',
   /** a blob that does not decode as what it was announced as */
-  UndecodableBlob = 'ERR_REFUSED_UNDECODABLE_BLOB',
+  UndecodableBlob = 'ERR_ROUND_REFUSED_UNDECODABLE_BLOB',
   /** a synced state that does not match the signed chain it came with */
-  StateMismatch = 'ERR_REFUSED_STATE_MISMATCH'
+  StateMismatch = 'ERR_ROUND_REFUSED_STATE_MISMATCH'
 }
 
 export interface Refusal {

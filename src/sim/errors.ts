@@ -2,20 +2,21 @@
 // branch on it, never on message text, and bad settings fail before any simulated time runs.
 
 /**
- * Stable error codes. Values are part of the public API: never rename, only add (new codes
- * go at the end of this object; `SimErrorCode` and `isSimError` pick them up by themselves).
+ * Stable error codes, `ERR_SIM_<WHAT>` and unique across the project. Values are part of the
+ * public API: never rename, only add (new codes go at the end of this object; `SimErrorCode`
+ * and `isSimError` pick them up by themselves).
  */
 export const SimErrorCode = {
   /** a simulator setting is out of its domain: node count, link numbers, queue time, options */
   CONFIG: 'ERR_SIM_CONFIG',
   /** a topology spec that does not parse or whose parameters cannot build a graph */
-  TOPOLOGY: 'ERR_TOPOLOGY',
+  TOPOLOGY: 'ERR_SIM_TOPOLOGY',
   /** the topology would leave some node unreachable: no run could say anything about it */
-  DISCONNECTED: 'ERR_TOPOLOGY_DISCONNECTED',
+  DISCONNECTED: 'ERR_SIM_TOPOLOGY_DISCONNECTED',
   /** an edge-list file line does not parse; `detail.line` is 1-based */
-  EDGE_LIST: 'ERR_EDGE_LIST',
+  EDGE_LIST: 'ERR_SIM_EDGE_LIST',
   /** a node index outside [0, n) handed to the topology or the network model */
-  NODE_RANGE: 'ERR_NODE_RANGE'
+  NODE_RANGE: 'ERR_SIM_NODE_RANGE'
 } as const
 
 export type SimErrorCode = typeof SimErrorCode[keyof typeof SimErrorCode]
@@ -37,14 +38,33 @@ export class SimError extends Error {
   }
 }
 
+/** What is wrong with a refused edge-list line: callers and tests branch on this, not on text. */
+export type EdgeListProblem =
+  /** not 2–5 fields */
+  | 'field-count'
+  /** an endpoint that is not a non-negative integer */
+  | 'bad-node'
+  | 'self-loop'
+  /** the same undirected edge twice; `detail.first` is the earlier line */
+  | 'duplicate'
+  /** a link field that does not parse as a number; `field` names it */
+  | 'not-a-number'
+  /** a link field out of its domain; `field` names it */
+  | 'bad-link'
+
 /** A line of an edge-list file was refused; `line` is 1-based so editors can jump to it. */
 export class EdgeListError extends SimError {
   readonly line: number
+  readonly problem: EdgeListProblem
+  /** the link field refused (latencyMs, bandwidthMBps, loss), for 'not-a-number' and 'bad-link' */
+  readonly field?: string
 
-  constructor (line: number, reason: string, detail: Detail = {}) {
-    super(SimErrorCode.EDGE_LIST, `edge list line ${line}: ${reason}`, { line, reason, ...detail })
+  constructor (line: number, problem: EdgeListProblem, reason: string, detail: Detail = {}, field?: string) {
+    super(SimErrorCode.EDGE_LIST, `edge list line ${line}: ${reason}`, { line, problem, reason, ...detail, ...(field !== undefined ? { field } : {}) })
     this.name = 'EdgeListError'
     this.line = line
+    this.problem = problem
+    if (field !== undefined) this.field = field
   }
 }
 

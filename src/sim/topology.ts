@@ -146,27 +146,27 @@ export function parseEdgeList (text: string): EdgeSpec[] {
     const body = (hash >= 0 ? lines[i].slice(0, hash) : lines[i]).trim()
     if (body === '') continue
     const f = body.split(/[\s,]+/)
-    if (f.length < 2 || f.length > 5) throw new EdgeListError(line, `expected "a b [latencyMs [bandwidthMBps [loss]]]", got ${f.length} field(s)`)
+    if (f.length < 2 || f.length > 5) throw new EdgeListError(line, 'field-count', `expected "a b [latencyMs [bandwidthMBps [loss]]]", got ${f.length} field(s)`)
     const node = (tok: string): number => {
-      if (!/^\d{1,9}$/.test(tok)) throw new EdgeListError(line, `node "${clip(tok)}" is not a non-negative integer`)
+      if (!/^\d{1,9}$/.test(tok)) throw new EdgeListError(line, 'bad-node', `node "${clip(tok)}" is not a non-negative integer`)
       return Number(tok)
     }
     const a = node(f[0])
     const b = node(f[1])
-    if (a === b) throw new EdgeListError(line, `self loop on node ${a}`, { a, b })
+    if (a === b) throw new EdgeListError(line, 'self-loop', `self loop on node ${a}`, { a, b })
     const key = a < b ? `${a} ${b}` : `${b} ${a}`
     const first = seen.get(key)
-    if (first !== undefined) throw new EdgeListError(line, `duplicate edge ${a}-${b} (first on line ${first})`, { a, b, first })
+    if (first !== undefined) throw new EdgeListError(line, 'duplicate', `duplicate edge ${a}-${b} (first on line ${first})`, { a, b, first })
     seen.set(key, line)
     const link: Partial<LinkSpec> = {}
     const names = ['latencyMs', 'bandwidthMBps', 'loss'] as const
     for (let k = 2; k < f.length; k++) {
       const x = parseNumber(f[k])
-      if (x === undefined) throw new EdgeListError(line, `${names[k - 2]} "${clip(f[k])}" is not a number`)
+      if (x === undefined) throw new EdgeListError(line, 'not-a-number', `${names[k - 2]} "${clip(f[k])}" is not a number`, {}, names[k - 2])
       link[names[k - 2]] = x
     }
     const bad = linkProblem(mergeLink(PLACEHOLDER_LINK, link))
-    if (bad !== undefined) throw new EdgeListError(line, bad, { a, b })
+    if (bad !== undefined) throw new EdgeListError(line, 'bad-link', bad.reason, { a, b }, bad.field)
     edges.push(f.length > 2 ? { a, b, link, line } : { a, b, line })
   }
   return edges
@@ -189,11 +189,11 @@ function mergeLink (base: LinkSpec, over: Partial<LinkSpec>): LinkSpec {
 }
 
 /** why `link` is unusable, or undefined when it is fine */
-function linkProblem (link: LinkSpec): string | undefined {
+function linkProblem (link: LinkSpec): { field: keyof LinkSpec, reason: string } | undefined {
   const { latencyMs, bandwidthMBps, loss } = link
-  if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0) return `latencyMs must be a finite number ≥ 0, got ${String(latencyMs)}`
-  if (typeof bandwidthMBps !== 'number' || !Number.isFinite(bandwidthMBps) || bandwidthMBps <= 0) return `bandwidthMBps must be a finite number > 0, got ${String(bandwidthMBps)}`
-  if (typeof loss !== 'number' || !(loss >= 0 && loss < 1)) return `loss must be in [0, 1), got ${String(loss)}`
+  if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0) return { field: 'latencyMs', reason: `latencyMs must be a finite number ≥ 0, got ${String(latencyMs)}` }
+  if (typeof bandwidthMBps !== 'number' || !Number.isFinite(bandwidthMBps) || bandwidthMBps <= 0) return { field: 'bandwidthMBps', reason: `bandwidthMBps must be a finite number > 0, got ${String(bandwidthMBps)}` }
+  if (typeof loss !== 'number' || !(loss >= 0 && loss < 1)) return { field: 'loss', reason: `loss must be in [0, 1), got ${String(loss)}` }
   return undefined
 }
 
@@ -243,7 +243,7 @@ export function validateTopology (spec: TopologySpec, n?: number): void {
         if (seen.has(key)) throw fail(`${where}: duplicate edge ${e.a}-${e.b}`, SimErrorCode.TOPOLOGY, detail)
         seen.add(key)
         const bad = e.link === undefined ? undefined : linkProblem(mergeLink(PLACEHOLDER_LINK, e.link))
-        if (bad !== undefined) throw fail(`${where}: ${bad}`, SimErrorCode.TOPOLOGY, detail)
+        if (bad !== undefined) throw fail(`${where}: ${bad.reason}`, SimErrorCode.TOPOLOGY, detail)
       })
       break
     }
@@ -260,7 +260,7 @@ export function validateTopology (spec: TopologySpec, n?: number): void {
 export function buildTopology (spec: TopologySpec, n: number, link: LinkSpec, rng: Rng, opts: TopologyOptions = {}): Topology {
   validateTopology(spec, n)
   const bad = linkProblem(link ?? ({} as LinkSpec))
-  if (bad !== undefined) throw new SimError(SimErrorCode.CONFIG, `base link: ${bad}`)
+  if (bad !== undefined) throw new SimError(SimErrorCode.CONFIG, `base link: ${bad.reason}`, { field: bad.field })
   const base = { latencyMs: link.latencyMs, bandwidthMBps: link.bandwidthMBps, loss: link.loss }
   const cacheTrees = opts.cacheTrees ?? 64
   if (!(Number.isInteger(cacheTrees) && cacheTrees >= 1)) throw new SimError(SimErrorCode.CONFIG, `cacheTrees must be an integer ≥ 1, got ${String(cacheTrees)}`)

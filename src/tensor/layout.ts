@@ -1,6 +1,7 @@
 // Named layout of a flat parameter vector: lets every layer diff, compress and average
 // parameters as one Float32Array while still knowing which tensor each range belongs to.
 import { createHash } from 'node:crypto'
+import { LayoutError } from './errors.js'
 
 export interface LayoutEntry {
   readonly name: string
@@ -15,14 +16,6 @@ export interface ParamLayout {
   readonly entries: readonly LayoutEntry[]
   /** total elements */
   readonly total: number
-}
-
-export class LayoutError extends Error {
-  readonly code = 'ERR_LAYOUT'
-  constructor (message: string) {
-    super(message)
-    this.name = 'LayoutError'
-  }
 }
 
 /** Builds a layout from (name, shape) pairs in the given order. */

@@ -47,12 +47,12 @@ export function dataKind (name: DataName): DatasetKind {
   return DATA[name].kind
 }
 
-/** Throws ERR_MODEL_DATA_MISMATCH unless the model trains on the dataset's kind; call it when a run is configured. */
+/** Throws ERR_TRAIN_MODEL_DATA_MISMATCH unless the model trains on the dataset's kind; call it when a run is configured. */
 export function checkPairing (model: ModelName, data: DataName): void {
   refuseMismatch(model, dataKind(data), `dataset ${data}`)
 }
 
-/** The model's spec for this dataset; throws ERR_MODEL_DATA_MISMATCH for a dataset of the wrong kind. */
+/** The model's spec for this dataset; throws ERR_TRAIN_MODEL_DATA_MISMATCH for a dataset of the wrong kind. */
 export function modelSpec (name: ModelName, data: Dataset): ModelSpec {
   refuseMismatch(name, data.kind, 'the dataset')
   // each branch hands the entry the dataset kind it declared

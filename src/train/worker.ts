@@ -83,7 +83,7 @@ parentPort?.on('message', (msg: Envelope<WorkerRequest>) => {
       reply = await handle(msg.body)
     } catch (err) {
       const e = err as { code?: string, message?: string }
-      reply = { type: 'error', code: e.code ?? 'ERR_WORKER_FAILED', message: e.message ?? String(err) }
+      reply = { type: 'error', code: e.code ?? 'ERR_TRAIN_WORKER_FAILED', message: e.message ?? String(err) }
     }
     // replies own fresh copies: transfer their buffers instead of cloning them again
     const transfer = reply.type === 'params' ? [reply.params.buffer, ...reply.state.map(x => x.buffer)] as ArrayBuffer[] : []

@@ -36,7 +36,7 @@ test('median-norm clipping caps outliers at a multiple of the median norm', () =
   for (let i = 0; i < 7; i++) assert.equal(clipped[i].update, inputs[i].update)
 })
 
-test('bad clip parameters fail with ERR_AGG_BAD_PARAMETER', () => {
+test('bad clip parameters fail with ERR_AGGREGATE_BAD_PARAMETER', () => {
   const inputs = makeUpdates(3, 5, 14)
   for (const maxNorm of [0, -1, NaN, Infinity]) assert.throws(() => clipInputs(inputs, { kind: 'norm', maxNorm }), code(AggregateErrorCode.BadParameter))
   assert.throws(() => clipInputs(inputs, { kind: 'median-norm', multiple: 0 }), code(AggregateErrorCode.BadParameter))

@@ -27,7 +27,7 @@ test('parses rule text and formats it back', () => {
   assert.deepEqual(parseFoldSpec(' Multi-Krum:1 '), { rule: { kind: 'multi-krum', f: 1 } })
 })
 
-test('malformed rule text fails with ERR_AGG_RULE_SYNTAX, bad numbers with ERR_AGG_BAD_PARAMETER', () => {
+test('malformed rule text fails with ERR_AGGREGATE_RULE_SYNTAX, bad numbers with ERR_AGGREGATE_BAD_PARAMETER', () => {
   for (const bad of ['', 'avg', 'mean:1', 'trimmed', 'krum', 'krum:1:2:3', 'mean+clip', 'mean+clip:1+clip:2', 'mean+norm:1']) {
     assert.throws(() => parseFoldSpec(bad), code(AggregateErrorCode.RuleSyntax), bad)
   }

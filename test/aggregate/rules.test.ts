@@ -56,7 +56,7 @@ test('minimum inputs: mean and median 1, trimmed ⌊β·n⌋ ≥ 1, Multi-Krum n
   }
 })
 
-test('settings no fold can meet are refused with ERR_AGG_RULE_INFEASIBLE and typed fields', () => {
+test('settings no fold can meet are refused with ERR_AGGREGATE_RULE_INFEASIBLE and typed fields', () => {
   const err = checkFoldFeasible(parseFoldSpec('krum:2'), 4)
   assert.ok(err instanceof FoldInfeasibleError)
   assert.equal(err.code, AggregateErrorCode.RuleInfeasible)

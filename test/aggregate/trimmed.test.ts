@@ -39,7 +39,7 @@ test('permuting arrival order gives identical bytes; coordinates alone match', (
   for (let j = 0; j < 500; j++) assert.ok(Object.is(trimmedAt(sorted, j, k), ref[j]))
 })
 
-test('β outside [0, 0.5) fails with ERR_AGG_BAD_PARAMETER', () => {
+test('β outside [0, 0.5) fails with ERR_AGGREGATE_BAD_PARAMETER', () => {
   const inputs = makeUpdates(4, 3, 11)
   for (const beta of [-0.1, 0.5, 0.9, NaN]) assert.throws(() => trimmedMean(inputs, beta), code(AggregateErrorCode.BadParameter))
   assert.deepEqual([...trimmedMean([u('a', 1), u('b', 2), u('c', 30)], 0.49)], [2])

@@ -1,4 +1,5 @@
 // Runs the real `tapestry` command (bin/tapestry.js) on the build these tests were compiled into.
+import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +12,18 @@ export function tapestry (...args: string[]): { code: number, stdout: string, st
     encoding: 'utf8', timeout: 120_000, env: { ...process.env, TAPESTRY_DIST: distDir, TAPESTRY_LOG: 'warn' }
   })
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+/**
+ * A refused command: non-zero exit and exactly one stderr line ending in ` [code]`. `names`, where
+ * given, is the flag or setting that line must name so the user knows what to fix.
+ */
+export function assertRefused (r: { code: number, stderr: string }, code: string, names?: string): void {
+  assert.notEqual(r.code, 0, r.stderr)
+  const lines = r.stderr.trim().split('\n')
+  assert.equal(lines.length, 1, r.stderr)
+  assert.ok(lines[0].endsWith(` [${code}]`), `expected a line ending in [${code}], got: ${r.stderr}`)
+  if (names !== undefined) assert.ok(lines[0].includes(names), `expected the line to name ${names}, got: ${r.stderr}`)
 }
 
 export interface Running {

@@ -126,8 +126,9 @@ describe('renderLinePlot', () => {
   })
 
   it('rejects nonsensical sizes with a typed error', async () => {
-    await assert.rejects(renderLinePlot({ ...threeSeries(), width: 0 }), PlotError)
-    await assert.rejects(renderLinePlot({ ...threeSeries(), height: Number.NaN }), PlotError)
+    const isPlotError = (e: unknown): boolean => e instanceof PlotError && e.code === 'ERR_CLI_PLOT'
+    await assert.rejects(renderLinePlot({ ...threeSeries(), width: 0 }), isPlotError)
+    await assert.rejects(renderLinePlot({ ...threeSeries(), height: Number.NaN }), isPlotError)
   })
 })
 

@@ -85,10 +85,9 @@ test('sim --config reads run settings in the node config\'s keys, flags on top; 
       assert.ok(err instanceof SimError)
       assert.equal(err.code, SimErrorCode.CONFIG)
       assert.equal(err.detail.field, 'outerMomentum')
-      assert.match(err.message, /^outerMomentum: /)
       return true
     })
-    await assert.rejects(parseSimOptions({ nodes: '4', backups: '4' }), (err: unknown) => err instanceof SimError && err.detail.field === 'backups')
-    await assert.rejects(parseSimOptions({ collectMs: '30000' }), (err: unknown) => err instanceof SimError && err.detail.field === 'collectMs' && /deadlineMs/.test(err.message))
+    await assert.rejects(parseSimOptions({ nodes: '4', backups: '4' }), (err: unknown) => err instanceof SimError && err.code === SimErrorCode.CONFIG && err.detail.field === 'backups')
+    await assert.rejects(parseSimOptions({ collectMs: '30000' }), (err: unknown) => err instanceof SimError && err.code === SimErrorCode.CONFIG && err.detail.field === 'collectMs')
   } finally { await rm(dir, { recursive: true }) }
 })

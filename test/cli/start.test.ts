@@ -67,19 +67,19 @@ test('every fatal start error (no CUDA, port in use, corrupt engine.ck, bad conf
   await withDir(async dir => {
     const cuda = join(dir, 'cuda')
     await init(cuda, { device: 'cuda' })
-    await assertFatal(cuda, 'ERR_DEVICE_UNAVAILABLE')
+    await assertFatal(cuda, 'ERR_TRAIN_DEVICE_UNAVAILABLE')
 
     const { server, port } = await listening()
     try {
       const busy = join(dir, 'busy')
       await init(busy, { listen: [`/ip4/127.0.0.1/tcp/${port}`] })
-      await assertFatal(busy, 'ERR_LISTEN_FAILED')
+      await assertFatal(busy, 'ERR_NET_LISTEN_FAILED')
     } finally { server.close() }
 
     const corrupt = join(dir, 'corrupt')
     await init(corrupt)
     await writeFile(join(corrupt, 'state', 'engine.ck'), Buffer.from('not a checkpoint, just bytes on disk'))
-    await assertFatal(corrupt, 'ERR_STORE_CORRUPT')
+    await assertFatal(corrupt, 'ERR_DAEMON_STORE_CORRUPT')
 
     const bad = join(dir, 'bad')
     await init(bad)
@@ -99,7 +99,7 @@ test('a second start on a running data dir is refused (DATA_DIR_LOCKED, naming t
       const second = spawnTapestry(['start', '--data-dir', d])
       const exit = await exitWithin(second, 30_000)
       assert.equal(exit.code, 1)
-      assert.match(second.output(), /\[ERR_DATA_DIR_LOCKED\]/)
+      assert.match(second.output(), /\[ERR_DAEMON_DATA_DIR_LOCKED\]/)
       assert.match(second.output(), new RegExp(`pid ${first.proc.pid}\\b`))
       // the refused one never touched the running one's files
       assert.equal(await lockPid(d), first.proc.pid)
@@ -107,7 +107,7 @@ test('a second start on a running data dir is refused (DATA_DIR_LOCKED, naming t
 
       const reinit = tapestry('init', '--data-dir', d, '--force', '--set', 'batch=16')
       assert.equal(reinit.code, 1)
-      assert.match(reinit.stderr, /\[ERR_DATA_DIR_LOCKED\]/)
+      assert.match(reinit.stderr, /\[ERR_DAEMON_DATA_DIR_LOCKED\]/)
       assert.doesNotMatch(await readFile(join(d, 'config.json'), 'utf8'), /"batch": 16/)
     } finally {
       first.proc.kill('SIGTERM')
@@ -161,5 +161,5 @@ test('the wrapper passes the exit code of a failed command through', { skip: OLD
   const r = spawnTapestry(['status', '--data-dir', join(tmpdir(), 'tp-none-here')], { node: OLD_NODE })
   const exit = await exitWithin(r, 30_000)
   assert.equal(exit.code, 1)
-  assert.match(r.output(), /\[ERR_NOT_RUNNING\]/)
+  assert.match(r.output(), /\[ERR_DAEMON_NOT_RUNNING\]/)
 })

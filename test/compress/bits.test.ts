@@ -33,12 +33,12 @@ test('bit order is LSB-first across byte boundaries', () => {
   assert.equal(bitWidth(0x7fffffff), 31)
 })
 
-test('non-zero padding bits are ERR_MALFORMED, narrow and wide', () => {
+test('non-zero padding bits are ERR_COMPRESS_MALFORMED, narrow and wide', () => {
   for (const width of [3, 29]) {
     const out = new Uint8Array(packedBytes(3, width))
     packBits(Uint32Array.of(1, 2, 3), 0, 3, width, out, 0)
     out[out.length - 1] |= 0x80
     assert.throws(() => unpackBits(out, 0, 3, width, new Uint32Array(3), 0, 'test'),
-      (e: unknown) => e instanceof CompressError && e.code === 'ERR_MALFORMED')
+      (e: unknown) => e instanceof CompressError && e.code === 'ERR_COMPRESS_MALFORMED')
   }
 })

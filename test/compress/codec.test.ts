@@ -66,7 +66,7 @@ test('sentBuffer recycles a buffer for `sent` and changes nothing else', () => {
     assert.ok(bitEqual(a.sent, b.sent))
     assert.deepEqual(a.bytes, b.bytes)
   }
-  assert.throws(() => encodeUpdate('fp16', x, layout, {}, { sentBuffer: x }), (e: unknown) => e instanceof CompressError && e.code === 'ERR_BAD_INPUT')
+  assert.throws(() => encodeUpdate('fp16', x, layout, {}, { sentBuffer: x }), (e: unknown) => e instanceof CompressError && e.code === 'ERR_COMPRESS_BAD_INPUT')
 })
 
 test('the residual is exactly (vector + residual) − sent (small, and large enough for the fused pass)', () => {
@@ -109,8 +109,8 @@ test('edge layouts: one element, all zeros, empty', () => {
   }
 })
 
-test('bad encoder input is ERR_BAD_INPUT', () => {
-  const isBadInput = (e: unknown): boolean => e instanceof CompressError && e.code === 'ERR_BAD_INPUT'
+test('bad encoder input is ERR_COMPRESS_BAD_INPUT', () => {
+  const isBadInput = (e: unknown): boolean => e instanceof CompressError && e.code === 'ERR_COMPRESS_BAD_INPUT'
   assert.throws(() => encodeUpdate('fp16', new Float32Array(N - 1), layout), isBadInput)
   assert.throws(() => encodeUpdate('fp16', new Float32Array(N), layout, { residual: new Float32Array(3) }), isBadInput)
   for (const spec of ['fp32', 'int8', 'topk:0.01+q2', 'topk:0.05:chunk=100+q2']) {
@@ -120,7 +120,7 @@ test('bad encoder input is ERR_BAD_INPUT', () => {
       assert.throws(() => encodeUpdate(spec, x, layout), isBadInput, spec)
     }
   }
-  assert.throws(() => encodeUpdate('q3', new Float32Array(N), layout), (e: unknown) => e instanceof CompressError && e.code === 'ERR_BAD_SPEC')
+  assert.throws(() => encodeUpdate('q3', new Float32Array(N), layout), (e: unknown) => e instanceof CompressError && e.code === 'ERR_COMPRESS_BAD_SPEC')
 })
 
 test('top-k specs stay within the stated bounds on N(0,1)', () => {

@@ -12,7 +12,7 @@ for (const spec of FUZZ_SPECS) {
     assert.deepEqual(report.failures, [], `${spec}: ${report.failures.join('\n')}`)
     assert.equal(report.decoded + Object.values(report.rejected).reduce((a, b) => a + b, 0), CASES)
     // the mutations must reach the payload decoder, not just bounce off the envelope
-    const deep = ['ERR_TRUNCATED', 'ERR_TRAILING_BYTES', 'ERR_NON_FINITE', 'ERR_MALFORMED'].filter(c => (report.rejected[c] ?? 0) > 0)
+    const deep = ['ERR_COMPRESS_TRUNCATED', 'ERR_COMPRESS_TRAILING_BYTES', 'ERR_COMPRESS_NON_FINITE', 'ERR_COMPRESS_MALFORMED'].filter(c => (report.rejected[c] ?? 0) > 0)
     assert.ok(deep.length >= 2, `${spec}: only reached ${JSON.stringify(report.rejected)}`)
   })
 }

@@ -1,4 +1,4 @@
-// Spec grammar: canonical forms, defaults, and ERR_BAD_SPEC for everything else.
+// Spec grammar: canonical forms, defaults, and ERR_COMPRESS_BAD_SPEC for everything else.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
@@ -23,11 +23,11 @@ test('defaults are filled in and dropped from the canonical text', () => {
 
 test('non-canonical text is refused where canonical is required (one encoding per update)', () => {
   for (const s of ['topk:0.010+q2', 'q2:block=256', 'topk:0.01', 'int8:round=near', 'topk:.5+q4']) {
-    assert.throws(() => parseCanonicalSpec(s), (e: unknown) => e instanceof CompressError && e.code === 'ERR_BAD_SPEC')
+    assert.throws(() => parseCanonicalSpec(s), (e: unknown) => e instanceof CompressError && e.code === 'ERR_COMPRESS_BAD_SPEC')
   }
 })
 
-test('bad specs throw ERR_BAD_SPEC with a reason', () => {
+test('bad specs throw ERR_COMPRESS_BAD_SPEC with a reason', () => {
   const bad = ['', 'fp64', 'topk', 'topk:', 'topk:0', 'topk:1.5', 'topk:-0.1+q2', 'topk:abc+q2', 'topk:NaN+q2', 'topk:Infinity',
     'topk:0.01+q3', 'q2+topk:0.01', 'topk:0.1+topk:0.1', 'topk:0.1+q2+q4', 'q4:block=8', 'q4:block=70000', 'q4:block=0x10',
     'q4:block=', 'q4:=3', 'q4:foo=1', 'q1:round=stoch', 'fp16:block=256', 'fp32:round=stoch', 'q4:round=up', 'q4:block=64:block=64',
@@ -36,7 +36,7 @@ test('bad specs throw ERR_BAD_SPEC with a reason', () => {
   for (const s of bad) {
     assert.throws(() => parseSpec(s), (e: unknown) => {
       assert.ok(e instanceof CompressError, `${s}: ${String(e)}`)
-      assert.equal(e.code, 'ERR_BAD_SPEC', s)
+      assert.equal(e.code, 'ERR_COMPRESS_BAD_SPEC', s)
       assert.equal(typeof e.detail.reason, 'string')
       return true
     }, s)
@@ -66,12 +66,12 @@ test('format ∘ parse is idempotent over generated specs', () => {
   }), { seed: 42, numRuns: 500 })
 })
 
-test('arbitrary strings either parse or throw ERR_BAD_SPEC', () => {
+test('arbitrary strings either parse or throw ERR_COMPRESS_BAD_SPEC', () => {
   fc.assert(fc.property(fc.string({ maxLength: 80 }), s => {
     try {
       parseSpec(s)
     } catch (e) {
-      assert.ok(e instanceof CompressError && e.code === 'ERR_BAD_SPEC')
+      assert.ok(e instanceof CompressError && e.code === 'ERR_COMPRESS_BAD_SPEC')
     }
   }), { seed: 7, numRuns: 2000 })
 })

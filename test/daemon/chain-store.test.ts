@@ -5,7 +5,7 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ChainStore } from '../../src/daemon/chain-store.js'
-import { DaemonErrorCode } from '../../src/daemon/errors.js'
+import { DaemonError, DaemonErrorCode } from '../../src/daemon/errors.js'
 import { createLayout } from '../../src/tensor/index.js'
 import type { StoredCommit } from '../../src/daemon/chain-store.js'
 
@@ -69,7 +69,7 @@ test('corruption before the last line is an error, and the file is left as it wa
   await reopen(dir)
   const text = JSON.stringify(stored(0)) + '\n{garbage\n' + JSON.stringify(stored(2)) + '\n'
   await writeFile(path, text)
-  await assert.rejects(reopen(dir), (e: Error & { code?: string }) => e.code === DaemonErrorCode.StoreCorrupt && /line 2/.test(e.message))
+  await assert.rejects(reopen(dir), (e: unknown) => e instanceof DaemonError && e.code === DaemonErrorCode.StoreCorrupt && e.line === 2)
   assert.equal(await readFile(path, 'utf8'), text)
 }))
 

@@ -28,7 +28,6 @@ test('a bad node config field is one DaemonError naming the field', () => {
       assert.ok(err instanceof DaemonError)
       assert.equal(err.code, DaemonErrorCode.BadConfig)
       assert.equal(err.field, field)
-      assert.match(err.message, new RegExp(`^config\\.json: ${field}: `))
       return true
     })
   }

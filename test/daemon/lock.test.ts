@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DataDirLock, assertUnlocked, lockOwner, pidAlive } from '../../src/daemon/lock.js'
-import { DaemonError } from '../../src/daemon/errors.js'
+import { DaemonError, DaemonErrorCode } from '../../src/daemon/errors.js'
 
 async function withDir (fn: (dir: string, path: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tp-lock-'))
@@ -16,8 +16,8 @@ async function withDir (fn: (dir: string, path: string) => Promise<void>): Promi
 
 const locked = (pid: number) => (err: unknown): boolean => {
   assert.ok(err instanceof DaemonError)
-  assert.equal(err.code, 'ERR_DATA_DIR_LOCKED')
-  assert.match(err.message, new RegExp(`pid ${pid}\\b`))
+  assert.equal(err.code, DaemonErrorCode.DataDirLocked)
+  assert.equal(err.pid, pid)
   return true
 }
 
@@ -121,7 +121,7 @@ test('four processes racing for one stale lock: exactly one wins, the others are
     })))
     const winners = kids.filter((_, i) => lines[i] === 'won')
     assert.equal(winners.length, 1, lines.join('\n'))
-    for (const l of lines.filter(l => l !== 'won')) assert.match(l, new RegExp(`^ERR_DATA_DIR_LOCKED .*pid ${winners[0].pid}\\b`))
+    for (const l of lines.filter(l => l !== 'won')) assert.match(l, new RegExp(`^ERR_DAEMON_DATA_DIR_LOCKED .*pid ${winners[0].pid}\\b`))
     await Promise.all(kids.map(async k => { k.stdin.end(); if (k.exitCode == null) await new Promise(resolve => k.once('exit', resolve)) }))
     assert.deepEqual(await readdir(dir), [])
   })

@@ -298,7 +298,7 @@ describe('blob protocol', () => {
     await rejectsWith(p, NetErrorCode.ABORTED)
   })
 
-  it('refuses a malformed CID string with ERR_BAD_CID', async () => {
+  it('refuses a malformed CID string with ERR_NET_BAD_CID', async () => {
     await assert.rejects(fetchBlob(client, 'not-a-cid', [honest.peerId], { maxBytes: 1 }), (e: any) => e.code === NetErrorCode.BAD_CID)
   })
 })

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Harness } from './harness.js'
-import { createRoundConfig, RoundError, RefusalCode } from '../../src/round/index.js'
+import { createRoundConfig, RoundError, RoundErrorCode, RefusalCode } from '../../src/round/index.js'
 
 function modelIdsAgree (h: Harness, round: number): string {
   const ids = h.peers.filter(p => h.alive(p)).map(p => h.applied.get(p)!.find(a => a.round === round)?.modelId)
@@ -80,12 +80,11 @@ test('a commit from a peer that is not the candidate of its rank is refused', ()
 })
 
 test('bad settings are refused with a typed error', () => {
-  const bad = { code: 'ERR_ROUND_CONFIG' }
-  assert.throws(() => createRoundConfig({ runId: 'r', quorum: 0 }), RoundError)
-  assert.throws(() => createRoundConfig({ runId: 'r', quorum: 0 }), bad)
-  assert.throws(() => createRoundConfig({ runId: 'r', codec: 'nonsense' }), bad)
-  assert.throws(() => createRoundConfig({ runId: 'r', innerSteps: 0 }), bad)
-  assert.throws(() => createRoundConfig({ runId: 'r', deadlineMs: 100, collectMs: 200 }), bad)
+  const bad = (field: string) => (e: unknown): boolean => e instanceof RoundError && e.code === RoundErrorCode.BadConfig && e.field === field
+  assert.throws(() => createRoundConfig({ runId: 'r', quorum: 0 }), bad('quorum'))
+  assert.throws(() => createRoundConfig({ runId: 'r', codec: 'nonsense' }), bad('codec'))
+  assert.throws(() => createRoundConfig({ runId: 'r', innerSteps: 0 }), bad('innerSteps'))
+  assert.throws(() => createRoundConfig({ runId: 'r', deadlineMs: 100, collectMs: 200 }), bad('collectMs'))
 })
 
 test('aggregator mode: an author that dies right after committing leaves its aggregate served by the verifiers', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Harness } from './harness.js'
-import { planGroups, groupOf, createRoundConfig, RoundError, RefusalCode } from '../../src/round/index.js'
+import { planGroups, groupOf, createRoundConfig, RoundError, RoundErrorCode, RefusalCode } from '../../src/round/index.js'
 
 const HIER = { mode: 'hierarchical' as const, groupSize: 4, codec: 'topk:0.25+q8', aggregateCodec: 'int8', subAggregateCodec: 'int8' }
 
@@ -101,7 +101,8 @@ test('a group fold that does not match its updates is rejected by its group\'s c
 })
 
 test('hierarchical settings are checked', () => {
-  assert.throws(() => createRoundConfig({ runId: 'r', mode: 'hierarchical', groupSize: 1 }), RoundError)
-  assert.throws(() => createRoundConfig({ runId: 'r', mode: 'hierarchical', subAggregateCodec: 'zip' }), RoundError)
-  assert.throws(() => createRoundConfig({ runId: 'r', mode: 'tree' as never }), /expected one of: aggregator, gossip, hierarchical/)
+  const badConfig = (field: string) => (e: unknown): boolean => e instanceof RoundError && e.code === RoundErrorCode.BadConfig && e.field === field
+  assert.throws(() => createRoundConfig({ runId: 'r', mode: 'hierarchical', groupSize: 1 }), badConfig('groupSize'))
+  assert.throws(() => createRoundConfig({ runId: 'r', mode: 'hierarchical', subAggregateCodec: 'zip' }), badConfig('subAggregateCodec'))
+  assert.throws(() => createRoundConfig({ runId: 'r', mode: 'tree' as never }), badConfig('mode'))
 })

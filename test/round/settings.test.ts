@@ -67,22 +67,20 @@ test('toRoundConfig maps every field once and clamps backups to the members', ()
 })
 
 test('a bad field is one RunSettingsError naming it, with a stable code', () => {
-  for (const [input, field, pattern] of [
-    [{ codec: 'topk:7+q9' }, 'codec', /codec spec/],
-    [{ quorum: 0 }, 'quorum', /./],
-    [{ innerSteps: 2.5 }, 'innerSteps', /int/],
-    [{ mode: 'tree' }, 'mode', /gossip/],
-    [{ rule: 'mode:3' }, 'rule', /krum/],
-    [{ outerMomentum: 1 }, 'outerMomentum', /./],
-    [{ deadlineMs: 1000, collectMs: 2000 }, 'collectMs', /deadlineMs/],
-    [{ listen: [] }, 'listen', /unknown setting/]
+  for (const [input, field] of [
+    [{ codec: 'topk:7+q9' }, 'codec'],
+    [{ quorum: 0 }, 'quorum'],
+    [{ innerSteps: 2.5 }, 'innerSteps'],
+    [{ mode: 'tree' }, 'mode'],
+    [{ rule: 'mode:3' }, 'rule'],
+    [{ outerMomentum: 1 }, 'outerMomentum'],
+    [{ deadlineMs: 1000, collectMs: 2000 }, 'collectMs'],
+    [{ listen: [] }, 'listen']
   ] as const) {
     assert.throws(() => parseRunSettings(input), (err: unknown) => {
       assert.ok(err instanceof RunSettingsError, String(err))
       assert.equal(err.code, RoundErrorCode.BadSettings)
       assert.equal(err.field, field)
-      assert.match(err.message, new RegExp(`^${field}: `))
-      assert.match(err.message, pattern)
       return true
     })
   }

@@ -4,7 +4,7 @@ import { DEFAULT_SIM_CONFIG, applySetting, validateSimConfig, type SimConfig } f
 import { Simulation } from '../../src/sim/sim.js'
 import { SyntheticBackend } from '../../src/sim/backend.js'
 import { parseComparison } from '../../src/sim/experiment.js'
-import { SimError } from '../../src/sim/errors.js'
+import { SimError, SimErrorCode } from '../../src/sim/errors.js'
 import { AggregateError, AggregateErrorCode } from '../../src/aggregate/index.js'
 import { FOLD_FALLBACK } from '../../src/round/index.js'
 
@@ -139,24 +139,30 @@ test('churn: nodes leave and rejoin, every round commits, returners catch up', a
 })
 
 test('bad settings are refused before anything runs', () => {
-  const refused = (fn: () => unknown, pattern: RegExp): void => {
-    assert.throws(fn, (e: unknown) => e instanceof Error && (e as SimError).code != null && pattern.test(e.message))
+  /** `field` is the setting the error names (detail.field); undefined where none is named */
+  const refused = (fn: () => unknown, code: SimErrorCode, field?: string): void => {
+    assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof SimError, String(e))
+      assert.equal(e.code, code, e.message)
+      assert.equal(e.detail.field, field, e.message)
+      return true
+    })
   }
-  refused(() => applySetting(base, 'topology', 'hypercube'), /hypercube/)
-  refused(() => validateSimConfig({ ...base, backups: 12 }), /backups/)
-  refused(() => applySetting(base, 'leave-rate', '-1'), /leave-rate/)
-  refused(() => applySetting(base, 'loss', '1.5'), /loss/)
-  refused(() => applySetting(base, 'mode', 'carrier-pigeon'), /mode/)
-  refused(() => applySetting(base, 'group-size', '1'), /group-size/)
-  refused(() => applySetting(base, 'sub-aggregate-codec', 'gzip'), /./)
-  refused(() => applySetting(base, 'codec', 'topk:2+q4'), /./)
-  refused(() => applySetting(base, 'frobnicate', '1'), /unknown setting/)
-  refused(() => parseComparison(base, 'codec'), /--compare/)
-  refused(() => parseComparison(base, 'backups=1,40'), /backups/)
-  refused(() => validateSimConfig({ ...base, crashRounds: [9] }), /crash round/)
+  refused(() => applySetting(base, 'topology', 'hypercube'), SimErrorCode.TOPOLOGY)
+  refused(() => validateSimConfig({ ...base, backups: 12 }), SimErrorCode.CONFIG, 'backups')
+  refused(() => applySetting(base, 'leave-rate', '-1'), SimErrorCode.CONFIG, 'leavePerHour')
+  refused(() => applySetting(base, 'loss', '1.5'), SimErrorCode.CONFIG, 'link.loss')
+  refused(() => applySetting(base, 'mode', 'carrier-pigeon'), SimErrorCode.CONFIG, 'mode')
+  refused(() => applySetting(base, 'group-size', '1'), SimErrorCode.CONFIG, 'groupSize')
+  refused(() => applySetting(base, 'sub-aggregate-codec', 'gzip'), SimErrorCode.CONFIG, 'subAggregateCodec')
+  refused(() => applySetting(base, 'codec', 'topk:2+q4'), SimErrorCode.CONFIG, 'codec')
+  refused(() => applySetting(base, 'frobnicate', '1'), SimErrorCode.CONFIG, 'frobnicate')
+  refused(() => parseComparison(base, 'codec'), SimErrorCode.CONFIG)
+  refused(() => parseComparison(base, 'backups=1,40'), SimErrorCode.CONFIG, 'backups')
+  refused(() => validateSimConfig({ ...base, crashRounds: [9] }), SimErrorCode.CONFIG, 'crashRounds')
 })
 
-test('a fold rule no round can satisfy is refused before anything runs (ERR_AGG_RULE_INFEASIBLE)', () => {
+test('a fold rule no round can satisfy is refused before anything runs (ERR_AGGREGATE_RULE_INFEASIBLE)', () => {
   const infeasible = (c: SimConfig): void => {
     assert.throws(() => validateSimConfig(c), (e: unknown) => e instanceof AggregateError && e.code === AggregateErrorCode.RuleInfeasible)
   }

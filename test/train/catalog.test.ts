@@ -21,7 +21,7 @@ test('a matching pairing gives the model spec derived from the data', () => {
   checkPairing('mlp', 'mnist')
 })
 
-test('a wrong pairing is refused with ERR_MODEL_DATA_MISMATCH, by name or by dataset', () => {
+test('a wrong pairing is refused with ERR_TRAIN_MODEL_DATA_MISMATCH, by name or by dataset', () => {
   assert.throws(() => modelSpec('mlp', tokens), mismatch)
   assert.throws(() => modelSpec('bigram', digits), mismatch)
   assert.throws(() => checkPairing('bigram', 'mnist'), mismatch)

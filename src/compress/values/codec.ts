@@ -21,7 +21,7 @@ export interface ValueCodec<I extends ValueCodecId = ValueCodecId> {
   decode: (bytes: Uint8Array, offset: number, count: number, spec: ValueSpec, out: Float32Array) => void
 }
 
-/** Throws ERR_NON_FINITE naming the first NaN/±Inf in out[0 .. count), if any. */
+/** Throws ERR_COMPRESS_NON_FINITE naming the first NaN/±Inf in out[0 .. count), if any. */
 export function assertFinite (out: Float32Array, count: number, section: string): void {
   // x·0 is NaN exactly when x is NaN or ±Inf: one branch-free pass, then a search on failure
   let probe = 0
