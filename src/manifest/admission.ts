@@ -1,7 +1,7 @@
 // Admissions: an admin's signed word that a peer may join a run, directly or by redeeming a one-time invitation.
 import { ManifestError, ManifestErrorCode } from './errors.js'
 import { checkInvitationSigned, checkToken, requireAdmin, requireRun, toIso, toMillis, verifyInvitation } from './invitation.js'
-import { AdmissionSchema, parseWith, type Admission, type Invitation, type SignedManifest } from './schema.js'
+import { AdmissionSchema, parseWith, withoutUndefined, type Admission, type Invitation, type SignedManifest } from './schema.js'
 import { signValue, signerOf, verifyValue } from './sign.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -14,7 +14,7 @@ export interface AdmitOptions {
 
 async function sign (manifest: SignedManifest, peerId: string, key: PrivateKey, options: AdmitOptions, invitation?: { invitation: Invitation, token: string }): Promise<Admission> {
   const signer = signerOf(key)
-  const unsigned = {
+  const unsigned = withoutUndefined({
     runId: manifest.runId,
     peerId,
     validFromRound: options.validFromRound,
@@ -22,7 +22,7 @@ async function sign (manifest: SignedManifest, peerId: string, key: PrivateKey, 
     invitation: invitation?.invitation,
     token: invitation?.token,
     signer
-  }
+  })
   return parseWith(AdmissionSchema, { ...unsigned, signature: await signValue('admission', unsigned, key) }, 'admission')
 }
 

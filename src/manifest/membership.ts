@@ -3,7 +3,7 @@ import { compare } from 'uint8arrays'
 import { canonicalBytes } from './canonical.js'
 import { ManifestError, ManifestErrorCode } from './errors.js'
 import { requireAdmin, requireRun } from './invitation.js'
-import { MembershipChangeSchema, parseWith, type Member, type MembershipChange, type SignedManifest } from './schema.js'
+import { MembershipChangeSchema, parseWith, withoutUndefined, type Member, type MembershipChange, type SignedManifest } from './schema.js'
 import { signValue, signerOf, verifyValue } from './sign.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -20,7 +20,7 @@ export interface ChangeRequest {
 export async function changeMembership (manifest: SignedManifest, request: ChangeRequest, adminKey: PrivateKey): Promise<MembershipChange> {
   const signer = signerOf(adminKey)
   requireAdmin(manifest, signer, 'membership change')
-  const unsigned = { runId: manifest.runId, op: request.op, peerId: request.peerId, effectiveRound: request.effectiveRound, capacity: request.capacity, signer }
+  const unsigned = withoutUndefined({ runId: manifest.runId, op: request.op, peerId: request.peerId, effectiveRound: request.effectiveRound, capacity: request.capacity, signer })
   return parseWith(MembershipChangeSchema, { ...unsigned, signature: await signValue('membership', unsigned, adminKey) }, 'membership change')
 }
 

@@ -144,6 +144,11 @@ export interface SignedManifest {
   readonly signature: string
 }
 
+/** A copy of `obj` without its undefined-valued keys: the documents built here are plain JSON, optional fields absent. */
+export function withoutUndefined<T extends Record<string, unknown>> (obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T
+}
+
 /** Parse `value` with `schema`, or throw ERR_MANIFEST_SCHEMA naming the first wrong field. */
 export function parseWith<S extends z.ZodType> (schema: S, value: unknown, what: string): z.output<S> {
   const r = schema.safeParse(value)
