@@ -14,6 +14,8 @@ import { dataDirPaths, loadIdentity, readToken } from './datadir.js'
 import { DiskBlobStore } from './disk-blob-store.js'
 import { ChainStore } from './chain-store.js'
 import type { NodeComponents } from './node.js'
+import { PrivacyLedger } from './privacy-ledger.js'
+import { createPrivacySettings } from '../privacy/index.js'
 
 export async function openComponents (dataDir: string, log: Logger): Promise<NodeComponents> {
   const paths = dataDirPaths(dataDir)
@@ -50,5 +52,6 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
     await trainer.close()
     throw err
   }
-  return { paths, cfg, log, token, host, trainer, blobs, store, model, sampler, test: test as Dataset, samples: rows.length, restored }
+  const privacy = cfg.dpClipNorm > 0 ? await PrivacyLedger.open(paths.state, createPrivacySettings({ clipNorm: cfg.dpClipNorm, noiseMultiplier: cfg.dpNoiseMultiplier, delta: cfg.dpDelta })) : null
+  return { paths, cfg, log, token, host, trainer, blobs, store, model, sampler, test: test as Dataset, samples: rows.length, restored, privacy }
 }

@@ -14,6 +14,8 @@ export interface RoundHistory {
   /** what the same transfers would have cost as dense fp32 updates */
   bytesDense: number
   at: number
+  /** differential privacy: ε this node had spent when the round was applied (absent when off) */
+  epsilon?: number
   /** when each step of this round happened on this node (absent in records from older daemons) */
   timing?: RoundTiming
 }
@@ -107,7 +109,11 @@ export interface StatusView {
   model: ModelView
   bytes: { sent: number, fetched: number, gossip: number, served: number }
   lastRound: RoundHistory | null
+  /** node-side differential privacy: ε spent at the run's δ over this node's releases; null when off */
+  privacy: PrivacyView | null
 }
+
+export interface PrivacyView { epsilon: number, delta: number, releases: number, clipNorm: number, noiseMultiplier: number }
 
 /** The response body of each control route. */
 export interface ControlResponses {

@@ -10,7 +10,9 @@ import { toRoundConfig, RoundDriver, modelBytes, type ChainState, type Commit, t
 import type { BatchSampler, Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
 import { trainFromSampler, type Trainer } from '../train/index.js'
-import { layoutToString, hashString } from '../tensor/index.js'
+import { randomBytes } from 'node:crypto'
+import { layoutToString, hashString, Rng } from '../tensor/index.js'
+import type { PrivacyLedger } from './privacy-ledger.js'
 import type { NodeConfig } from './config.js'
 import { writeControlInfo, clearControlInfo, type DataDirPaths } from './datadir.js'
 import type { DiskBlobStore } from './disk-blob-store.js'
@@ -42,6 +44,8 @@ export interface NodeComponents {
   samples: number
   /** the state after the last persisted commit, null for a new node */
   restored: EngineSnapshot | null
+  /** releases under differential privacy so far (null when the run has none) */
+  privacy: PrivacyLedger | null
 }
 
 const LATENCY_MS = 5_000
@@ -106,7 +110,8 @@ export class TapestryNode {
     this.driver = new RoundDriver({
       cfg: roundCfg,
       layout: trainer.layout,
-      deps: { self: host.peerId, digest: cidOf },
+      // differential privacy's noise: a fresh secret seed per round (never derivable by peers)
+      deps: { self: host.peerId, digest: cidOf, noise: () => new Rng(randomBytes(32).toString('hex')) },
       restore: c.restored ?? this.genesis(),
       hooks: {
         applied: async (commit, state, verified) => await this.applied(commit, state, verified),
@@ -185,6 +190,10 @@ export class TapestryNode {
     const log = this.c.log
     this.timer.onDriverEvent(e)
     switch (e.type) {
+      case 'announced':
+        // the noised update is out: the ledger counts it before anything else can (a crash after this still counts)
+        if (this.c.privacy != null) void this.c.privacy.release().catch(err => log.error({ err }, 'privacy ledger not written'))
+        break
       case 'fetched':
         if (e.ok) {
           this.fetchedBytes += e.bytes
@@ -253,7 +262,8 @@ export class TapestryNode {
         bytes,
         bytesDense,
         at: Date.now(),
-        timing
+        timing,
+        epsilon: this.c.privacy?.view().epsilon
       }
       this.history.push(h)
       log.info({ ...h, timing: undefined }, `round ${commit.round} applied`)
@@ -298,7 +308,8 @@ export class TapestryNode {
       modelRef: this.modelRef,
       params: trainer.layout.total,
       layout: layoutToString(trainer.layout),
-      bytes: { gossip: this.gossipBytes, fetched: this.fetchedBytes, served: this.blobServer?.bytesServed ?? 0 }
+      bytes: { gossip: this.gossipBytes, fetched: this.fetchedBytes, served: this.blobServer?.bytesServed ?? 0 },
+      privacy: this.c.privacy?.view() ?? null
     }
   }
 

@@ -1,6 +1,6 @@
 // The control API's views of a running node, built from a narrow read-only source so they can be
 // tested without a daemon.
-import type { ModelView, PeerView, RoundHistory, StatusView } from './control-types.js'
+import type { ModelView, PeerView, PrivacyView, RoundHistory, StatusView } from './control-types.js'
 import type { PeerInfo } from './presence.js'
 
 /** What the views read. */
@@ -24,6 +24,7 @@ export interface ViewSource {
   params: number
   layout: string
   bytes: { gossip: number, fetched: number, served: number }
+  privacy: PrivacyView | null
 }
 
 /** "aggregator", "backup 2", "member", plus the group role in hierarchical mode. */
@@ -67,6 +68,7 @@ export function statusView (s: ViewSource): StatusView {
     peers: peerTable(s),
     model: modelView(s),
     bytes: { sent: s.bytes.gossip + s.bytes.served, fetched: s.bytes.fetched, gossip: s.bytes.gossip, served: s.bytes.served },
-    lastRound: s.history[s.history.length - 1] ?? null
+    lastRound: s.history[s.history.length - 1] ?? null,
+    privacy: s.privacy
   }
 }

@@ -3,7 +3,7 @@ export { ManifestError, ManifestErrorCode, SettingsDisagreeError } from './error
 export { canonicalJson, canonicalBytes, runIdOf, JSON_CODEC } from './canonical.js'
 export {
   MANIFEST_VERSION, isCanonicalPeerId, parseManifestBody,
-  type Member, type Privacy, type ManifestBody, type SignedManifest, type Admission, type Invitation, type MembershipChange
+  type Member, type ManifestBody, type SignedManifest, type Admission, type Invitation, type MembershipChange
 } from './schema.js'
 export { SIGNING_DOMAINS, type SignedKind, signedMessage, createManifest, verifyManifest, type ManifestInput } from './sign.js'
 export { checkSettingsAgree, assertSettingsAgree, type SettingDifference } from './agree.js'

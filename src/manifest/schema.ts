@@ -58,15 +58,6 @@ export const MemberSchema = z.strictObject({
   capacity: Capacity
 })
 
-export const PrivacySchema = z.strictObject({
-  /** L2 norm each node clips its update to */
-  clipNorm: z.number().positive(),
-  /** Gaussian noise standard deviation as a multiple of clipNorm */
-  noiseMultiplier: z.number().min(0),
-  /** the δ of (ε, δ)-differential privacy */
-  delta: z.number().gt(0).lt(1)
-})
-
 /** The unsigned manifest body: the bytes hashed to the run id and signed by the creator. */
 export const ManifestBodySchema = z.strictObject({
   version: z.literal(MANIFEST_VERSION),
@@ -75,7 +66,6 @@ export const ManifestBodySchema = z.strictObject({
   members: z.array(MemberSchema).max(MAX_MEMBERS),
   admins: z.array(PeerIdString).min(1).max(MAX_ADMINS),
   minMembers: z.number().int().min(1).max(MAX_MEMBERS),
-  privacy: PrivacySchema.nullable(),
   createdAt: IsoTime,
   creator: PeerIdString
 }).superRefine((b, ctx) => {
@@ -129,7 +119,6 @@ export const MembershipChangeSchema = z.strictObject({
 })
 
 export type Member = z.output<typeof MemberSchema>
-export type Privacy = z.output<typeof PrivacySchema>
 export type ManifestBody = z.output<typeof ManifestBodySchema>
 export type Invitation = z.output<typeof InvitationSchema>
 export type Admission = z.output<typeof AdmissionSchema>

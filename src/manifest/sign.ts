@@ -4,7 +4,7 @@ import { fromString, toString } from 'uint8arrays'
 import { parseRunSettings, type RunSettingsInput } from '../round/settings.js'
 import { canonicalBytes, runIdOf } from './canonical.js'
 import { ManifestError, ManifestErrorCode } from './errors.js'
-import { MANIFEST_VERSION, SignedManifestSchema, parseManifestBody, parseWith, type ManifestBody, type Member, type Privacy, type SignedManifest } from './schema.js'
+import { MANIFEST_VERSION, SignedManifestSchema, parseManifestBody, parseWith, type ManifestBody, type Member, type SignedManifest } from './schema.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /**
@@ -73,8 +73,6 @@ export interface ManifestInput {
    * @default max(1, members.length)
    */
   minMembers?: number
-  /** @default null (no differential privacy) */
-  privacy?: Privacy | null
   /** creation time (passed in: no global clock) */
   createdAt: Date | string
 }
@@ -96,7 +94,6 @@ export async function createManifest (input: ManifestInput, creatorKey: PrivateK
     members,
     admins: [...new Set([creator, ...(input.admins ?? [])])].sort(),
     minMembers: input.minMembers ?? Math.max(1, members.length),
-    privacy: input.privacy ?? null,
     createdAt,
     creator
   }

@@ -1,6 +1,7 @@
 // The engine's settings: built from the run settings by toRoundConfig, validated by createRoundConfig(partial).
 import { createOuterOptimizerOptions, validateFoldRule, parseFoldSpec, type FoldSpec, type OuterOptimizerOptions } from '../aggregate/index.js'
 import { parseSpec } from '../compress/index.js'
+import { createPrivacySettings, type PrivacySettings } from '../privacy/index.js'
 import { RoundError, RoundErrorCode } from './errors.js'
 import { RUN_DEFAULTS, UPDATE_MODES, roundTimings, type RunSettings, type UpdateMode } from './settings.js'
 
@@ -36,6 +37,12 @@ export interface RoundConfig {
   quorum: number
   /** add back what an excluded update sent to the error-feedback residual */
   restoreExcluded: boolean
+  /**
+   * node-side differential privacy: each node clips its pseudo-gradient to `clipNorm` and adds
+   * Gaussian noise before compression and error feedback (protocols/privacy.md); null = off
+   * @default null
+   */
+  privacy: PrivacySettings | null
 }
 
 /** Who runs: the run id (topic namespace) and how many founding members it has. */
@@ -59,7 +66,8 @@ function roundFields (s: RunSettings): Omit<RoundConfig, 'runId'> {
     backups: s.backups,
     ...roundTimings(s),
     quorum: s.quorum,
-    restoreExcluded: s.restoreExcluded
+    restoreExcluded: s.restoreExcluded,
+    privacy: s.dpClipNorm > 0 ? { clipNorm: s.dpClipNorm, noiseMultiplier: s.dpNoiseMultiplier, delta: s.dpDelta, sampleRate: 1 } : null
   }
 }
 
@@ -92,5 +100,6 @@ export function createRoundConfig (partial: Partial<RoundConfig> & { runId: stri
   }
   try { c.outer = createOuterOptimizerOptions(c.outer) } catch (err) { bad('outer', (err as Error).message) }
   try { validateFoldRule(c.rule.rule) } catch (err) { bad('rule', (err as Error).message) }
+  if (c.privacy != null) { try { c.privacy = createPrivacySettings(c.privacy) } catch (err) { bad('privacy', (err as Error).message) } }
   return c
 }

@@ -10,6 +10,8 @@ import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
 import { effectiveFoldRule, foldMinInputs, formatFoldRule, type OuterState } from '../aggregate/index.js'
 import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, RefusalCode, type Refusal } from './validate.js'
 import { roundGroups, groupOf, type GroupPlan } from './groups.js'
+import { clipAndNoise } from '../privacy/index.js'
+import { RoundError, RoundErrorCode } from './errors.js'
 
 /** Per-round working state; dropped when the round's commit is applied. */
 interface RoundWork {
@@ -91,6 +93,7 @@ export class RoundEngine {
     this.chain = restore.chain
     this.codecState = restore.codec
     this.rank = deps.rank ?? electionRank
+    if (cfg.privacy != null && deps.noise == null) throw new RoundError(RoundErrorCode.BadConfig, 'differential privacy needs a noise source (RoundDeps.noise)', 'privacy')
   }
 
   get round (): number { return this.chain.round }
@@ -253,8 +256,11 @@ export class RoundEngine {
     if (w == null || round !== this.chain.round || w.myUpdateId != null) return // stale work from an earlier round
     if (trained.length !== this.layout.total) throw new Error(`trained parameters have ${trained.length} elements, layout needs ${this.layout.total}`)
     const base = this.chain.params
-    const delta = new Float32Array(base.length)
+    let delta: Float32Array = new Float32Array(base.length)
     for (let i = 0; i < delta.length; i++) delta[i] = base[i] - trained[i]
+    // differential privacy before compression: the codec and its error feedback only ever see the
+    // noised update, so nothing of the clean one leaves the node later through the residual
+    if (this.cfg.privacy != null) delta = clipAndNoise(delta, this.cfg.privacy, this.deps.noise!(round)).noised
     const enc = encodeUpdate(this.cfg.codec, delta, this.layout, { ...this.codecState, round })
     this.codecState = enc.state
     const id = this.deps.digest(enc.bytes)

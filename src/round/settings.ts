@@ -57,7 +57,11 @@ export const RunSettingsSchema = z.object({
   /** unset: derived from deadlineMs by roundTimings() */
   backupStepMs: z.number().int().positive().optional().describe("each backup's window after the previous deadline (ms; default deadlineMs / 2)"),
   quorum: z.number().gt(0).max(1).default(0.75).describe('fraction of members needed to close early'),
-  restoreExcluded: z.boolean().default(true).describe("add an excluded update back to its author's error-feedback residual")
+  restoreExcluded: z.boolean().default(true).describe("add an excluded update back to its author's error-feedback residual"),
+  // node-side differential privacy (src/privacy): off unless a clip norm is set
+  dpClipNorm: z.number().min(0).default(0).describe('differential privacy: L2 clip norm C of each update, applied before compression (0 = off)'),
+  dpNoiseMultiplier: z.number().min(0).default(0).describe('differential privacy: Gaussian noise std per coordinate as a multiple σ of the clip norm'),
+  dpDelta: z.number().gt(0).lt(1).default(1e-5).describe('differential privacy: δ at which ε is reported')
 })
 
 export type RunSettings = z.output<typeof RunSettingsSchema>

@@ -2,6 +2,7 @@
 import type { OuterState } from '../aggregate/index.js'
 import type { Announce, Commit, SubAggregate } from './messages.js'
 import type { RefusalCode } from './validate.js'
+import type { Rng } from '../tensor/index.js'
 
 export interface Member { peerId: string, capacity: number }
 
@@ -74,4 +75,9 @@ export interface RoundDeps {
    * version (the function is pure, so memoising changes nothing but speed).
    */
   rank?: (runId: string, round: number, prevModelId: string, members: Member[]) => string[]
+  /**
+   * The noise source of node-side differential privacy for a round (needed when the config has
+   * `privacy`): secret and fresh in the daemon, seeded in the simulator so runs reproduce.
+   */
+  noise?: (round: number) => Rng
 }

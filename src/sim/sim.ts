@@ -2,6 +2,7 @@
 // clock, linked by a modelled network, with stragglers, churn and injected aggregator crashes.
 import { createHash } from 'node:crypto'
 import { Rng } from '../tensor/index.js'
+import { epsilonFor } from '../privacy/index.js'
 import { rankMembers } from '../election/index.js'
 import {
   toRoundConfig, modelBytes, RoundDriver, type Member, type ChainState, type RoundConfig, type Commit, type DriverEvent,
@@ -39,6 +40,8 @@ export interface SimResult {
   events: number
   nodeRounds: number
   completedRounds: number
+  /** node-side differential privacy: ε (at the run's δ) of a node that released an update in every round; null when off */
+  privacy: { epsilon: number, delta: number, clipNorm: number, noiseMultiplier: number, releases: number } | null
 }
 
 type SimEvent =
@@ -149,7 +152,8 @@ export class Simulation {
     const driver = new RoundDriver({
       cfg: this.roundCfg,
       layout: this.backend.layout,
-      deps: { self: n.id, digest: sha256Hex, rank: this.memoRank },
+      // differential privacy's noise: seeded per node and round, so a simulated run reproduces
+      deps: { self: n.id, digest: sha256Hex, rank: this.memoRank, noise: round => new Rng(`${this.cfg.seed}/dp/${n.id}/${round}`) },
       restore,
       hooks: { applied: commit => this.onApplied(i, commit) }
     }, this.transport(i))
@@ -211,8 +215,17 @@ export class Simulation {
       wallSeconds: (performance.now() - wall0) / 1000,
       events: this.events,
       nodeRounds: this.nodeRounds,
-      completedRounds: rounds.length
+      completedRounds: rounds.length,
+      privacy: this.privacySpent(rounds.length)
     }
+  }
+
+  /** Each round a node releases at most one update, so `rounds` releases bound every node's ε. */
+  private privacySpent (rounds: number): SimResult['privacy'] {
+    const p = this.roundCfg.privacy
+    if (p == null) return null
+    const { epsilon } = epsilonFor({ noiseMultiplier: p.noiseMultiplier, sampleRate: p.sampleRate, steps: Math.max(1, rounds), delta: p.delta })
+    return { epsilon, delta: p.delta, clipNorm: p.clipNorm, noiseMultiplier: p.noiseMultiplier, releases: rounds }
   }
 
   private done (): boolean {

@@ -51,7 +51,7 @@ test('the run id changes when any setting changes', async () => {
     seen.add(m.runId)
   }
   // and when any other field changes
-  for (const extra of [{ name: 'other' }, { minMembers: 2 }, { createdAt: '2025-01-01T00:00:00.001Z' }, { privacy: { clipNorm: 1, noiseMultiplier: 1, delta: 1e-5 } }]) {
+  for (const extra of [{ name: 'other' }, { minMembers: 2 }, { createdAt: '2025-01-01T00:00:00.001Z' }, { settings: { dpClipNorm: 1, dpNoiseMultiplier: 1 } }]) {
     const m = await manifestOf(alice, extra)
     assert.ok(!seen.has(m.runId), canonicalJson(extra))
     seen.add(m.runId)
@@ -126,14 +126,12 @@ test('checkSettingsAgree names each differing field; assertSettingsAgree refuses
 })
 
 // The worked example of protocols/manifest.md: if this changes, the spec and every other implementation must change with it.
-const GOLDEN_CANONICAL = '{"admins":["12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3fyKSUKPH5"],"createdAt":"2025-01-01T00:00:00.000Z",' +
-  '"creator":"12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3fyKSUKPH5","members":[],"minMembers":1,"name":"tiny","privacy":null,' +
-  '"settings":{"aggregateCodec":"int8","backups":2,"batch":32,"codec":"topk:0.01+q4","data":"mnist","deadlineMs":20000,"groupSize":16,' +
-  '"innerLr":0.001,"innerSteps":50,"mode":"gossip","model":"mlp","outerLr":1,"outerMomentum":0.6,"quorum":0.75,"restoreExcluded":true,' +
-  '"rule":"mean","seed":1,"subAggregateCodec":"int8"},"version":1}'
-const GOLDEN_SHA256 = 'addb7638c19daff053bccf28f6a528a117ecd3a226120457027b43576cd86c97'
-const GOLDEN_RUN_ID = 'bagaaieravxnxmogbtwx7au54z4upnjjiuel6zu5ceyjaivycpnbvo3gynslq'
-const GOLDEN_SIGNATURE = 'THYdUJF8XObUaHNTNdXWyzOFjc5XE72Zan-H_NML9fK9Mpi0-BDlH0Cl8tG0bc6IpmQ_9GHF97qRcquelRvJDQ'
+const GOLDEN_CANONICAL = '{"admins":["12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3fyKSUKPH5"],"createdAt":"2025-01-01T00:00:00.000Z","creator":"12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3' +
+  'fyKSUKPH5","members":[],"minMembers":1,"name":"tiny","settings":{"aggregateCodec":"int8","backups":2,"batch":32,"codec":"topk:0.01+q4","data":"mnist","deadlineMs":20000,"dpClipNorm":0,"dpDelta":0.00001,"dpNoiseMultiplier' +
+  '":0,"groupSize":16,"innerLr":0.001,"innerSteps":50,"mode":"gossip","model":"mlp","outerLr":1,"outerMomentum":0.6,"quorum":0.75,"restoreExcluded":true,"rule":"mean","seed":1,"subAggregateCodec":"int8"},"version":1}'
+const GOLDEN_SHA256 = 'd2ef0e4c0cbd5993b697e9c16fadf5a9a4ab974b47907cfdb58498627d5b3d16'
+const GOLDEN_RUN_ID = 'bagaaiera2lxq4tamxvmzhnux5haw7lpvvgskxf2li6ihz7nvqsmge7k3hula'
+const GOLDEN_SIGNATURE = 'uV8fUxjXw5PzzxGoRqf5YZ9EohhZLUzbgyBxKORZ4q0eB_djMdGAcr3CqKOsHXEKGarKOYVGDIPqVVjMhR6ZAQ'
 
 test('the worked example of the spec is pinned', async () => {
   const m = await createManifest({ name: 'tiny', createdAt: CREATED_AT, minMembers: 1 }, (await peer(1)).key)

@@ -25,7 +25,10 @@ test('the schema holds the tuned defaults, written once', () => {
     backups: 2,
     deadlineMs: 20_000,
     quorum: 0.75,
-    restoreExcluded: true
+    restoreExcluded: true,
+    dpClipNorm: 0,
+    dpNoiseMultiplier: 0,
+    dpDelta: 1e-5
   })
   assert.deepEqual(RUN_SETTING_KEYS.filter(k => RunSettingsSchema.shape[k].description == null), [], 'every setting has a description for --help')
 })
@@ -45,7 +48,8 @@ test('the engine defaults are the schema defaults mapped, with derived timing', 
     collectMs: 10_000,
     backupStepMs: 10_000,
     quorum: 0.75,
-    restoreExcluded: true
+    restoreExcluded: true,
+    privacy: null
   })
   const c = createRoundConfig({ runId: 'r', deadlineMs: 8000 })
   assert.equal(c.collectMs, 4000)

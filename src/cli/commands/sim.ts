@@ -121,6 +121,7 @@ function summary (r: RunReport): Record<string, unknown> {
     bytesTotal: r.bytesTotal,
     bytesRatioVsDdp: r.bytesRatioVsDdp,
     completedRounds: r.completedRounds,
+    privacy: r.privacy,
     virtualSeconds: r.virtualSeconds,
     wallSeconds: r.wallSeconds,
     nodeRounds: r.nodeRounds,
@@ -147,6 +148,7 @@ async function sim (o: SimCliOptions): Promise<void> {
       line += ` | ddp ${(100 * r.baselines.ddp.accuracy).toFixed(2)}% at ${(r.baselines.ddp.bytes / 1e6).toFixed(0)} MB (${r.bytesRatioVsDdp!.toFixed(0)}× more bytes)` +
         ` | local-only ${(100 * r.baselines.local.accuracy).toFixed(2)}%`
     }
+    if (r.privacy != null) line += ` | DP ε = ${r.privacy.epsilon.toFixed(2)} at δ = ${r.privacy.delta} (σ ${r.privacy.noiseMultiplier}, C ${r.privacy.clipNorm}, ${r.privacy.releases} releases)`
     process.stdout.write(line + '\n')
   }
 }
