@@ -92,6 +92,7 @@ function render (route: ControlRoute, body: ControlResponses[ControlRoute]): str
       const t = new Table()
       t.push({ 'peer id': b.peerId }, { run: b.runId }, { round: String(b.round) }, { aggregator: String(b.aggregator ?? '-') },
         { role: b.role }, { device: b.device }, { peers: String(b.peers.length) }, { model: `${short(b.model.cid)} (round ${b.model.round})` })
+      if (b.privacy != null) t.push({ privacy: `ε = ${b.privacy.epsilon.toFixed(3)} at δ = ${b.privacy.delta} after ${b.privacy.releases} releases (σ ${b.privacy.noiseMultiplier}, clip ${b.privacy.clipNorm})` })
       return t.toString()
     }
     case 'peers': {
