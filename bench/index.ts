@@ -9,7 +9,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   sim: async () => (await import('./sim.js')).benchSim,
   net: async () => (await import('./net.js')).benchNet,
   rounds: async () => (await import('./round-overhead.js')).benchRounds,
-  storage: async () => (await import('./storage.js')).benchStorage
+  storage: async () => (await import('./storage.js')).benchStorage,
+  privacy: async () => (await import('./privacy.js')).benchPrivacy
 }
 
 const args = process.argv.slice(2)
