@@ -73,7 +73,13 @@ async function scenario (nodes: number, rounds: number, faults: Faults): Promise
     if (peer === o.liar) {
       const publish = transport.publish.bind(transport)
       const fake = cidOf(new Uint8Array([1, 2, 3]))
-      transport.publish = async out => await publish(out.type === 'commit' && out.msg.round === 0 ? { ...out, msg: { ...out.msg, newModelId: fake } } : out)
+      transport.publish = async out => {
+        if (!(out.type === 'commit' && out.msg.round === 0)) { await publish(out); return }
+        await publish({ ...out, msg: { ...out.msg, newModelId: fake } })
+        // the liar's part ends with its lie: alone on its own fork, with instant training, it would
+        // otherwise commit solo rounds back to back and starve this process's event loop
+        setImmediate(() => { void driver.stop() })
+      }
     }
     // gossip loses round 0's commit on its way to the dropped peer
     transport.attach(peer !== o.dropped
