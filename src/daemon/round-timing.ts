@@ -38,6 +38,7 @@ export class RoundTimer {
       case 'announced': this.of(e.round).announcedAt = e.at; break
       case 'setClosed': this.of(e.round).closedAt = e.at; break
       case 'committed': this.of(e.round).commitPublishedAt = e.at; break
+      case 'commitPulled': this.commitReceived(e.round, e.at); break
       case 'applied': {
         const t = this.of(e.commit.round)
         t.computeMs = e.computeMs
@@ -63,7 +64,11 @@ export class RoundTimer {
     t.lastAnnounceAt = at
   }
 
-  commitReceived (round: number, at: number): void { this.of(round).commitReceivedAt ??= at }
+  /** The first copy of a commit of `round` reached this node (gossip or pull); copies after it applied do not count. */
+  commitReceived (round: number, at: number): void {
+    const t = this.of(round)
+    if (t.appliedAt == null) t.commitReceivedAt ??= at
+  }
 
   /** The round is persisted: its record, with the event-loop delay since the previous one. */
   close (round: number, persistedAt: number): RoundTiming {

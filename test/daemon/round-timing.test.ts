@@ -19,11 +19,15 @@ test('driver events and received gossip fill one record per round, closed when p
   t.onDriverEvent({ type: 'setClosed', round: 2, rank: 0, included: 3, at: 240 })
   t.onDriverEvent({ type: 'committed', round: 2, rank: 0, included: 3, at: 270 })
   t.onDriverEvent({ type: 'applied', commit, state: {} as ChainState, verified: 'self', computeMs: 4, at: 275 })
+  t.commitReceived(2, 280) // a gossip copy after applying changes nothing
   const r = t.close(2, 300)
   assert.deepEqual({ ...r, fetches: r.fetches.length }, {
     startedAt: 100, trainStartAt: 110, trainedAt: 200, encodeMs: 3, announcedAt: 202, firstAnnounceAt: 205, lastAnnounceAt: 230,
     closedAt: 240, commitPublishedAt: 270, computeMs: 4, appliedAt: 275, persistedAt: 300, fetches: 2, fetchedBytes: 1000, fetchMs: 90
   })
+  // a commit pulled (missed in gossip) is when this node received it
+  t.onDriverEvent({ type: 'commitPulled', round: 3, from: 'p', at: 400 })
+  assert.equal(t.of(3).commitReceivedAt, 400)
   // closed records are gone: the next use starts afresh
   assert.deepEqual(t.of(2), { fetches: [], fetchedBytes: 0, fetchMs: 0 })
 })
