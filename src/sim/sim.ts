@@ -112,6 +112,8 @@ export class Simulation {
   private readonly rng: Rng
   private readonly roundCfg: RoundConfig
   private readonly records = new Map<number, RoundRecord>()
+  /** rounds whose record one node has taken on (it may still be evaluating): the first applier records a round */
+  private readonly recording = new Set<number>()
   private readonly crashRounds: Set<number>
   private readonly rankMemo = new Map<string, string[]>()
   /** every applied commit by the model it made: the chain a syncing node is offered */
@@ -373,11 +375,10 @@ export class Simulation {
     if (!this.byModel.has(commit.newModelId)) this.byModel.set(commit.newModelId, commit)
     // blobs older than the previous round are no longer needed by anyone
     for (const [id, b] of n.blobs) if (b.round < commit.round - 1) n.blobs.delete(id)
-    if (this.records.has(commit.round)) return
+    if (this.recording.has(commit.round)) return
+    this.recording.add(commit.round)
     const evalNow = commit.round % this.cfg.evalEvery === this.cfg.evalEvery - 1 || commit.round === this.cfg.rounds - 1
     if (!evalNow) { this.record(n, commit, undefined); return }
-    // a placeholder keeps a second node from evaluating the same round while this one does
-    this.records.set(commit.round, undefined as unknown as RoundRecord)
     return this.backend.evaluate(n.driver.state.params).then(ev => this.record(n, commit, ev))
   }
 
