@@ -10,3 +10,4 @@ export { checkSettingsAgree, assertSettingsAgree, type SettingDifference } from 
 export { createInvitation, verifyInvitation, tokenHash, TOKEN_BYTES, type InvitationOptions, type NewInvitation } from './invitation.js'
 export { admit, verifyAdmission, redeemInvitation, type AdmitOptions, type RedeemOptions, type VerifyAdmissionOptions } from './admission.js'
 export { changeMembership, verifyMembershipChange, orderChanges, membersAt, type ChangeRequest } from './membership.js'
+export { Roster, rosterKey, verifyRosterDoc, type RosterDoc } from './roster.js'
