@@ -121,7 +121,8 @@ async function runCluster (mode: Mode, steady: number, say: (s: string) => void)
     nodes: NODES,
     rounds: 0, // run until stopped: the histories are read while the daemons still answer
     dir,
-    runId: `rounds-${mode}-${process.pid}`,
+    name: `rounds-${mode}-${process.pid}`,
+    minMembers: NODES,
     config: { ...CONFIG, mode },
     env: { TAPESTRY_DIST: DIST, TAPESTRY_LOG: 'info' }
   })

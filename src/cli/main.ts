@@ -4,6 +4,7 @@ import { registerTrain } from './commands/train.js'
 import { registerSim } from './commands/sim.js'
 import { registerNode } from './commands/node.js'
 import { registerDemo } from './commands/demo.js'
+import { registerRun } from './commands/run.js'
 
 const EXIT_BACKSTOP_MS = 2_000
 
@@ -16,6 +17,7 @@ registerTrain(program)
 registerSim(program)
 registerNode(program)
 registerDemo(program)
+registerRun(program)
 
 try {
   await program.parseAsync(process.argv)

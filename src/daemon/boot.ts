@@ -9,7 +9,10 @@ import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, fusedCount } fro
 import { Rng } from '../tensor/index.js'
 import type { ModelSpec } from '../graph/index.js'
 import type { EngineSnapshot } from '../round/index.js'
-import { loadNodeConfig } from './config.js'
+import { loadNodeConfig, runSettingsOf } from './config.js'
+import { loadRun, loadRoster } from './run-files.js'
+import { RunMembers } from './members.js'
+import { assertSettingsAgree } from '../manifest/index.js'
 import { dataDirPaths, loadIdentity, readToken } from './datadir.js'
 import { DiskBlobStore } from './disk-blob-store.js'
 import { ChainStore } from './chain-store.js'
@@ -19,7 +22,11 @@ import { createPrivacySettings } from '../privacy/index.js'
 
 export async function openComponents (dataDir: string, log: Logger): Promise<NodeComponents> {
   const paths = dataDirPaths(dataDir)
+  // the run first: a data dir from before manifests gets the one instruction that fixes it
+  const manifest = await loadRun(paths)
   const cfg = await loadNodeConfig(paths.config)
+  // a node whose settings differ from the run's would split from it: refuse, naming every field
+  assertSettingsAgree(manifest, runSettingsOf(cfg))
   const key = await loadIdentity(paths)
   const self = peerIdFromPrivateKey(key).toString()
   const token = await readToken(paths)
@@ -43,15 +50,32 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
   // node does not replay the batches of rounds it already trained
   const sampler = new BatchSampler(train, rows, cfg.batch, new Rng(`${cfg.seed}/${self}/batches/${store.latest?.commit.round ?? -1}`))
 
+  // documents saved were checked when they arrived; expiry only limits when an admission is first accepted
+  const loaded = await loadRoster(paths, manifest, 0)
+  for (const s of loaded.skipped) log.warn({ file: s.file }, `membership document skipped: ${s.reason}`)
+  const members = new RunMembers({ manifest, roster: loaded.roster, paths, now: Date.now, log })
+  if (!members.mayConnect(self)) log.warn({ peerId: self }, `this node is not (yet) a member of run "${manifest.body.name}": send its peer id to an admin (\`tapestry run admit ${self}\`)`)
+
   let host
   try {
     const datastore = new FsDatastore(paths.peerstore)
     await datastore.open()
-    host = await createTapestryHost({ runId: cfg.runId, privateKey: key, listen: cfg.listen, bootstrap: cfg.bootstrap, mdns: cfg.mdns, datastore, log })
+    host = await createTapestryHost({
+      runId: manifest.runId,
+      runName: manifest.body.name,
+      privateKey: key,
+      listen: cfg.listen,
+      bootstrap: cfg.bootstrap,
+      mdns: cfg.mdns,
+      datastore,
+      log,
+      allowPeer: peer => members.mayConnect(peer),
+      gossipGate: members.gossipGate
+    })
   } catch (err) {
     await trainer.close()
     throw err
   }
   const privacy = cfg.dpClipNorm > 0 ? await PrivacyLedger.open(paths.state, createPrivacySettings({ clipNorm: cfg.dpClipNorm, noiseMultiplier: cfg.dpNoiseMultiplier, delta: cfg.dpDelta })) : null
-  return { paths, cfg, log, token, host, trainer, blobs, store, model, sampler, test: test as Dataset, samples: rows.length, restored, privacy }
+  return { paths, cfg, members, log, token, host, trainer, blobs, store, model, sampler, test: test as Dataset, samples: rows.length, restored, privacy }
 }

@@ -6,7 +6,11 @@ import { mkdtemp, open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { initDataDir, dataDirPaths, readControlInfo, readToken } from './datadir.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { initDataDir, dataDirPaths, readControlInfo, readToken, ensureIdentity, loadIdentity } from './datadir.js'
+import { saveRosterDoc } from './run-files.js'
+import { admit, createManifest, verifyRosterDoc, type SignedManifest } from '../manifest/index.js'
+import { splitFields } from './create-run.js'
 import { controlRequest, type ControlRoute } from './control.js'
 import type { NodeConfig } from './config.js'
 import type { RoundHistory } from './node.js'
@@ -17,9 +21,12 @@ export interface ClusterOptions {
   rounds: number
   /** parent directory for the nodes' data dirs @default a fresh temp dir */
   dir?: string
-  /** config fields for every node */
+  /** config fields for every node (run settings go into the manifest) */
   config?: Partial<NodeConfig>
-  runId?: string
+  /** the run's name in its manifest @default demo-<pid> */
+  name?: string
+  /** the manifest's members needed before round 0 @default 1 */
+  minMembers?: number
   /** extra env for the children */
   env?: Record<string, string>
 }
@@ -50,41 +57,45 @@ async function freePort (): Promise<number> {
 export class LocalCluster {
   readonly nodes: ClusterNode[] = []
   readonly dir: string
-  private readonly runId: string
+  /** the run every node is set up for; node 0 created and signed it */
+  manifest!: SignedManifest
 
   private constructor (private readonly o: ClusterOptions, dir: string) {
     this.dir = dir
-    this.runId = o.runId ?? `demo-${process.pid}`
   }
 
-  /** Initialises `nodes` data dirs whose configs name each other as founding members. */
+  /** Creates `nodes` identities, a manifest (signed by node 0) naming them all founding members, and their data dirs. */
   static async create (o: ClusterOptions): Promise<LocalCluster> {
     const c = new LocalCluster(o, o.dir ?? await mkdtemp(join(tmpdir(), 'tapestry-demo-')))
-    for (let i = 0; i < o.nodes; i++) await c.initNode(i)
-    const members = c.nodes.map(n => n.peerId)
-    for (const n of c.nodes) await c.configure(n, members, o.nodes)
+    const keys = []
+    for (let i = 0; i < o.nodes; i++) {
+      const dataDir = join(c.dir, `node-${i}`)
+      const key = await ensureIdentity(dataDir)
+      keys.push(key)
+      c.nodes[i] = { index: i, dataDir, peerId: peerIdFromPrivateKey(key).toString(), port: await freePort() }
+    }
+    const { settings } = splitFields(o.config ?? {})
+    c.manifest = await createManifest({
+      name: o.name ?? `demo-${process.pid}`,
+      settings,
+      members: c.nodes.map(n => ({ peerId: n.peerId })),
+      minMembers: o.minMembers ?? 1,
+      createdAt: new Date()
+    }, keys[0])
+    for (const n of c.nodes) await c.configure(n, o.nodes)
     return c
   }
 
-  private async initNode (i: number): Promise<ClusterNode> {
-    const dataDir = join(this.dir, `node-${i}`)
-    const port = await freePort()
-    const { peerId } = await initDataDir(dataDir, { config: { runId: this.runId, listen: [`/ip4/127.0.0.1/tcp/${port}`] }, force: true })
-    const node: ClusterNode = { index: i, dataDir, peerId, port }
-    this.nodes[i] = node
-    return node
-  }
-
-  private async configure (n: ClusterNode, members: string[], shards: number): Promise<void> {
+  private async configure (n: ClusterNode, shards: number): Promise<void> {
     const bootstrap = this.nodes.filter(m => m !== n && m.peerId !== '').map(m => `/ip4/127.0.0.1/tcp/${m.port}/p2p/${m.peerId}`)
+    const { local } = splitFields(this.o.config ?? {})
     await initDataDir(n.dataDir, {
       force: true,
+      manifest: this.manifest,
       config: {
-        ...this.o.config,
-        runId: this.runId,
+        ...local,
         listen: [`/ip4/127.0.0.1/tcp/${n.port}`],
         bootstrap,
-        members,
         shards,
         shard: n.index % shards,
         maxRounds: this.o.rounds
@@ -92,11 +103,23 @@ export class LocalCluster {
     })
   }
 
-  /** A node that was not a founding member (a late joiner); it gets the last shard's data. */
+  /**
+   * A node that was not a founding member (a late joiner), admitted by node 0: the admission is
+   * kept in every node's data dir and handed to every running daemon. It gets the last shard's data.
+   */
   async addNode (): Promise<ClusterNode> {
-    const founders = this.nodes.map(n => n.peerId)
-    const n = await this.initNode(this.nodes.length)
-    await this.configure(n, founders, Math.max(1, this.o.nodes))
+    const i = this.nodes.length
+    const dataDir = join(this.dir, `node-${i}`)
+    const key = await ensureIdentity(dataDir)
+    const n: ClusterNode = { index: i, dataDir, peerId: peerIdFromPrivateKey(key).toString(), port: await freePort() }
+    this.nodes[i] = n
+    await this.configure(n, Math.max(1, this.o.nodes))
+    const admission = await admit(this.manifest, n.peerId, await loadIdentity(dataDirPaths(this.nodes[0].dataDir)))
+    const doc = await verifyRosterDoc(this.manifest, admission, Date.now())
+    for (const m of this.nodes) {
+      await saveRosterDoc(dataDirPaths(m.dataDir), doc)
+      if (m !== n && this.running(m.index)) await this.query(m.index, 'membership', admission)
+    }
     return n
   }
 
@@ -123,10 +146,10 @@ export class LocalCluster {
     await Promise.all(this.nodes.map(async (_, i) => await this.start(i)))
   }
 
-  async query<R extends ControlRoute> (i: number, route: R): Promise<ControlResponses[R]> {
+  async query<R extends ControlRoute> (i: number, route: R, body?: unknown): Promise<ControlResponses[R]> {
     const paths = dataDirPaths(this.nodes[i].dataDir)
     const info = await readControlInfo(paths)
-    return await controlRequest(info.port, await readToken(paths), route, 5_000)
+    return await controlRequest(info.port, await readToken(paths), route, 5_000, body)
   }
 
   async rounds (i: number): Promise<RoundHistory[]> {

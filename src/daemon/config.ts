@@ -4,15 +4,19 @@ import { z } from 'zod'
 import { readFile } from 'node:fs/promises'
 import { checkFoldFeasible, foldWidth, parseFoldSpec } from '../aggregate/index.js'
 import { parsePartition } from '../data/index.js'
-import { RunSettingsSchema, checkRunSettings, settingsIssue } from '../round/index.js'
+import { RunSettingsSchema, RUN_SETTING_KEYS, checkRunSettings, settingsIssue, type RunSettings } from '../round/index.js'
 import { parseBootstrapList } from '../net/bootstrap-keeper.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
 
 /** The run settings (src/round/settings.ts: model, codecs, timing, quorum, outer optimizer, ...) plus what only this node decides. */
+/**
+ * The run settings (src/round/settings.ts: model, codecs, timing, quorum, outer optimizer, ...) plus
+ * what only this node decides. The run itself (its id, members, admins, minimum members) is the
+ * signed manifest in run.json; the settings here must equal the manifest's or the node refuses to
+ * start (ERR_MANIFEST_SETTINGS, naming each differing field).
+ */
 export const NodeConfigSchema = RunSettingsSchema.extend({
-  /** the run this node belongs to: topic and protocol namespace */
-  runId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore'),
-  /** libp2p listen addresses */
+  /** libp2p listen addresses; `tapestry init` turns a port 0 into a free port once, so the address given to partners survives restarts */
   listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0']),
   /** multiaddrs (with /p2p/<id>) dialled at start and redialled while unreachable */
   bootstrap: z.array(z.string().refine(s => { try { parseBootstrapList([s]); return true } catch { return false } }, { message: 'a multiaddr ending in /p2p/<peer id>' })).default([]),
@@ -29,10 +33,6 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
   partition: z.string().refine(s => { try { parsePartition(s); return true } catch { return false } }, { message: 'iid or dirichlet:<alpha>' }).default('iid'),
   shards: z.number().int().min(1).default(1),
   shard: z.number().int().min(0).default(0),
-  /** election weight this node claims (to come from the run manifest) */
-  capacity: z.number().positive().default(1),
-  /** peer ids of the run's founding members: round 0's electorate */
-  members: z.array(z.string()).min(1),
   /** stop after this many rounds (0 = run until stopped) */
   maxRounds: z.number().int().min(0).default(0),
   /** keep blobs of this many recent rounds; older ones are garbage-collected */
@@ -40,13 +40,23 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
 }).strict()
   .superRefine(checkRunSettings)
   .refine(c => c.shard < c.shards, { message: 'shard must be < shards', path: ['shard'] })
-  .superRefine((c, ctx) => {
-    // the founding members bound every fold: a rule needing more can never run (ERR_AGGREGATE_RULE_INFEASIBLE)
-    let spec
-    try { spec = parseFoldSpec(c.rule) } catch { return } // already reported on the field
-    const err = checkFoldFeasible(spec, foldWidth(c.members.length, c.mode === 'hierarchical' ? c.groupSize : undefined))
-    if (err != null) ctx.addIssue({ code: 'custom', path: ['rule'], message: `${err.message} (${err.code})`, params: { cause: err } })
-  })
+
+/** The run settings part of a node config (what must equal the manifest's). */
+export function runSettingsOf (c: NodeConfig): RunSettings {
+  const out: Record<string, unknown> = {}
+  for (const k of RUN_SETTING_KEYS) if ((c as Record<string, unknown>)[k] !== undefined) out[k] = (c as Record<string, unknown>)[k]
+  return out as RunSettings
+}
+
+/**
+ * A fold rule needing more inputs than a run can ever have cannot run (ERR_AGGREGATE_RULE_INFEASIBLE):
+ * checked against the larger of the founding members and the minimum before round 0.
+ */
+export function checkRuleFeasible (settings: RunSettings, members: number): void {
+  const spec = parseFoldSpec(settings.rule)
+  const err = checkFoldFeasible(spec, foldWidth(members, settings.mode === 'hierarchical' ? settings.groupSize : undefined))
+  if (err != null) throw new DaemonError(DaemonErrorCode.BadConfig, `rule: ${err.message} (${err.code})`, 'rule', { cause: err })
+}
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>
 

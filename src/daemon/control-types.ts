@@ -97,9 +97,17 @@ export interface ModelView {
   layout: string
 }
 
+/** What the membership gates refused since start: non-member connections, gossip, protocol streams. */
+export interface RefusedView { connections: number, gossip: number, streams: number }
+
 export interface StatusView {
   peerId: string
   runId: string
+  /** the manifest's human name of the run */
+  runName: string
+  /** round 0 waits for the manifest's minimum of members: how many are here; null once started */
+  waiting: { members: number, minMembers: number } | null
+  refused: RefusedView
   round: number
   aggregator: string | null
   role: string
@@ -122,6 +130,8 @@ export interface ControlResponses {
   rounds: { rounds: RoundHistory[] }
   model: ModelView
   stop: { stopping: boolean }
+  /** POST a signed admission or membership change: checked, kept, gossiped to the members */
+  membership: { verdict: 'new' | 'known', recipients: number }
 }
 
 export type ControlRoute = keyof ControlResponses

@@ -7,7 +7,12 @@ import type { ControlResponses, ControlRoute } from './control-types.js'
 
 export type { ControlRoute } from './control-types.js'
 
-export type ControlHandlers = { [R in ControlRoute]: () => Promise<ControlResponses[R]> | ControlResponses[R] }
+/** Routes that change something: POST, the others GET. */
+const POST_ROUTES: ReadonlySet<ControlRoute> = new Set(['stop', 'membership'])
+/** Largest request body (a membership document is under 16 KiB). */
+const MAX_BODY_BYTES = 64 * 1024
+
+export type ControlHandlers = { [R in ControlRoute]: (body: unknown) => Promise<ControlResponses[R]> | ControlResponses[R] }
 
 export class ControlServer {
   private server: Server | undefined
@@ -40,12 +45,19 @@ export class ControlServer {
       res.end(JSON.stringify(body))
     }
     if (!this.authorised(req)) { send(401, { error: 'missing or wrong control token', code: DaemonErrorCode.Unauthorized }); return }
-    const m = /^\/v1\/(status|peers|rounds|model|stop)$/.exec(req.url ?? '')
+    const m = /^\/v1\/(status|peers|rounds|model|stop|membership)$/.exec(req.url ?? '')
     if (m == null) { send(404, { error: `unknown endpoint ${req.url ?? ''}` }); return }
     const route = m[1] as ControlRoute
-    if ((route === 'stop') !== (req.method === 'POST')) { send(405, { error: `${req.method ?? ''} not allowed on ${route}` }); return }
+    if (POST_ROUTES.has(route) !== (req.method === 'POST')) { send(405, { error: `${req.method ?? ''} not allowed on ${route}` }); return }
+    let body: unknown
     try {
-      send(200, await this.handlers[route]())
+      body = await readJsonBody(req)
+    } catch (err) {
+      send(400, { error: (err as Error).message, code: DaemonErrorCode.ControlFailed })
+      return
+    }
+    try {
+      send(200, await this.handlers[route](body))
     } catch (err) {
       send(500, { error: (err as Error).message, code: (err as { code?: string }).code })
     }
@@ -59,20 +71,33 @@ export class ControlServer {
   }
 }
 
+async function readJsonBody (req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let n = 0
+  for await (const c of req) {
+    n += (c as Buffer).byteLength
+    if (n > MAX_BODY_BYTES) throw new Error(`request body over ${MAX_BODY_BYTES} bytes`)
+    chunks.push(c as Buffer)
+  }
+  if (n === 0) return undefined
+  try { return JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { throw new Error('request body is not JSON') }
+}
+
 /** Client side, used by the CLI: one request, JSON back, typed errors for every failure. */
-export async function controlRequest<R extends ControlRoute> (port: number, token: string, route: R, timeoutMs = 10_000): Promise<ControlResponses[R]> {
+export async function controlRequest<R extends ControlRoute> (port: number, token: string, route: R, timeoutMs = 10_000, body?: unknown): Promise<ControlResponses[R]> {
   let res: Response
   try {
     res = await fetch(`http://127.0.0.1:${port}/v1/${route}`, {
-      method: route === 'stop' ? 'POST' : 'GET',
-      headers: { authorization: `Bearer ${token}` },
+      method: POST_ROUTES.has(route) ? 'POST' : 'GET',
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(timeoutMs)
     })
   } catch (err) {
     throw new DaemonError(DaemonErrorCode.NotRunning, `daemon not reachable on 127.0.0.1:${port} (${(err as Error).message})`)
   }
-  const body = await res.json().catch(() => ({})) as { error?: string }
-  if (res.status === 401) throw new DaemonError(DaemonErrorCode.Unauthorized, body.error ?? 'unauthorised')
-  if (!res.ok) throw new DaemonError(DaemonErrorCode.ControlFailed, body.error ?? `HTTP ${res.status}`)
-  return body as ControlResponses[R]
+  const answer = await res.json().catch(() => ({})) as { error?: string }
+  if (res.status === 401) throw new DaemonError(DaemonErrorCode.Unauthorized, answer.error ?? 'unauthorised')
+  if (!res.ok) throw new DaemonError(DaemonErrorCode.ControlFailed, answer.error ?? `HTTP ${res.status}`)
+  return answer as ControlResponses[R]
 }

@@ -5,7 +5,10 @@ import { join, resolve } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { parseNodeConfig, type NodeConfig } from './config.js'
+import { createServer } from 'node:net'
+import { parseNodeConfig, runSettingsOf, checkRuleFeasible, type NodeConfig } from './config.js'
+import { loadRun, saveManifest } from './run-files.js'
+import { assertSettingsAgree, type SignedManifest } from '../manifest/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
 import { assertUnlocked } from './lock.js'
 
@@ -23,6 +26,10 @@ export interface DataDirPaths {
   state: string
   peerstore: string
   log: string
+  /** the run's signed manifest */
+  run: string
+  /** admissions and membership changes this node has seen, one checked document per file */
+  membership: string
 }
 
 export function dataDirPaths (dir: string): DataDirPaths {
@@ -38,7 +45,9 @@ export function dataDirPaths (dir: string): DataDirPaths {
     chain: join(root, 'chain'),
     state: join(root, 'state'),
     peerstore: join(root, 'peerstore'),
-    log: join(root, 'daemon.log')
+    log: join(root, 'daemon.log'),
+    run: join(root, 'run.json'),
+    membership: join(root, 'membership')
   }
 }
 
@@ -50,27 +59,48 @@ async function exists (p: string): Promise<boolean> {
 
 export interface InitOptions {
   /**
-   * settings for config.json; `members` defaults to this node alone. With `force` on an initialised
-   * dir they are merged over the existing config (a field set to null goes back to its default).
+   * node config fields for config.json. With `force` on an initialised dir they are merged over the
+   * existing config (a field set to null goes back to its default).
    */
   config: Partial<{ [K in keyof NodeConfig]: NodeConfig[K] | null }>
-  /** re-configure an existing data directory (the identity key and token are always kept) */
+  /**
+   * the run to join (checked): written to run.json, its settings become the config's. Required for
+   * a data dir that has no run.json yet; a data dir never changes run.
+   */
+  manifest?: SignedManifest
+  /** re-configure an existing data directory (the identity key, token and run are always kept) */
   force?: boolean
 }
 
 export interface InitResult {
   peerId: string
   paths: DataDirPaths
+  runId: string
   /** fields whose value differs from the previous config (all of them for a fresh dir) */
   changed: string[]
   /** set when a previous config existed but could not be read as JSON, so nothing of it was kept */
   replacedUnreadable?: string
 }
 
+/** Fields of configs written before runs had manifests: the manifest holds them now. */
+const MOVED_TO_MANIFEST = ['runId', 'members', 'capacity']
+
+/** The data dir's identity key, created (with the directory) when there is none yet. */
+export async function ensureIdentity (dir: string): Promise<PrivateKey> {
+  const paths = dataDirPaths(dir)
+  await mkdir(paths.root, { recursive: true, mode: 0o700 })
+  if (await exists(paths.identity)) return await loadIdentity(paths)
+  const key = await generateKeyPair('Ed25519')
+  await writeFile(paths.identity, privateKeyToProtobuf(key), { mode: 0o600 })
+  return key
+}
+
 /**
- * Creates (or, with force, re-configures) a data directory; returns the node's peer id. A forced
- * re-configure while a daemon holds the dir is refused (DATA_DIR_LOCKED): the daemon would go on
- * with the config it read at start while the operator believes it changed.
+ * Creates (or, with force, re-configures) a data directory for a run; returns the node's peer id.
+ * Everything is checked before anything is written: settings that disagree with the manifest
+ * (ERR_MANIFEST_SETTINGS), a manifest of another run than the dir's (ERR_DAEMON_CONFIG), no run at
+ * all (ERR_DAEMON_NO_RUN). A forced re-configure while a daemon holds the dir is refused
+ * (DATA_DIR_LOCKED): the daemon would go on with the config it read at start.
  */
 export async function initDataDir (dir: string, opts: InitOptions): Promise<InitResult> {
   const paths = dataDirPaths(dir)
@@ -79,25 +109,56 @@ export async function initDataDir (dir: string, opts: InitOptions): Promise<Init
     throw new DaemonError(DaemonErrorCode.DataDirExists, `${paths.root} is already initialised (use --force to change its config)`)
   }
   if (previous != null) await assertUnlocked(paths.lock, paths.root)
-  const old = previous?.config ?? {}
-  // before anything is written: a refused init leaves no half data dir behind
-  if ((opts.config.runId ?? old.runId) == null) throw new DaemonError(DaemonErrorCode.BadConfig, 'init: runId is required (--run-id)')
-  await mkdir(paths.root, { recursive: true, mode: 0o700 })
-  for (const d of [paths.blobs, paths.chain, paths.state, paths.peerstore]) await mkdir(d, { recursive: true })
-  let key: PrivateKey
-  if (await exists(paths.identity)) key = await loadIdentity(paths)
-  else {
-    key = await generateKeyPair('Ed25519')
-    await writeFile(paths.identity, privateKeyToProtobuf(key), { mode: 0o600 })
+  const held = await exists(paths.run) ? await loadRun(paths) : undefined
+  if (held != null && opts.manifest != null && held.runId !== opts.manifest.runId) {
+    throw new DaemonError(DaemonErrorCode.BadConfig, `${paths.root} belongs to run ${held.runId} ("${held.body.name}"), not ${opts.manifest.runId} ("${opts.manifest.body.name}"): use a new data directory for another run`, 'run')
   }
-  const peerId = peerIdFromPrivateKey(key).toString()
-  const merged: Record<string, unknown> = { members: [peerId], ...old, ...opts.config }
+  const manifest = opts.manifest ?? held
+  if (manifest == null) {
+    throw new DaemonError(DaemonErrorCode.NoRun, `init: ${paths.root} belongs to no run yet: pass --run run.json (the manifest a run's admin sends you), or create a run with \`tapestry run create\``)
+  }
+  const old = { ...(previous?.config ?? {}) }
+  for (const k of MOVED_TO_MANIFEST) delete old[k]
+  // the manifest's settings are the base: a node's own values may only repeat them
+  const merged: Record<string, unknown> = { ...manifest.body.settings, ...old, ...opts.config }
   for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k]
-  const config = parseNodeConfig(merged, 'init')
+  const parsed = parseNodeConfig(merged, 'init')
+  assertSettingsAgree(manifest, runSettingsOf(parsed))
+  checkRuleFeasible(manifest.body.settings, Math.max(manifest.body.members.length, manifest.body.minMembers))
+  const config = { ...parsed, listen: await pinListenPorts(parsed.listen) }
   const changed = Object.keys(config).filter(k => JSON.stringify((config as Record<string, unknown>)[k]) !== JSON.stringify(old[k]))
+
+  const key = await ensureIdentity(dir)
+  for (const d of [paths.blobs, paths.chain, paths.state, paths.peerstore, paths.membership]) await mkdir(d, { recursive: true })
+  if (held == null) await saveManifest(paths, manifest)
   await writeFile(paths.config, JSON.stringify(config, null, 2) + '\n')
   if (!await exists(paths.token)) await writeFile(paths.token, randomBytes(32).toString('hex') + '\n', { mode: 0o600 })
-  return { peerId, paths, changed, ...(previous?.unreadable != null ? { replacedUnreadable: previous.unreadable } : {}) }
+  return { peerId: peerIdFromPrivateKey(key).toString(), paths, runId: manifest.runId, changed, ...(previous?.unreadable != null ? { replacedUnreadable: previous.unreadable } : {}) }
+}
+
+/**
+ * Listen addresses with TCP port 0 get a port that is free now, written into the config: the
+ * address handed to partners then stays valid across restarts (a port 0 would change each start).
+ */
+async function pinListenPorts (listen: string[]): Promise<string[]> {
+  const out: string[] = []
+  for (const a of listen) {
+    const m = /^\/(ip4|ip6)\/([^/]+)\/tcp\/0(\/.*)?$/.exec(a)
+    out.push(m == null ? a : `/${m[1]}/${m[2]}/tcp/${await freeTcpPort(m[2])}${m[3] ?? ''}`)
+  }
+  return out
+}
+
+async function freeTcpPort (host: string): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, host, () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a != null ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
 }
 
 /** The existing config file as a plain object; an unreadable one is reported, not fatal (--force is how it gets fixed). */

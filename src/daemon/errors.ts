@@ -3,6 +3,8 @@
 export enum DaemonErrorCode {
   BadConfig = 'ERR_DAEMON_CONFIG',
   NoDataDir = 'ERR_DAEMON_NO_DATA_DIR',
+  /** the data dir has no run manifest (run.json) */
+  NoRun = 'ERR_DAEMON_NO_RUN',
   DataDirExists = 'ERR_DAEMON_DATA_DIR_EXISTS',
   /** another live daemon holds the data dir's lock (daemon.pid) */
   DataDirLocked = 'ERR_DAEMON_DATA_DIR_LOCKED',

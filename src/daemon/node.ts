@@ -3,8 +3,8 @@
 // API. It decides nothing about rounds itself; it persists what the driver applies.
 import type { Logger } from 'pino'
 import {
-  serveBlobs, serveSync, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState,
-  type TapestryHost, type BlobServer
+  serveBlobs, serveSync, serveMembership, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState,
+  type TapestryHost, type BlobServer, type MembershipExchange
 } from '../net/index.js'
 import { toRoundConfig, RoundDriver, modelBytes, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
 import type { BatchSampler, Dataset } from '../data/index.js'
@@ -23,6 +23,8 @@ import { PresenceTracker } from './presence.js'
 import { RoundTimer } from './round-timing.js'
 import { modelView, peerTable, statusView, type ViewSource } from './views.js'
 import { openComponents } from './boot.js'
+import type { RunMembers } from './members.js'
+import { DaemonError, DaemonErrorCode } from './errors.js'
 
 export type { RoundHistory, RoundTiming, FetchTiming } from './control-types.js'
 
@@ -30,6 +32,8 @@ export type { RoundHistory, RoundTiming, FetchTiming } from './control-types.js'
 export interface NodeComponents {
   paths: DataDirPaths
   cfg: NodeConfig
+  /** the run (manifest) and who belongs to it */
+  members: RunMembers
   log: Logger
   token: string
   host: TapestryHost
@@ -62,6 +66,9 @@ export class TapestryNode {
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly stopFns: Array<() => unknown> = []
   private blobServer!: BlobServer
+  private membership: MembershipExchange | undefined
+  /** set while round 0 waits for the manifest's minimum of members */
+  private waiting: { members: number, minMembers: number } | null = null
   private control!: ControlServer
   private trainChain: Promise<unknown> = Promise.resolve()
   private innerState: Float32Array[] | undefined
@@ -89,11 +96,12 @@ export class TapestryNode {
   /** Wires the parts; nothing runs until run(). */
   constructor (private readonly c: NodeComponents) {
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
-    const { cfg, host, log, trainer } = c
-    const roundCfg = toRoundConfig(cfg, { runId: cfg.runId, members: cfg.members.length })
+    const { cfg, host, log, trainer, members } = c
+    const runId = members.runId
+    const roundCfg = toRoundConfig(cfg, { runId, members: Math.max(1, members.manifest.body.members.length) })
     this.transport = new Libp2pRoundTransport({
       host,
-      runId: cfg.runId,
+      runId,
       layout: trainer.layout,
       blobs: c.blobs,
       train: async (round, params, steps) => await this.train(round, params, steps),
@@ -120,8 +128,8 @@ export class TapestryNode {
     }, this.transport)
     this.presence = new PresenceTracker({
       self: host.peerId,
-      runId: cfg.runId,
-      capacity: cfg.capacity,
+      runId,
+      capacity: members.capacityOf(host.peerId),
       now: Date.now,
       position: () => ({ appliedRound: this.driver.round - 1, modelId: this.driver.state.modelId }),
       publish: async msg => {
@@ -133,6 +141,8 @@ export class TapestryNode {
       log
     })
     this.driver.on(e => this.onDriverEvent(e))
+    members.round = () => this.driver.round
+    members.onChange = () => this.dropNonMembers()
   }
 
   get peerId (): string { return this.c.host.peerId }
@@ -155,13 +165,21 @@ export class TapestryNode {
     this.transport.attach(this.driver)
     this.stopFns.push(() => this.transport.close())
     this.stopFns.push(subscribePresence(host, (msg, info) => this.presence.onPresence(msg, info.from)))
+    const membership = await serveMembership(host, { list: () => this.c.members.list(), accept: this.c.members.accept })
+    this.membership = membership
+    this.stopFns.push(async () => await membership.stop())
 
     this.control = new ControlServer(this.c.token, {
       status: () => statusView(this.view()),
       peers: () => ({ peers: peerTable(this.view()) }),
       rounds: () => ({ rounds: this.history }),
       model: () => modelView(this.view()),
-      stop: () => { setImmediate(() => { void this.stop('control API') }); return { stopping: true } }
+      stop: () => { setImmediate(() => { void this.stop('control API') }); return { stopping: true } },
+      membership: async body => {
+        const verdict = await this.c.members.accept(body, 'control API')
+        if (verdict === 'invalid') throw new DaemonError(DaemonErrorCode.BadConfig, 'membership document refused (see the daemon log for why)')
+        return { verdict, recipients: await this.membership?.publish(body) ?? 0 }
+      }
     })
     const port = await this.control.listen(cfg.controlPort)
     await writeControlInfo(paths, { port, pid: process.pid, peerId: host.peerId })
@@ -170,7 +188,38 @@ export class TapestryNode {
     this.every(LATENCY_MS, () => { void this.measureLatency() })
     log.info({ peerId: host.peerId, addrs: host.multiaddrs(), control: port, round: this.driver.round }, 'node started')
     // a late joiner (or a node back from a long crash) first asks peers whether the run moved on
-    this.later(this.presence.periodMs + 500, () => this.driver.start({ catchUp: true }))
+    this.later(this.presence.periodMs + 500, () => { void this.startWhenEnoughMembers() })
+  }
+
+  /**
+   * Round 0 waits for the manifest's minimum of members (this node included) to be connected, so
+   * a lone founder does not run solo rounds; a node resuming a run that moved on starts at once.
+   */
+  private async startWhenEnoughMembers (): Promise<void> {
+    const { members, log, host } = this.c
+    let lastSaid = 0
+    while (!this.stopping && this.c.restored == null && this.driver.round === 0) {
+      const have = members.membersAmong(host.peerId, host.libp2p.getPeers().map(p => p.toString()))
+      if (have >= members.minMembers) break
+      this.waiting = { members: have, minMembers: members.minMembers }
+      if (Date.now() - lastSaid > 10_000) {
+        lastSaid = Date.now()
+        log.info({ have, need: members.minMembers }, `waiting for members before round 0: ${have} of ${members.minMembers} connected`)
+      }
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    this.waiting = null
+    if (!this.stopping) this.driver.start({ catchUp: true })
+  }
+
+  /** A removed member's connections are closed at once (the gater refuses its new ones). */
+  private dropNonMembers (): void {
+    const { host, members, log } = this.c
+    for (const p of host.libp2p.getPeers()) {
+      if (members.mayConnect(p.toString())) continue
+      log.info({ peer: p.toString() }, 'peer is no longer a member: disconnected')
+      void host.libp2p.hangUp(p).catch(() => {})
+    }
   }
 
   private genesis (): EngineSnapshot {
@@ -181,9 +230,9 @@ export class TapestryNode {
       modelId: cidOf(modelBytes(params)),
       params,
       outer: { step: 0, velocity: null },
-      electorate: cfg.members.map(peerId => ({ peerId, capacity: 1 }))
+      electorate: this.c.members.manifest.body.members.map(m => ({ peerId: m.peerId, capacity: m.capacity }))
     }
-    return { chain, codec: { seed: hashString(cfg.members.join(',') + cfg.runId) } }
+    return { chain, codec: { seed: hashString(chain.electorate.map(m => m.peerId).join(',') + this.c.members.runId) } }
   }
 
   private onDriverEvent (e: DriverEvent): void {
@@ -231,6 +280,7 @@ export class TapestryNode {
   /** Persists an applied commit and its state before the driver hands the engine anything else. */
   private async applied (commit: Commit, state: ChainState, verified: string): Promise<void> {
     const { store, trainer, cfg, log, blobs } = this.c
+    this.dropNonMembers()
     const signed = this.transport.signedCommit(commit)
     if (signed != null) await store.append({ commit, signed: Buffer.from(signed).toString('base64') })
     await store.saveSnapshot(this.driver.engine.snapshot(), trainer.layout)
@@ -290,11 +340,14 @@ export class TapestryNode {
   }
 
   private view (): ViewSource {
-    const { host, cfg, trainer } = this.c
+    const { host, trainer } = this.c
     const e = this.driver.engine
     return {
       peerId: host.peerId,
-      runId: cfg.runId,
+      runId: this.c.members.runId,
+      runName: this.c.members.manifest.body.name,
+      waiting: this.waiting,
+      refused: { ...host.refused },
       device: trainer.device,
       addrs: () => host.multiaddrs(),
       connections: () => host.libp2p.getConnections().map(c => ({ peerId: c.remotePeer.toString(), addr: c.remoteAddr.toString() })),

@@ -1,12 +1,15 @@
 // The control API's views of a running node, built from a narrow read-only source so they can be
 // tested without a daemon.
-import type { ModelView, PeerView, PrivacyView, RoundHistory, StatusView } from './control-types.js'
+import type { ModelView, PeerView, PrivacyView, RefusedView, RoundHistory, StatusView } from './control-types.js'
 import type { PeerInfo } from './presence.js'
 
 /** What the views read. */
 export interface ViewSource {
   peerId: string
   runId: string
+  runName: string
+  waiting: StatusView['waiting']
+  refused: RefusedView
   device: string
   addrs: () => string[]
   /** open connections: remote peer and address */
@@ -60,6 +63,9 @@ export function statusView (s: ViewSource): StatusView {
   return {
     peerId: s.peerId,
     runId: s.runId,
+    runName: s.runName,
+    waiting: s.waiting,
+    refused: s.refused,
     round: s.round,
     aggregator: s.candidates[0] ?? null,
     role: roleOf(s, s.peerId),

@@ -6,7 +6,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { FetchError, NetError, NetErrorCode, TransferError, isNetError } from './errors.js'
 import { toBlobCid } from './cid.js'
 import { StreamReader, lengthPrefixed } from './frame.js'
-import { BLOB_PROTOCOL, BLOB_VERSION, MAX_BLOB_HEADER_BYTES } from './blob-server.js'
+import { blobProtocol, BLOB_VERSION, MAX_BLOB_HEADER_BYTES } from './blob-server.js'
 import { BlobRequest, BlobResponse } from './wire/blob.js'
 import { YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
 import type { ProviderFailure } from './errors.js'
@@ -180,7 +180,7 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
   try {
     const peerId = typeof provider === 'string' ? peerIdFromString(provider) : provider
     // optimistic negotiation where the muxer supports it (the protocol id rides with the request)
-    stream = await host.libp2p.dialProtocol(peerId, BLOB_PROTOCOL, { signal, negotiateFully: false })
+    stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false })
   } catch (err) {
     throw new TransferError(NetErrorCode.DIAL_FAILED, peer, `cannot open blob stream: ${String(err)}`, {}, { cause: err, resumable: true })
   }

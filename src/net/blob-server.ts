@@ -10,7 +10,10 @@ import type { TapestryHost } from './host.js'
 import type { Stream, Connection } from '@libp2p/interface'
 import type { Logger } from 'pino'
 
-export const BLOB_PROTOCOL = '/tapestry/blob/1.0.0'
+/** The run's blob protocol: /tapestry/<runId>/blob/1.0.0 (a node of another run never negotiates it). */
+export function blobProtocol (runId: string): string {
+  return `/tapestry/${runId}/blob/1.0.0`
+}
 export const BLOB_VERSION = 1
 /** A request is a version, a 36-byte CID and three varints: far below this. */
 export const MAX_BLOB_REQUEST_BYTES = 256
@@ -74,6 +77,12 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
 
   const handler = async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString()
+    // the gater refused non-members at connection; a member removed since is refused here
+    if (!host.admits(peer)) {
+      host.refused.streams++
+      stream.abort(new NetError(NetErrorCode.BAD_INPUT, 'not a member of this run'))
+      return
+    }
     const reader = new StreamReader(stream, { highWaterMark: 64 * 1024 })
     const timer = setTimeout(() => stream.abort(new NetError(NetErrorCode.TIMEOUT, 'no blob request in time')), requestTimeoutMs)
     try {
@@ -139,10 +148,10 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
     }
   }
 
-  await host.libp2p.handle(BLOB_PROTOCOL, handler, { maxInboundStreams: options.maxInboundStreams ?? 8 })
+  await host.libp2p.handle(blobProtocol(host.runId), handler, { maxInboundStreams: options.maxInboundStreams ?? 8 })
   return {
     get active () { return stats.active },
     get bytesServed () { return stats.bytesServed },
-    stop: async () => { await host.libp2p.unhandle(BLOB_PROTOCOL) }
+    stop: async () => { await host.libp2p.unhandle(blobProtocol(host.runId)) }
   }
 }

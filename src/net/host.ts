@@ -117,6 +117,20 @@ export interface TapestryHostOptions {
    */
   allowPeer?: (peerId: string) => boolean
   /**
+   * Membership gate for gossip: consulted for every message on the run's topics after its
+   * envelope signature checked and before any topic validator or handler; 'reject' drops it and
+   * scores down the peer that relayed it. Authors who are not members must be rejected here.
+   *
+   * @default every author accepted
+   */
+  gossipGate?: GossipGate
+  /**
+   * A human name of the run for refusal messages (the manifest's name).
+   *
+   * @default the run id
+   */
+  runName?: string
+  /**
    * libp2p datastore for the peer store and DHT records (the daemon passes a persistent one).
    *
    * @default in-memory
@@ -157,11 +171,28 @@ export interface RunTopics {
   commit: string
   /** hierarchical mode's group folds */
   subAggregate: string
+  /** admissions and membership changes (self-signed JSON documents, net/membership.ts) */
+  membership: string
 }
+
+/** What the membership gates refused: connections, gossip messages, protocol streams. */
+export interface GateCounters {
+  connections: number
+  gossip: number
+  streams: number
+}
+
+/** The verdict of a gossip gate on an author (see TapestryHostOptions.gossipGate). */
+export type GossipGate = (kind: string, message: unknown, from: string) => 'accept' | 'ignore' | 'reject'
 
 export interface TapestryHost {
   readonly libp2p: Libp2p<TapestryServices>
   readonly runId: string
+  /** may this peer use the run's protocols? (the connection gater's rule; servers ask it again per stream) */
+  readonly admits: (peerId: string) => boolean
+  readonly gossipGate: GossipGate
+  /** what the gates refused so far */
+  readonly refused: GateCounters
   readonly topics: RunTopics
   /** this node's peer id (string form) */
   readonly peerId: string
@@ -182,7 +213,8 @@ export function runTopics (runId: string): RunTopics {
     presence: `/tapestry/${runId}/presence/1`,
     announce: `/tapestry/${runId}/announce/1`,
     commit: `/tapestry/${runId}/commit/1`,
-    subAggregate: `/tapestry/${runId}/subaggregate/1`
+    subAggregate: `/tapestry/${runId}/subaggregate/1`,
+    membership: `/tapestry/${runId}/membership/1`
   }
 }
 
@@ -194,6 +226,16 @@ export function mdnsServiceTag (runId: string): string {
 /** The run-private DHT protocol: peers of other runs cannot join our routing tables. */
 export function dhtProtocol (runId: string): string {
   return `/tapestry/${runId}/kad/1.0.0`
+}
+
+/** The identify user agent: names the run, so a peer of another run learns why it is dropped. */
+export function runUserAgent (runId: string): string {
+  return `tapestry/0.1.0 run/${runId}`
+}
+
+/** The run a peer's identify user agent names, if it is a Tapestry node. */
+export function runOfUserAgent (agent: string | undefined): string | undefined {
+  return /^tapestry\/\S+ run\/(\S+)$/.exec(agent ?? '')?.[1]
 }
 
 /** Create and start a host. Stop it with `host.stop()`. */
@@ -209,6 +251,8 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
   const selfId = peerIdFromPrivateKey(privateKey).toString()
   const allowPeer = options.allowPeer ?? (() => true)
   const log = options.log
+  const refused: GateCounters = { connections: 0, gossip: 0, streams: 0 }
+  const runName = options.runName ?? runId
   const ym = options.yamux ?? {}
   const encryption = options.encryption ?? ['tls', 'noise']
   if (encryption.length === 0) throw new NetError(NetErrorCode.BAD_INPUT, 'at least one connection encryption is required')
@@ -218,7 +262,10 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     const id = peer.toString()
     if (id === selfId) return false
     const ok = allowPeer(id)
-    if (!ok) log?.debug({ peer: id }, 'peer refused by membership gate')
+    if (!ok) {
+      refused.connections++
+      log?.debug({ peer: id }, `peer refused: not a member of run "${runName}" (${runId})`)
+    }
     return !ok
   }
   const connectionGater: ConnectionGater = {
@@ -271,7 +318,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
       allow: LOOPBACK_NETS
     },
     peerDiscovery,
-    nodeInfo: { name: 'tapestry', version: '0.1.0' },
+    nodeInfo: { name: 'tapestry', version: '0.1.0', userAgent: runUserAgent(runId) },
     services: {
       identify: identify(),
       ping: ping(),
@@ -286,7 +333,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
         // a second gossipsub signature would only cost CPU
         globalSignaturePolicy: 'StrictNoSign',
         msgIdFn: msgId,
-        allowedTopics: [topics.presence, topics.announce, topics.commit, topics.subAggregate],
+        allowedTopics: [topics.presence, topics.announce, topics.commit, topics.subAggregate, topics.membership],
         allowPublishToZeroTopicPeers: true,
         // a commit is at most 1 MiB; refuse bigger gossip before decoding it
         maxInboundDataLength: 2 * 1024 * 1024,
@@ -304,6 +351,15 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     })
   }
 
+  // a member key used in two runs passes the gater of both: identify tells which run the peer is on
+  libp2p.addEventListener('peer:identify', evt => {
+    const theirs = runOfUserAgent(evt.detail.agentVersion)
+    if (theirs === undefined || theirs === runId) return
+    refused.connections++
+    log?.warn({ peer: evt.detail.peerId.toString(), theirRun: theirs }, `peer is on run ${theirs}, not on run "${runName}" (${runId}): disconnected`)
+    void libp2p.hangUp(evt.detail.peerId).catch(() => {})
+  })
+
   const stopKeeper = bootstrapList.length > 0 ? keepBootstrapped(libp2p, bootstrapList, { log }) : () => {}
 
   const pubsub = asPubSub(libp2p.services.pubsub)
@@ -311,6 +367,9 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
   return {
     libp2p,
     runId,
+    admits: (peer: string) => peer === selfId || allowPeer(peer),
+    gossipGate: options.gossipGate ?? (() => 'accept'),
+    refused,
     topics,
     peerId: selfId,
     privateKey,

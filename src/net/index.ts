@@ -1,6 +1,6 @@
 // Public face of the net layer: the libp2p host, gossip topics, blob transfer and chain sync.
-export { createTapestryHost, runTopics, dhtProtocol, mdnsServiceTag, YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
-export type { TapestryHost, TapestryHostOptions, TapestryYamuxOptions, TapestryServices, RunTopics } from './host.js'
+export { createTapestryHost, runTopics, dhtProtocol, mdnsServiceTag, runUserAgent, runOfUserAgent, YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
+export type { TapestryHost, TapestryHostOptions, TapestryYamuxOptions, TapestryServices, RunTopics, GateCounters, GossipGate } from './host.js'
 export {
   publishPresence, publishAnnounce, publishCommit, publishSubAggregate, republish,
   subscribePresence, subscribeAnnounce, subscribeCommit, subscribeSubAggregate, meshPeers, topicSubscribers
@@ -16,13 +16,14 @@ export { blobCid, parseBlobCid, toBlobCid, decodeBlobCid, isBlobCidString, RAW_C
 export type { BlobCid } from './cid.js'
 export { MemoryBlobStore } from './blob-store.js'
 export type { BlobStore, MemoryBlobStoreOptions, Awaitable } from './blob-store.js'
-export { serveBlobs, BLOB_PROTOCOL, BLOB_VERSION } from './blob-server.js'
+export { serveBlobs, blobProtocol, BLOB_VERSION } from './blob-server.js'
 export type { BlobServer, BlobServerOptions } from './blob-server.js'
 export { fetchBlob } from './blob-fetch.js'
 export type { FetchBlobOptions, FetchBlobProgress } from './blob-fetch.js'
-export { serveSync, requestChain, catchUp, SYNC_PROTOCOL, SYNC_VERSION, MAX_SYNC_COMMITS } from './sync.js'
+export { serveSync, requestChain, catchUp, syncProtocol, SYNC_VERSION, MAX_SYNC_COMMITS } from './sync.js'
 export type { SyncServerOptions, RequestChainOptions, ChainPage, CatchUpOptions, CatchUpResult, ModelRef } from './sync.js'
 export { NetError, NetErrorCode, WireError, TransferError, FetchError, isNetError } from './errors.js'
 export type { ProviderFailure } from './errors.js'
 export type { PubSub } from './pubsub.js'
 export { Libp2pRoundTransport, encodeState, decodeState, STATE_KIND, type Libp2pTransportOptions } from './round-transport.js'
+export { serveMembership, membershipProtocol, MAX_MEMBERSHIP_DOC_BYTES, type MembershipExchange, type MembershipExchangeOptions, type DocVerdict } from './membership.js'

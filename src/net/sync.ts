@@ -15,7 +15,10 @@ import type { Commit } from '../round/messages.js'
 import type { PeerId, Stream, Connection } from '@libp2p/interface'
 import type { Logger } from 'pino'
 
-export const SYNC_PROTOCOL = '/tapestry/sync/1.0.0'
+/** The run's sync protocol: /tapestry/<runId>/sync/1.0.0. */
+export function syncProtocol (runId: string): string {
+  return `/tapestry/${runId}/sync/1.0.0`
+}
 export const SYNC_VERSION = 1
 const MAX_SYNC_REQUEST_BYTES = 64
 /** version, status, count, more and a model ref (a round and a CID string) */
@@ -61,6 +64,12 @@ export async function serveSync (host: TapestryHost, options: SyncServerOptions)
   const log = options.log ?? host.log
 
   const handler = async (stream: Stream, connection: Connection): Promise<void> => {
+    // the gater refused non-members at connection; a member removed since is refused here
+    if (!host.admits(connection.remotePeer.toString())) {
+      host.refused.streams++
+      stream.abort(new NetError(NetErrorCode.BAD_INPUT, 'not a member of this run'))
+      return
+    }
     const reader = new StreamReader(stream, { highWaterMark: 64 * 1024 })
     const timer = setTimeout(() => stream.abort(new NetError(NetErrorCode.TIMEOUT, 'no sync request in time')), options.requestTimeoutMs ?? 10_000)
     const respond = async (r: Omit<SyncResponse, 'version'>): Promise<void> => {
@@ -115,8 +124,8 @@ export async function serveSync (host: TapestryHost, options: SyncServerOptions)
     }
   }
 
-  await host.libp2p.handle(SYNC_PROTOCOL, handler, { maxInboundStreams: 4 })
-  return { stop: async () => { await host.libp2p.unhandle(SYNC_PROTOCOL) } }
+  await host.libp2p.handle(syncProtocol(host.runId), handler, { maxInboundStreams: 4 })
+  return { stop: async () => { await host.libp2p.unhandle(syncProtocol(host.runId)) } }
 }
 
 export interface RequestChainOptions {
@@ -154,7 +163,7 @@ export async function requestChain (host: TapestryHost, peer: PeerId | string, o
   const fail = (code: NetErrorCode, message: string): TransferError => new TransferError(code, id, message)
   let stream: Stream
   try {
-    stream = await host.libp2p.dialProtocol(typeof peer === 'string' ? peerIdFromString(peer) : peer, SYNC_PROTOCOL, { signal, negotiateFully: false })
+    stream = await host.libp2p.dialProtocol(typeof peer === 'string' ? peerIdFromString(peer) : peer, syncProtocol(host.runId), { signal, negotiateFully: false })
   } catch (err) {
     throw new TransferError(NetErrorCode.DIAL_FAILED, id, `cannot open sync stream: ${String(err)}`, {}, { cause: err })
   }

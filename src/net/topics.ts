@@ -114,6 +114,13 @@ function subscribeKind<K extends SignedKind> (host: TapestryHost, kind: K, handl
         host.log?.debug({ topic, code: isNetError(err) ? err.code : String(err) }, 'gossip message refused')
         return verdictFor(err)
       }
+      // membership first: a non-member's message never reaches a topic validator or the engine
+      const gate = host.gossipGate(created.kind, d.message, d.from)
+      if (gate !== 'accept') {
+        if (gate === 'reject') host.refused.gossip++
+        host.log?.debug({ topic, from: d.from, verdict: gate }, 'gossip message refused by the membership gate')
+        return gate === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+      }
       for (const v of created.validators) {
         let verdict: GossipVerdict
         try {

@@ -54,15 +54,15 @@ test('init writes the schema defaults into config.json and refuses a bad --set n
   const dir = await mkdtemp(join(tmpdir(), 'tp-settings-'))
   try {
     const d = join(dir, 'n')
-    const r = tapestry('init', '--data-dir', d, '--run-id', 'r1', '--json')
+    const r = tapestry('run', 'create', '--data-dir', d, '--name', 'r1', '--json')
     assert.equal(r.code, 0, r.stderr)
     const written = JSON.parse(await readFile(join(d, 'config.json'), 'utf8')) as Record<string, unknown>
     const cfg = parseNodeConfig(written)
     for (const k of RUN_SETTING_KEYS) assert.deepEqual(cfg[k], RUN_DEFAULTS[k], k)
-    const bad = tapestry('init', '--data-dir', join(dir, 'm'), '--run-id', 'r1', '--set', 'quorum=2')
+    const bad = tapestry('run', 'create', '--data-dir', join(dir, 'm'), '--name', 'r1', '--set', 'quorum=2')
     assert.notEqual(bad.code, 0)
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr)
-    assert.match(bad.stderr, /quorum: .*\[ERR_DAEMON_CONFIG\]/)
+    assert.match(bad.stderr, /quorum: .*\[ERR_ROUND_RUN_SETTINGS\]/)
   } finally { await rm(dir, { recursive: true }) }
 })
 

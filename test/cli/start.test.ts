@@ -8,12 +8,12 @@ import { createServer, type Server } from 'node:net'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { initDataDir } from '../../src/daemon/datadir.js'
+import { createRun } from '../../src/daemon/create-run.js'
 import type { NodeConfig } from '../../src/daemon/config.js'
 import { tapestry, spawnTapestry, waitFor, exitWithin, alive, type Running } from './helpers.js'
 
 /** Light settings: these tests are about the process, not training. */
-const LIGHT = { runId: 'r1', threads: 1, innerSteps: 1, deadlineMs: 60_000, collectMs: 30_000 }
+const LIGHT = { threads: 1, innerSteps: 1, deadlineMs: 60_000, collectMs: 30_000 }
 
 /** From the fatal line to the exit: the error path's own backstop is 2 s; the rest is a loaded 2-core VM. */
 const EXIT_AFTER_ERROR_MS = 4_000
@@ -26,7 +26,7 @@ async function withDir (fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 async function init (d: string, config: Partial<NodeConfig> = {}): Promise<void> {
-  await initDataDir(d, { config: { ...LIGHT, ...config } })
+  await createRun(d, { name: 'r1', fields: { ...LIGHT, ...config } })
 }
 
 async function lockPid (d: string): Promise<number | undefined> {

@@ -9,7 +9,7 @@ import { RUN_DEFAULTS, RUN_SETTING_KEYS, toRoundConfig, type RunSettingKey } fro
 const PEER = '12D3KooWGRUVh2tmsL1xbxRxjomzkJRLKANpCYs5XEYdLmWJBXGr'
 
 test('a node config takes every run setting default from the schema', () => {
-  const c = parseNodeConfig({ runId: 'r', members: [PEER] })
+  const c = parseNodeConfig({})
   for (const k of RUN_SETTING_KEYS) assert.deepEqual(c[k], RUN_DEFAULTS[k], k)
   assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/0'])
   assert.equal(c.partition, 'iid')
@@ -22,9 +22,9 @@ test('a bad node config field is one DaemonError naming the field', () => {
     [{ deadlineMs: 4000, collectMs: 5000 }, 'collectMs'],
     [{ shard: 3, shards: 2 }, 'shard'],
     [{ shardz: 1 }, 'shardz'],
-    [{ members: [] }, 'members']
+    [{ members: [PEER] }, 'members']
   ] as const) {
-    assert.throws(() => parseNodeConfig({ runId: 'r', members: [PEER], ...patch }, 'config.json'), (err: unknown) => {
+    assert.throws(() => parseNodeConfig({ ...patch }, 'config.json'), (err: unknown) => {
       assert.ok(err instanceof DaemonError)
       assert.equal(err.code, DaemonErrorCode.BadConfig)
       assert.equal(err.field, field)
@@ -33,15 +33,15 @@ test('a bad node config field is one DaemonError naming the field', () => {
   }
 })
 
-test('a config.json written before the shared schema still parses, with its own values', () => {
+test('a config.json written before the shared schema still parses, with its own values (run id and members now live in the manifest)', () => {
   const old = {
-    runId: 'r1', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, controlPort: 0, device: 'auto', model: 'mlp', data: 'mnist',
+    listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, controlPort: 0, device: 'auto', model: 'mlp', data: 'mnist',
     partition: 'iid', shards: 1, shard: 0, seed: 1, innerSteps: 50, batch: 32, innerLr: 0.001, codec: 'topk:0.03+q4', aggregateCodec: 'int8',
     mode: 'gossip', groupSize: 16, subAggregateCodec: 'int8', rule: 'mean', outerLr: 1, outerMomentum: 0.6, deadlineMs: 20000, collectMs: 8000,
-    backupStepMs: 8000, quorum: 0.75, backups: 2, capacity: 1, members: [PEER], maxRounds: 0, keepRounds: 3
+    backupStepMs: 8000, quorum: 0.75, backups: 2, maxRounds: 0, keepRounds: 3
   }
   const c = parseNodeConfig(old)
-  const r = toRoundConfig(c, { runId: c.runId, members: c.members.length })
+  const r = toRoundConfig(c, { runId: 'r1', members: 1 })
   assert.equal(r.codec, 'topk:0.03+q4')
   assert.equal(r.collectMs, 8000)
   assert.equal(r.backupStepMs, 8000)
@@ -53,16 +53,15 @@ test('the daemon and the simulator map the same settings to the same RoundConfig
     innerSteps: 20, batch: 64, codec: 'topk:0.02+q2', aggregateCodec: 'fp16', mode: 'hierarchical', groupSize: 4, subAggregateCodec: 'q4',
     rule: 'median', outerLr: 0.8, outerMomentum: 0.5, backups: 3, deadlineMs: 12_000, backupStepMs: 3000, quorum: 0.6
   }
-  const members = Array.from({ length: 8 }, () => PEER)
-  const node = parseNodeConfig({ runId: 'run-x', members, ...settings })
+  const node = parseNodeConfig({ ...settings })
   let sim = { ...DEFAULT_SIM_CONFIG, nodes: 8 }
   for (const [k, v] of Object.entries(settings)) sim = applySetting(sim, k, String(v))
   sim = validateSimConfig(sim)
-  const a = toRoundConfig(node, { runId: 'run-x', members: node.members.length })
+  const a = toRoundConfig(node, { runId: 'run-x', members: 8 })
   const b = toRoundConfig(sim, { runId: 'run-x', members: sim.nodes })
   assert.deepEqual(a, b)
   assert.equal(a.collectMs, 6000)
   // and with nothing set, both sides are the schema's defaults
   const simDefaults = { ...DEFAULT_SIM_CONFIG, nodes: 8 }
-  assert.deepEqual(toRoundConfig(parseNodeConfig({ runId: 'r', members }), { runId: 'r', members: 8 }), toRoundConfig(simDefaults, { runId: 'r', members: 8 }))
+  assert.deepEqual(toRoundConfig(parseNodeConfig({}), { runId: 'r', members: 8 }), toRoundConfig(simDefaults, { runId: 'r', members: 8 }))
 })

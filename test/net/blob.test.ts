@@ -2,7 +2,7 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  BLOB_PROTOCOL, FetchError, MemoryBlobStore, NetErrorCode, blobCid, fetchBlob, serveBlobs
+  blobProtocol, FetchError, MemoryBlobStore, NetErrorCode, blobCid, fetchBlob, serveBlobs
 } from '../../src/net/index.js'
 import { StreamReader, lengthPrefixed, sendChunked } from '../../src/net/frame.js'
 import { BlobResponse } from '../../src/net/wire/blob.js'
@@ -26,7 +26,7 @@ async function rejectsWith (p: Promise<unknown>, code: string): Promise<FetchErr
 
 /** A provider that answers OK with an honest header, then sends only `cut` bytes and closes. */
 async function serveTruncated (host: TapestryHost, blob: Uint8Array, cut: number): Promise<void> {
-  await host.libp2p.handle(BLOB_PROTOCOL, async (stream: Stream) => {
+  await host.libp2p.handle(blobProtocol(host.runId), async (stream: Stream) => {
     const reader = new StreamReader(stream)
     await reader.readFrame(256)
     reader.release()
@@ -38,7 +38,7 @@ async function serveTruncated (host: TapestryHost, blob: Uint8Array, cut: number
 
 /** A provider that answers OK, sends `cut` bytes, then goes silent with the stream open. */
 async function serveStalling (host: TapestryHost, blob: Uint8Array, cut: number): Promise<void> {
-  await host.libp2p.handle(BLOB_PROTOCOL, async (stream: Stream) => {
+  await host.libp2p.handle(blobProtocol(host.runId), async (stream: Stream) => {
     const reader = new StreamReader(stream)
     await reader.readFrame(256)
     reader.release()
@@ -49,7 +49,7 @@ async function serveStalling (host: TapestryHost, blob: Uint8Array, cut: number)
 
 /** A provider that ignores the requester's cap and announces `total` bytes. */
 async function serveHugeHeader (host: TapestryHost, total: number): Promise<void> {
-  await host.libp2p.handle(BLOB_PROTOCOL, async (stream: Stream) => {
+  await host.libp2p.handle(blobProtocol(host.runId), async (stream: Stream) => {
     const reader = new StreamReader(stream)
     await reader.readFrame(256)
     reader.release()
@@ -108,7 +108,7 @@ describe('blob protocol', () => {
     const provider = await makeHost()
     const seen: number[] = []
     try {
-      await provider.libp2p.handle(BLOB_PROTOCOL, async (stream: Stream) => {
+      await provider.libp2p.handle(blobProtocol(provider.runId), async (stream: Stream) => {
         const reader = new StreamReader(stream)
         await reader.readFrame(256)
         reader.release()

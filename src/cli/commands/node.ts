@@ -7,6 +7,7 @@ import type { ControlResponses, ModelView, StatusView } from '../../daemon/contr
 import { NodeConfigSchema } from '../../daemon/config.js'
 import { formatDefault, runSettingsHelp } from '../parse.js'
 import { runDaemon } from './start.js'
+import { readManifestFile } from '../../daemon/run-files.js'
 import { createLogger } from '../log.js'
 import { UsageError } from '../errors.js'
 
@@ -15,36 +16,26 @@ const DEFAULT_LISTEN: string[] = NodeConfigSchema.shape.listen.parse(undefined)
 
 export function registerNode (program: Command): void {
   program.command('init')
-    .description('create a data directory: identity key, config file, control token')
+    .description("set up a data directory for a run: identity key, config file, control token, the run's manifest")
     .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
-    .option('--run-id <id>', 'the run to join (letters, digits, . _ -); required unless --force keeps the old one')
-    .option('--members <ids>', "founding members' peer ids, comma-separated (default: this node)")
-    .option('--bootstrap <addrs>', 'multiaddrs to dial at start, comma-separated')
-    .option('--listen <addrs>', `listen multiaddrs, comma-separated (default: ${formatDefault(DEFAULT_LISTEN)})`)
-    .option('--set <key=value...>', 'any other config field, e.g. --set innerSteps=100 mode=aggregator (run settings below; key=null: back to the default)')
-    .option('--force', 'change the config of an existing data directory: the given fields over the old ones (keeps its identity); refused while its daemon runs', false)
+    .option('--run <file>', "the run's signed manifest (run.json, from the run's admin); required for a new data directory")
+    .option('--bootstrap <addrs>', 'multiaddrs to dial at start, comma-separated (a member\'s address, /…/p2p/<peer id>)')
+    .option('--listen <addrs>', `listen multiaddrs, comma-separated; a port 0 is replaced by a free port once, so the address stays valid across restarts (default: ${formatDefault(DEFAULT_LISTEN)})`)
+    .option('--set <key=value...>', 'any other config field, e.g. --set shard=1 shards=2 (run settings must equal the manifest\'s; key=null: back to the default)')
+    .option('--force', 'change the config of an existing data directory: the given fields over the old ones (keeps its identity and run); refused while its daemon runs', false)
     .option('--json', 'print one JSON object', false)
-    .addHelpText('after', `\nRun settings (--set key=value; every member of a run must use the same):\n${runSettingsHelp(k => k)}`)
+    .addHelpText('after', `\nRun settings (fixed by the run's manifest: every member uses the same):\n${runSettingsHelp(k => k)}`)
     .action(async (o: Record<string, unknown>) => {
-      const config: Record<string, unknown> = {}
-      if (o.runId != null) config.runId = o.runId
-      if (o.listen != null) config.listen = list(String(o.listen))
-      if (o.members != null) config.members = list(String(o.members))
-      if (o.bootstrap != null) config.bootstrap = list(String(o.bootstrap))
-      for (const kv of (o.set as string[] | undefined) ?? []) {
-        const eq = kv.indexOf('=')
-        if (eq <= 0) throw new UsageError(`--set needs key=value, got "${kv}"`)
-        const raw = kv.slice(eq + 1)
-        let v: unknown = raw
-        try { v = JSON.parse(raw) } catch {}
-        config[kv.slice(0, eq)] = v
-      }
-      const r = await initDataDir(String(o.dataDir), { config, force: o.force === true })
+      const config = configFromFlags(o)
+      const manifest = o.run != null ? await readManifestFile(String(o.run)) : undefined
+      const r = await initDataDir(String(o.dataDir), { config, manifest, force: o.force === true })
+      const member = manifest == null || manifest.body.members.some(m => m.peerId === r.peerId) || manifest.body.admins.includes(r.peerId)
       if (o.json === true) {
-        process.stdout.write(JSON.stringify({ peerId: r.peerId, dataDir: r.paths.root, changed: r.changed, replacedUnreadable: r.replacedUnreadable }) + '\n')
+        process.stdout.write(JSON.stringify({ peerId: r.peerId, runId: r.runId, dataDir: r.paths.root, changed: r.changed, replacedUnreadable: r.replacedUnreadable }) + '\n')
         return
       }
-      process.stdout.write(`initialised ${r.paths.root}\npeer id ${r.peerId}\n`)
+      process.stdout.write(`initialised ${r.paths.root}\npeer id ${r.peerId}\nrun     ${r.runId}\n`)
+      if (!member) process.stdout.write(`not a founding member: send the peer id above to an admin of the run, who runs \`tapestry run admit ${r.peerId}\`\n`)
       if (r.replacedUnreadable != null) process.stdout.write(`the old config was unreadable (${r.replacedUnreadable}): every field not given is back to its default\n`)
       if (o.force === true) process.stdout.write(`changed: ${r.changed.length > 0 ? r.changed.join(', ') : 'nothing'}\n`)
     })
@@ -75,11 +66,27 @@ export function registerNode (program: Command): void {
   }
 }
 
-export async function query<R extends ControlRoute> (dataDir: string, route: R): Promise<ControlResponses[R]> {
+export async function query<R extends ControlRoute> (dataDir: string, route: R, body?: unknown): Promise<ControlResponses[R]> {
   const paths = dataDirPaths(dataDir)
   const info = await readControlInfo(paths)
   const token = await readToken(paths)
-  return await controlRequest(info.port, token, route)
+  return await controlRequest(info.port, token, route, 10_000, body)
+}
+
+/** Config fields from init's (and run create's) flags: --listen, --bootstrap, --set key=value. */
+export function configFromFlags (o: Record<string, unknown>): Record<string, unknown> {
+  const config: Record<string, unknown> = {}
+  if (o.listen != null) config.listen = list(String(o.listen))
+  if (o.bootstrap != null) config.bootstrap = list(String(o.bootstrap))
+  for (const kv of (o.set as string[] | undefined) ?? []) {
+    const eq = kv.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--set needs key=value, got "${kv}"`)
+    const raw = kv.slice(eq + 1)
+    let v: unknown = raw
+    try { v = JSON.parse(raw) } catch {}
+    config[kv.slice(0, eq)] = v
+  }
+  return config
 }
 
 const short = (s: unknown): string => typeof s === 'string' && s.length > 20 ? `${s.slice(0, 8)}…${s.slice(-6)}` : String(s ?? '-')
@@ -90,8 +97,9 @@ function render (route: ControlRoute, body: ControlResponses[ControlRoute]): str
     case 'status': {
       const b = body as StatusView
       const t = new Table()
-      t.push({ 'peer id': b.peerId }, { run: b.runId }, { round: String(b.round) }, { aggregator: String(b.aggregator ?? '-') },
+      t.push({ 'peer id': b.peerId }, { run: `${b.runName} (${b.runId})` }, { listen: b.addrs.join('\n') || '-' }, { round: b.waiting != null ? `0, waiting for members: ${b.waiting.members} of ${b.waiting.minMembers}` : String(b.round) }, { aggregator: String(b.aggregator ?? '-') },
         { role: b.role }, { device: b.device }, { peers: String(b.peers.length) }, { model: `${short(b.model.cid)} (round ${b.model.round})` })
+      t.push({ refused: `${b.refused.connections} connections, ${b.refused.gossip} gossip messages, ${b.refused.streams} streams from non-members` })
       if (b.privacy != null) t.push({ privacy: `ε = ${b.privacy.epsilon.toFixed(3)} at δ = ${b.privacy.delta} after ${b.privacy.releases} releases (σ ${b.privacy.noiseMultiplier}, clip ${b.privacy.clipNorm})` })
       return t.toString()
     }
@@ -113,6 +121,8 @@ function render (route: ControlRoute, body: ControlResponses[ControlRoute]): str
       return t.toString()
     }
     case 'stop':
+      return 'stopping'
+    case 'membership':
       return JSON.stringify(body)
   }
 }

@@ -1,0 +1,91 @@
+// The node's view of who belongs to its run (manifest + roster at the current round) and the gates
+// built on it: which peers may connect, whose gossip reaches the engine, which membership
+// documents are kept. Documents are checked against the manifest and saved before they count.
+import type { Logger } from 'pino'
+import { verifyRosterDoc, ManifestError, type Roster, type RosterDoc, type SignedManifest } from '../manifest/index.js'
+import type { DocVerdict, GossipGate } from '../net/index.js'
+import type { Announce, Commit, SubAggregate } from '../round/messages.js'
+import { saveRosterDoc } from './run-files.js'
+import type { DataDirPaths } from './datadir.js'
+
+export interface RunMembersDeps {
+  manifest: SignedManifest
+  roster: Roster
+  paths: DataDirPaths
+  now: () => number
+  log?: Logger
+}
+
+export class RunMembers {
+  /** the round the node is at; set by the node once its driver exists */
+  round: () => number = () => 0
+  /** called after a new document changed who may connect (the node drops removed peers) */
+  onChange: (doc: RosterDoc) => void = () => {}
+  private readonly d: RunMembersDeps
+
+  constructor (d: RunMembersDeps) { this.d = d }
+
+  get manifest (): SignedManifest { return this.d.manifest }
+  get runId (): string { return this.d.manifest.runId }
+  get minMembers (): number { return this.d.manifest.body.minMembers }
+
+  /** The connection gater's rule: members now, and peers admitted from a later round. */
+  mayConnect (peerId: string): boolean {
+    return this.d.roster.mayConnect(peerId, this.round())
+  }
+
+  isMember (peerId: string, round: number): boolean {
+    return this.d.roster.isMember(peerId, round)
+  }
+
+  capacityOf (peerId: string): number {
+    return this.d.roster.capacityOf(peerId, this.round())
+  }
+
+  /** How many of `peers` (plus this node, `self`) are members of the current round. */
+  membersAmong (self: string, peers: Iterable<string>): number {
+    const r = this.round()
+    const seen = new Set<string>([self, ...peers])
+    let n = 0
+    for (const p of seen) if (this.d.roster.isMember(p, r)) n++
+    return n
+  }
+
+  /** Gossip authored by non-members is rejected (scored) before any topic validator or the engine sees it. */
+  readonly gossipGate: GossipGate = (kind, message, from) => {
+    switch (kind) {
+      case 'presence': return this.mayConnect(from) ? 'accept' : 'reject'
+      case 'announce': return this.isMember(from, (message as Announce).round) ? 'accept' : 'reject'
+      case 'subAggregate': return this.isMember(from, (message as SubAggregate).round) ? 'accept' : 'reject'
+      case 'commit': {
+        const c = message as Commit
+        // a commit that folds a non-member's update carries the outsider's data into the model
+        return this.isMember(from, c.round) && c.included.every(u => this.isMember(u.peerId, c.round)) ? 'accept' : 'reject'
+      }
+      default: return 'reject'
+    }
+  }
+
+  /** Every document held (for a member that asks). */
+  list (): unknown[] {
+    return this.d.roster.all().map(d => d.doc)
+  }
+
+  /** Check a received document against the manifest, save it, and only then let it count. */
+  readonly accept = async (value: unknown, from: string): Promise<DocVerdict> => {
+    let doc: RosterDoc
+    try {
+      doc = await verifyRosterDoc(this.d.manifest, value, this.d.now())
+    } catch (err) {
+      this.d.log?.warn({ from, code: err instanceof ManifestError ? err.code : undefined }, `membership document refused: ${(err as Error).message}`)
+      return 'invalid'
+    }
+    if (this.d.roster.all().some(d => JSON.stringify(d.doc) === JSON.stringify(doc.doc))) return 'known'
+    await saveRosterDoc(this.d.paths, doc)
+    if (!this.d.roster.add(doc)) return 'known'
+    const at = doc.kind === 'admission' ? doc.doc.validFromRound ?? 0 : doc.doc.effectiveRound
+    this.d.log?.info({ from, peer: doc.doc.peerId, op: doc.kind === 'admission' ? 'admit' : doc.doc.op, round: at, signer: doc.doc.signer }, 'membership changed')
+    this.onChange(doc)
+    return 'new'
+  }
+}
