@@ -114,13 +114,18 @@ export class LocalCluster {
     const n: ClusterNode = { index: i, dataDir, peerId: peerIdFromPrivateKey(key).toString(), port: await freePort() }
     this.nodes[i] = n
     await this.configure(n, Math.max(1, this.o.nodes))
-    const admission = await admit(this.manifest, n.peerId, await loadIdentity(dataDirPaths(this.nodes[0].dataDir)))
+    await this.admit(n.peerId)
+    return n
+  }
+
+  /** Node 0 (the creator) admits `peerId`: kept in every node's data dir and handed to every running daemon. */
+  async admit (peerId: string): Promise<void> {
+    const admission = await admit(this.manifest, peerId, await loadIdentity(dataDirPaths(this.nodes[0].dataDir)))
     const doc = await verifyRosterDoc(this.manifest, admission, Date.now())
     for (const m of this.nodes) {
       await saveRosterDoc(dataDirPaths(m.dataDir), doc)
-      if (m !== n && this.running(m.index)) await this.query(m.index, 'membership', admission)
+      if (m.peerId !== peerId && this.running(m.index)) await this.query(m.index, 'membership', admission)
     }
-    return n
   }
 
   async start (i: number): Promise<void> {

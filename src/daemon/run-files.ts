@@ -1,7 +1,7 @@
 // The run a data directory belongs to: its signed manifest (run.json) and the admissions and
 // membership changes it has seen (membership/<hash>.json), read back and checked on every start.
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { canonicalJson, verifyManifest, verifyRosterDoc, Roster, ManifestError, type RosterDoc, type SignedManifest } from '../manifest/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
@@ -73,7 +73,8 @@ export async function loadRoster (paths: DataDirPaths, manifest: SignedManifest,
 }
 
 async function atomicWrite (path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`
+  // unique per write: two writers of one document (gossip and the control API at once) must not share a temp file
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
   await writeFile(tmp, text)
   await rename(tmp, path)
 }
