@@ -34,6 +34,9 @@ function messages (runId: string, author: string, i: number): { presence: Presen
 async function outsiderAlone (): Promise<Record<string, number>> {
   const host = await createTapestryHost({ runId: args.runId, listen: ['/ip4/127.0.0.1/tcp/0'] })
   const r = { dialsAccepted: 0, published: 0, blobBytes: 0, syncCommits: 0, syncModels: 0, dhtResponses: 0, errors: 0 }
+  const ms: Record<string, number> = {}
+  let t0 = Date.now()
+  const phase = (name: string): void => { ms[name] = Date.now() - t0; t0 = Date.now() }
   try {
     for (let i = 0; i < N; i++) {
       try {
@@ -44,6 +47,7 @@ async function outsiderAlone (): Promise<Record<string, number>> {
       } catch { r.errors++ }
       await host.libp2p.hangUp(memberId).catch(() => {})
     }
+    phase('dial')
     await host.libp2p.peerStore.merge(memberId, { multiaddrs: [multiaddr(args.addr.split('/p2p/')[0])] })
     for (let i = 0; i < N; i++) {
       const m = messages(args.runId, host.peerId, i)
@@ -52,11 +56,13 @@ async function outsiderAlone (): Promise<Record<string, number>> {
       r.published += (await publishCommit(host, m.commit)).recipients
       r.published += (await publishSubAggregate(host, m.subAggregate)).recipients
     }
+    phase('publish')
     for (let i = 0; i < N; i++) {
       try {
         r.blobBytes += (await fetchBlob(host, args.blobCid, [memberId], { maxBytes: 1 << 28, timeoutMs: 2_000, parallel: 1 })).byteLength
       } catch { r.errors++ }
     }
+    phase('blob')
     for (let i = 0; i < N; i++) {
       try {
         const page = await requestChain(host, memberId, { fromRound: 0, timeoutMs: 2_000 })
@@ -64,13 +70,18 @@ async function outsiderAlone (): Promise<Record<string, number>> {
         if (page.model != null) r.syncModels++
       } catch { r.errors++ }
     }
-    for (let i = 0; i < N; i++) {
+    phase('sync')
+    // a DHT query to a peer that refuses us ends only at its timeout: ten at a time
+    const query = async (): Promise<void> => {
       try {
-        for await (const ev of host.libp2p.services.dht.getClosestPeers(memberId.toMultihash().bytes, { signal: AbortSignal.timeout(2_000) })) {
+        for await (const ev of host.libp2p.services.dht.getClosestPeers(memberId.toMultihash().bytes, { signal: AbortSignal.timeout(500) })) {
           if (ev.name === 'PEER_RESPONSE' && ev.from.equals(memberId)) r.dhtResponses++
         }
       } catch { r.errors++ }
     }
+    for (let i = 0; i < N; i += 10) await Promise.all(Array.from({ length: Math.min(10, N - i) }, query))
+    phase('dht')
+    process.stderr.write(JSON.stringify({ phaseMs: ms }) + '\n')
   } finally {
     await host.stop()
   }

@@ -25,6 +25,7 @@ async function runAgent (args: object): Promise<{ alone: Record<string, number>,
   proc.stderr.on('data', d => { err += String(d) })
   const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
   assert.equal(code, 0, `agent failed:\n${err}`)
+  process.stdout.write(`# agent: ${err.trim().split('\n').pop() ?? ''}\n`)
   return JSON.parse(out.trim().split('\n').pop() ?? '{}')
 }
 
