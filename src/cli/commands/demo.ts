@@ -44,7 +44,7 @@ export interface DemoOptions {
 export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
   const t0 = Date.now()
   const config = { ...DEMO_CONFIG, mode: o.mode ?? 'gossip', ...(o.groupSize != null ? { groupSize: o.groupSize } : {}) }
-  const cluster = await LocalCluster.create({ nodes: o.nodes, rounds: o.rounds, dir: o.dir, config, env: { TAPESTRY_LOG: 'info' } })
+  const cluster = await LocalCluster.create({ nodes: o.nodes, rounds: o.rounds, dir: o.dir, config, minMembers: o.nodes, env: { TAPESTRY_LOG: 'info' } })
   o.say(`starting ${o.nodes} daemons in ${cluster.dir}`)
   try {
     await cluster.startAll()
