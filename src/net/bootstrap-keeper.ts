@@ -75,7 +75,11 @@ export function keepBootstrapped (libp2p: Libp2p, list: ReadonlyArray<{ peer: Pe
       libp2p.dial(t.addr, { signal: AbortSignal.timeout(10_000) })
         .then(() => { options.log?.info({ peer: t.peer.toString() }, 'reconnected to bootstrap peer') })
         .catch(err => {
-          options.log?.debug({ peer: t.peer.toString(), retryInMs: t.backoffMs, err: String(err) }, 'bootstrap peer unreachable')
+          // said aloud on the first failure and then at most every max backoff: an operator must
+          // learn that a partner's node refuses this one (not admitted yet) without a debug log
+          const loud = t.backoffMs === first || t.backoffMs === max
+          options.log?.[loud ? 'warn' : 'debug']({ peer: t.peer.toString(), retryInMs: t.backoffMs, err: String(err) },
+            'bootstrap peer unreachable or refusing this node (is it up? has an admin admitted this node to the run?)')
           t.nextAt = Date.now() + t.backoffMs
           t.backoffMs = Math.min(max, t.backoffMs * 2)
         })
