@@ -96,6 +96,22 @@ describe('tapestry host', () => {
     await waitFor(() => member.libp2p.getConnections(friend.libp2p.peerId).length === 1, 2000, 'friend connection')
   })
 
+  it('counts gate refusals, and drops a peer whose identify names another run (one key in two runs)', async () => {
+    const outsider = track(await makeHost())
+    const member = track(await makeHost({ allowPeer: id => id !== outsider.peerId }))
+    await outsider.dial(member.multiaddrs()[0]).catch(() => {})
+    await waitFor(() => member.refused.connections >= 1, 2000, 'refusal counted')
+    assert.equal(member.admits(outsider.peerId), false)
+    assert.equal(member.admits(member.peerId), true)
+    // a key admitted to both runs passes both gaters: identify's user agent names the run
+    const key = await generateKeyPair('Ed25519')
+    const ours = track(await makeHost({ runId: 'run-one', runName: 'one' }))
+    const theirs = track(await makeHost({ runId: 'run-two', privateKey: key }))
+    await theirs.dial(ours.multiaddrs()[0]).catch(() => {})
+    // whichever side identifies the other first hangs up
+    await waitFor(() => ours.refused.connections + theirs.refused.connections >= 1 && ours.libp2p.getConnections(theirs.libp2p.peerId).length === 0, 5000, 'peer of another run dropped')
+  })
+
   it('dials bootstrap peers at start', async () => {
     const seed = track(await makeHost())
     const joiner = track(await makeHost({ bootstrap: [seed.multiaddrs()[0]] }))
