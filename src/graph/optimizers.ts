@@ -79,6 +79,11 @@ export interface OptimizerStepInput {
   readonly lr: Value
   /** in optimizerState order */
   readonly state: ReadonlyArray<readonly Value[]>
+  /**
+   * per parameter vector, where weight decay applies: 1 everywhere, 0 nowhere, or a 0/1 mask of
+   * the vector's length (e.g. matrices yes, norms and biases no) @default 1 for every vector
+   */
+  readonly decayMasks?: ReadonlyArray<Value | 0 | 1>
 }
 
 export interface OptimizerStepOutput {
@@ -102,7 +107,8 @@ function sgdStep (o: Extract<ResolvedOptimizer, { kind: 'sgd' }>, s: OptimizerSt
   const params: Value[] = []
   const ms: Value[] = []
   s.params.forEach((p, i) => {
-    const g = o.weightDecay === 0 ? grads[i] : add(grads[i], mul(p, o.weightDecay))
+    const m = s.decayMasks?.[i] ?? 1
+    const g = o.weightDecay === 0 || m === 0 ? grads[i] : add(grads[i], mul(m === 1 ? p : mul(p, m), o.weightDecay))
     // PyTorch semantics: m ← μ·m + g, p ← p − lr·m (no dampening)
     const m2 = o.momentum === 0 ? g : add(mul(s.state[0][i], o.momentum), g)
     ms.push(m2)
@@ -127,6 +133,13 @@ function adamwStep (o: Extract<ResolvedOptimizer, { kind: 'adamw' }>, s: Optimiz
   const stepSize = div(mul(s.lr, mul(r, 1 - o.beta1)), bc1)
   const epsHat = mul(r, o.eps)
   const decay = o.weightDecay === 0 ? undefined : sub(1, mul(s.lr, o.weightDecay))
+  const lrWd = o.weightDecay === 0 ? undefined : mul(s.lr, o.weightDecay)
+  // p·(1 − lr·wd·mask): the scalar factor where the whole vector decays, a mask where only part does
+  const decayed = (p: Value, i: number): Value => {
+    const m = s.decayMasks?.[i] ?? 1
+    if (decay === undefined || lrWd === undefined || m === 0) return p
+    return m === 1 ? mul(p, decay) : sub(p, mul(mul(p, m), lrWd))
+  }
   const params: Value[] = []
   const ms: Value[] = []
   const vs: Value[] = []
@@ -135,7 +148,7 @@ function adamwStep (o: Extract<ResolvedOptimizer, { kind: 'adamw' }>, s: Optimiz
     const m2 = add(mul(s.state[0][i], o.beta1), g)
     const v2 = add(mul(s.state[1][i], o.beta2), mul(g, g))
     const update = mul(div(m2, add(sqrt(v2), epsHat)), stepSize)
-    params.push(sub(decay === undefined ? p : mul(p, decay), update))
+    params.push(sub(decayed(p, i), update))
     ms.push(m2)
     vs.push(v2)
   })

@@ -38,6 +38,17 @@ export type ModelSpec =
     /** tokens per window */
     context: number
   }
+  | {
+    kind: 'gpt'
+    /** token ids are in [0, vocab); 256 for bytes */
+    vocab: number
+    /** tokens per window, also the number of learned positions */
+    context: number
+    layers: number
+    heads: number
+    /** model width, a multiple of heads */
+    width: number
+  }
 
 /** Element types a model input or target may have (what a batch can carry). */
 export type IoDType = 'float32' | 'int64'

@@ -5,7 +5,8 @@ import { SpecError } from './errors.js'
 import { bucketLayout, joinBuckets, singleBucket, splitBuckets, unflattenBuckets, type Bucket } from './flat-params.js'
 import { modelDef } from './models/index.js'
 import { LOSSES } from './losses.js'
-import { gather, int64Scalar, loop, reshape } from './ops/index.js'
+import { constTensor, gather, int64Scalar, loop, reshape } from './ops/index.js'
+import { tensor } from './types.js'
 import { optimizerState, optimizerStep, type StateSlot } from './optimizers.js'
 import { serializeModel } from './serialize.js'
 import { IO, type ModelSpec, type OptimizerSpec, type TrainingStepGraph } from './spec.js'
@@ -42,6 +43,7 @@ export function buildTrainingStep (model: ModelSpec, opt: OptimizerSpec, innerSt
   const buckets = k === 1 ? singleBucket(layout) : bucketLayout(layout)
 
   const g = new GraphBuilder(k === 1 ? 'training_step' : `training_step_x${k}`)
+  const decayMasks = def.decays === undefined ? undefined : buckets.map(b => decayMask(g, b, def.decays!))
   const params = g.input(IO.params, 'float32', [p])
   const state = slots.map(s => g.input(s.name, 'float32', s.like === 'params' ? [p] : [1]))
   const lr = g.input(IO.lr, 'float32', [])
@@ -53,7 +55,7 @@ export function buildTrainingStep (model: ModelSpec, opt: OptimizerSpec, innerSt
     const output = def.forward(model, unflattenBuckets(c.params, buckets), named)
     const mean = loss.mean(output, vs[inputs.length])
     const grads = gradients(mean, c.params)
-    const next = optimizerStep(opt, { params: c.params, grads, lr, state: c.state })
+    const next = optimizerStep(opt, { params: c.params, grads, lr, state: c.state, decayMasks })
     return { next, loss: mean }
   }
 
@@ -89,6 +91,16 @@ export function buildTrainingStep (model: ModelSpec, opt: OptimizerSpec, innerSt
     inputs,
     target
   }
+}
+
+/** 1 when every tensor of the bucket decays, 0 when none does, else a constant 0/1 vector over the bucket. */
+function decayMask (g: GraphBuilder, b: Bucket, decays: (name: string) => boolean): Value | 0 | 1 {
+  const flags = b.entries.map(e => decays(e.name))
+  if (flags.every(f => f)) return 1
+  if (flags.every(f => !f)) return 0
+  const m = new Float32Array(b.size)
+  for (const e of b.entries) if (decays(e.name)) m.fill(1, e.offset - b.offset, e.offset - b.offset + e.size)
+  return constTensor(g, tensor('float32', [b.size], m))
 }
 
 function pack (c: Carried): Value[] {

@@ -5,10 +5,12 @@ import type { ModelSpec, TensorSpec } from '../spec.js'
 import type { ModelDef } from './model.js'
 import { bigram } from './bigram.js'
 import { mlp } from './mlp.js'
+import { gpt } from './gpt.js'
 
 const MODELS: { readonly [K in ModelSpec['kind']]: ModelDef<Extract<ModelSpec, { kind: K }>> } = {
   mlp,
-  bigram
+  bigram,
+  gpt
 }
 
 /** The definition of a spec's kind, after validating the spec and what the definition declares. */
@@ -46,3 +48,4 @@ function checkDeclared (kind: string, inputs: readonly TensorSpec[], target: Ten
 export type { ModelDef } from './model.js'
 export { DEFAULT_MLP_SIZES, initMlp, mlpForward, mlpLayout, type MlpSpec } from './mlp.js'
 export { bigramLayout, type BigramSpec } from './bigram.js'
+export { DEFAULT_GPT, gptLayout, gptDecays, initGpt, type GptSpec } from './gpt.js'

@@ -26,4 +26,6 @@ export interface ModelDef<S> {
   forward: (spec: S, params: Readonly<Record<string, Value>>, inputs: Readonly<Record<string, Value>>) => Value
   /** throws SpecError for an unusable spec */
   validate: (spec: S) => void
+  /** which tensors the optimizer's weight decay applies to (by layout name) @default all of them */
+  decays?: (name: string) => boolean
 }
