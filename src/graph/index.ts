@@ -31,4 +31,4 @@ export { defineOp, apply, apply1, type OpDef, type GradRule, type GradCall } fro
 export * as ops from './ops/index.js'
 export { OP_TABLE, createOpTable, type OpTable } from './ops/index.js'
 export * from './errors.js'
-export { DEFAULT_MLP_SIZES, type ModelDef, type MlpSpec, type BigramSpec } from './models/index.js'
+export { DEFAULT_MLP_SIZES, DEFAULT_GPT, type ModelDef, type MlpSpec, type BigramSpec, type GptSpec } from './models/index.js'

@@ -1,7 +1,8 @@
 // Named built-in models and datasets, shared by `tapestry train`, the simulator and the daemon.
 // Each model entry declares the dataset kind it accepts, so a wrong pairing is refused when a run
 // is configured, before any data is loaded or any graph is built.
-import type { ModelSpec, OptimizerSpec } from '../graph/index.js'
+import { DEFAULT_GPT, type ModelSpec, type OptimizerSpec } from '../graph/index.js'
+import type { LrSchedule } from './schedule.js'
 import { loadMnist, type Dataset, type DatasetKind } from '../data/index.js'
 import { TrainError, TrainErrorCode } from './errors.js'
 
@@ -25,8 +26,35 @@ const MODELS = {
   bigram: {
     accepts: 'tokens',
     spec: data => ({ kind: 'bigram', vocab: data.vocabSize, context: data.context })
+  } satisfies ModelEntry<'tokens'>,
+  gpt: {
+    accepts: 'tokens',
+    // the dataset fixes vocabulary and context; the rest is the default recipe's shape
+    spec: data => ({ kind: 'gpt', vocab: data.vocabSize, context: data.context, layers: DEFAULT_GPT.layers, heads: DEFAULT_GPT.heads, width: DEFAULT_GPT.width })
   } satisfies ModelEntry<'tokens'>
 } as const
+
+/** How a model trains alone unless told otherwise: batch, optimizer, learning-rate schedule. */
+export interface Recipe {
+  batch: number
+  optimizer: OptimizerSpec
+  schedule: LrSchedule
+}
+
+const RECIPES: Readonly<Record<ModelName, Recipe>> = {
+  mlp: { batch: 64, optimizer: { kind: 'adamw' }, schedule: { kind: 'constant', lr: 1e-3 } },
+  bigram: { batch: 32, optimizer: { kind: 'adamw' }, schedule: { kind: 'constant', lr: 1e-2 } },
+  // nanoGPT's small-model recipe: AdamW β 0.9/0.95, weight decay 0.1 on matrices, clip 1, 5% warmup then cosine to 10%
+  gpt: {
+    batch: 32,
+    optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clipNorm: 1 },
+    schedule: { kind: 'cosine', lr: 1e-3, warmup: 0.05, floor: 0.1 }
+  }
+}
+
+export function recipe (name: ModelName): Recipe {
+  return RECIPES[name]
+}
 
 const DATA = {
   mnist: { kind: 'classification', load: loadMnist }

@@ -5,6 +5,7 @@ import { BatchSampler, type Dataset } from '../data/index.js'
 import { Trainer, type EvalResult } from './trainer.js'
 import { trainFromSampler } from './steps.js'
 import type { DeviceRequest } from './device.js'
+import { checkSchedule, lrAt, type LrSchedule } from './schedule.js'
 
 export interface CentralRunOptions {
   model: ModelSpec
@@ -13,7 +14,8 @@ export interface CentralRunOptions {
   test: Dataset
   steps: number
   batch: number
-  lr: number
+  /** a fixed rate, or a schedule over the run's steps */
+  lr: number | LrSchedule
   fusedSteps: number
   device: DeviceRequest
   seed: number
@@ -40,7 +42,8 @@ export async function runCentral (o: CentralRunOptions): Promise<CentralRunResul
     const t0 = performance.now()
     let lastLoss = NaN
     const recent: number[] = []
-    await trainFromSampler(trainer, sampler, o.steps, o.lr, (done, losses) => {
+    const schedule: LrSchedule = typeof o.lr === 'number' ? { kind: 'constant', lr: o.lr } : checkSchedule(o.lr)
+    await trainFromSampler(trainer, sampler, o.steps, step => lrAt(schedule, step, o.steps), (done, losses) => {
       for (const l of losses) { recent.push(l); if (recent.length > 20) recent.shift() }
       lastLoss = recent.reduce((a, b) => a + b, 0) / recent.length
       o.onProgress?.(done, lastLoss)

@@ -19,16 +19,18 @@ function chunkOf (trainer: Trainer, left: number): number {
  * (the remainder one step at a time). `onChunk` sees the steps done so far and that chunk's losses.
  */
 export async function trainFromSampler (
-  trainer: Trainer, sampler: BatchSampler, steps: number, lr: number,
+  trainer: Trainer, sampler: BatchSampler, steps: number, lr: number | ((step: number) => number),
   onChunk?: (done: number, losses: Float32Array) => void
 ): Promise<void> {
+  // a fused chunk runs at one rate: the schedule's rate at its first step
+  const rate = typeof lr === 'number' ? () => lr : lr
   const chunk = (from: number): number => chunkOf(trainer, steps - from)
   let done = 0
   let next = steps > 0 ? sampler.next(chunk(0)) : undefined
   while (done < steps && next !== undefined) {
     const k = chunk(done)
     const cur = next
-    const running = trainer.trainSteps(k, sampler.batchSize, cur.x, cur.y, lr)
+    const running = trainer.trainSteps(k, sampler.batchSize, cur.x, cur.y, rate(done))
     if (done + k < steps) next = sampler.next(chunk(done + k))
     const losses = await running
     done += k

@@ -1,7 +1,7 @@
 // `tapestry train`: one node trains a built-in model on a built-in dataset and reports.
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { DATA_NAMES, MODEL_NAMES, checkPairing, DEFAULT_INNER_LR, loadData, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
+import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, type LrSchedule, DEFAULT_INNER_LR, loadData, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
 import { layoutToString } from '../../tensor/index.js'
 import type { OptimizerSpec } from '../../graph/index.js'
 import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
@@ -14,6 +14,8 @@ export interface TrainOptions {
   batch: number
   lr: number
   optimizer: 'adamw' | 'sgd'
+  /** learning-rate schedule over the run */
+  schedule: 'constant' | 'cosine'
   fused: number
   device: DeviceRequest
   seed: number
@@ -29,13 +31,16 @@ export function parseTrainOptions (raw: Record<string, unknown>): TrainOptions {
   const data = parseChoice('data', String(raw.data), DATA_NAMES)
   // a model trains on one dataset kind: refuse a wrong pairing before loading anything
   checkPairing(model, data)
+  // unset flags take the model's recipe (catalog.ts)
+  const r = recipe(model)
   return {
     model,
     data,
     steps: parseIntFlag('steps', raw.steps as string, 1, 10_000_000),
-    batch: parseIntFlag('batch', raw.batch as string, 1, 65_536),
-    lr: parseFloatFlag('lr', raw.lr as string, 0, 10, true),
-    optimizer: parseChoice('optimizer', String(raw.optimizer), ['adamw', 'sgd'] as const),
+    batch: raw.batch == null ? r.batch : parseIntFlag('batch', raw.batch as string, 1, 65_536),
+    lr: raw.lr == null ? r.schedule.lr : parseFloatFlag('lr', raw.lr as string, 0, 10, true),
+    optimizer: parseChoice('optimizer', String(raw.optimizer ?? 'adamw'), ['adamw', 'sgd'] as const),
+    schedule: parseChoice('schedule', String(raw.schedule ?? r.schedule.kind), ['constant', 'cosine'] as const),
     fused: parseIntFlag('fused', raw.fused as string, 1, 4096),
     device: parseDeviceRequest(String(raw.device)),
     seed: parseIntFlag('seed', raw.seed as string, 0, 2 ** 32 - 1),
@@ -52,9 +57,10 @@ export function registerTrain (program: Command): void {
     .option('--model <name>', `model (${MODEL_NAMES.join('|')})`, 'mlp')
     .option('--data <name>', `dataset (${DATA_NAMES.join('|')})`, 'mnist')
     .option('--steps <n>', 'optimizer steps', '600')
-    .option('--batch <n>', 'batch size', '64')
-    .option('--lr <x>', 'learning rate', String(DEFAULT_INNER_LR))
-    .option('--optimizer <name>', 'adamw|sgd', 'adamw')
+    .option('--batch <n>', 'batch size (default: the model\'s recipe: mlp 64, gpt 32)')
+    .option('--lr <x>', `peak learning rate (default: the model's recipe: mlp ${DEFAULT_INNER_LR}, gpt 1e-3)`)
+    .option('--optimizer <name>', 'adamw|sgd (adamw: the model\'s recipe, for gpt β 0.9/0.95, weight decay 0.1 on matrices, clip 1)', 'adamw')
+    .option('--schedule <s>', 'constant|cosine (cosine: 5% linear warmup, then cosine to 10%; default: mlp constant, gpt cosine)')
     .option('--fused <k>', 'inner steps fused into one ONNX Loop run', '16')
     .option('--device <d>', 'auto|cuda|cpu', 'auto')
     .option('--seed <s>', 'seed for initialisation and batches', '1')
@@ -77,7 +83,9 @@ async function train (o: TrainOptions): Promise<void> {
   const log = createLogger()
   const { train: trainSet, test } = loadData(o.data)
   const model = modelSpec(o.model, trainSet)
-  const optimizer: OptimizerSpec = o.optimizer === 'adamw' ? { kind: 'adamw' } : { kind: 'sgd', momentum: 0.9 }
+  const base = recipe(o.model)
+  const optimizer: OptimizerSpec = o.optimizer === 'adamw' ? base.optimizer : { kind: 'sgd', momentum: 0.9 }
+  const schedule: LrSchedule = o.schedule === 'constant' ? { kind: 'constant', lr: o.lr } : { kind: 'cosine', lr: o.lr, warmup: 0.05, floor: 0.1 }
   let initialParams: Float32Array | undefined
   if (o.load != null) {
     const { modelLayout } = await import('../../graph/index.js')
@@ -89,7 +97,7 @@ async function train (o: TrainOptions): Promise<void> {
     : undefined
   bar?.start(o.steps, 0, { loss: '-' })
   const r = await runCentral({
-    model, optimizer, train: trainSet, test, steps: o.steps, batch: o.batch, lr: o.lr, fusedSteps: o.fused,
+    model, optimizer, train: trainSet, test, steps: o.steps, batch: o.batch, lr: schedule, fusedSteps: o.fused,
     device: o.device, seed: o.seed, threads: o.threads, initialParams,
     onProgress: (done, loss) => bar?.update(done, { loss: loss.toFixed(4) })
   })
@@ -112,7 +120,9 @@ async function train (o: TrainOptions): Promise<void> {
     finalLoss: r.finalLoss,
     testLoss: r.test.loss,
     testAccuracy: r.test.accuracy,
-    testBitsPerByte: r.test.bitsPerByte,
+    // language models: the held-out split's bits per byte where classifiers report accuracy
+    heldOutBitsPerByte: r.test.bitsPerByte,
+    heldOutLoss: r.test.bitsPerByte !== undefined ? r.test.loss : undefined,
     stepsPerSecond: r.stepsPerSecond,
     device: r.trainer.device
   }
