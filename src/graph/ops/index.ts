@@ -7,6 +7,7 @@ import { gatherOps } from './gather.js'
 import { linalgOps } from './linalg.js'
 import { lossOps } from './loss.js'
 import { miscOps } from './misc.js'
+import { normOps } from './norm.js'
 import { reduceOps } from './reduce.js'
 import { selectOps } from './select.js'
 import { shapeOps } from './shape.js'
@@ -24,7 +25,7 @@ export function createOpTable (...groups: ReadonlyArray<readonly OpDef[]>): OpTa
 /** Every op the builder knows. Adding an op (and its rule) is adding a list here. */
 export const OP_TABLE: OpTable = createOpTable(
   elementwiseOps, activationOps, linalgOps, reduceOps, shapeOps, slicingOps,
-  gatherOps, selectOps, lossOps, miscOps, controlOps
+  gatherOps, selectOps, lossOps, miscOps, controlOps, normOps
 )
 
 export * from './activation.js'
@@ -34,6 +35,7 @@ export * from './gather.js'
 export * from './linalg.js'
 export * from './loss.js'
 export * from './misc.js'
+export * from './norm.js'
 export * from './reduce.js'
 export * from './select.js'
 export * from './shape.js'

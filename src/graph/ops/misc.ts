@@ -1,8 +1,8 @@
-// Small ops that mostly carry no gradient: shapes, sizes, casts, comparisons, index helpers.
+// Small ops that mostly carry no gradient: shapes, sizes, casts, comparisons, index helpers, constants.
 import type { GraphBuilder, Value } from '../builder.js'
 import { InvalidArgumentError } from '../errors.js'
 import { apply1, broadcastShapes, defineOp, need, sameAs, type OpDef } from '../opdef.js'
-import { attr, intAttr, isFloat, normAxis, tensor, type DType, type TensorData } from '../types.js'
+import { attr, intAttr, isFloat, normAxis, tensor, type Attrs, type DType, type TensorData } from '../types.js'
 
 const Shape = defineOp('Shape', (inputs, attrs) => {
   const x = need(inputs[0], 'Shape input')
@@ -73,7 +73,31 @@ const ConstantOfShape = defineOp('ConstantOfShape', (inputs, attrs) => {
   return [{ dtype, shape: typeof n === 'number' ? new Array<null>(n).fill(null) : undefined }]
 })
 
-export const miscOps: readonly OpDef[] = [Shape, Size, Identity, Cast, Equal, Greater, Less, Not, ArgMax, NonZero, Range, ConstantOfShape]
+/**
+ * The tensor a Constant node's attributes define: `value`, or the shorthands `value_float(s)`
+ * (float32) and `value_int(s)` (int64) that exporters such as PyTorch also write.
+ */
+export function constantValue (attrs: Attrs): TensorData {
+  const names = Object.keys(attrs)
+  if (names.length !== 1) throw new InvalidArgumentError(`Constant needs exactly one value attribute, got [${names.join(', ')}]`)
+  const name = names[0]
+  const a = attrs[name]
+  if (name === 'value' && a.kind === 'tensor') return a.value
+  if (name === 'value_float' && a.kind === 'float') return tensor('float32', [], [a.value])
+  if (name === 'value_floats' && a.kind === 'floats') return tensor('float32', [a.value.length], a.value)
+  if (name === 'value_int' && a.kind === 'int') return tensor('int64', [], [a.value])
+  if (name === 'value_ints' && a.kind === 'ints') return tensor('int64', [a.value.length], a.value)
+  throw new InvalidArgumentError(`unsupported Constant attribute ${name} (${a.kind})`)
+}
+
+// no inputs, so no gradient rule: autodiff never reaches it (GraphBuilder.constant writes these nodes)
+const Constant = defineOp('Constant', (inputs, attrs) => {
+  if (inputs.length > 0) throw new InvalidArgumentError('Constant takes no inputs')
+  const t = constantValue(attrs)
+  return [{ dtype: t.dtype, shape: t.shape }]
+})
+
+export const miscOps: readonly OpDef[] = [Shape, Size, Identity, Cast, Equal, Greater, Less, Not, ArgMax, NonZero, Range, ConstantOfShape, Constant]
 
 const DTYPE_BY_CODE: Record<number, DType> = { 1: 'float32', 6: 'int32', 7: 'int64', 9: 'bool', 11: 'float64' }
 const CODE_BY_DTYPE: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 }
@@ -150,4 +174,14 @@ export function int64Scalar (where: Value | GraphBuilder, value: number): Value 
 export function constTensor (where: Value | GraphBuilder, t: TensorData): Value {
   const g = 'graph' in where ? where.graph : where
   return g.constant(t)
+}
+
+/**
+ * A Constant node from its ONNX attributes, as an exported graph spells them (`value` tensor or
+ * a `value_float(s)`/`value_int(s)` shorthand, normalised to `value`). The result carries its
+ * data while building (constData), like every constant of the builder.
+ */
+export function constant (where: Value | GraphBuilder, attrs: Attrs): Value {
+  const g = 'graph' in where ? where.graph : where
+  return g.constant(constantValue(attrs))
 }
