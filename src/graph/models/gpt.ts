@@ -2,7 +2,7 @@
 // a final LayerNorm and an output head tied to the token embedding (GPT-2's shape, nanoGPT's init).
 import type { Value } from '../builder.js'
 import { SpecError } from '../errors.js'
-import { add, cast, constTensor, div, erf, gather, gemm, matmul, mul, reduceMean, reshape, softmax, split, sqrt, sub, transpose } from '../ops/index.js'
+import { add, cast, constTensor, erf, gather, gemm, layerNorm, matmul, mul, reshape, softmax, split, transpose } from '../ops/index.js'
 import { IO } from '../spec.js'
 import { tensor } from '../types.js'
 import { createLayout, type ParamLayout } from '../../tensor/layout.js'
@@ -80,11 +80,9 @@ export function initGpt (s: GptSpec, rng: Rng): Float32Array {
   return flat
 }
 
-/** LayerNorm over the last axis, decomposed into ReduceMean/Sub/Mul/Sqrt/Div (every op here has a rule). */
-function layerNorm (x: Value, scale: Value, bias: Value): Value {
-  const centred = sub(x, reduceMean(x, [-1]))
-  const variance = reduceMean(mul(centred, centred), [-1])
-  return add(mul(div(centred, sqrt(add(variance, LN_EPS))), scale), bias)
+/** LayerNorm over the last axis: one ONNX LayerNormalization node (opset 17), one fused kernel in ORT. */
+function norm (x: Value, scale: Value, bias: Value): Value {
+  return layerNorm(x, scale, bias, { axis: -1, epsilon: LN_EPS })
 }
 
 /** GELU, exact form: x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
@@ -115,17 +113,17 @@ export function gptForward (s: GptSpec, p: Readonly<Record<string, Value>>, toke
   const mask = causalMask(x, t)
   const toHeads = (v: Value): Value => transpose(reshape(v, [-1, t, h, hd]), [0, 2, 1, 3]) // [B, H, T, hd]
   for (let i = 0; i < s.layers; i++) {
-    const a = layerNorm(x, p[`h${i}.ln1.scale`], p[`h${i}.ln1.bias`])
+    const a = norm(x, p[`h${i}.ln1.scale`], p[`h${i}.ln1.bias`])
     const [q, k, v] = split(dense(a, p[`h${i}.attn.qkv.weight`], p[`h${i}.attn.qkv.bias`]), [d, d, d], 1)
     const scores = add(mul(matmul(toHeads(q), transpose(reshape(k, [-1, t, h, hd]), [0, 2, 3, 1])), 1 / Math.sqrt(hd)), mask)
     const y = matmul(softmax(scores, -1), toHeads(v)) // [B, H, T, hd]
     const merged = reshape(transpose(y, [0, 2, 1, 3]), [-1, d])
     x = add(x, dense(merged, p[`h${i}.attn.proj.weight`], p[`h${i}.attn.proj.bias`]))
-    const m = layerNorm(x, p[`h${i}.ln2.scale`], p[`h${i}.ln2.bias`])
+    const m = norm(x, p[`h${i}.ln2.scale`], p[`h${i}.ln2.bias`])
     const f = gelu(dense(m, p[`h${i}.mlp.fc.weight`], p[`h${i}.mlp.fc.bias`]))
     x = add(x, dense(f, p[`h${i}.mlp.proj.weight`], p[`h${i}.mlp.proj.bias`]))
   }
-  const out = layerNorm(x, p['lnf.scale'], p['lnf.bias'])
+  const out = norm(x, p['lnf.scale'], p['lnf.bias'])
   // tied head: logits = x · wteᵀ, read transposed by Gemm
   return reshape(gemm(out, p.wte, null, { transB: true }), [-1, t, s.vocab])
 }
