@@ -5,6 +5,7 @@ import { registerSim } from './commands/sim.js'
 import { registerNode } from './commands/node.js'
 import { registerDemo } from './commands/demo.js'
 import { registerRun } from './commands/run.js'
+import { registerExport } from './commands/export.js'
 
 const EXIT_BACKSTOP_MS = 2_000
 
@@ -18,6 +19,7 @@ registerSim(program)
 registerNode(program)
 registerDemo(program)
 registerRun(program)
+registerExport(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -44,7 +44,7 @@ export function buildEvalModel (model: ModelSpec): EvalModel {
  * A self-contained model any ONNX Runtime can load: the parameters become named
  * initializers (layout names), the model's declared inputs, output 'logits'.
  */
-export function buildInferenceModel (model: ModelSpec, params: Float32Array): Uint8Array {
+export function buildInferenceModel (model: ModelSpec, params: Float32Array, metadata: Record<string, string> = {}): Uint8Array {
   const def = modelDef(model)
   const layout = def.layout(model)
   if (params.length !== layout.total) throw new InvalidArgumentError(`params has ${params.length} values, the model needs ${layout.total}`)
@@ -55,5 +55,5 @@ export function buildInferenceModel (model: ModelSpec, params: Float32Array): Ui
     g.initializer(e.name, tensor('float32', e.shape, params.slice(e.offset, e.offset + e.size)))
   ]))
   g.output(def.forward(model, p, named), IO.logits)
-  return serializeModel(g, { docString: `inference: ${model.kind}` })
+  return serializeModel(g, { docString: `inference: ${model.kind}`, metadata })
 }

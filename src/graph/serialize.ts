@@ -19,6 +19,8 @@ export interface SerializeOptions {
   domains?: Record<string, number>
   producerName?: string
   docString?: string
+  /** ModelProto metadata_props, e.g. the model spec an exported file was made from */
+  metadata?: Record<string, string>
 }
 
 export function tensorProto (t: TensorData, name = ''): onnxProto.onnx.ITensorProto {
@@ -101,7 +103,8 @@ export function modelProto (g: GraphBuilder, opts: SerializeOptions = {}): onnxP
       { domain: '', version: opts.opset ?? DEFAULT_OPSET },
       ...Object.entries(domains).map(([domain, version]) => ({ domain, version }))
     ],
-    graph: graphProto(g)
+    graph: graphProto(g),
+    metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value }))
   }
 }
 

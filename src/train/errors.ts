@@ -11,7 +11,9 @@ export enum TrainErrorCode {
   /** a model paired with a dataset of a kind it does not accept (refused when a run is configured) */
   ModelDataMismatch = 'ERR_TRAIN_MODEL_DATA_MISMATCH',
   /** a model name the catalog does not know */
-  UnknownModel = 'ERR_TRAIN_UNKNOWN_MODEL'
+  UnknownModel = 'ERR_TRAIN_UNKNOWN_MODEL',
+  /** an ONNX file that is not a model `tapestry export` wrote (or is damaged) */
+  BadModelFile = 'ERR_TRAIN_BAD_MODEL_FILE'
 }
 
 export class TrainError extends Error {

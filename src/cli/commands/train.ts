@@ -1,7 +1,8 @@
 // `tapestry train`: one node trains a built-in model on a built-in dataset and reports.
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, type LrSchedule, DEFAULT_INNER_LR, loadData, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
+import { readFile } from 'node:fs/promises'
+import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, loadData, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
 import { layoutToString } from '../../tensor/index.js'
 import type { OptimizerSpec } from '../../graph/index.js'
 import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
@@ -22,6 +23,8 @@ export interface TrainOptions {
   threads?: number
   save?: string
   load?: string
+  /** an exported model (`tapestry export`) to start from: fine-tuning a derivative */
+  init?: string
   json: boolean
 }
 
@@ -47,6 +50,7 @@ export function parseTrainOptions (raw: Record<string, unknown>): TrainOptions {
     threads: raw.threads == null ? undefined : parseIntFlag('threads', raw.threads as string, 1, 1024),
     save: raw.save as string | undefined,
     load: raw.load as string | undefined,
+    init: raw.init as string | undefined,
     json: raw.json === true
   }
 }
@@ -67,6 +71,7 @@ export function registerTrain (program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
     .option('--save <file>', 'write the trained parameters to a checkpoint')
     .option('--load <file>', 'start from a checkpoint')
+    .option('--init <model.onnx>', 'start from an exported model (`tapestry export`): fine-tune a private derivative, no network involved')
     .option('--json', 'print one JSON object on stdout', false)
     .action(async (raw: Record<string, unknown>) => { await train(parseTrainOptions(raw)) })
 }
@@ -87,6 +92,15 @@ async function train (o: TrainOptions): Promise<void> {
   const optimizer: OptimizerSpec = o.optimizer === 'adamw' ? base.optimizer : { kind: 'sgd', momentum: 0.9 }
   const schedule: LrSchedule = o.schedule === 'constant' ? { kind: 'constant', lr: o.lr } : { kind: 'cosine', lr: o.lr, warmup: 0.05, floor: 0.1 }
   let initialParams: Float32Array | undefined
+  if (o.init != null) {
+    let bytes: Uint8Array
+    try { bytes = await readFile(o.init) } catch (err) { throw new TrainError(TrainErrorCode.BadModelFile, `cannot read ${o.init}: ${(err as Error).message}`) }
+    const m = readExportedModel(bytes, o.init)
+    if (JSON.stringify(m.spec) !== JSON.stringify(model)) {
+      throw new TrainError(TrainErrorCode.BadModelFile, `${o.init} is a ${JSON.stringify(m.spec)}, but --model ${o.model} on --data ${o.data} is ${JSON.stringify(model)}`)
+    }
+    initialParams = m.params
+  }
   if (o.load != null) {
     const { modelLayout } = await import('../../graph/index.js')
     const ck = await loadCheckpoint(o.load, modelLayout(model))
