@@ -1,5 +1,6 @@
 // Public specs of the graph layer: which model, which optimizer, and what a training-step graph is.
 import type { ParamLayout } from '../tensor/layout.js'
+import type { OnnxSpec } from './import-onnx.js'
 
 export type OptimizerSpec =
   | {
@@ -49,6 +50,8 @@ export type ModelSpec =
     /** model width, a multiple of heads */
     width: number
   }
+  /** an ONNX forward graph loaded with importOnnx (import-onnx.ts), named by its content hash */
+  | OnnxSpec
 
 /** Element types a model input or target may have (what a batch can carry). */
 export type IoDType = 'float32' | 'int64'

@@ -19,7 +19,7 @@ export interface SampleOptions {
  * follows a position never changes its logits, and the next byte is read at the last real one.
  */
 export async function sampleText (model: Uint8Array, spec: ModelSpec, o: SampleOptions): Promise<string> {
-  if (spec.kind === 'mlp') throw new TrainError(TrainErrorCode.BadInput, 'this model is a classifier: it does not generate text')
+  if (spec.kind !== 'gpt' && spec.kind !== 'bigram') throw new TrainError(TrainErrorCode.BadInput, `a ${spec.kind} model does not generate text: sample takes a byte-level language model`)
   const { context, vocab } = spec
   if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) throw new TrainError(TrainErrorCode.BadInput, `temperature must be ≥ 0, got ${o.temperature}`)
   const session = await ort.InferenceSession.create(model)

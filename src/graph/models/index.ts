@@ -6,8 +6,9 @@ import type { ModelDef } from './model.js'
 import { bigram } from './bigram.js'
 import { mlp } from './mlp.js'
 import { gpt } from './gpt.js'
+import { onnxModelDef } from '../import-onnx.js'
 
-const MODELS: { readonly [K in ModelSpec['kind']]: ModelDef<Extract<ModelSpec, { kind: K }>> } = {
+const MODELS: { readonly [K in Exclude<ModelSpec['kind'], 'onnx'>]: ModelDef<Extract<ModelSpec, { kind: K }>> } = {
   mlp,
   bigram,
   gpt
@@ -15,7 +16,7 @@ const MODELS: { readonly [K in ModelSpec['kind']]: ModelDef<Extract<ModelSpec, {
 
 /** The definition of a spec's kind, after validating the spec and what the definition declares. */
 export function modelDef (spec: ModelSpec): ModelDef<ModelSpec> {
-  const def = (MODELS as Record<string, ModelDef<ModelSpec> | undefined>)[spec.kind]
+  const def = spec.kind === 'onnx' ? onnxModelDef(spec) as unknown as ModelDef<ModelSpec> : (MODELS as Record<string, ModelDef<ModelSpec> | undefined>)[spec.kind]
   if (def === undefined) throw new SpecError(`unknown model kind "${spec.kind}"`)
   def.validate(spec)
   checkDeclared(spec.kind, def.inputs(spec), def.target(spec), def)
