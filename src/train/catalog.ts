@@ -2,7 +2,7 @@
 // Each model entry declares the dataset kind it accepts, so a wrong pairing is refused when a run
 // is configured, before any data is loaded or any graph is built.
 import type { ModelSpec, OptimizerSpec } from '../graph/index.js'
-import { loadMnist, type Dataset, type DatasetKind } from '../data/index.js'
+import { loadMnist, loadSotu, type Dataset, type DatasetKind } from '../data/index.js'
 import { TrainError, TrainErrorCode } from './errors.js'
 
 /** A model entry: the dataset kind it trains on, and its spec derived from such a dataset. */
@@ -29,7 +29,9 @@ const MODELS = {
 } as const
 
 const DATA = {
-  mnist: { kind: 'classification', load: loadMnist }
+  mnist: { kind: 'classification', load: loadMnist },
+  // State of the Union addresses, byte tokens; held out: the years ending in 5
+  sotu: { kind: 'tokens', load: () => loadSotu({ context: 128 }) }
 } as const satisfies Readonly<Record<string, DataEntry>>
 
 export type ModelName = keyof typeof MODELS
