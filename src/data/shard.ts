@@ -1,9 +1,9 @@
-// Splits a dataset into one shard per node (rows: IID or Dirichlet label skew; documents: IID), reproducibly from a seed.
+// Splits a dataset into one shard per node (rows: IID or Dirichlet label skew; documents: IID or whole groups), reproducibly from a seed.
 import { Rng } from '../tensor/rng.js'
 import type { ClassificationDataset, Dataset } from './dataset.js'
 import { DataErrorCode, ShardError } from './errors.js'
 import { formatPartition, validatePartition, type Partition } from './partition.js'
-import { documentTokens, type TokenDataset } from './tokens.js'
+import { documentTokens, groupMembers, type TokenDataset } from './tokens.js'
 
 export interface ShardOptions {
   /**
@@ -21,7 +21,8 @@ export interface ShardOptions {
  * whole documents of a token set. Every unit lands in exactly one shard, no shard has
  * fewer than `minPerShard` units, and the same (dataset, nodes, partition, seed) always
  * gives the same shards. Each shard's indices are ascending; the batch sampler does the
- * shuffling. A token set has no labels to skew, so it takes only `iid`.
+ * shuffling. A token set has no labels to skew: it takes `iid`, or a `group` partition
+ * (`speaker`, `era`) naming one of its groupings; a classification set takes no `group`.
  */
 export function shard (dataset: Dataset, nodes: number, partition: Partition, seed: number | string, options: ShardOptions = {}): Int32Array[] {
   const minPerShard = options.minPerShard ?? 1
@@ -39,15 +40,20 @@ export function shard (dataset: Dataset, nodes: number, partition: Partition, se
   let shards: number[][]
   switch (dataset.kind) {
     case 'classification':
+      if (partition.kind === 'group') {
+        throw new ShardError(DataErrorCode.PartitionKind, nodes, dataset.n, `a classification dataset cannot be split by "${formatPartition(partition)}": it has no document groups; use iid or dirichlet:<alpha>`)
+      }
       shards = partition.kind === 'iid'
         ? iidShards(dataset.n, nodes, rng)
         : dirichletShards(dataset, nodes, partition.alpha, minPerShard, rng)
       break
     case 'tokens':
-      if (partition.kind !== 'iid') {
-        throw new ShardError(DataErrorCode.PartitionKind, nodes, dataset.n, `a token dataset cannot be split by "${formatPartition(partition)}": it has no labels; use iid`)
+      if (partition.kind === 'dirichlet') {
+        throw new ShardError(DataErrorCode.PartitionKind, nodes, dataset.n, `a token dataset cannot be split by "${formatPartition(partition)}": it has no labels; use iid or a grouping (speaker, era)`)
       }
-      shards = documentShards(dataset, nodes, minPerShard, rng)
+      shards = partition.kind === 'iid'
+        ? documentShards(dataset, nodes, minPerShard, rng)
+        : groupShards(dataset, nodes, partition.by, minPerShard, rng)
       break
   }
   return shards.map(s => Int32Array.from(s).sort())
@@ -83,6 +89,51 @@ function documentShards (ds: TokenDataset, nodes: number, minPerShard: number, r
     held[s] += ds.docStarts[d + 1] - ds.docStarts[d]
   })
   return out
+}
+
+/**
+ * Whole groups of the grouping `by`, balanced by tokens with the greedy longest-first rule:
+ * groups in decreasing token count (ties in a seeded random order) each go to the shard
+ * holding the fewest tokens so far (ties: the one with fewer groups, then the lower index),
+ * so every shard gets at least one group and the largest shard exceeds the mean by at most
+ * one group. Which node gets which shard is then a seeded permutation. Groups with no
+ * document are left out of the count.
+ */
+function groupShards (ds: TokenDataset, nodes: number, by: string, minPerShard: number, rng: Rng): number[][] {
+  const grouping = Object.hasOwn(ds.groups ?? {}, by) ? ds.groups?.[by] : undefined
+  if (grouping === undefined) {
+    const has = Object.keys(ds.groups ?? {})
+    throw new ShardError(DataErrorCode.NoGrouping, nodes, ds.n,
+      `this token dataset has no "${by}" grouping of its documents; ${has.length === 0 ? 'it has no groupings at all, use iid' : `it has ${has.join(', ')}`}`)
+  }
+  const members = groupMembers(grouping)
+  const present = members.map((docs, g) => ({ g, docs, tokens: documentTokens(ds, docs) })).filter(x => x.docs.length > 0)
+  if (present.length < nodes) {
+    throw new ShardError(DataErrorCode.TooFewGroups, nodes, ds.n,
+      `${present.length} ${by} groups cannot give ${nodes} nodes a shard each: whole groups are dealt out, so use at most ${present.length} nodes`)
+  }
+  rng.shuffle(present)
+  // Array.prototype.sort is stable: equal token counts keep the seeded order
+  present.sort((a, b) => b.tokens - a.tokens)
+  const out: number[][] = Array.from({ length: nodes }, () => [])
+  const held = new Float64Array(nodes)
+  const count = new Int32Array(nodes)
+  const names: string[][] = Array.from({ length: nodes }, () => [])
+  for (const { g, docs, tokens } of present) {
+    let s = 0
+    for (let j = 1; j < nodes; j++) if (held[j] < held[s] || (held[j] === held[s] && count[j] < count[s])) s = j
+    for (const d of docs) out[s].push(d)
+    held[s] += tokens
+    count[s]++
+    names[s].push(grouping.names[g])
+  }
+  out.forEach((docs, s) => {
+    if (docs.length < minPerShard) {
+      throw new ShardError(DataErrorCode.TooFewExamples, nodes, ds.n,
+        `the shard of ${by} ${names[s].join(', ')} holds ${docs.length} documents, fewer than minPerShard ${minPerShard}; whole groups cannot be split`)
+    }
+  })
+  return rng.shuffle(out) as number[][]
 }
 
 function iidShards (n: number, nodes: number, rng: Rng): number[][] {

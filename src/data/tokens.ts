@@ -4,6 +4,19 @@ import { DataError, DataErrorCode } from './errors.js'
 /** Token ids of a whole corpus; bytes fit a Uint8Array, larger vocabularies the wider types. */
 export type TokenArray = Uint8Array | Uint16Array | Int32Array
 
+/** What a grouping may be called (and so what `group:<name>` may name). */
+export const GROUPING_NAME = /^[a-z][a-z0-9_-]*$/
+
+/**
+ * One way of grouping a token set's documents (by speaker, by era, ...): `names[g]` is
+ * group g, `of[d]` the group of document d. A group may hold no document (a held-out set
+ * keeps the full name list, so group indices mean the same in train and test).
+ */
+export interface DocumentGroups {
+  readonly names: readonly string[]
+  readonly of: Int32Array
+}
+
 /**
  * Documents of token ids stored back to back. A training example is a window of
  * `context + 1` tokens inside one document: the first `context` are the input and the
@@ -22,10 +35,18 @@ export interface TokenDataset {
   readonly vocabSize: number
   /** input tokens per window */
   readonly context: number
+  /**
+   * Optional groupings of the documents, keyed by a lowercase name ('speaker', 'era'); a
+   * `group` partition shards whole groups of the grouping it names.
+   */
+  readonly groups?: Readonly<Record<string, DocumentGroups>>
 }
 
-/** Builds a token dataset, checking offsets, ids and context. */
-export function createTokenDataset (tokens: TokenArray, docStarts: ArrayLike<number>, vocabSize: number, context: number): TokenDataset {
+/** Builds a token dataset, checking offsets, ids, context and document groupings. */
+export function createTokenDataset (
+  tokens: TokenArray, docStarts: ArrayLike<number>, vocabSize: number, context: number,
+  groups?: Readonly<Record<string, DocumentGroups>>
+): TokenDataset {
   const fail = (m: string): never => { throw new DataError(DataErrorCode.LoadFailed, m) }
   if (!Number.isInteger(vocabSize) || vocabSize < 2) fail(`vocabulary size must be an integer ≥ 2, got ${vocabSize}`)
   if (!Number.isInteger(context) || context < 1) fail(`context must be a positive integer, got ${context}`)
@@ -38,7 +59,28 @@ export function createTokenDataset (tokens: TokenArray, docStarts: ArrayLike<num
   for (let i = 0; i < tokens.length; i++) {
     if (tokens[i] >= vocabSize || tokens[i] < 0) fail(`token ${tokens[i]} at ${i} outside [0, ${vocabSize})`)
   }
-  return { kind: 'tokens', tokens, docStarts: Int32Array.from(docStarts), n: docStarts.length - 1, vocabSize, context }
+  const n = docStarts.length - 1
+  const ds: TokenDataset = { kind: 'tokens', tokens, docStarts: Int32Array.from(docStarts), n, vocabSize, context }
+  if (groups === undefined) return ds
+  const copy: Record<string, DocumentGroups> = {}
+  for (const [key, g] of Object.entries(groups)) {
+    if (!GROUPING_NAME.test(key)) fail(`grouping name "${key}" must be lowercase letters, digits, '-' or '_'`)
+    if (g.of.length !== n) fail(`grouping ${key} labels ${g.of.length} documents, the dataset has ${n}`)
+    if (new Set(g.names).size !== g.names.length) fail(`grouping ${key} repeats a group name`)
+    for (let d = 0; d < n; d++) {
+      const v = g.of[d]
+      if (!Number.isInteger(v) || v < 0 || v >= g.names.length) fail(`grouping ${key}: document ${d} is in group ${v}, outside [0, ${g.names.length})`)
+    }
+    copy[key] = { names: [...g.names], of: Int32Array.from(g.of) }
+  }
+  return { ...ds, groups: copy }
+}
+
+/** Document indices of each group of `groups` (empty for a group with no document). */
+export function groupMembers (groups: DocumentGroups): number[][] {
+  const out: number[][] = groups.names.map(() => [])
+  for (let d = 0; d < groups.of.length; d++) out[groups.of[d]].push(d)
+  return out
 }
 
 /** Tokens held by the given documents (all documents when omitted). */

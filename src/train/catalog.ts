@@ -3,7 +3,7 @@
 // is configured, before any data is loaded or any graph is built.
 import { DEFAULT_GPT, type ModelSpec, type OptimizerSpec } from '../graph/index.js'
 import type { LrSchedule } from './schedule.js'
-import { loadMnist, type Dataset, type DatasetKind } from '../data/index.js'
+import { loadMnist, loadSotu, type Dataset, type DatasetKind } from '../data/index.js'
 import { TrainError, TrainErrorCode } from './errors.js'
 
 /** A model entry: the dataset kind it trains on, and its spec derived from such a dataset. */
@@ -57,7 +57,9 @@ export function recipe (name: ModelName): Recipe {
 }
 
 const DATA = {
-  mnist: { kind: 'classification', load: loadMnist }
+  mnist: { kind: 'classification', load: loadMnist },
+  // State of the Union addresses, byte tokens; held out: the years ending in 5
+  sotu: { kind: 'tokens', load: () => loadSotu({ context: 128 }) }
 } as const satisfies Readonly<Record<string, DataEntry>>
 
 export type ModelName = keyof typeof MODELS
