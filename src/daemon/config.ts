@@ -30,7 +30,7 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
    * would bring their own data, so this is the node's, not the run's; the simulator's experiments
    * default to Dirichlet 0.5, a node to an even split)
    */
-  partition: z.string().refine(s => { try { parsePartition(s); return true } catch { return false } }, { message: 'iid or dirichlet:<alpha>' }).default('iid'),
+  partition: z.string().refine(s => { try { parsePartition(s); return true } catch { return false } }, { message: 'iid, dirichlet:<alpha>, speaker, era or group:<name>' }).default('iid'),
   shards: z.number().int().min(1).default(1),
   shard: z.number().int().min(0).default(0),
   /** stop after this many rounds (0 = run until stopped) */

@@ -35,8 +35,8 @@ const codecSpec = z.string().refine(parses(parseSpec), { message: 'not a valid c
  * Quorum 0.75 is what both the daemon and the simulator used (the engine's 0.5 was unused).
  */
 export const RunSettingsSchema = z.object({
-  model: z.enum(['mlp']).default('mlp').describe('model every member trains'),
-  data: z.enum(['mnist']).default('mnist').describe('dataset (schema shared by every member)'),
+  model: z.enum(['mlp', 'bigram', 'gpt']).default('mlp').describe('model every member trains: mlp (classifier), bigram or gpt (byte-level language models)'),
+  data: z.enum(['mnist', 'sotu']).default('mnist').describe('dataset (schema shared by every member): mnist digits, or sotu (State of the Union addresses, bytes)'),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(1).describe('seed of θ_0, data splits and sampling'),
   innerSteps: z.number().int().min(1).max(100_000).default(50).describe('H: local steps per round'),
   batch: z.number().int().min(1).max(65_536).default(32).describe('per-node batch size'),
@@ -80,7 +80,11 @@ export function roundTimings (s: { deadlineMs: number, collectMs?: number, backu
 }
 
 /** Cross-field checks of the run settings, for `.superRefine` on this schema and every extension. */
+/** Which models train on which data: a classifier on labelled rows, a language model on text. */
+const TRAINS_ON: Readonly<Record<RunSettings['data'], ReadonlyArray<RunSettings['model']>>> = { mnist: ['mlp'], sotu: ['bigram', 'gpt'] }
+
 export function checkRunSettings (s: RunSettings, ctx: z.RefinementCtx): void {
+  if (!TRAINS_ON[s.data].includes(s.model)) ctx.addIssue({ code: 'custom', path: ['model'], message: `model ${s.model} does not train on ${s.data} (use ${TRAINS_ON[s.data].join(' or ')})` })
   const t = roundTimings(s)
   if (t.collectMs > t.deadlineMs) ctx.addIssue({ code: 'custom', path: ['collectMs'], message: `must not exceed deadlineMs (${t.collectMs} > ${t.deadlineMs})` })
 }

@@ -9,7 +9,7 @@ import { SimError, SimErrorCode } from './errors.js'
 export type SimMode = UpdateMode
 export const SIM_MODES: readonly SimMode[] = UPDATE_MODES
 
-const partition = z.custom<Partition>(v => { try { validatePartition(v as Partition); return true } catch { return false } }, { message: 'iid or dirichlet:<alpha>' })
+const partition = z.custom<Partition>(v => { try { validatePartition(v as Partition); return true } catch { return false } }, { message: 'iid, dirichlet:<alpha>, speaker, era or group:<name>' })
 const topology = z.custom<TopologySpec>(v => typeof v === 'object' && v != null && typeof (v as { kind?: unknown }).kind === 'string', { message: 'a topology: full | ring | star[:hub] | regular:<d> | ...' })
 
 /** The run settings every simulated node shares, plus what only the simulator has: nodes, the network, faults, evaluation. */

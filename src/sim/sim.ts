@@ -25,6 +25,8 @@ export interface RoundRecord {
   groups: number
   loss: number | null
   accuracy: number | null
+  /** language models: held-out bits per byte (null for classifiers and rounds not evaluated) */
+  bitsPerByte: number | null
   /** cumulative bytes on the wire when the commit was first applied */
   bytes: number
   /** virtual seconds since the start */
@@ -33,7 +35,8 @@ export interface RoundRecord {
 
 export interface SimResult {
   rounds: RoundRecord[]
-  final: { loss: number | null, accuracy: number | null }
+  /** heldOutBitsPerByte: language models only, where classifiers report accuracy */
+  final: { loss: number | null, accuracy: number | null, heldOutBitsPerByte?: number }
   bytesTotal: number
   virtualSeconds: number
   wallSeconds: number
@@ -211,7 +214,7 @@ export class Simulation {
     const lastEval = [...rounds].reverse().find(r => r.accuracy != null)
     return {
       rounds,
-      final: { loss: lastEval?.loss ?? null, accuracy: lastEval?.accuracy ?? null },
+      final: { loss: lastEval?.loss ?? null, accuracy: lastEval?.accuracy ?? null, ...(lastEval?.bitsPerByte != null ? { heldOutBitsPerByte: lastEval.bitsPerByte } : {}) },
       bytesTotal: this.net.stats.bytesTotal,
       virtualSeconds: this.now / 1000,
       wallSeconds: (performance.now() - wall0) / 1000,
@@ -382,7 +385,7 @@ export class Simulation {
     return this.backend.evaluate(n.driver.state.params).then(ev => this.record(n, commit, ev))
   }
 
-  private record (n: SimNode, commit: Commit, ev: { loss: number, accuracy?: number } | undefined): void {
+  private record (n: SimNode, commit: Commit, ev: { loss: number, accuracy?: number, bitsPerByte?: number } | undefined): void {
     const rec: RoundRecord = {
       round: commit.round,
       aggregator: commit.aggregator,
@@ -391,12 +394,13 @@ export class Simulation {
       groups: commit.subAggregates?.length ?? 0,
       loss: ev?.loss ?? null,
       accuracy: ev?.accuracy ?? null,
+      bitsPerByte: ev?.bitsPerByte ?? null,
       bytes: this.net.stats.bytesTotal,
       time: this.now / 1000
     }
     this.records.set(commit.round, rec)
     this.log?.(`round ${commit.round}: aggregator ${commit.aggregator} (rank ${commit.rank}), ${rec.included} updates` + (rec.groups > 0 ? ` in ${rec.groups} groups` : '') +
-      (rec.accuracy != null ? `, loss ${rec.loss!.toFixed(4)}, accuracy ${(100 * rec.accuracy).toFixed(2)}%` : '') +
+      (rec.accuracy != null ? `, loss ${rec.loss!.toFixed(4)}, ${rec.bitsPerByte != null ? `${rec.bitsPerByte.toFixed(3)} bits/byte` : `accuracy ${(100 * rec.accuracy).toFixed(2)}%`}` : '') +
       `, ${(rec.bytes / 1e6).toFixed(2)} MB, t=${rec.time.toFixed(1)}s`)
     const late = this.faults.late
     if (late != null && late.afterRound === commit.round) this.push(this.now, { kind: 'join', node: late.node })

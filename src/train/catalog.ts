@@ -3,7 +3,7 @@
 // is configured, before any data is loaded or any graph is built.
 import { DEFAULT_GPT, type ModelSpec, type OptimizerSpec } from '../graph/index.js'
 import type { LrSchedule } from './schedule.js'
-import { loadMnist, loadSotu, type Dataset, type DatasetKind } from '../data/index.js'
+import { createTokenDataset, loadLocalText, loadMnist, loadSotu, windowStarts, type Dataset, type DatasetKind, type TokenDataset } from '../data/index.js'
 import { TrainError, TrainErrorCode } from './errors.js'
 
 /** A model entry: the dataset kind it trains on, and its spec derived from such a dataset. */
@@ -107,3 +107,51 @@ function refuseMismatch (model: ModelName, kind: DatasetKind, what: string): voi
 /** Inner optimizer used for local training unless a caller overrides it. */
 export const DEFAULT_INNER_OPTIMIZER: OptimizerSpec = { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }
 export const DEFAULT_INNER_LR = 1e-3
+
+/** Every 10th document (and at least one) is held out of a node's own text. */
+const HELD_OUT_EVERY = 10
+
+/**
+ * A node's own text (a folder of .txt files or a .jsonl file, loadLocalText) as train and
+ * held-out splits: documents 9, 19, 29, … are held out (the last one when there are fewer than 10);
+ * a single document is cut 90/10 at a byte boundary. The bytes never leave this process.
+ */
+export function loadLocalTextSplit (path: string, context: number, field?: string): { train: TokenDataset, test: TokenDataset } {
+  const all = loadLocalText(path, { context, field })
+  const bytes = Uint8Array.from(all.tokens) // byte-level: every id < 256
+  const docs = Array.from({ length: all.n }, (_, d) => bytes.subarray(all.docStarts[d], all.docStarts[d + 1]))
+  let train: Uint8Array[]
+  let test: Uint8Array[]
+  if (docs.length === 1) {
+    const cut = Math.floor(docs[0].length * 0.9)
+    train = [docs[0].subarray(0, cut)]
+    test = [docs[0].subarray(cut)]
+  } else {
+    const held = (d: number): boolean => docs.length < HELD_OUT_EVERY ? d === docs.length - 1 : d % HELD_OUT_EVERY === HELD_OUT_EVERY - 1
+    train = docs.filter((_, d) => !held(d))
+    test = docs.filter((_, d) => held(d))
+  }
+  const join = (parts: Uint8Array[]): TokenDataset => {
+    const starts = [0]
+    for (const p of parts) starts.push(starts[starts.length - 1] + p.length)
+    const bytes = new Uint8Array(starts[starts.length - 1])
+    parts.forEach((p, i) => bytes.set(p, starts[i]))
+    return createTokenDataset(bytes, starts, all.vocabSize, context)
+  }
+  const split = { train: join(train), test: join(test) }
+  for (const [name, ds] of Object.entries(split)) {
+    if (windowStarts(ds, null).length === 0) throw new TrainError(TrainErrorCode.BadInput, `${path}: the ${name === 'test' ? 'held-out' : 'training'} part has no document of ${context + 1} bytes or more`)
+  }
+  return split
+}
+
+/** A shipped dataset by name, or a node's own text by path (a folder of .txt, or a .jsonl). */
+export function loadDataOrPath (nameOrPath: string, context = 128): { train: Dataset, test: Dataset } {
+  if ((DATA_NAMES as readonly string[]).includes(nameOrPath)) return loadData(nameOrPath as DataName)
+  return loadLocalTextSplit(nameOrPath, context)
+}
+
+/** The dataset kind of a name or a local path (a path is text). */
+export function dataKindOf (nameOrPath: string): DatasetKind {
+  return (DATA_NAMES as readonly string[]).includes(nameOrPath) ? dataKind(nameOrPath as DataName) : 'tokens'
+}

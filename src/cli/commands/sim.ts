@@ -24,7 +24,7 @@ const FLAG_SETTINGS: Array<[flag: string, key: string, help: string]> = [
   ['rounds', 'rounds', helpWithDefault('outer rounds', SIM.rounds)],
   ...RUN_SETTING_KEYS.map(k => [simFlag(k), simFlag(k), runSettingHelp(k)] as [string, string, string]),
   ['keep-inner-state', 'keep-inner-state', helpWithDefault('true: keep each node\'s AdamW state across rounds; false: restart it', SIM.keepInnerState)],
-  ['partition', 'partition', helpWithDefault('iid | dirichlet:<alpha>', formatPartition(SIM.partition))],
+  ['partition', 'partition', helpWithDefault('iid | dirichlet:<alpha> (labels) | speaker | era (text: whole groups of documents)', formatPartition(SIM.partition))],
   ['outer', 'outer', 'outer optimizer preset: nesterov (keeps --outer-lr/--outer-momentum) | fedavg (lr 1, momentum 0)'],
   ['topology', 'topology', helpWithDefault('full | ring | star[:hub] | regular:<d> | smallworld:<d>:<p> | regions:<r>:<ms> | edges:<file>', formatTopology(SIM.topology))],
   ['latency', 'latency', helpWithDefault('per-link one-way latency (ms)', SIM.link.latencyMs)],

@@ -2,15 +2,17 @@
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { readFile } from 'node:fs/promises'
-import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, loadData, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
+import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, loadDataOrPath, dataKindOf, modelAccepts, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, loadData, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
 import { layoutToString } from '../../tensor/index.js'
 import type { OptimizerSpec } from '../../graph/index.js'
 import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
+import { UsageError } from '../errors.js'
 import { createLogger } from '../log.js'
 
 export interface TrainOptions {
   model: ModelName
-  data: DataName
+  /** a shipped dataset's name, or the path of this node's own text (folder of .txt, or .jsonl) */
+  data: string
   steps: number
   batch: number
   lr: number
@@ -31,9 +33,11 @@ export interface TrainOptions {
 /** Pure: raw commander values → validated options (unit-tested). */
 export function parseTrainOptions (raw: Record<string, unknown>): TrainOptions {
   const model = parseChoice('model', String(raw.model), MODEL_NAMES)
-  const data = parseChoice('data', String(raw.data), DATA_NAMES)
+  const data = String(raw.data)
   // a model trains on one dataset kind: refuse a wrong pairing before loading anything
-  checkPairing(model, data)
+  if ((DATA_NAMES as readonly string[]).includes(data)) checkPairing(model, data as DataName)
+  else if (!/[/\\.]/.test(data)) throw new UsageError(`unknown --data "${data}" (expected one of: ${DATA_NAMES.join(', ')}, or the path of a folder of .txt files or a .jsonl file)`)
+  else if (modelAccepts(model) !== dataKindOf(data)) throw new TrainError(TrainErrorCode.ModelDataMismatch, `model ${model} trains on ${modelAccepts(model)} data; ${data} is text`)
   // unset flags take the model's recipe (catalog.ts)
   const r = recipe(model)
   return {
@@ -59,7 +63,7 @@ export function registerTrain (program: Command): void {
   program.command('train')
     .description('train a built-in model on one node and report loss, accuracy and speed')
     .option('--model <name>', `model (${MODEL_NAMES.join('|')})`, 'mlp')
-    .option('--data <name>', `dataset (${DATA_NAMES.join('|')})`, 'mnist')
+    .option('--data <name|path>', `dataset (${DATA_NAMES.join('|')}), or this node's own text: a folder of .txt files or a .jsonl file with a "text" field (it never leaves the machine)`, 'mnist')
     .option('--steps <n>', 'optimizer steps', '600')
     .option('--batch <n>', 'batch size (default: the model\'s recipe: mlp 64, gpt 32)')
     .option('--lr <x>', `peak learning rate (default: the model's recipe: mlp ${DEFAULT_INNER_LR}, gpt 1e-3)`)
@@ -86,7 +90,7 @@ function testMetrics (t: EvalResult): string {
 
 async function train (o: TrainOptions): Promise<void> {
   const log = createLogger()
-  const { train: trainSet, test } = loadData(o.data)
+  const { train: trainSet, test } = loadDataOrPath(o.data)
   const model = modelSpec(o.model, trainSet)
   const base = recipe(o.model)
   const optimizer: OptimizerSpec = o.optimizer === 'adamw' ? base.optimizer : { kind: 'sgd', momentum: 0.9 }
