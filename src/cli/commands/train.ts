@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { readFile } from 'node:fs/promises'
-import { DATA_NAMES, MODEL_NAMES, checkPairing, recipeOrPath, dataKindOf, modelAccepts, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
+import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, loadDataOrPath, dataKindOf, modelAccepts, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
 import { layoutToString } from '../../tensor/index.js'
 import type { OptimizerSpec } from '../../graph/index.js'
 import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
