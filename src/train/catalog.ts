@@ -1,7 +1,9 @@
 // Named built-in models and datasets, shared by `tapestry train`, the simulator and the daemon.
 // Each model entry declares the dataset kind it accepts, so a wrong pairing is refused when a run
 // is configured, before any data is loaded or any graph is built.
-import { DEFAULT_GPT, type ModelSpec, type OptimizerSpec } from '../graph/index.js'
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { DEFAULT_GPT, importOnnx, onnxModelDef, type LossName, type ModelSpec, type OnnxSpec, type OptimizerSpec } from '../graph/index.js'
 import type { LrSchedule } from './schedule.js'
 import { createTokenDataset, loadLocalText, loadMnist, loadSotu, windowStarts, type Dataset, type DatasetKind, type TokenDataset } from '../data/index.js'
 import { TrainError, TrainErrorCode } from './errors.js'
@@ -147,6 +149,7 @@ export function loadLocalTextSplit (path: string, context: number, field?: strin
 
 /** A shipped dataset by name, or a node's own text by path (a folder of .txt, or a .jsonl). */
 export function loadDataOrPath (nameOrPath: string, context = 128): { train: Dataset, test: Dataset } {
+  if (nameOrPath === 'sotu') return loadSotu({ context })
   if ((DATA_NAMES as readonly string[]).includes(nameOrPath)) return loadData(nameOrPath as DataName)
   return loadLocalTextSplit(nameOrPath, context)
 }
@@ -154,4 +157,22 @@ export function loadDataOrPath (nameOrPath: string, context = 128): { train: Dat
 /** The dataset kind of a name or a local path (a path is text). */
 export function dataKindOf (nameOrPath: string): DatasetKind {
   return (DATA_NAMES as readonly string[]).includes(nameOrPath) ? dataKind(nameOrPath as DataName) : 'tokens'
+}
+
+/** A node's own ONNX model (`--model path.onnx`): its spec, the dataset kind it takes, and its context for text. */
+export interface OnnxModelFile {
+  spec: OnnxSpec
+  accepts: DatasetKind
+  /** token models: the window the input declares */
+  context?: number
+}
+
+/** Reads and registers an ONNX forward graph (importOnnx), refusing an unreadable file with ERR_TRAIN_BAD_MODEL_FILE. */
+export async function loadOnnxModelFile (path: string, o: { input?: string, target?: string, loss?: LossName } = {}): Promise<OnnxModelFile> {
+  let bytes: Uint8Array
+  try { bytes = await readFile(path) } catch (err) { throw new TrainError(TrainErrorCode.BadModelFile, `cannot read ${path}: ${(err as Error).message}`) }
+  const { spec } = importOnnx(bytes, { name: basename(path), ...o })
+  const input = onnxModelDef(spec).inputs(spec)[0]
+  const accepts: DatasetKind = input.dtype === 'int64' ? 'tokens' : 'classification'
+  return { spec, accepts, ...(accepts === 'tokens' ? { context: input.shape[1] as number } : {}) }
 }

@@ -2,15 +2,20 @@
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { readFile } from 'node:fs/promises'
-import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, loadDataOrPath, dataKindOf, modelAccepts, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
+import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, loadDataOrPath, loadOnnxModelFile, dataKindOf, modelAccepts, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
 import { layoutToString } from '../../tensor/index.js'
-import type { OptimizerSpec } from '../../graph/index.js'
+import type { LossName, ModelSpec, OptimizerSpec } from '../../graph/index.js'
 import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
 import { UsageError } from '../errors.js'
 import { createLogger } from '../log.js'
 
 export interface TrainOptions {
+  /** a built-in model; 'mlp' placeholder when modelFile is set */
   model: ModelName
+  /** a node's own ONNX forward graph (`--model path.onnx`) */
+  modelFile?: string
+  /** names and loss of an ONNX model when not obvious */
+  onnx?: { input?: string, target?: string, loss?: LossName }
   /** a shipped dataset's name, or the path of this node's own text (folder of .txt, or .jsonl) */
   data: string
   steps: number
@@ -32,16 +37,18 @@ export interface TrainOptions {
 
 /** Pure: raw commander values → validated options (unit-tested). */
 export function parseTrainOptions (raw: Record<string, unknown>): TrainOptions {
-  const model = parseChoice('model', String(raw.model), MODEL_NAMES)
+  const modelFile = String(raw.model).endsWith('.onnx') ? String(raw.model) : undefined
+  const model = modelFile !== undefined ? 'mlp' : parseChoice('model', String(raw.model), MODEL_NAMES)
   const data = String(raw.data)
-  // a model trains on one dataset kind: refuse a wrong pairing before loading anything
-  if ((DATA_NAMES as readonly string[]).includes(data)) checkPairing(model, data as DataName)
+  // a model trains on one dataset kind: refuse a wrong pairing before loading anything (an ONNX file's kind is known once read)
+  if (modelFile !== undefined) { if (!(DATA_NAMES as readonly string[]).includes(data) && !/[/\\.]/.test(data)) throw new UsageError(`unknown --data "${data}"`) } else if ((DATA_NAMES as readonly string[]).includes(data)) checkPairing(model, data as DataName)
   else if (!/[/\\.]/.test(data)) throw new UsageError(`unknown --data "${data}" (expected one of: ${DATA_NAMES.join(', ')}, or the path of a folder of .txt files or a .jsonl file)`)
   else if (modelAccepts(model) !== dataKindOf(data)) throw new TrainError(TrainErrorCode.ModelDataMismatch, `model ${model} trains on ${modelAccepts(model)} data; ${data} is text`)
   // unset flags take the model's recipe (catalog.ts)
   const r = recipe(model)
   return {
     model,
+    ...(modelFile !== undefined ? { modelFile, onnx: { input: raw.input as string | undefined, target: raw.target as string | undefined, loss: raw.loss == null ? undefined : parseChoice('loss', String(raw.loss), ['softmax_cross_entropy', 'token_cross_entropy'] as const) } } : {}),
     data,
     steps: parseIntFlag('steps', raw.steps as string, 1, 10_000_000),
     batch: raw.batch == null ? r.batch : parseIntFlag('batch', raw.batch as string, 1, 65_536),
@@ -62,7 +69,10 @@ export function parseTrainOptions (raw: Record<string, unknown>): TrainOptions {
 export function registerTrain (program: Command): void {
   program.command('train')
     .description('train a built-in model on one node and report loss, accuracy and speed')
-    .option('--model <name>', `model (${MODEL_NAMES.join('|')})`, 'mlp')
+    .option('--model <name|file.onnx>', `model (${MODEL_NAMES.join('|')}), or an ONNX forward graph (e.g. from torch.onnx.export, opset 13-18) whose initializers are trained`, 'mlp')
+    .option('--input <name>', 'ONNX model: the graph input fed with examples (default: its only input)')
+    .option('--target <name>', 'ONNX model: the name the labels are fed under (default: y)')
+    .option('--loss <name>', 'ONNX model: softmax_cross_entropy (logits [B, C]) or token_cross_entropy (logits [B, T, V]); default by the output rank')
     .option('--data <name|path>', `dataset (${DATA_NAMES.join('|')}), or this node's own text: a folder of .txt files or a .jsonl file with a "text" field (it never leaves the machine)`, 'mnist')
     .option('--steps <n>', 'optimizer steps', '600')
     .option('--batch <n>', 'batch size (default: the model\'s recipe: mlp 64, gpt 32)')
@@ -90,8 +100,10 @@ function testMetrics (t: EvalResult): string {
 
 async function train (o: TrainOptions): Promise<void> {
   const log = createLogger()
-  const { train: trainSet, test } = loadDataOrPath(o.data)
-  const model = modelSpec(o.model, trainSet)
+  const file = o.modelFile !== undefined ? await loadOnnxModelFile(o.modelFile, o.onnx) : undefined
+  if (file !== undefined && file.accepts !== dataKindOf(o.data)) throw new TrainError(TrainErrorCode.ModelDataMismatch, `${o.modelFile} takes ${file.accepts} data; ${o.data} is ${dataKindOf(o.data)} data`)
+  const { train: trainSet, test } = loadDataOrPath(o.data, file?.context)
+  const model: ModelSpec = file?.spec ?? modelSpec(o.model, trainSet)
   const base = recipe(o.model)
   const optimizer: OptimizerSpec = o.optimizer === 'adamw' ? base.optimizer : { kind: 'sgd', momentum: 0.9 }
   const schedule: LrSchedule = o.schedule === 'constant' ? { kind: 'constant', lr: o.lr } : { kind: 'cosine', lr: o.lr, warmup: 0.05, floor: 0.1 }
@@ -130,7 +142,7 @@ async function train (o: TrainOptions): Promise<void> {
     await r.trainer.close()
   }
   const out = {
-    model: o.model,
+    model: o.modelFile ?? o.model,
     data: o.data,
     params: r.trainer.layout.total,
     steps: o.steps,
