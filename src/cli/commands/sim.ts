@@ -115,8 +115,8 @@ function summary (r: RunReport): Record<string, unknown> {
     baselines: r.baselines == null
       ? undefined
       : {
-          ddp: { loss: r.baselines.ddp.loss, accuracy: r.baselines.ddp.accuracy, bytes: r.baselines.ddp.bytes },
-          local: { loss: r.baselines.local.loss, accuracy: r.baselines.local.accuracy, bytes: r.baselines.local.bytes }
+          ddp: { loss: r.baselines.ddp.loss, accuracy: r.baselines.ddp.accuracy, heldOutBitsPerByte: r.baselines.ddp.heldOutBitsPerByte, bytes: r.baselines.ddp.bytes },
+          local: { loss: r.baselines.local.loss, accuracy: r.baselines.local.accuracy, heldOutBitsPerByte: r.baselines.local.heldOutBitsPerByte, bytes: r.baselines.local.bytes }
         },
     bytesTotal: r.bytesTotal,
     bytesRatioVsDdp: r.bytesRatioVsDdp,
@@ -142,11 +142,14 @@ async function sim (o: SimCliOptions): Promise<void> {
     return
   }
   for (const r of report.runs) {
-    const acc = r.final.accuracy != null ? `${(100 * r.final.accuracy).toFixed(2)}%` : 'n/a'
-    let line = `${r.label}: ${r.completedRounds} rounds, accuracy ${acc}, ${(r.bytesTotal / 1e6).toFixed(2)} MB sent`
+    // language models report held-out bits per byte where classifiers report accuracy
+    const quality = (m: { accuracy: number | null, heldOutBitsPerByte?: number }): string => m.heldOutBitsPerByte != null
+      ? `${m.heldOutBitsPerByte.toFixed(3)} bits/byte`
+      : m.accuracy != null ? `accuracy ${(100 * m.accuracy).toFixed(2)}%` : 'n/a'
+    let line = `${r.label}: ${r.completedRounds} rounds, ${quality(r.final)}, ${(r.bytesTotal / 1e6).toFixed(2)} MB sent`
     if (r.baselines != null) {
-      line += ` | ddp ${(100 * r.baselines.ddp.accuracy).toFixed(2)}% at ${(r.baselines.ddp.bytes / 1e6).toFixed(0)} MB (${r.bytesRatioVsDdp!.toFixed(0)}× more bytes)` +
-        ` | local-only ${(100 * r.baselines.local.accuracy).toFixed(2)}%`
+      line += ` | ddp ${quality(r.baselines.ddp)} at ${(r.baselines.ddp.bytes / 1e6).toFixed(0)} MB (${r.bytesRatioVsDdp!.toFixed(0)}× more bytes)` +
+        ` | local-only ${quality(r.baselines.local)}`
     }
     if (r.privacy != null) line += ` | DP ε = ${r.privacy.epsilon.toFixed(2)} at δ = ${r.privacy.delta} (σ ${r.privacy.noiseMultiplier}, C ${r.privacy.clipNorm}, ${r.privacy.releases} releases)`
     process.stdout.write(line + '\n')
