@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import { FsDatastore } from 'datastore-fs'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createTapestryHost } from '../net/index.js'
-import { BatchSampler, parsePartition, shard, type Dataset } from '../data/index.js'
+import { BatchSampler, parsePartition, shard, thinTokenEval } from '../data/index.js'
 import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, fusedCount } from '../train/index.js'
 import { Rng } from '../tensor/index.js'
 import type { ModelSpec } from '../graph/index.js'
@@ -19,6 +19,9 @@ import { ChainStore } from './chain-store.js'
 import type { NodeComponents } from './node.js'
 import { PrivacyLedger } from './privacy-ledger.js'
 import { createPrivacySettings } from '../privacy/index.js'
+
+/** A language model's per-round evaluation: this many evenly spaced held-out windows (a full pass costs minutes). */
+const DAEMON_EVAL_WINDOWS = 256
 
 export async function openComponents (dataDir: string, log: Logger): Promise<NodeComponents> {
   const paths = dataDirPaths(dataDir)
@@ -77,5 +80,5 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
     throw err
   }
   const privacy = cfg.dpClipNorm > 0 ? await PrivacyLedger.open(paths.state, createPrivacySettings({ clipNorm: cfg.dpClipNorm, noiseMultiplier: cfg.dpNoiseMultiplier, delta: cfg.dpDelta })) : null
-  return { paths, cfg, members, log, token, host, trainer, blobs, store, model, sampler, test: test as Dataset, samples: rows.length, restored, privacy }
+  return { paths, cfg, members, log, token, host, trainer, blobs, store, model, sampler, test: test.kind === 'tokens' ? thinTokenEval(test, DAEMON_EVAL_WINDOWS) : test, samples: rows.length, restored, privacy }
 }

@@ -9,6 +9,8 @@ export interface RoundHistory {
   verified: string
   loss: number | null
   accuracy: number | null
+  /** language models: held-out bits per byte (on the daemon's fixed sample of held-out windows) */
+  bitsPerByte?: number | null
   /** this node's bytes on the wire so far (gossip published + blobs fetched) */
   bytes: number
   /** what the same transfers would have cost as dense fp32 updates */

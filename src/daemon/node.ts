@@ -309,6 +309,7 @@ export class TapestryNode {
         verified,
         loss: ev?.loss ?? null,
         accuracy: ev?.accuracy ?? null,
+        bitsPerByte: ev?.bitsPerByte ?? null,
         bytes,
         bytesDense,
         at: Date.now(),

@@ -1,7 +1,7 @@
 // Public face of data/: dataset kinds, shipped datasets, a node's own text, per-node shards (IID, Dirichlet skew, whole groups), batch sampling.
 export { DataError, DataErrorCode, PartitionParseError, ShardError, SamplerError, LocalTextError } from './errors.js'
 export { type Dataset, type DatasetKind, type ClassificationDataset, createClassificationDataset, featureSize, checkIndices, subset, gather } from './dataset.js'
-export { type TokenDataset, type TokenArray, type DocumentGroups, createTokenDataset, documentTokens, windowStarts, fillWindow, groupMembers, GROUPING_NAME } from './tokens.js'
+export { type TokenDataset, type TokenArray, type DocumentGroups, createTokenDataset, thinTokenEval, documentTokens, windowStarts, fillWindow, groupMembers, GROUPING_NAME } from './tokens.js'
 export { evalChunks, type EvalChunk } from './eval-batches.js'
 export { loadMnist, type MnistSplit, MNIST_FEATURES, MNIST_TEST_SIZE, MNIST_SPLIT_SEED } from './mnist.js'
 export { loadSotu, sotuHeldOut, type SotuSplit, type SotuAddress, SOTU_ERAS, SOTU_VOCAB, SOTU_DEFAULT_CONTEXT } from './sotu.js'

@@ -124,3 +124,22 @@ export function fillWindow (ds: TokenDataset, start: number, i: number, x: BigIn
     y[at + j] = BigInt(src[start + j + 1])
   }
 }
+
+/**
+ * At most `maxWindows` evaluation windows of `ds`, evenly spaced over all of them, as a dataset
+ * of one document per window: a cheap, fixed held-out sample for per-round evaluation (a full
+ * held-out pass of a language model costs as much as hundreds of training steps).
+ */
+export function thinTokenEval (ds: TokenDataset, maxWindows: number): TokenDataset {
+  const all = windowStarts(ds, null, ds.context)
+  if (all.length <= maxWindows) return ds
+  const span = ds.context + 1
+  const tokens = new (ds.tokens.constructor as new (n: number) => TokenArray)(maxWindows * span)
+  const starts: number[] = [0]
+  for (let i = 0; i < maxWindows; i++) {
+    const s = all[Math.floor(i * all.length / maxWindows)]
+    tokens.set(ds.tokens.subarray(s, s + span), i * span)
+    starts.push((i + 1) * span)
+  }
+  return createTokenDataset(tokens, starts, ds.vocabSize, ds.context)
+}

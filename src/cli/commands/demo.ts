@@ -9,6 +9,8 @@ export interface DemoSummary {
   nodes: number
   rounds: number
   finalAccuracy: number | null
+  /** language models (--model gpt): held-out bits per byte on the daemons' fixed held-out sample */
+  finalHeldOutBitsPerByte: number | null
   finalLoss: number | null
   bytesSent: number
   bytesDense: number
@@ -30,7 +32,22 @@ export const DEMO_CONFIG = {
   threads: 1
 }
 
+/** `--model gpt`: the byte-level GPT on the State of the Union addresses, one speaker group per node, shorter rounds. */
+export const DEMO_GPT_CONFIG = {
+  model: 'gpt' as const,
+  data: 'sotu' as const,
+  partition: 'speaker',
+  innerSteps: 16,
+  batch: 16,
+  codec: 'topk:0.01+q4',
+  deadlineMs: 120_000,
+  collectMs: 60_000,
+  backupStepMs: 30_000
+}
+
 export interface DemoOptions {
+  /** mlp on MNIST (default) or gpt on SOTU */
+  model?: 'mlp' | 'gpt'
   nodes: number
   rounds: number
   dir?: string
@@ -43,14 +60,14 @@ export interface DemoOptions {
 
 export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
   const t0 = Date.now()
-  const config = { ...DEMO_CONFIG, mode: o.mode ?? 'gossip', ...(o.groupSize != null ? { groupSize: o.groupSize } : {}) }
+  const config = { ...DEMO_CONFIG, ...(o.model === 'gpt' ? DEMO_GPT_CONFIG : {}), mode: o.mode ?? 'gossip', ...(o.groupSize != null ? { groupSize: o.groupSize } : {}) }
   const cluster = await LocalCluster.create({ nodes: o.nodes, rounds: o.rounds, dir: o.dir, config, minMembers: o.nodes, env: { TAPESTRY_LOG: 'info' } })
   o.say(`starting ${o.nodes} daemons in ${cluster.dir}`)
   try {
     await cluster.startAll()
     const histories: RoundHistory[][] = cluster.nodes.map(() => [])
     let shown = -1
-    const timeoutMs = 60_000 + o.rounds * 60_000
+    const timeoutMs = 60_000 + o.rounds * (o.model === 'gpt' ? 600_000 : 60_000)
     await cluster.waitFor('every node to finish its rounds', async () => {
       for (let i = 0; i < cluster.nodes.length; i++) {
         if (cluster.running(i)) { const r = await cluster.rounds(i); if (r.length >= histories[i].length) histories[i] = r }
@@ -63,7 +80,7 @@ export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
         const sent = rows.reduce((a, r) => a + r.bytes, 0)
         const dense = rows.reduce((a, r) => a + r.bytesDense, 0)
         const r = rows[0]
-        o.say(`round ${String(r.round).padStart(2)}  aggregator ${r.aggregator.slice(-8)} (rank ${r.rank})  updates ${r.included}  loss ${r.loss?.toFixed(4) ?? '-'}  accuracy ${r.accuracy != null ? (100 * r.accuracy).toFixed(2) + '%' : '-'}  bytes ${(sent / 1e6).toFixed(2)} MB vs dense ${(dense / 1e6).toFixed(1)} MB`)
+        o.say(`round ${String(r.round).padStart(2)}  aggregator ${r.aggregator.slice(-8)} (rank ${r.rank})  updates ${r.included}  loss ${r.loss?.toFixed(4) ?? '-'}  ${r.bitsPerByte != null ? `${r.bitsPerByte.toFixed(3)} bits/byte` : `accuracy ${r.accuracy != null ? (100 * r.accuracy).toFixed(2) + '%' : '-'}`}  bytes ${(sent / 1e6).toFixed(2)} MB vs dense ${(dense / 1e6).toFixed(1)} MB`)
       }
       return shown >= o.rounds - 1 || cluster.nodes.every((_, i) => !cluster.running(i))
     }, timeoutMs, 500)
@@ -74,6 +91,7 @@ export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
       nodes: o.nodes,
       rounds: Math.min(...histories.map(h => h.length)),
       finalAccuracy: last[0]?.accuracy ?? null,
+      finalHeldOutBitsPerByte: last[0]?.bitsPerByte ?? null,
       finalLoss: last[0]?.loss ?? null,
       bytesSent,
       bytesDense,
@@ -90,11 +108,12 @@ export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
 
 export function registerDemo (program: Command): void {
   program.command('demo')
-    .description('start N real daemons on 127.0.0.1 that train MNIST together, show progress and a summary')
+    .description('start N real daemons on 127.0.0.1 that train together (MNIST, or --model gpt on SOTU), show progress and a summary')
     .option('--nodes <n>', 'number of daemons', '4')
     .option('--rounds <n>', 'rounds to train', '10')
     .option('--dir <dir>', 'parent directory for the nodes\' data dirs (default: a temp dir)')
     .option('--mode <mode>', 'gossip | aggregator | hierarchical', 'gossip')
+    .option('--model <name>', 'mlp (MNIST digits) | gpt (byte-level GPT on the State of the Union addresses, sharded by speaker; slow on a laptop: minutes per round)', 'mlp')
     .option('--group-size <n>', 'hierarchical mode: members per group', '2')
     .option('--json', 'print one JSON object on stdout', false)
     .action(async (raw: Record<string, unknown>) => {
@@ -103,11 +122,13 @@ export function registerDemo (program: Command): void {
       const mode = raw.mode as string
       if (mode !== 'gossip' && mode !== 'aggregator' && mode !== 'hierarchical') throw new UsageError(`--mode must be gossip, aggregator or hierarchical, got "${mode}"`)
       const groupSize = parseIntFlag('group-size', raw.groupSize as string, 2, 32)
+      const model = raw.model as string
+      if (model !== 'mlp' && model !== 'gpt') throw new UsageError(`--model must be mlp or gpt, got "${model}"`)
       const json = raw.json === true
       const say = (s: string): void => { (json ? process.stderr : process.stdout).write(s + '\n') }
-      const s = await runDemo({ nodes, rounds, dir: raw.dir as string | undefined, mode, groupSize: mode === 'hierarchical' ? groupSize : undefined, json, say })
+      const s = await runDemo({ model, nodes, rounds, dir: raw.dir as string | undefined, mode, groupSize: mode === 'hierarchical' ? groupSize : undefined, json, say })
       if (json) { process.stdout.write(JSON.stringify(s) + '\n'); return }
-      say(`done: ${s.nodes} nodes, ${s.rounds} rounds in ${s.seconds.toFixed(0)} s; accuracy ${s.finalAccuracy != null ? (100 * s.finalAccuracy).toFixed(2) + '%' : '-'}; ` +
+      say(`done: ${s.nodes} nodes, ${s.rounds} rounds in ${s.seconds.toFixed(0)} s; ${s.finalHeldOutBitsPerByte != null ? `${s.finalHeldOutBitsPerByte.toFixed(3)} bits/byte held out` : `accuracy ${s.finalAccuracy != null ? (100 * s.finalAccuracy).toFixed(2) + '%' : '-'}`}; ` +
         `${(s.bytesSent / 1e6).toFixed(2)} MB on the wire vs ${(s.bytesDense / 1e6).toFixed(1)} MB dense (${s.compression.toFixed(0)}× less); aggregators ${[...new Set(s.aggregators)].length} distinct; logs in ${s.dir}`)
     })
 }
