@@ -15,7 +15,12 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
-const names = args.filter(a => !a.startsWith('--'))
+// `train --model gpt` (or --model=gpt) picks the GPT recipe's benchmark
+const modelAt = args.indexOf('--model')
+const model = modelAt >= 0 ? args[modelAt + 1] : args.find(a => a.startsWith('--model='))?.slice(8)
+if (model === 'gpt') BENCHES.train = async () => (await import('./train-gpt.js')).benchTrainGpt
+else if (model !== undefined && model !== 'mlp') { process.stderr.write(`bench train: --model must be mlp or gpt, got ${model}\n`); process.exit(2) }
+const names = args.filter((a, i) => !a.startsWith('--') && !(modelAt >= 0 && i === modelAt + 1))
 if (names.length === 0 || names.some(n => BENCHES[n] == null)) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--json]\n`)
   process.exit(2)
