@@ -4,8 +4,9 @@ import type { Logger } from 'pino'
 import { FsDatastore } from 'datastore-fs'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createTapestryHost } from '../net/index.js'
-import { BatchSampler, parsePartition, shard, thinTokenEval } from '../data/index.js'
-import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, modelSpec, fusedCount } from '../train/index.js'
+import { BatchSampler, parsePartition, shard, thinTokenEval, type Dataset, type TokenDataset } from '../data/index.js'
+import { DaemonError, DaemonErrorCode } from './errors.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, loadLocalTextSplit, modelSpec, fusedCount } from '../train/index.js'
 import { Rng } from '../tensor/index.js'
 import type { ModelSpec } from '../graph/index.js'
 import type { EngineSnapshot } from '../round/index.js'
@@ -19,6 +20,15 @@ import { ChainStore } from './chain-store.js'
 import type { NodeComponents } from './node.js'
 import { PrivacyLedger } from './privacy-ledger.js'
 import { createPrivacySettings } from '../privacy/index.js'
+
+/** A node's own text, checked against the schema of the run's dataset before anything starts. */
+function ownData (path: string, schema: Dataset, runData: string): TokenDataset {
+  if (schema.kind !== 'tokens') throw new DaemonError(DaemonErrorCode.BadConfig, `dataPath: run data ${runData} is ${schema.kind} data; a node's own data is text (a folder of .txt or a .jsonl)`, 'dataPath')
+  const own = loadLocalTextSplit(path, schema.context)
+  // the held-out part of a node's own text stays unused: every member evaluates on the run's held-out set
+  if (own.train.vocabSize !== schema.vocabSize) throw new DaemonError(DaemonErrorCode.BadConfig, `dataPath: vocabulary ${own.train.vocabSize}, the run's is ${schema.vocabSize}`, 'dataPath')
+  return own.train
+}
 
 /** A language model's per-round evaluation: this many evenly spaced held-out windows (a full pass costs minutes). */
 const DAEMON_EVAL_WINDOWS = 256
@@ -38,9 +48,14 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
   const store = new ChainStore(paths.chain, paths.state)
   await store.open()
 
-  const { train, test } = loadData(cfg.data)
-  const model: ModelSpec = modelSpec(cfg.model, train)
-  const rows = shard(train, cfg.shards, parsePartition(cfg.partition), cfg.seed)[cfg.shard]
+  const shipped = loadData(cfg.data)
+  const test = shipped.test
+  const model: ModelSpec = modelSpec(cfg.model, shipped.train)
+  // the node's own data, when it has some: it must have the run's schema (kind, vocabulary, window),
+  // it is trained whole (no shard), and only its size leaves the node (the announce's sample count)
+  const own = cfg.dataPath != null ? ownData(cfg.dataPath, shipped.train, cfg.data) : undefined
+  const train = own ?? shipped.train
+  const rows = own != null ? Int32Array.from({ length: own.n }, (_, i) => i) : shard(train, cfg.shards, parsePartition(cfg.partition), cfg.seed)[cfg.shard]
   const trainer = await Trainer.create({ model, optimizer: DEFAULT_INNER_OPTIMIZER, fusedSteps: fusedCount(cfg.innerSteps), device: cfg.device, threads: cfg.threads, seed: cfg.seed })
   let restored: EngineSnapshot | null
   try {

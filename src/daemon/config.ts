@@ -32,6 +32,8 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
    */
   partition: z.string().refine(s => { try { parsePartition(s); return true } catch { return false } }, { message: 'iid, dirichlet:<alpha>, speaker, era or group:<name>' }).default('iid'),
   shards: z.number().int().min(1).default(1),
+  /** this node's own text (a folder of .txt or a .jsonl): trained instead of a shard of the shipped corpus; it never leaves the node */
+  dataPath: z.string().min(1).optional(),
   shard: z.number().int().min(0).default(0),
   /** stop after this many rounds (0 = run until stopped) */
   maxRounds: z.number().int().min(0).default(0),

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
@@ -86,6 +86,13 @@ test('every fatal start error (no CUDA, port in use, corrupt engine.ck, bad conf
     const cfg = JSON.parse(await readFile(join(bad, 'config.json'), 'utf8')) as Record<string, unknown>
     await writeFile(join(bad, 'config.json'), JSON.stringify({ ...cfg, device: 'gpu' }))
     await assertFatal(bad, 'ERR_DAEMON_CONFIG')
+
+    // a node's own data must have the run's schema: text for an MNIST run is refused before libp2p starts
+    const text = join(dir, 'text')
+    await mkdir(join(dir, 'docs'))
+    await writeFile(join(dir, 'docs', 'a.txt'), 'some words '.repeat(100))
+    await init(text, { dataPath: join(dir, 'docs') })
+    await assertFatal(text, 'ERR_DAEMON_CONFIG')
   })
 })
 
