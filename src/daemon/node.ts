@@ -321,7 +321,9 @@ export class TapestryNode {
     })
     if (cfg.maxRounds > 0 && state.round >= cfg.maxRounds) {
       log.info({ rounds: state.round }, 'reached maxRounds')
-      this.later(2_000, () => { void this.stop('maxRounds reached') }) // let peers fetch what they still need
+      // the last round's record waits for its evaluation (a language model's takes seconds); then
+      // peers get 2 s to fetch what they still need
+      void evaluated.catch(() => undefined).then(() => this.later(2_000, () => { void this.stop('maxRounds reached') }))
     }
   }
 
