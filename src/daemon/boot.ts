@@ -6,7 +6,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createTapestryHost } from '../net/index.js'
 import { BatchSampler, parsePartition, shard, thinTokenEval, type Dataset, type TokenDataset } from '../data/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
-import { Trainer, DEFAULT_INNER_OPTIMIZER, loadData, loadLocalTextSplit, modelSpec, fusedCount } from '../train/index.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, isOnnxRef, loadDataFor, loadLocalTextSplit, loadOnnxModelFile, modelSpec, fusedCount, onnxRef, type OnnxRef } from '../train/index.js'
 import { Rng } from '../tensor/index.js'
 import type { ModelSpec } from '../graph/index.js'
 import type { EngineSnapshot } from '../round/index.js'
@@ -20,6 +20,13 @@ import { ChainStore } from './chain-store.js'
 import type { NodeComponents } from './node.js'
 import { PrivacyLedger } from './privacy-ledger.js'
 import { createPrivacySettings } from '../privacy/index.js'
+
+/** The run's ONNX model file: named by its sha256 in the manifest, held by every member at `modelPath`. */
+async function loadRunModelFile (ref: OnnxRef, path: string | undefined): Promise<void> {
+  if (path == null) throw new DaemonError(DaemonErrorCode.BadConfig, `modelPath: the run trains ONNX model ${ref.slice(0, 17)}…: set modelPath to its file (tapestry init --force --set modelPath=/path/model.onnx)`, 'modelPath')
+  const { spec } = await loadOnnxModelFile(path)
+  if (onnxRef(spec) !== ref) throw new DaemonError(DaemonErrorCode.BadConfig, `modelPath: ${path} has sha256 ${spec.id.slice(0, 12)}…, the run's model is ${ref.slice(5, 17)}…: not the same file`, 'modelPath')
+}
 
 /** A node's own text, checked against the schema of the run's dataset before anything starts. */
 function ownData (path: string, schema: Dataset, runData: string): TokenDataset {
@@ -48,7 +55,8 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
   const store = new ChainStore(paths.chain, paths.state)
   await store.open()
 
-  const shipped = loadData(cfg.data)
+  if (isOnnxRef(cfg.model)) await loadRunModelFile(cfg.model, cfg.modelPath)
+  const shipped = loadDataFor(cfg.model, cfg.data)
   const test = shipped.test
   const model: ModelSpec = modelSpec(cfg.model, shipped.train)
   // the node's own data, when it has some: it must have the run's schema (kind, vocabulary, window),

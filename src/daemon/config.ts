@@ -32,6 +32,8 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
    */
   partition: z.string().refine(s => { try { parsePartition(s); return true } catch { return false } }, { message: 'iid, dirichlet:<alpha>, speaker, era or group:<name>' }).default('iid'),
   shards: z.number().int().min(1).default(1),
+  /** the ONNX file of a run whose model is onnx:<sha256>: checked against that hash at start */
+  modelPath: z.string().min(1).optional(),
   /** this node's own text (a folder of .txt or a .jsonl): trained instead of a shard of the shipped corpus; it never leaves the node */
   dataPath: z.string().min(1).optional(),
   shard: z.number().int().min(0).default(0),

@@ -55,7 +55,7 @@ interface Parsed {
   output: string
 }
 
-const REGISTRY = new Map<string, { def: ModelDef<OnnxSpec>, init: Float32Array }>()
+const REGISTRY = new Map<string, { spec: OnnxSpec, def: ModelDef<OnnxSpec>, init: Float32Array }>()
 
 function fail (name: string, message: string): never {
   throw new SpecError(`${name}: ${message}`)
@@ -222,7 +222,7 @@ export function importOnnx (bytes: Uint8Array, o: ImportOptions): { spec: OnnxSp
     // decay matrices, not biases and norms (rank-1 tensors)
     decays: name => (p.params.find(t => t.name === name)?.shape.length ?? 0) >= 2
   }
-  REGISTRY.set(id, { def, init })
+  REGISTRY.set(id, { spec, def, init })
   return { spec, init, layout }
 }
 
@@ -231,4 +231,9 @@ export function onnxModelDef (spec: OnnxSpec): ModelDef<OnnxSpec> {
   const hit = REGISTRY.get(spec.id)
   if (hit === undefined) throw new SpecError(`model ${spec.name} (sha256 ${spec.id.slice(0, 12)}…) is not loaded in this process: pass its file with --model`)
   return hit.def
+}
+
+/** The spec of a model file loaded in this process, by its sha256 (hex). */
+export function registeredOnnx (id: string): OnnxSpec | undefined {
+  return REGISTRY.get(id)?.spec
 }

@@ -35,7 +35,8 @@ const codecSpec = z.string().refine(parses(parseSpec), { message: 'not a valid c
  * Quorum 0.75 is what both the daemon and the simulator used (the engine's 0.5 was unused).
  */
 export const RunSettingsSchema = z.object({
-  model: z.enum(['mlp', 'bigram', 'gpt']).default('mlp').describe('model every member trains: mlp (classifier), bigram or gpt (byte-level language models)'),
+  model: z.union([z.enum(['mlp', 'bigram', 'gpt']), z.custom<`onnx:${string}`>(v => typeof v === 'string' && /^onnx:[0-9a-f]{64}$/.test(v), { message: 'mlp, bigram, gpt or onnx:<sha256 of the model file>' })])
+    .default('mlp').describe('model every member trains: mlp (classifier), bigram or gpt (byte-level language models), or onnx:<sha256> (an ONNX file every member holds)'),
   data: z.enum(['mnist', 'sotu']).default('mnist').describe('dataset (schema shared by every member): mnist digits, or sotu (State of the Union addresses, bytes)'),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(1).describe('seed of θ_0, data splits and sampling'),
   innerSteps: z.number().int().min(1).max(100_000).default(50).describe('H: local steps per round'),
@@ -81,10 +82,11 @@ export function roundTimings (s: { deadlineMs: number, collectMs?: number, backu
 
 /** Cross-field checks of the run settings, for `.superRefine` on this schema and every extension. */
 /** Which models train on which data: a classifier on labelled rows, a language model on text. */
-const TRAINS_ON: Readonly<Record<RunSettings['data'], ReadonlyArray<RunSettings['model']>>> = { mnist: ['mlp'], sotu: ['bigram', 'gpt'] }
+const TRAINS_ON: Readonly<Record<RunSettings['data'], readonly string[]>> = { mnist: ['mlp'], sotu: ['bigram', 'gpt'] }
 
 export function checkRunSettings (s: RunSettings, ctx: z.RefinementCtx): void {
-  if (!TRAINS_ON[s.data].includes(s.model)) ctx.addIssue({ code: 'custom', path: ['model'], message: `model ${s.model} does not train on ${s.data} (use ${TRAINS_ON[s.data].join(' or ')})` })
+  // an ONNX model's kind is known once its file is read (train/catalog.ts checks it then)
+  if (!s.model.startsWith('onnx:') && !TRAINS_ON[s.data].includes(s.model as 'mlp')) ctx.addIssue({ code: 'custom', path: ['model'], message: `model ${s.model} does not train on ${s.data} (use ${TRAINS_ON[s.data].join(' or ')})` })
   const t = roundTimings(s)
   if (t.collectMs > t.deadlineMs) ctx.addIssue({ code: 'custom', path: ['collectMs'], message: `must not exceed deadlineMs (${t.collectMs} > ${t.deadlineMs})` })
 }

@@ -1,7 +1,7 @@
 // Simulated nodes training for real: one worker-backed ONNX trainer shared by all nodes, each
 // node drawing batches from its own shard with its own seeded sampler.
 import { BatchSampler, shard, shardWeight, type Dataset } from '../data/index.js'
-import { Trainer, DEFAULT_INNER_OPTIMIZER, checkPairing, loadData, modelSpec, fusedCount, postTraining, type DeviceRequest, type EvalResult } from '../train/index.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, checkPairing, loadDataFor, modelSpec, fusedCount, postTraining, type DeviceRequest, type EvalResult } from '../train/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
 import { Rng, type ParamLayout } from '../tensor/index.js'
 import type { TrainingBackend } from './backend.js'
@@ -38,7 +38,7 @@ export class OnnxBackend implements TrainingBackend {
 
   static async create (cfg: SimConfig, opts: OnnxBackendOptions): Promise<OnnxBackend> {
     checkPairing(cfg.model, cfg.data)
-    const { train, test } = loadData(cfg.data)
+    const { train, test } = loadDataFor(cfg.model, cfg.data)
     const model = modelSpec(cfg.model, train)
     const shards = shard(train, cfg.nodes, cfg.partition, cfg.seed)
     // the whole round's H steps in one ONNX Loop run when it is small enough

@@ -3,7 +3,7 @@
 // is configured, before any data is loaded or any graph is built.
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { DEFAULT_GPT, importOnnx, onnxModelDef, type LossName, type ModelSpec, type OnnxSpec, type OptimizerSpec } from '../graph/index.js'
+import { DEFAULT_GPT, importOnnx, onnxModelDef, registeredOnnx, type LossName, type ModelSpec, type OnnxSpec, type OptimizerSpec } from '../graph/index.js'
 import type { LrSchedule } from './schedule.js'
 import { createTokenDataset, loadLocalText, loadMnist, loadSotu, windowStarts, type Dataset, type DatasetKind, type TokenDataset } from '../data/index.js'
 import { TrainError, TrainErrorCode } from './errors.js'
@@ -70,8 +70,32 @@ export const MODEL_NAMES = Object.keys(MODELS) as readonly ModelName[]
 export const DATA_NAMES = Object.keys(DATA) as readonly DataName[]
 
 /** The dataset kind a model accepts. */
-export function modelAccepts (name: ModelName): DatasetKind {
+export function modelAccepts (name: ModelRef): DatasetKind {
+  if (isOnnxRef(name)) return onnxAccepts(loadedOnnx(name))
   return MODELS[name].accepts
+}
+
+/** A node's own ONNX model as a run names it: its file's sha256 (every member loads the same file). */
+export type OnnxRef = `onnx:${string}`
+/** A built-in model's name, or an ONNX model file's reference. */
+export type ModelRef = ModelName | OnnxRef
+
+export function isOnnxRef (m: string): m is OnnxRef {
+  return /^onnx:[0-9a-f]{64}$/.test(m)
+}
+
+export function onnxRef (spec: OnnxSpec): OnnxRef {
+  return `onnx:${spec.id}`
+}
+
+function loadedOnnx (ref: OnnxRef): OnnxSpec {
+  const spec = registeredOnnx(ref.slice(5))
+  if (spec === undefined) throw new TrainError(TrainErrorCode.UnknownModel, `model ${ref.slice(0, 17)}… is an ONNX file not loaded here: give its path (modelPath in the node config, --model file.onnx)`)
+  return spec
+}
+
+function onnxAccepts (spec: OnnxSpec): DatasetKind {
+  return onnxModelDef(spec).inputs(spec)[0].dtype === 'int64' ? 'tokens' : 'classification'
 }
 
 /** The kind of a named dataset, without loading it. */
@@ -80,13 +104,19 @@ export function dataKind (name: DataName): DatasetKind {
 }
 
 /** Throws ERR_TRAIN_MODEL_DATA_MISMATCH unless the model trains on the dataset's kind; call it when a run is configured. */
-export function checkPairing (model: ModelName, data: DataName): void {
+export function checkPairing (model: ModelRef, data: DataName): void {
   refuseMismatch(model, dataKind(data), `dataset ${data}`)
 }
 
 /** The model's spec for this dataset; throws ERR_TRAIN_MODEL_DATA_MISMATCH for a dataset of the wrong kind. */
-export function modelSpec (name: ModelName, data: Dataset): ModelSpec {
+export function modelSpec (name: ModelRef, data: Dataset): ModelSpec {
   refuseMismatch(name, data.kind, 'the dataset')
+  if (isOnnxRef(name)) {
+    const spec = loadedOnnx(name)
+    const input = onnxModelDef(spec).inputs(spec)[0]
+    if (data.kind === 'tokens' && input.shape[1] !== data.context) throw new TrainError(TrainErrorCode.ModelDataMismatch, `${spec.name} takes windows of ${String(input.shape[1])} tokens; the dataset's are ${data.context}`)
+    return spec
+  }
   // each branch hands the entry the dataset kind it declared
   switch (data.kind) {
     case 'classification': return (MODELS[name] as ModelEntry<'classification'>).spec(data)
@@ -98,7 +128,12 @@ export function loadData (name: DataName): { train: Dataset, test: Dataset } {
   return DATA[name].load()
 }
 
-function refuseMismatch (model: ModelName, kind: DatasetKind, what: string): void {
+function refuseMismatch (model: ModelRef, kind: DatasetKind, what: string): void {
+  if (isOnnxRef(model)) {
+    const accepts = modelAccepts(model)
+    if (accepts !== kind) throw new TrainError(TrainErrorCode.ModelDataMismatch, `model ${loadedOnnx(model).name} trains on ${accepts} data; ${what} is ${kind} data`)
+    return
+  }
   const entry = MODELS[model] as ModelEntry<DatasetKind> | undefined
   if (entry === undefined) throw new TrainError(TrainErrorCode.UnknownModel, `unknown model "${String(model)}"`)
   if (entry.accepts !== kind) {
@@ -175,4 +210,14 @@ export async function loadOnnxModelFile (path: string, o: { input?: string, targ
   const input = onnxModelDef(spec).inputs(spec)[0]
   const accepts: DatasetKind = input.dtype === 'int64' ? 'tokens' : 'classification'
   return { spec, accepts, ...(accepts === 'tokens' ? { context: input.shape[1] as number } : {}) }
+}
+
+/** A run's dataset loaded for its model: an ONNX language model fixes the window its input declares. */
+export function loadDataFor (model: ModelRef, data: DataName): { train: Dataset, test: Dataset } {
+  if (isOnnxRef(model)) {
+    const spec = loadedOnnx(model)
+    const input = onnxModelDef(spec).inputs(spec)[0]
+    if (input.dtype === 'int64') return loadDataOrPath(data, input.shape[1] as number)
+  }
+  return loadData(data)
 }

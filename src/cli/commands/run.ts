@@ -10,6 +10,8 @@ import { configFromFlags, query } from './node.js'
 import { parseIntFlag } from '../parse.js'
 import { UsageError } from '../errors.js'
 import { writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { loadOnnxModelFile, onnxRef } from '../../train/index.js'
 
 const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
 
@@ -55,12 +57,18 @@ export function registerRun (program: Command): void {
     .option('--set <key=value...>', 'run settings (e.g. innerSteps=100 mode=aggregator) and node config fields; see `tapestry init --help`')
     .option('--listen <addrs>', 'listen multiaddrs for this node, comma-separated')
     .option('--bootstrap <addrs>', 'multiaddrs to dial at start, comma-separated')
+    .option('--model-file <file.onnx>', 'train this ONNX forward graph: the manifest names it by sha256, every member holds the file (modelPath)')
     .option('--out <file>', 'also write the signed manifest here (the file to send partners)')
     .option('--json', 'print one JSON object', false)
     .action(async (o: Record<string, unknown>) => {
+      const fields = configFromFlags(o)
+      if (o.modelFile != null) {
+        const file = await loadOnnxModelFile(String(o.modelFile))
+        Object.assign(fields, { model: onnxRef(file.spec), modelPath: resolve(String(o.modelFile)) })
+      }
       const { manifest, init: r } = await createRun(String(o.dataDir), {
         name: String(o.name),
-        fields: configFromFlags(o),
+        fields,
         members: o.members != null ? list(String(o.members)).map(peerArg) : [],
         admins: o.admins != null ? list(String(o.admins)).map(peerArg) : [],
         minMembers: parseIntFlag('min-members', String(o.minMembers), 1, 10_000)

@@ -1,5 +1,6 @@
 // `tapestry sim`: run the round protocol in the simulator, compare settings, write JSON and plots.
 import type { Command } from 'commander'
+import { loadOnnxModelFile, onnxRef } from '../../train/index.js'
 import { readFile, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_SIM_CONFIG, applySetting, validateSimConfig, simFlag, type SimConfig } from '../../sim/config.js'
@@ -63,6 +64,8 @@ async function resolveTopology (cfg: SimConfig, raw: string): Promise<SimConfig>
 /** Config file (JSON, same keys as the flags) first, then flags on top; all validated up front. */
 export async function parseSimOptions (raw: Record<string, unknown>): Promise<SimCliOptions> {
   let cfg: SimConfig = { ...DEFAULT_SIM_CONFIG }
+  // a node's own ONNX model: loaded (and checked) now, then named by its file's hash like in a manifest
+  if (typeof raw.model === 'string' && raw.model.endsWith('.onnx')) raw = { ...raw, model: onnxRef((await loadOnnxModelFile(raw.model)).spec) }
   if (typeof raw.config === 'string') {
     let obj: unknown
     try { obj = JSON.parse(await readFile(raw.config, 'utf8')) } catch (err) { throw new UsageError(`bad config file ${raw.config}: ${(err as Error).message}`) }
