@@ -4,9 +4,9 @@ import type { Logger } from 'pino'
 import { FsDatastore } from 'datastore-fs'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createTapestryHost } from '../net/index.js'
-import { BatchSampler, parsePartition, shard, thinTokenEval, type Dataset, type TokenDataset } from '../data/index.js'
+import { BatchSampler, parsePartition, shard, thinTokenEval, type Dataset } from '../data/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
-import { Trainer, DEFAULT_INNER_OPTIMIZER, isOnnxRef, loadDataFor, loadLocalTextSplit, loadOnnxModelFile, modelSpec, fusedCount, onnxRef, type OnnxRef } from '../train/index.js'
+import { Trainer, DEFAULT_INNER_OPTIMIZER, isOnnxRef, loadDataFor, loadLocalCsvSplit, loadLocalTextSplit, loadOnnxModelFile, modelSpec, fusedCount, onnxRef, type OnnxRef } from '../train/index.js'
 import { Rng } from '../tensor/index.js'
 import type { ModelSpec } from '../graph/index.js'
 import type { EngineSnapshot } from '../round/index.js'
@@ -29,8 +29,15 @@ async function loadRunModelFile (ref: OnnxRef, path: string | undefined): Promis
 }
 
 /** A node's own text, checked against the schema of the run's dataset before anything starts. */
-function ownData (path: string, schema: Dataset, runData: string): TokenDataset {
-  if (schema.kind !== 'tokens') throw new DaemonError(DaemonErrorCode.BadConfig, `dataPath: run data ${runData} is ${schema.kind} data; a node's own data is text (a folder of .txt or a .jsonl)`, 'dataPath')
+function ownData (path: string, schema: Dataset, runData: string): Dataset {
+  if (schema.kind === 'classification') {
+    if (!path.toLowerCase().endsWith('.csv')) throw new DaemonError(DaemonErrorCode.BadConfig, `dataPath: run data ${runData} is labelled rows: a node's own data for it is a .csv`, 'dataPath')
+    const own = loadLocalCsvSplit(path, schema.numClasses).train
+    const want = schema.featureShape.reduce((a, b) => a * b, 1)
+    if (own.featureShape[0] !== want) throw new DaemonError(DaemonErrorCode.BadConfig, `dataPath: ${path} has ${own.featureShape[0]} feature columns, the run's data has ${want}`, 'dataPath')
+    return { ...own, featureShape: schema.featureShape }
+  }
+  if (path.toLowerCase().endsWith('.csv')) throw new DaemonError(DaemonErrorCode.BadConfig, `dataPath: run data ${runData} is text: a node's own data for it is a folder of .txt or a .jsonl`, 'dataPath')
   const own = loadLocalTextSplit(path, schema.context)
   // the held-out part of a node's own text stays unused: every member evaluates on the run's held-out set
   if (own.train.vocabSize !== schema.vocabSize) throw new DaemonError(DaemonErrorCode.BadConfig, `dataPath: vocabulary ${own.train.vocabSize}, the run's is ${schema.vocabSize}`, 'dataPath')

@@ -10,3 +10,4 @@ export { type Partition, parsePartition, formatPartition, validatePartition } fr
 export { shard, shardWeight, dirichlet, type ShardOptions } from './shard.js'
 export { labelHistogram, entropyBits, summariseShards, type ShardSummary } from './stats.js'
 export { BatchSampler, type Batch, type BatchOf, type ClassificationBatch, type TokenBatch } from './sampler.js'
+export { loadLocalCsv, type LocalCsvOptions } from './local-csv.js'

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { DEFAULT_GPT, importOnnx, onnxModelDef, registeredOnnx, type LossName, type ModelSpec, type OnnxSpec, type OptimizerSpec } from '../graph/index.js'
 import type { LrSchedule } from './schedule.js'
-import { createTokenDataset, loadLocalText, loadMnist, loadSotu, windowStarts, type Dataset, type DatasetKind, type TokenDataset } from '../data/index.js'
+import { createTokenDataset, loadLocalCsv, loadLocalText, loadMnist, loadSotu, subset, windowStarts, type ClassificationDataset, type Dataset, type DatasetKind, type TokenDataset } from '../data/index.js'
 import { TrainError, TrainErrorCode } from './errors.js'
 
 /** A model entry: the dataset kind it trains on, and its spec derived from such a dataset. */
@@ -182,16 +182,27 @@ export function loadLocalTextSplit (path: string, context: number, field?: strin
   return split
 }
 
-/** A shipped dataset by name, or a node's own text by path (a folder of .txt, or a .jsonl). */
+/** A node's own labelled rows (a .csv) as train and held-out splits: every 10th row held out. */
+export function loadLocalCsvSplit (path: string, numClasses?: number): { train: ClassificationDataset, test: ClassificationDataset } {
+  const all = loadLocalCsv(path, { numClasses })
+  const rows = Array.from({ length: all.n }, (_, i) => i)
+  const held = (i: number): boolean => all.n < HELD_OUT_EVERY ? i === all.n - 1 : i % HELD_OUT_EVERY === HELD_OUT_EVERY - 1
+  if (all.n < 2) throw new TrainError(TrainErrorCode.BadInput, `${path}: one row cannot be both trained on and held out`)
+  return { train: subset(all, rows.filter(i => !held(i))), test: subset(all, rows.filter(held)) }
+}
+
+/** A shipped dataset by name, or a node's own data by path: text (a folder of .txt, or a .jsonl) or labelled rows (a .csv). */
 export function loadDataOrPath (nameOrPath: string, context = 128): { train: Dataset, test: Dataset } {
   if (nameOrPath === 'sotu') return loadSotu({ context })
   if ((DATA_NAMES as readonly string[]).includes(nameOrPath)) return loadData(nameOrPath as DataName)
+  if (nameOrPath.toLowerCase().endsWith('.csv')) return loadLocalCsvSplit(nameOrPath)
   return loadLocalTextSplit(nameOrPath, context)
 }
 
-/** The dataset kind of a name or a local path (a path is text). */
+/** The dataset kind of a name or a local path (a .csv is labelled rows, anything else text). */
 export function dataKindOf (nameOrPath: string): DatasetKind {
-  return (DATA_NAMES as readonly string[]).includes(nameOrPath) ? dataKind(nameOrPath as DataName) : 'tokens'
+  if ((DATA_NAMES as readonly string[]).includes(nameOrPath)) return dataKind(nameOrPath as DataName)
+  return nameOrPath.toLowerCase().endsWith('.csv') ? 'classification' : 'tokens'
 }
 
 /** A node's own ONNX model (`--model path.onnx`): its spec, the dataset kind it takes, and its context for text. */

@@ -43,7 +43,7 @@ export function parseTrainOptions (raw: Record<string, unknown>): TrainOptions {
   // a model trains on one dataset kind: refuse a wrong pairing before loading anything (an ONNX file's kind is known once read)
   if (modelFile !== undefined) { if (!(DATA_NAMES as readonly string[]).includes(data) && !/[/\\.]/.test(data)) throw new UsageError(`unknown --data "${data}"`) } else if ((DATA_NAMES as readonly string[]).includes(data)) checkPairing(model, data as DataName)
   else if (!/[/\\.]/.test(data)) throw new UsageError(`unknown --data "${data}" (expected one of: ${DATA_NAMES.join(', ')}, or the path of a folder of .txt files or a .jsonl file)`)
-  else if (modelAccepts(model) !== dataKindOf(data)) throw new TrainError(TrainErrorCode.ModelDataMismatch, `model ${model} trains on ${modelAccepts(model)} data; ${data} is text`)
+  else if (modelAccepts(model) !== dataKindOf(data)) throw new TrainError(TrainErrorCode.ModelDataMismatch, `model ${model} trains on ${modelAccepts(model)} data; ${data} is ${dataKindOf(data) === 'tokens' ? 'text' : 'labelled rows'}`)
   // unset flags take the model's recipe (catalog.ts)
   const r = recipe(model)
   return {
@@ -73,7 +73,7 @@ export function registerTrain (program: Command): void {
     .option('--input <name>', 'ONNX model: the graph input fed with examples (default: its only input)')
     .option('--target <name>', 'ONNX model: the name the labels are fed under (default: y)')
     .option('--loss <name>', 'ONNX model: softmax_cross_entropy (logits [B, C]) or token_cross_entropy (logits [B, T, V]); default by the output rank')
-    .option('--data <name|path>', `dataset (${DATA_NAMES.join('|')}), or this node's own text: a folder of .txt files or a .jsonl file with a "text" field (it never leaves the machine)`, 'mnist')
+    .option('--data <name|path>', `dataset (${DATA_NAMES.join('|')}), or this node's own data (it never leaves the machine): text as a folder of .txt files or a .jsonl with a "text" field, or labelled rows as a .csv with a header and a "label" column (else the last)`, 'mnist')
     .option('--steps <n>', 'optimizer steps', '600')
     .option('--batch <n>', 'batch size (default: the model\'s recipe: mlp 64, gpt 32)')
     .option('--lr <x>', `peak learning rate (default: the model's recipe: mlp ${DEFAULT_INNER_LR}, gpt 1e-3)`)
