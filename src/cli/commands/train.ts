@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress'
 import { readFile } from 'node:fs/promises'
 import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, loadDataOrPath, loadOnnxModelFile, dataKindOf, modelAccepts, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
 import { layoutToString } from '../../tensor/index.js'
-import type { LossName, ModelSpec, OptimizerSpec } from '../../graph/index.js'
+import { modelLayout, type LossName, type ModelSpec, type OptimizerSpec } from '../../graph/index.js'
 import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
 import { UsageError } from '../errors.js'
 import { createLogger } from '../log.js'
@@ -14,6 +14,8 @@ export interface TrainOptions {
   model: ModelName
   /** a node's own ONNX forward graph (`--model path.onnx`) */
   modelFile?: string
+  /** gpt's shape, where given (context also cuts the text into windows) */
+  shape?: { layers?: number, heads?: number, width?: number, context?: number }
   /** names and loss of an ONNX model when not obvious */
   onnx?: { input?: string, target?: string, loss?: LossName }
   /** a shipped dataset's name, or the path of this node's own text (folder of .txt, or .jsonl) */
@@ -50,6 +52,12 @@ export function parseTrainOptions (raw: Record<string, unknown>): TrainOptions {
     model,
     ...(modelFile !== undefined ? { modelFile, onnx: { input: raw.input as string | undefined, target: raw.target as string | undefined, loss: raw.loss == null ? undefined : parseChoice('loss', String(raw.loss), ['softmax_cross_entropy', 'token_cross_entropy'] as const) } } : {}),
     data,
+    shape: {
+      ...(raw.layers != null ? { layers: parseIntFlag('layers', raw.layers as string, 1, 256) } : {}),
+      ...(raw.heads != null ? { heads: parseIntFlag('heads', raw.heads as string, 1, 256) } : {}),
+      ...(raw.width != null ? { width: parseIntFlag('width', raw.width as string, 1, 65_536) } : {}),
+      ...(raw.context != null ? { context: parseIntFlag('context', raw.context as string, 1, 65_536) } : {})
+    },
     steps: parseIntFlag('steps', raw.steps as string, 1, 10_000_000),
     batch: raw.batch == null ? r.batch : parseIntFlag('batch', raw.batch as string, 1, 65_536),
     lr: raw.lr == null ? r.schedule.lr : parseFloatFlag('lr', raw.lr as string, 0, 10, true),
@@ -70,6 +78,10 @@ export function registerTrain (program: Command): void {
   program.command('train')
     .description('train a built-in model on one node and report loss, accuracy and speed')
     .option('--model <name|file.onnx>', `model (${MODEL_NAMES.join('|')}), or an ONNX forward graph (e.g. from torch.onnx.export, opset 13-18) whose initializers are trained`, 'mlp')
+    .option('--layers <n>', 'gpt: blocks (default 4)')
+    .option('--heads <n>', 'gpt: attention heads (default 4)')
+    .option('--width <n>', 'gpt: model width, a multiple of heads (default 128)')
+    .option('--context <n>', 'gpt, bigram: bytes per window (default 128)')
     .option('--input <name>', 'ONNX model: the graph input fed with examples (default: its only input)')
     .option('--target <name>', 'ONNX model: the name the labels are fed under (default: y)')
     .option('--loss <name>', 'ONNX model: softmax_cross_entropy (logits [B, C]) or token_cross_entropy (logits [B, T, V]); default by the output rank')
@@ -102,10 +114,12 @@ async function train (o: TrainOptions): Promise<void> {
   const log = createLogger()
   const file = o.modelFile !== undefined ? await loadOnnxModelFile(o.modelFile, o.onnx) : undefined
   if (file !== undefined && file.accepts !== dataKindOf(o.data)) throw new TrainError(TrainErrorCode.ModelDataMismatch, `${o.modelFile} takes ${file.accepts} data; ${o.data} is ${dataKindOf(o.data)} data`)
-  const { train: trainSet, test } = loadDataOrPath(o.data, file?.context)
-  const model: ModelSpec = file?.spec ?? modelSpec(o.model, trainSet)
-  const base = recipe(o.model)
-  const optimizer: OptimizerSpec = o.optimizer === 'adamw' ? base.optimizer : { kind: 'sgd', momentum: 0.9 }
+  if (o.model !== 'gpt' && o.modelFile === undefined && (o.shape?.layers ?? o.shape?.heads ?? o.shape?.width) !== undefined) throw new UsageError('--layers, --heads and --width shape the gpt model only')
+  const { train: trainSet, test } = loadDataOrPath(o.data, file?.context ?? o.shape?.context)
+  const base = file?.spec ?? modelSpec(o.model, trainSet)
+  const model: ModelSpec = base.kind === 'gpt' ? { ...base, ...o.shape, context: base.context } : base
+  modelLayout(model) // a shape that does not fit (width not a multiple of heads) is refused before training
+  const optimizer: OptimizerSpec = o.optimizer === 'adamw' ? recipe(o.model).optimizer : { kind: 'sgd', momentum: 0.9 }
   const schedule: LrSchedule = o.schedule === 'constant' ? { kind: 'constant', lr: o.lr } : { kind: 'cosine', lr: o.lr, warmup: 0.05, floor: 0.1 }
   let initialParams: Float32Array | undefined
   if (o.init != null) {
@@ -118,7 +132,6 @@ async function train (o: TrainOptions): Promise<void> {
     initialParams = m.params
   }
   if (o.load != null) {
-    const { modelLayout } = await import('../../graph/index.js')
     const ck = await loadCheckpoint(o.load, modelLayout(model))
     initialParams = ck.vectors.params
   }
