@@ -10,7 +10,7 @@
 //
 // Pure transfer of round r = the round's critical-path transfers, redone after the daemons have
 // stopped (nothing else running) between two fresh libp2p hosts in this process, over
-// /tapestry/blob/1.0.0 on a warm connection (as the daemons' connections are): first the update
+// /tapestry/<runId>/blob/1.0.0 on a warm connection (as the daemons' connections are): first the update
 // blobs the committer fetched (same sizes, fetched concurrently, as the committer does), then the
 // aggregate once per member that fetched it (same size, concurrently, from one provider, as the
 // members do from the aggregator). Gossip mode has no aggregate: the transfer is the update blobs

@@ -107,7 +107,7 @@ export interface StatusView {
   runId: string
   /** the manifest's human name of the run */
   runName: string
-  /** round 0 waits for the manifest's minimum of members: how many are here; null once started */
+  /** no round trains with fewer than the manifest's minimum of members connected: how many are here while waiting, else null */
   waiting: { members: number, minMembers: number } | null
   refused: RefusedView
   round: number

@@ -196,20 +196,34 @@ export class TapestryNode {
    * a lone founder does not run solo rounds; a node resuming a run that moved on starts at once.
    */
   private async startWhenEnoughMembers (): Promise<void> {
+    if (this.c.restored == null) await this.enoughMembers(() => this.driver.round === 0, 'before round 0')
+    if (!this.stopping) this.driver.start({ catchUp: true })
+  }
+
+  /**
+   * Waits while fewer than the manifest's minimum of members (this node included) are connected,
+   * saying so every 10 s; true once there are enough, false when `still()` stops holding (the run
+   * moved on) or the node stops. A node cut off from the others so trains no solo rounds: its
+   * chain cannot fork off on its own.
+   */
+  private async enoughMembers (still: () => boolean, when: string): Promise<boolean> {
     const { members, log, host } = this.c
     let lastSaid = 0
-    while (!this.stopping && this.c.restored == null && this.driver.round === 0) {
-      const have = members.membersAmong(host.peerId, host.libp2p.getPeers().map(p => p.toString()))
-      if (have >= members.minMembers) break
-      this.waiting = { members: have, minMembers: members.minMembers }
-      if (Date.now() - lastSaid > 10_000) {
-        lastSaid = Date.now()
-        log.info({ have, need: members.minMembers }, `waiting for members before round 0: ${have} of ${members.minMembers} connected`)
+    try {
+      while (!this.stopping && still()) {
+        const have = members.membersAmong(host.peerId, host.libp2p.getPeers().map(p => p.toString()))
+        if (have >= members.minMembers) return true
+        this.waiting = { members: have, minMembers: members.minMembers }
+        if (Date.now() - lastSaid > 10_000) {
+          lastSaid = Date.now()
+          log.info({ have, need: members.minMembers }, `waiting for members ${when}: ${have} of ${members.minMembers} connected`)
+        }
+        await new Promise(resolve => setTimeout(resolve, 250))
       }
-      await new Promise(resolve => setTimeout(resolve, 250))
+      return false
+    } finally {
+      this.waiting = null
     }
-    this.waiting = null
-    if (!this.stopping) this.driver.start({ catchUp: true })
   }
 
   /** A removed member's connections are closed at once (the gater refuses its new ones). */
@@ -263,6 +277,8 @@ export class TapestryNode {
   private async train (round: number, params: Float32Array, steps: number): Promise<TrainResult | null> {
     const { cfg, trainer } = this.c
     if (cfg.maxRounds > 0 && round >= cfg.maxRounds) return null
+    // no round without the manifest's minimum of members: a node left alone does not fork off
+    if (!await this.enoughMembers(() => this.driver.round === round, `for round ${round}`)) return null
     const job = this.trainChain.then(async (): Promise<TrainResult | null> => {
       if (this.stopping || this.driver.round !== round) return null // the run moved on while we queued
       this.timer.trainStarted(round, Date.now())
