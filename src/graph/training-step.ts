@@ -7,7 +7,7 @@ import { modelDef } from './models/index.js'
 import { LOSSES } from './losses.js'
 import { constTensor, gather, int64Scalar, loop, reshape } from './ops/index.js'
 import { tensor } from './types.js'
-import { optimizerState, optimizerStep, type StateSlot } from './optimizers.js'
+import { optimizerState, optimizerStep, resolveOptimizer, type StateSlot } from './optimizers.js'
 import { serializeModel } from './serialize.js'
 import { IO, type ModelSpec, type OptimizerSpec, type TrainingStepGraph } from './spec.js'
 
@@ -43,7 +43,8 @@ export function buildTrainingStep (model: ModelSpec, opt: OptimizerSpec, innerSt
   const buckets = k === 1 ? singleBucket(layout) : bucketLayout(layout)
 
   const g = new GraphBuilder(k === 1 ? 'training_step' : `training_step_x${k}`)
-  const decayMasks = def.decays === undefined ? undefined : buckets.map(b => decayMask(g, b, def.decays!))
+  // masks only where decay happens: an unused constant makes ORT warn on every session
+  const decayMasks = def.decays === undefined || resolveOptimizer(opt).weightDecay === 0 ? undefined : buckets.map(b => decayMask(g, b, def.decays!))
   const params = g.input(IO.params, 'float32', [p])
   const state = slots.map(s => g.input(s.name, 'float32', s.like === 'params' ? [p] : [1]))
   const lr = g.input(IO.lr, 'float32', [])
