@@ -10,6 +10,7 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { gossipsub } from '@libp2p/gossipsub'
+import { createTopicScoreParams, type PeerScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
 import { bootstrap } from '@libp2p/bootstrap'
 import { mdns } from '@libp2p/mdns'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -238,6 +239,26 @@ export function runOfUserAgent (agent: string | undefined): string | undefined {
   return /^tapestry\/\S+ run\/(\S+)$/.exec(agent ?? '')?.[1]
 }
 
+/**
+ * Peer scoring on the run's topics: only invalid deliveries count (weight −5 per squared count,
+ * decaying by 3 % a second), so a relayer of 2 rejected messages stops receiving gossip (score
+ * −20 < −10), of 4 is graylisted (−80), and one that slipped (a roster not yet updated) recovers
+ * within about a minute. Delivery-rate and time-in-mesh terms stay off: rounds are bursty and
+ * quiet topics (sub-aggregates outside hierarchical mode) must not cost honest members.
+ */
+export function runScoreParams (topics: readonly string[]): Partial<PeerScoreParams> {
+  const perTopic: Partial<TopicScoreParams> = {
+    topicWeight: 1,
+    timeInMeshWeight: 0,
+    firstMessageDeliveriesWeight: 0,
+    meshMessageDeliveriesWeight: 0,
+    meshFailurePenaltyWeight: 0,
+    invalidMessageDeliveriesWeight: -5,
+    invalidMessageDeliveriesDecay: 0.97
+  }
+  return { topics: Object.fromEntries(topics.map(t => [t, createTopicScoreParams(perTopic)])) }
+}
+
 /** Create and start a host. Stop it with `host.stop()`. */
 export async function createTapestryHost (options: TapestryHostOptions): Promise<TapestryHost> {
   if (typeof options.runId !== 'string' || !RUN_ID_RE.test(options.runId)) {
@@ -337,6 +358,9 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
         allowPublishToZeroTopicPeers: true,
         // a commit is at most 1 MiB; refuse bigger gossip before decoding it
         maxInboundDataLength: 2 * 1024 * 1024,
+        // a rejected message (bad signature, non-member author, …) costs its relayer: without
+        // per-topic parameters gossipsub keeps no invalid-delivery count at all
+        scoreParams: runScoreParams(Object.values(topics)),
         heartbeatInterval: options.gossipHeartbeatMs ?? 1000,
         emitSelf: false
       })

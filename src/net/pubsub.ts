@@ -24,6 +24,8 @@ export interface PubSub {
   /** peer id strings in our mesh for `topic` */
   getMeshPeers: (topic: string) => string[]
   reportMessageValidationResult: (msgId: string, propagationSource: string, acceptance: TopicValidatorResult) => void
+  /** a peer's gossipsub score (negative after rejected deliveries) */
+  getScore: (peerId: string) => number
   topicValidators: Map<string, TopicValidatorFn>
   addEventListener: (type: 'gossipsub:message', listener: (evt: CustomEvent<GossipsubMessage>) => void) => void
   removeEventListener: (type: 'gossipsub:message', listener: (evt: CustomEvent<GossipsubMessage>) => void) => void
@@ -32,7 +34,7 @@ export interface PubSub {
 /** View a gossipsub service through the narrow interface (the one cast in the code base). */
 export function asPubSub (service: unknown): PubSub {
   const s = service as Partial<PubSub>
-  for (const m of ['subscribe', 'unsubscribe', 'publish', 'getMeshPeers', 'reportMessageValidationResult', 'addEventListener'] as const) {
+  for (const m of ['subscribe', 'unsubscribe', 'publish', 'getMeshPeers', 'reportMessageValidationResult', 'addEventListener', 'getScore'] as const) {
     if (typeof s[m] !== 'function') throw new TypeError(`pubsub service lacks ${m}()`)
   }
   if (!(s.topicValidators instanceof Map)) throw new TypeError('pubsub service lacks topicValidators')

@@ -19,6 +19,9 @@ describe('gossip topics', () => {
   let c: TapestryHost
   const atC: { presence: Array<[Presence, GossipInfo]>, announce: Array<[Announce, GossipInfo]>, commit: Array<[Commit, GossipInfo]> } = { presence: [], announce: [], commit: [] }
   const atB: Announce[] = []
+  const extra: TapestryHost[] = []
+  const track = (h: TapestryHost): TapestryHost => { extra.push(h); return h }
+  after(async () => { await stopAll(extra) })
 
   before(async () => {
     ;[a, b, c] = await Promise.all([makeHost(), makeHost(), makeHost()])
@@ -113,5 +116,22 @@ describe('gossip topics', () => {
     const bytes = await encodeAnnounce(sampleAnnounce(a.peerId), a.privateKey, a.peerId)
     assert.ok(bytes.byteLength < 512)
     assert.ok(topicSubscribers(b, 'announce').includes(c.peerId))
+  })
+
+  it('messages the membership gate rejects cost their relayer: its score falls below the gossip threshold, then to graylisted', async () => {
+    const outsider = track(await makeHost())
+    const member = track(await makeHost({ gossipGate: (_kind, _msg, from) => from === outsider.peerId ? 'reject' : 'accept' }))
+    const seen: Presence[] = []
+    subscribePresence(member, m => { seen.push(m) })
+    subscribePresence(outsider, () => {})
+    await connect(outsider, member)
+    await waitFor(() => topicSubscribers(outsider, 'presence').includes(member.peerId), 5000, 'subscription')
+    for (let i = 0; i < 6; i++) {
+      await publishPresence(outsider, { ...samplePresence(outsider.peerId), seq: i })
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    await waitFor(() => member.pubsub.getScore(outsider.peerId) <= -80, 5000, 'graylisting')
+    assert.equal(seen.length, 0)
+    assert.ok(member.refused.gossip >= 4)
   })
 })
