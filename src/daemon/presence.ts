@@ -3,7 +3,14 @@
 import type { Logger } from 'pino'
 import type { Presence } from '../round/index.js'
 
-export interface PeerInfo { peerId: string, round: number, lastSeen: number, latencyMs: number | null }
+export interface PeerInfo {
+  peerId: string
+  round: number
+  lastSeen: number
+  latencyMs: number | null
+  /** the last round this peer announced an update for (-1: never) */
+  announced?: number
+}
 
 /** What presence needs from the world, injected so it can be tested without libp2p. */
 export interface PresenceDeps {
@@ -46,13 +53,20 @@ export class PresenceTracker {
   onAnnounce (peerId: string, round: number): void {
     const p = this.heardFrom(peerId)
     p.round = Math.max(p.round, round - 1)
+    p.announced = Math.max(p.announced ?? -1, round)
   }
 
-  /** Peers heard from within three periods that hold the model this round starts from (or close). */
+  /**
+   * Peers heard from within three periods that hold the model this round starts from (or close)
+   * and that announced an update in one of the last two rounds: a peer that is present but never
+   * contributes must not make every closing candidate wait out its collect window.
+   */
   live (): string[] {
     const now = this.d.now()
     const { appliedRound } = this.d.position()
-    return [...this.peers.values()].filter(p => now - p.lastSeen < 3 * this.periodMs && p.round >= appliedRound - 1).map(p => p.peerId)
+    return [...this.peers.values()]
+      .filter(p => now - p.lastSeen < 3 * this.periodMs && p.round >= appliedRound - 1 && (p.announced ?? -1) >= appliedRound - 1)
+      .map(p => p.peerId)
   }
 
   /** Connected peers, most advanced first: whom to ask when syncing. */

@@ -25,6 +25,8 @@ const presence = (peerId: string, round: number): Presence => ({ runId: 'run', p
 
 test('a presence tells the driver where its author stands and refreshes the live set', () => {
   const { p, seenAt, lives } = tracker()
+  p.onAnnounce('a', 5)
+  p.onAnnounce('b', 4)
   p.onPresence(presence('a', 5), 'a')
   p.onPresence(presence('b', 4), 'b')
   assert.deepEqual(seenAt, [['a', 5], ['b', 4]])
@@ -33,6 +35,7 @@ test('a presence tells the driver where its author stands and refreshes the live
 
 test('the live set drops peers silent for three periods and peers more than a round behind', () => {
   const { p, clock } = tracker(4)
+  for (const id of ['fresh', 'behind', 'stale']) p.onAnnounce(id, 4)
   p.onPresence(presence('fresh', 4), 'fresh')
   p.onPresence(presence('behind', 2), 'behind')
   p.onPresence(presence('stale', 4), 'stale')
@@ -41,6 +44,20 @@ test('the live set drops peers silent for three periods and peers more than a ro
   assert.deepEqual(p.live().sort(), ['fresh', 'stale'])
   clock.t += 1000
   assert.deepEqual(p.live(), ['fresh'])
+})
+
+test('a peer that is present but never announces is not live: no closing candidate waits for it', () => {
+  const { p, clock } = tracker(4)
+  p.onPresence(presence('idle', 4), 'idle')
+  p.onPresence(presence('worker', 4), 'worker')
+  p.onAnnounce('worker', 4)
+  assert.deepEqual(p.live(), ['worker'])
+  // one that contributed two rounds ago, no longer
+  p.onAnnounce('idle', 2)
+  clock.t += 10
+  assert.deepEqual(p.live(), ['worker'])
+  p.onAnnounce('idle', 3)
+  assert.deepEqual(p.live().sort(), ['idle', 'worker'])
 })
 
 test('peers ahead are offered most advanced first, and none when nobody is ahead', () => {
