@@ -38,8 +38,14 @@ export class RunMembers {
     return this.d.roster.isMember(peerId, round)
   }
 
-  capacityOf (peerId: string): number {
-    return this.d.roster.capacityOf(peerId, this.round())
+  /** A member's election weight: the manifest's (or its admission's, 1), never what a message claims. */
+  capacityOf (peerId: string, round = this.round()): number {
+    return this.d.roster.capacityOf(peerId, round)
+  }
+
+  /** Each included update's peer a member of `round`, with the capacity the manifest gives it. */
+  private includedOk (included: ReadonlyArray<{ peerId: string, capacity: number }>, round: number): boolean {
+    return included.every(u => this.isMember(u.peerId, round) && u.capacity === this.capacityOf(u.peerId, round))
   }
 
   /** How many of `peers` (plus this node, `self`) are members of the current round. */
@@ -55,12 +61,19 @@ export class RunMembers {
   readonly gossipGate: GossipGate = (kind, message, from) => {
     switch (kind) {
       case 'presence': return this.mayConnect(from) ? 'accept' : 'reject'
-      case 'announce': return this.isMember(from, (message as Announce).round) ? 'accept' : 'reject'
-      case 'subAggregate': return this.isMember(from, (message as SubAggregate).round) ? 'accept' : 'reject'
+      case 'announce': {
+        // the election weight an announce carries is the manifest's: an inflated claim (issue 13's take-over) is refused
+        const a = message as Announce
+        return this.isMember(from, a.round) && a.capacity === this.capacityOf(from, a.round) ? 'accept' : 'reject'
+      }
+      case 'subAggregate': {
+        const g = message as SubAggregate
+        return this.isMember(from, g.round) && this.includedOk(g.included, g.round) ? 'accept' : 'reject'
+      }
       case 'commit': {
         const c = message as Commit
         // a commit that folds a non-member's update carries the outsider's data into the model
-        return this.isMember(from, c.round) && c.included.every(u => this.isMember(u.peerId, c.round)) ? 'accept' : 'reject'
+        return this.isMember(from, c.round) && this.includedOk(c.included, c.round) ? 'accept' : 'reject'
       }
       default: return 'reject'
     }
