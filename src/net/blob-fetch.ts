@@ -44,6 +44,16 @@ export interface FetchBlobOptions {
    * @default 20_000
    */
   stallTimeoutMs?: number
+  /**
+   * A provider whose data rate, measured over each `rateWindowMs` once its header arrived, falls
+   * below this floor is dropped and the next one resumes: a trickle (1 byte every few seconds)
+   * never trips the stall timeout but must not hold a round for the whole fetch deadline.
+   *
+   * @default 32_768 (32 KiB/s; 0 turns the floor off)
+   */
+  minBytesPerSecond?: number
+  /** @default 3_000 */
+  rateWindowMs?: number
   /** Called after each received chunk. Must be cheap. */
   onProgress?: (p: FetchBlobProgress) => void
   /**
@@ -197,6 +207,19 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
     else stallTimer = setTimeout(watch, stallMs - quiet)
   }
   const arm = (): void => { lastData = Date.now() }
+  // the rate floor: bytes of the current window against minBytesPerSecond, checked at each window's end
+  const floor = options.minBytesPerSecond ?? 32_768
+  const windowMs = options.rateWindowMs ?? 3_000
+  let windowBytes = 0
+  let rateTimer: ReturnType<typeof setInterval> | undefined
+  const startRateFloor = (left: number): void => {
+    if (floor <= 0 || left <= 0) return
+    rateTimer = setInterval(() => {
+      const rate = windowBytes * 1000 / windowMs
+      windowBytes = 0
+      if (rate < floor) stream.abort(fail(NetErrorCode.TIMEOUT, `provider sends ${Math.round(rate)} B/s, below the floor of ${floor} B/s`, true))
+    }, windowMs)
+  }
   const reader = new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 })
   let ok = false
   try {
@@ -234,12 +257,14 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
       throw fail(NetErrorCode.PROTOCOL, `provider offers ${header.length} bytes from ${offset}, range has ${end - offset}`)
     }
     let pos = offset
+    startRateFloor(end - offset)
     while (pos < end) {
       const chunk = await reader.readChunk()
       if (chunk === undefined) throw fail(NetErrorCode.TRUNCATED, `stream ended at ${pos} of ${end} bytes`, true)
       if (pos + chunk.byteLength > end) throw fail(NetErrorCode.PROTOCOL, `provider sent more than ${end - offset} bytes`)
       sink.chunk(chunk, pos)
       pos += chunk.byteLength
+      windowBytes += chunk.byteLength
       arm()
     }
     ok = true
@@ -250,6 +275,7 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
     throw new TransferError(NetErrorCode.STREAM_FAILED, peer, `stream failed: ${String(err)}`, {}, { cause: err, resumable: true })
   } finally {
     clearTimeout(stallTimer)
+    clearInterval(rateTimer)
     signal.removeEventListener('abort', onAbort)
     reader.release()
     // on success the provider closes its end; on failure free the stream now

@@ -47,6 +47,20 @@ async function serveStalling (host: TapestryHost, blob: Uint8Array, cut: number)
   })
 }
 
+/** A provider that answers OK and then trickles one byte every `everyMs` (issue 13's 1 byte / 4 s attack, sped up). */
+async function serveTrickle (host: TapestryHost, blob: Uint8Array, everyMs: number): Promise<void> {
+  await host.libp2p.handle(blobProtocol(host.runId), async (stream: Stream) => {
+    const reader = new StreamReader(stream)
+    await reader.readFrame(256)
+    reader.release()
+    stream.send(lengthPrefixed(BlobResponse.encode({ version: 1, status: BlobResponse.Status.OK, totalSize: blob.byteLength, length: blob.byteLength })))
+    for (let i = 0; i < blob.byteLength && stream.status === 'open'; i++) {
+      stream.send(blob.subarray(i, i + 1))
+      await new Promise(resolve => setTimeout(resolve, everyMs))
+    }
+  })
+}
+
 /** A provider that ignores the requester's cap and announces `total` bytes. */
 async function serveHugeHeader (host: TapestryHost, total: number): Promise<void> {
   await host.libp2p.handle(blobProtocol(host.runId), async (stream: Stream) => {
@@ -201,6 +215,22 @@ describe('blob protocol', () => {
       assert.equal(honestServer.bytesServed - before, blob.byteLength - MiB)
     } finally {
       await staller.stop()
+    }
+  })
+
+  it('drops a provider that trickles below the rate floor (never stalling) and resumes on the next', async () => {
+    const trickler = await makeHost()
+    try {
+      await serveTrickle(trickler, blob, 100)
+      await connect(client, trickler)
+      const t0 = Date.now()
+      const err = await rejectsWith(fetchBlob(client, cid, [trickler.peerId], { maxBytes: 16 * MiB, stallTimeoutMs: 5_000, rateWindowMs: 800 }), NetErrorCode.TIMEOUT)
+      assert.match(err.failures[0].message, /below the floor/)
+      assert.ok(Date.now() - t0 < 4_000, `dropped after ${Date.now() - t0} ms, not at a total timeout`)
+      const got = await fetchBlob(client, cid, [trickler.peerId, honest.peerId], { maxBytes: 16 * MiB, stallTimeoutMs: 5_000, rateWindowMs: 800 })
+      assert.ok(Buffer.from(got).equals(Buffer.from(blob)))
+    } finally {
+      await trickler.stop()
     }
   })
 
