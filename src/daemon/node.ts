@@ -20,6 +20,7 @@ import type { ChainStore } from './chain-store.js'
 import { ControlServer } from './control.js'
 import type { RoundHistory } from './control-types.js'
 import { PresenceTracker } from './presence.js'
+import { SyncBackoff } from './sync-backoff.js'
 import { RoundTimer } from './round-timing.js'
 import { modelView, peerTable, statusView, type ViewSource } from './views.js'
 import { openComponents } from './boot.js'
@@ -62,6 +63,7 @@ export class TapestryNode {
   private readonly transport: Libp2pRoundTransport
   private readonly presence: PresenceTracker
   private readonly timer = new RoundTimer()
+  private readonly syncBackoff = new SyncBackoff(Date.now)
   private readonly history: RoundHistory[] = []
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly stopFns: Array<() => unknown> = []
@@ -105,7 +107,7 @@ export class TapestryNode {
       layout: trainer.layout,
       blobs: c.blobs,
       train: async (round, params, steps) => await this.train(round, params, steps),
-      peersAhead: () => this.presence.ahead(host.libp2p.getPeers().map(p => p.toString())),
+      peersAhead: () => this.syncBackoff.usable(this.presence.ahead(host.libp2p.getPeers().map(p => p.toString()))),
       log,
       timeoutMs: Math.max(10_000, cfg.deadlineMs),
       onGossipBytes: n => { this.gossipBytes += n },
@@ -265,8 +267,12 @@ export class TapestryNode {
         break
       case 'setClosed': log.info({ round: e.round, rank: e.rank, included: e.included, groups: e.groups }, 'closing round'); break
       case 'refused': log[e.severity === 'reject' ? 'warn' : 'debug']({ from: e.from, round: e.round, code: e.code }, `${e.what} refused: ${e.reason}`); break
-      case 'synced': log.info({ from: e.from, round: e.round, commits: e.commits }, 'caught up with the run'); break
-      case 'syncRefused': log.warn({ from: e.from, code: e.code }, `peer chain refused: ${e.reason}`); break
+      case 'synced': this.syncBackoff.adopted(e.from); log.info({ from: e.from, round: e.round, commits: e.commits }, 'caught up with the run'); break
+      case 'syncRefused': {
+        const pauseMs = this.syncBackoff.refused(e.from)
+        log.warn({ from: e.from, code: e.code, pauseMs }, `peer chain refused: ${e.reason} (not asked again for ${Math.round(pauseMs / 1000)} s)`)
+        break
+      }
       case 'syncFailed': log.warn({ reason: e.reason }, 'catch-up failed'); break
       case 'engineError': log.error({ err: e.error, event: e.event }, 'round engine refused an event'); break
       case 'log': log[e.level]({ ...e.data }, e.msg)
