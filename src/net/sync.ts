@@ -5,6 +5,7 @@ import { FetchError, NetError, NetErrorCode, TransferError, isNetError } from '.
 import { isBlobCidString } from './cid.js'
 import { StreamReader, lengthPrefixed, sendWithBackpressure } from './frame.js'
 import { MAX_GOSSIP_BYTES, decodeCommit } from './gossip-codec.js'
+import { PeerRateLimiter, type RateLimit } from './rate-limit.js'
 import { fetchBlob } from './blob-fetch.js'
 import { SyncRequest, SyncResponse } from './wire/sync.js'
 import type { Awaitable } from './blob-store.js'
@@ -54,6 +55,13 @@ export interface SyncServerOptions {
   maxResponseBytes?: number
   /** @default 10_000 */
   requestTimeoutMs?: number
+  /**
+   * Requests one peer may make per window; beyond it the answer is UNAVAILABLE (the requester
+   * moves on to another peer). A catch-up of a long chain takes a request per page.
+   *
+   * @default { count: 120, windowMs: 10_000 } (a catch-up of 30,000 commits in 256-commit pages fits)
+   */
+  perPeer?: RateLimit
   log?: Logger
 }
 
@@ -63,11 +71,20 @@ export async function serveSync (host: TapestryHost, options: SyncServerOptions)
   const maxBytes = options.maxResponseBytes ?? 16 * 1024 * 1024
   const log = options.log ?? host.log
 
+  const limiter = new PeerRateLimiter(options.perPeer ?? { count: 120, windowMs: 10_000 })
   const handler = async (stream: Stream, connection: Connection): Promise<void> => {
     // the gater refused non-members at connection; a member removed since is refused here
     if (!host.admits(connection.remotePeer.toString())) {
       host.refused.streams++
       stream.abort(new NetError(NetErrorCode.BAD_INPUT, 'not a member of this run'))
+      return
+    }
+    if (!limiter.take(connection.remotePeer.toString())) {
+      try {
+        await sendWithBackpressure(stream, lengthPrefixed(SyncResponse.encode({ version: SYNC_VERSION, status: SyncResponse.Status.UNAVAILABLE, count: 0, more: false })))
+        await stream.close()
+      } catch { stream.abort(new Error('sync refused: over the per-peer rate')) }
+      log?.debug({ peer: connection.remotePeer.toString() }, 'sync request over the per-peer rate')
       return
     }
     const reader = new StreamReader(stream, { highWaterMark: 64 * 1024 })

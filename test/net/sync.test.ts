@@ -46,7 +46,9 @@ describe('sync protocol', () => {
     for (const h of [server, forger, empty]) await connect(joiner, h)
   })
 
-  after(async () => { await stopAll([server, joiner, forger, empty]) })
+  const extra: TapestryHost[] = []
+  const track = (h: TapestryHost): TapestryHost => { extra.push(h); return h }
+  after(async () => { await stopAll([server, joiner, forger, empty, ...extra]) })
 
   it('serves one capped page of verified commits plus the model ref', async () => {
     const page = await requestChain(joiner, server.peerId, { fromRound: 10, maxCommits: 100 })
@@ -94,5 +96,15 @@ describe('sync protocol', () => {
 
   it('refuses a model larger than the caller allows', async () => {
     await assert.rejects(catchUp(joiner, [server.peerId], { fromRound: 39, maxModelBytes: 1000 }), (e: any) => e.code === NetErrorCode.OVERSIZED)
+  })
+
+  it('answers a peer over its request budget UNAVAILABLE, and serves it again once the window passed', async () => {
+    const limited = track(await makeHost())
+    await serveSync(limited, { getChain: (from, limit) => chain.slice(from, from + limit), getModel: () => modelRef, perPeer: { count: 3, windowMs: 1_000 } })
+    await connect(joiner, limited)
+    for (let i = 0; i < 3; i++) assert.equal((await requestChain(joiner, limited.peerId, { fromRound: 0, maxCommits: 1 })).commits.length, 1)
+    await assert.rejects(requestChain(joiner, limited.peerId, { fromRound: 0, maxCommits: 1 }), (e: any) => e.code === NetErrorCode.UNAVAILABLE)
+    await new Promise(resolve => setTimeout(resolve, 1_100))
+    assert.equal((await requestChain(joiner, limited.peerId, { fromRound: 0, maxCommits: 1 })).commits.length, 1)
   })
 })
