@@ -93,7 +93,7 @@ export class RunMembers {
       this.d.log?.warn({ from, code: err instanceof ManifestError ? err.code : undefined }, `membership document refused: ${(err as Error).message}`)
       return 'invalid'
     }
-    if (this.d.roster.all().some(d => JSON.stringify(d.doc) === JSON.stringify(doc.doc))) return 'known'
+    if (this.d.roster.has(doc)) return 'known'
     await saveRosterDoc(this.d.paths, doc)
     if (!this.d.roster.add(doc)) return 'known'
     const at = doc.kind === 'admission' ? doc.doc.validFromRound ?? 0 : doc.doc.effectiveRound

@@ -31,7 +31,8 @@ export function rosterKey (d: RosterDoc): string {
 
 export class Roster {
   private readonly docs = new Map<string, RosterDoc>()
-  private steps: Step[] = []
+  /** the documents as ordered steps; rebuilt on the first query after an add (a start-up load adds thousands) */
+  private ordered: Step[] | null = []
 
   constructor (readonly manifest: SignedManifest, docs: Iterable<RosterDoc> = []) {
     for (const d of docs) this.add(d)
@@ -46,8 +47,18 @@ export class Roster {
     const key = rosterKey(d)
     if (this.docs.has(key)) return false
     this.docs.set(key, d)
-    this.steps = [...this.docs.values()].map(stepOf).sort((a, b) => a.round - b.round || compare(a.bytes, b.bytes))
+    this.ordered = null
     return true
+  }
+
+  /** Is this document (or an identical copy) held already? */
+  has (d: RosterDoc): boolean {
+    return this.docs.has(rosterKey(d))
+  }
+
+  private get steps (): Step[] {
+    this.ordered ??= [...this.docs.values()].map(stepOf).sort((a, b) => a.round - b.round || compare(a.bytes, b.bytes))
+    return this.ordered
   }
 
   get size (): number { return this.docs.size }
@@ -81,7 +92,8 @@ export class Roster {
    */
   mayConnect (peerId: string, round: number): boolean {
     if (this.isMember(peerId, round)) return true
-    const last = this.steps.length > 0 ? this.steps[this.steps.length - 1].round : 0
+    const steps = this.steps
+    const last = steps.length > 0 ? steps[steps.length - 1].round : 0
     return last > round && this.isMember(peerId, last)
   }
 
