@@ -1,13 +1,12 @@
 // A local cluster of real daemons (child processes on 127.0.0.1), for `tapestry demo` and e2e tests.
 import type { ControlResponses } from './control-types.js'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { mkdtemp, open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { initDataDir, dataDirPaths, readControlInfo, readToken, ensureIdentity, loadIdentity } from './datadir.js'
+import { initDataDir, dataDirPaths, readControlInfo, readToken, ensureIdentity, loadIdentity, freeTcpPort } from './datadir.js'
 import { saveRosterDoc } from './run-files.js'
 import { admit, createManifest, verifyRosterDoc, type SignedManifest } from '../manifest/index.js'
 import { splitFields } from './create-run.js'
@@ -42,17 +41,7 @@ export interface ClusterNode {
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'tapestry.js')
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a != null ? a.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-}
+const freePort = async (): Promise<number> => await freeTcpPort('127.0.0.1')
 
 export class LocalCluster {
   readonly nodes: ClusterNode[] = []

@@ -149,7 +149,8 @@ async function pinListenPorts (listen: string[]): Promise<string[]> {
   return out
 }
 
-async function freeTcpPort (host: string): Promise<number> {
+/** A TCP port free on `host` now (the OS picks it). */
+export async function freeTcpPort (host: string): Promise<number> {
   return await new Promise((resolve, reject) => {
     const s = createServer()
     s.once('error', reject)
