@@ -65,7 +65,8 @@ const num = (v: unknown): number => typeof v === 'object' && v !== null && 'toNu
 
 const DTYPES: Record<number, DType> = { 1: 'float32', 6: 'int32', 7: 'int64', 9: 'bool', 11: 'float64' }
 
-function tensorData (t: onnxProto.onnx.ITensorProto, where: string): TensorData {
+/** A TensorProto's values (raw_data or the typed fields), checked against its shape; SpecError naming `where` otherwise. */
+export function tensorData (t: onnxProto.onnx.ITensorProto, where: string): TensorData {
   const dtype = DTYPES[t.dataType ?? 0]
   if (dtype === undefined) fail(where, `tensor ${t.name ?? ''} has element type ${t.dataType ?? '?'}, which the builder does not carry`)
   const shape = (t.dims ?? []).map(num)

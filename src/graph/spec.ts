@@ -1,6 +1,7 @@
 // Public specs of the graph layer: which model, which optimizer, and what a training-step graph is.
 import type { ParamLayout } from '../tensor/layout.js'
 import type { OnnxSpec } from './import-onnx.js'
+import type { GptSpec } from './models/gpt.js'
 
 export type OptimizerSpec =
   | {
@@ -39,17 +40,8 @@ export type ModelSpec =
     /** tokens per window */
     context: number
   }
-  | {
-    kind: 'gpt'
-    /** token ids are in [0, vocab); 256 for bytes */
-    vocab: number
-    /** tokens per window, also the number of learned positions */
-    context: number
-    layers: number
-    heads: number
-    /** model width, a multiple of heads */
-    width: number
-  }
+  /** byte-level GPT (models/gpt.ts) */
+  | GptSpec
   /** an ONNX forward graph loaded with importOnnx (import-onnx.ts), named by its content hash */
   | OnnxSpec
 

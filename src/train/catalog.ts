@@ -1,7 +1,7 @@
 // Named built-in models and datasets, shared by `tapestry train`, the simulator and the daemon.
 // Each model entry declares the dataset kind it accepts, so a wrong pairing is refused when a run
 // is configured, before any data is loaded or any graph is built.
-import { readFile } from 'node:fs/promises'
+import { readModelFile } from './export.js'
 import { basename } from 'node:path'
 import { DEFAULT_GPT, importOnnx, onnxModelDef, registeredOnnx, type LossName, type ModelSpec, type OnnxSpec, type OptimizerSpec } from '../graph/index.js'
 import type { LrSchedule } from './schedule.js'
@@ -215,9 +215,7 @@ export interface OnnxModelFile {
 
 /** Reads and registers an ONNX forward graph (importOnnx), refusing an unreadable file with ERR_TRAIN_BAD_MODEL_FILE. */
 export async function loadOnnxModelFile (path: string, o: { input?: string, target?: string, loss?: LossName } = {}): Promise<OnnxModelFile> {
-  let bytes: Uint8Array
-  try { bytes = await readFile(path) } catch (err) { throw new TrainError(TrainErrorCode.BadModelFile, `cannot read ${path}: ${(err as Error).message}`) }
-  const { spec } = importOnnx(bytes, { name: basename(path), ...o })
+  const { spec } = importOnnx(await readModelFile(path), { name: basename(path), ...o })
   const input = onnxModelDef(spec).inputs(spec)[0]
   const accepts: DatasetKind = input.dtype === 'int64' ? 'tokens' : 'classification'
   return { spec, accepts, ...(accepts === 'tokens' ? { context: input.shape[1] as number } : {}) }

@@ -1,8 +1,18 @@
 // Taking a model home: an ordinary ONNX inference graph (weights as initializers, the model spec in
 // its metadata) that stock ONNX Runtime runs, and reading such a file back as a starting point.
-import { buildInferenceModel, decodeModel, modelLayout, type ModelSpec } from '../graph/index.js'
+import { readFile } from 'node:fs/promises'
+import { buildInferenceModel, decodeModel, modelLayout, tensorData, type ModelSpec } from '../graph/index.js'
 import { layoutToString } from '../tensor/index.js'
 import { TrainError, TrainErrorCode } from './errors.js'
+
+/** The bytes of a model file; an unreadable one is ERR_TRAIN_BAD_MODEL_FILE naming it. */
+export async function readModelFile (path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path)
+  } catch (err) {
+    throw new TrainError(TrainErrorCode.BadModelFile, `cannot read ${path}: ${(err as Error).message}`)
+  }
+}
 
 /** Metadata keys of an exported model. */
 export const EXPORT_META = { spec: 'tapestry.model', layout: 'tapestry.layout', source: 'tapestry.source' } as const
@@ -45,9 +55,9 @@ export function readExportedModel (bytes: Uint8Array, file = 'model'): ExportedM
   for (const e of layout.entries) {
     const t = inits.get(e.name)
     if (t == null) throw bad(`initializer ${e.name} missing`)
-    const values = t.rawData != null && t.rawData.length > 0
-      ? new Float32Array(t.rawData.buffer.slice(t.rawData.byteOffset, t.rawData.byteOffset + t.rawData.byteLength))
-      : Float32Array.from(t.floatData ?? [])
+    let values
+    try { values = tensorData(t, file).data } catch (err) { throw bad((err as Error).message) }
+    if (!(values instanceof Float32Array)) throw bad(`initializer ${e.name} is not float32`)
     if (values.length !== e.size) throw bad(`initializer ${e.name} has ${values.length} values, the layout needs ${e.size}`)
     params.set(values, e.offset)
   }

@@ -1,9 +1,9 @@
 // `tapestry export` (a checkpoint or a node's current model → an ordinary ONNX file) and
 // `tapestry sample` (text from an exported language model): the model goes home with its contributors.
 import type { Command } from 'commander'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { stat, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { exportModel, loadCheckpoint, loadData, modelSpec, readExportedModel, sampleText, TrainError, TrainErrorCode } from '../../train/index.js'
+import { exportModel, loadCheckpoint, readModelFile, loadData, modelSpec, readExportedModel, sampleText, TrainError, TrainErrorCode } from '../../train/index.js'
 import { modelLayout, type ModelSpec } from '../../graph/index.js'
 import { dataDirPaths } from '../../daemon/datadir.js'
 import { loadNodeConfig } from '../../daemon/config.js'
@@ -62,8 +62,7 @@ export function registerExport (program: Command): void {
     .option('--temperature <t>', '0 = most likely byte each time; 1 = sample the model\'s distribution', '0.8')
     .option('--seed <s>', 'sampling seed', '1')
     .action(async (o: { model: string, prompt: string, tokens: string, temperature: string, seed: string }) => {
-      let bytes: Uint8Array
-      try { bytes = await readFile(o.model) } catch (err) { throw new TrainError(TrainErrorCode.BadModelFile, `cannot read ${o.model}: ${(err as Error).message}`) }
+      const bytes = await readModelFile(o.model)
       const m = readExportedModel(bytes, o.model)
       const text = await sampleText(bytes, m.spec, {
         prompt: o.prompt,

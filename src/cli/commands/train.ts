@@ -1,8 +1,7 @@
 // `tapestry train`: one node trains a built-in model on a built-in dataset and reports.
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { readFile } from 'node:fs/promises'
-import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, loadDataOrPath, loadOnnxModelFile, dataKindOf, modelAccepts, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
+import { DATA_NAMES, MODEL_NAMES, checkPairing, recipe, loadDataOrPath, loadOnnxModelFile, readModelFile, dataKindOf, modelAccepts, readExportedModel, TrainError, TrainErrorCode, type LrSchedule, DEFAULT_INNER_LR, modelSpec, runCentral, saveCheckpoint, loadCheckpoint, parseDeviceRequest, type ModelName, type DataName, type DeviceRequest, type EvalResult } from '../../train/index.js'
 import { layoutToString } from '../../tensor/index.js'
 import { modelLayout, type LossName, type ModelSpec, type OptimizerSpec } from '../../graph/index.js'
 import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
@@ -123,9 +122,7 @@ async function train (o: TrainOptions): Promise<void> {
   const schedule: LrSchedule = o.schedule === 'constant' ? { kind: 'constant', lr: o.lr } : { kind: 'cosine', lr: o.lr, warmup: 0.05, floor: 0.1 }
   let initialParams: Float32Array | undefined
   if (o.init != null) {
-    let bytes: Uint8Array
-    try { bytes = await readFile(o.init) } catch (err) { throw new TrainError(TrainErrorCode.BadModelFile, `cannot read ${o.init}: ${(err as Error).message}`) }
-    const m = readExportedModel(bytes, o.init)
+    const m = readExportedModel(await readModelFile(o.init), o.init)
     if (JSON.stringify(m.spec) !== JSON.stringify(model)) {
       throw new TrainError(TrainErrorCode.BadModelFile, `${o.init} is a ${JSON.stringify(m.spec)}, but --model ${o.model} on --data ${o.data} is ${JSON.stringify(model)}`)
     }
