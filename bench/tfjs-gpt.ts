@@ -1,18 +1,12 @@
 // The peer engine for the GPT benchmark: the same byte-level GPT (pre-LN, causal attention, exact
 // GELU, tied head) trained with @tensorflow/tfjs on its wasm backend, on random bytes.
-import { createRequire } from 'node:module'
-import path from 'node:path'
+import { tfjsWasm } from './tfjs-peer.js'
 
 interface Shape { vocab: number, context: number, layers: number, heads: number, width: number }
 
 /** Tokens/s of Adam training steps (tfjs has no AdamW; the same FLOPs) at `batch` windows of `context` bytes. */
 export async function tfjsGptTokensPerSecond (s: Shape, batch: number, seconds = 6): Promise<number> {
-  const tf = await import('@tensorflow/tfjs')
-  const wasm = await import('@tensorflow/tfjs-backend-wasm')
-  const require = createRequire(import.meta.url)
-  wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/')
-  await tf.setBackend('wasm')
-  await tf.ready()
+  const tf = await tfjsWasm()
   type T = import('@tensorflow/tfjs').Tensor
   const { vocab: v, context: t, layers, heads: h, width: d } = s
   const hd = d / h

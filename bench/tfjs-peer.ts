@@ -2,14 +2,20 @@
 import { createRequire } from 'node:module'
 import path from 'node:path'
 
-/** Steps/s of AdamW-free Adam training (tfjs has no AdamW; same FLOPs) on random data. */
-export async function tfjsWasmStepsPerSecond (sizes: number[], batch: number, seconds = 2): Promise<number> {
+/** TensorFlow.js on its wasm backend, ready to run (the peer of both training benchmarks). */
+export async function tfjsWasm (): Promise<typeof import('@tensorflow/tfjs')> {
   const tf = await import('@tensorflow/tfjs')
   const wasm = await import('@tensorflow/tfjs-backend-wasm')
   const require = createRequire(import.meta.url)
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/')
   await tf.setBackend('wasm')
   await tf.ready()
+  return tf
+}
+
+/** Steps/s of AdamW-free Adam training (tfjs has no AdamW; same FLOPs) on random data. */
+export async function tfjsWasmStepsPerSecond (sizes: number[], batch: number, seconds = 2): Promise<number> {
+  const tf = await tfjsWasm()
   const vars: Array<{ w: import('@tensorflow/tfjs').Variable, b: import('@tensorflow/tfjs').Variable }> = []
   for (let i = 0; i + 1 < sizes.length; i++) {
     vars.push({ w: tf.variable(tf.randomNormal([sizes[i], sizes[i + 1]], 0, Math.sqrt(2 / sizes[i]))), b: tf.variable(tf.zeros([sizes[i + 1]])) })
