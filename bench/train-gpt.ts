@@ -3,10 +3,11 @@
 // measured in the same run, interleaved: ONNX Runtime's 1024³ MatMul peak, and the same GPT
 // trained by TensorFlow.js on its wasm backend (Disco's engine family).
 import { Trainer, recipe } from '../src/train/index.js'
-import { BatchSampler, createTokenDataset, loadSotu } from '../src/data/index.js'
+import { BatchSampler, loadSotu } from '../src/data/index.js'
 import { Rng } from '../src/tensor/index.js'
 import type { ModelSpec } from '../src/graph/index.js'
 import { gemmPeak } from './gemm-peak.js'
+import { fusedStepsPerSecond } from './train.js'
 import { tfjsGptTokensPerSecond } from './tfjs-gpt.js'
 
 const SHAPE = { vocab: 256, context: 128, layers: 4, heads: 4, width: 128 }
@@ -26,21 +27,8 @@ async function tapestryTokensPerSecond (seconds: number): Promise<{ tps: number,
   const r = recipe('gpt')
   const trainer = await Trainer.create({ model, optimizer: r.optimizer, fusedSteps: FUSED, device: 'cpu', seed: 1 })
   try {
-    let data = loadSotu({ context: SHAPE.context }).train
-    if (data.n === 0) data = createTokenDataset(new Uint8Array(1 << 16), [0, 1 << 16], 256, SHAPE.context)
-    const sampler = new BatchSampler(data, null, BATCH, new Rng(1))
-    let next = sampler.next(FUSED)
-    const run = async (): Promise<void> => {
-      const cur = next
-      const done = trainer.trainSteps(FUSED, BATCH, cur.x, cur.y, 1e-3)
-      next = sampler.next(FUSED)
-      await done
-    }
-    await run()
-    let steps = 0
-    const t0 = performance.now()
-    while (performance.now() - t0 < seconds * 1000) { await run(); steps += FUSED }
-    return { tps: steps * BATCH * SHAPE.context / ((performance.now() - t0) / 1000), device: trainer.device }
+    const sampler = new BatchSampler(loadSotu({ context: SHAPE.context }).train, null, BATCH, new Rng(1))
+    return { tps: await fusedStepsPerSecond(trainer, sampler, seconds, 1) * BATCH * SHAPE.context, device: trainer.device }
   } finally {
     await trainer.close()
   }

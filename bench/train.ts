@@ -18,25 +18,33 @@ function flopsPerStep (sizes: number[], batch: number): number {
   return f
 }
 
+/**
+ * Optimizer steps per second of `trainer` in fused runs for about `seconds`, after `warmup` runs;
+ * the next batches are drawn on the main thread while the worker trains on the current ones.
+ */
+export async function fusedStepsPerSecond (trainer: Trainer, sampler: BatchSampler, seconds: number, warmup: number): Promise<number> {
+  const fused = trainer.fusedSteps
+  let next = sampler.next(fused)
+  const run = async (): Promise<void> => {
+    const cur = next
+    const done = trainer.trainSteps(fused, sampler.batchSize, cur.x, cur.y, 1e-3)
+    next = sampler.next(fused)
+    await done
+  }
+  for (let i = 0; i < warmup; i++) await run()
+  let steps = 0
+  const t0 = performance.now()
+  while (performance.now() - t0 < seconds * 1000) { await run(); steps += fused }
+  return steps / ((performance.now() - t0) / 1000)
+}
+
 async function tapestryStepsPerSecond (batch: number, fused: number, seconds: number): Promise<{ sps: number, device: string }> {
   const model: ModelSpec = { kind: 'mlp', sizes: SIZES }
   const trainer = await Trainer.create({ model, optimizer: DEFAULT_INNER_OPTIMIZER, fusedSteps: fused, device: 'cpu', seed: 1 })
   try {
     const { train } = loadMnist()
     const sampler = new BatchSampler(train, null, batch, new Rng(1))
-    // the next batches are drawn on the main thread while the worker trains on the current ones
-    let next = sampler.next(fused)
-    const run = async (): Promise<void> => {
-      const cur = next
-      const done = trainer.trainSteps(fused, batch, cur.x, cur.y, 1e-3)
-      next = sampler.next(fused)
-      await done
-    }
-    for (let i = 0; i < 3; i++) await run()
-    let steps = 0
-    const t0 = performance.now()
-    while (performance.now() - t0 < seconds * 1000) { await run(); steps += fused }
-    return { sps: steps / ((performance.now() - t0) / 1000), device: trainer.device }
+    return { sps: await fusedStepsPerSecond(trainer, sampler, seconds, 3), device: trainer.device }
   } finally {
     await trainer.close()
   }
