@@ -7,7 +7,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ort from 'onnxruntime-node'
 import onnxProto from 'onnx-proto'
-import { buildInferenceModel, buildTrainingStep, importOnnx, initOptimizerState, initParams, GraphError } from '../../src/graph/index.js'
+import { buildInferenceModel, buildTrainingStep, importOnnx, initOptimizerState, initParams, GraphError, type ModelSpec } from '../../src/graph/index.js'
 import { Rng } from '../../src/tensor/rng.js'
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures')
@@ -16,6 +16,37 @@ const file = (name: string): Uint8Array => readFileSync(join(FIXTURES, name))
 async function logits (bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(bytes)
   try { return (await s.run(feeds)).logits.data as Float32Array } finally { await s.release() }
+}
+
+/**
+ * Runs the fused step `runs` times from the model's own initial parameters, feeding each run's
+ * examples from `batch(r)`; returns the first step's loss and the last run's last loss.
+ */
+async function trainRuns (spec: ModelSpec, k: number, runs: number, batch: (r: number) => Record<string, ort.Tensor>): Promise<{ first: number, last: number }> {
+  const opt = { kind: 'adamw' } as const
+  const step = buildTrainingStep(spec, opt, k)
+  const s = await ort.InferenceSession.create(step.model)
+  let params = initParams(spec, 1)
+  let state = initOptimizerState(opt, params.length)
+  let first = NaN
+  let last = NaN
+  try {
+    for (let r = 0; r < runs; r++) {
+      const f: Record<string, ort.Tensor> = {
+        params: new ort.Tensor('float32', params, [params.length]),
+        lr: new ort.Tensor('float32', new Float32Array([1e-2]), []),
+        ...batch(r)
+      }
+      step.stateNames.forEach((n, i) => { f[n] = new ort.Tensor('float32', state[i], [state[i].length]) })
+      const out = await s.run(f)
+      const losses = out.losses.data as Float32Array
+      if (r === 0) first = losses[0]
+      last = losses[k - 1]
+      params = out.params_out.data as Float32Array
+      state = step.stateNames.map(n => out[`${n}_out`].data as Float32Array)
+    }
+  } finally { await s.release() }
+  return { first, last }
 }
 
 function close (a: Float32Array, b: Float32Array, tol: number): void {
@@ -35,31 +66,9 @@ test('a PyTorch MLP: same logits as the original in stock ORT; its weights are t
   const feeds = { x: new ort.Tensor('float32', x, [3, 784]) }
   close(await logits(buildInferenceModel(spec, init), feeds), await logits(bytes, feeds), 1e-5)
 
-  const opt = { kind: 'adamw' } as const
-  const step = buildTrainingStep(spec, opt, 4)
-  const s = await ort.InferenceSession.create(step.model)
   const y = BigInt64Array.from({ length: 4 * 8 }, (_, i) => BigInt(i % 10))
   const xs = Float32Array.from({ length: 4 * 8 * 784 }, (_, i) => ((i % 784) === Number(y[Math.floor(i / 784)]) * 7 ? 1 : 0))
-  let params = initParams(spec, 1)
-  let state = initOptimizerState(opt, params.length)
-  let first = NaN
-  let last = NaN
-  for (let r = 0; r < 20; r++) {
-    const f: Record<string, ort.Tensor> = {
-      params: new ort.Tensor('float32', params, [params.length]),
-      lr: new ort.Tensor('float32', new Float32Array([1e-2]), []),
-      x: new ort.Tensor('float32', xs, [4, 8, 784]),
-      y: new ort.Tensor('int64', y, [4, 8])
-    }
-    step.stateNames.forEach((n, i) => { f[n] = new ort.Tensor('float32', state[i], [state[i].length]) })
-    const out = await s.run(f)
-    const losses = out.losses.data as Float32Array
-    if (r === 0) first = losses[0]
-    last = losses[3]
-    params = out.params_out.data as Float32Array
-    state = step.stateNames.map(n => out[`${n}_out`].data as Float32Array)
-  }
-  await s.release()
+  const { first, last } = await trainRuns(spec, 4, 20, () => ({ x: new ort.Tensor('float32', xs, [4, 8, 784]), y: new ort.Tensor('int64', y, [4, 8]) }))
   assert.ok(last < 0.1 * first, `loss ${first} → ${last}`)
 })
 
@@ -72,36 +81,16 @@ test('a PyTorch GPT block (Trilu mask, Where, LayerNormalization, Erf GELU, Spli
   const feeds = { tokens: new ort.Tensor('int64', tokens, [2, 16]) }
   close(await logits(buildInferenceModel(spec, init), feeds), await logits(bytes, feeds), 1e-4)
 
-  const opt = { kind: 'adamw' } as const
-  const step = buildTrainingStep(spec, opt, 2)
-  const s = await ort.InferenceSession.create(step.model)
   const text = new TextEncoder().encode('abcdefghijklmnopqrstuvwxyz'.repeat(4))
-  let params = initParams(spec, 1)
-  let state = initOptimizerState(opt, params.length)
-  let first = NaN
-  let last = NaN
-  for (let r = 0; r < 15; r++) {
+  const { first, last } = await trainRuns(spec, 2, 15, r => {
     const x: bigint[] = []
     const y: bigint[] = []
     for (let w = 0; w < 2 * 4; w++) {
       const o = (r * 7 + w * 3) % 26
       for (let j = 0; j < 16; j++) { x.push(BigInt(text[o + j])); y.push(BigInt(text[o + j + 1])) }
     }
-    const f: Record<string, ort.Tensor> = {
-      params: new ort.Tensor('float32', params, [params.length]),
-      lr: new ort.Tensor('float32', new Float32Array([1e-2]), []),
-      tokens: new ort.Tensor('int64', BigInt64Array.from(x), [2, 4, 16]),
-      y: new ort.Tensor('int64', BigInt64Array.from(y), [2, 4, 16])
-    }
-    step.stateNames.forEach((n, i) => { f[n] = new ort.Tensor('float32', state[i], [state[i].length]) })
-    const out = await s.run(f)
-    const losses = out.losses.data as Float32Array
-    if (r === 0) first = losses[0]
-    last = losses[1]
-    params = out.params_out.data as Float32Array
-    state = step.stateNames.map(n => out[`${n}_out`].data as Float32Array)
-  }
-  await s.release()
+    return { tokens: new ort.Tensor('int64', BigInt64Array.from(x), [2, 4, 16]), y: new ort.Tensor('int64', BigInt64Array.from(y), [2, 4, 16]) }
+  })
   assert.ok(last < 0.3 * first, `loss ${first} → ${last}`)
 })
 
