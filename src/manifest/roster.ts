@@ -61,7 +61,6 @@ export class Roster {
     return this.ordered
   }
 
-  get size (): number { return this.docs.size }
   all (): RosterDoc[] { return [...this.docs.values()] }
 
   /** The members of `round`, sorted by peer id. */
