@@ -157,6 +157,15 @@ export function decodeUpdate (bytes: Uint8Array, layout: ParamLayout, opts: { ma
 }
 
 /**
+ * The round-layer metadata of an envelope (its round and author), with every envelope check of
+ * decodeUpdate but without decoding the payload: what binds an update id to its author.
+ */
+export function readUpdateMeta (bytes: Uint8Array, layout: ParamLayout, opts: { maxBytes?: number } = {}): Omit<DecodedUpdate, 'vector'> {
+  const env = readEnvelope(bytes, layout, opts.maxBytes ?? defaultMaxBytes(layout.total))
+  return { spec: env.spec.text, round: env.round, peer: env.peer }
+}
+
+/**
  * Decodes an envelope and adds weight · update into `into` (length layout.total), without
  * allocating a dense vector for sparse specs: what an aggregator folding many peers wants.
  * `into` is untouched unless the whole envelope is valid. Throws like decodeUpdate.

@@ -30,7 +30,7 @@ export type ChainCheck =
  * peers. What it cannot check without the updates is that the new model is their fold: that is
  * what the candidates of each round verified, and what an honest majority of them signed for.
  */
-export function checkChain (head: ChainHead, commits: readonly Commit[], cfg: RoundConfig, rank: NonNullable<RoundDeps['rank']> = electionRank): ChainCheck {
+export function checkChain (head: ChainHead, commits: readonly Commit[], cfg: RoundConfig, rank: NonNullable<RoundDeps['rank']> = electionRank, limits?: RoundDeps['limits']): ChainCheck {
   let h = head
   for (const c of commits) {
     const fail = (code: RefusalCode, reason: string): ChainCheck => ({ ok: false, round: c.round, refusal: { severity: 'reject', code, reason } })
@@ -38,7 +38,7 @@ export function checkChain (head: ChainHead, commits: readonly Commit[], cfg: Ro
     if (c.prevModelId !== h.modelId) return fail(RefusalCode.OtherModel, `commit of round ${c.round} extends ${c.prevModelId}, not ${h.modelId}`)
     if (h.electorate.length === 0) return fail(RefusalCode.NoElectorate, `round ${c.round} has no electorate, so no commit can be legitimate`)
     const candidates = rank(cfg.runId, h.round, h.modelId, h.electorate)
-    let refusal = validateCommitShape(c, h.modelId, candidates, cfg)
+    let refusal = validateCommitShape(c, h.modelId, candidates, cfg, limits)
     if (refusal == null && cfg.mode === 'hierarchical') {
       const seed = { runId: cfg.runId, round: h.round, prevModelId: h.modelId }
       const plan = roundGroups(rank, cfg.runId, h.round, h.modelId, h.electorate, cfg.groupSize)

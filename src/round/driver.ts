@@ -264,7 +264,7 @@ export class RoundDriver {
         done()
         return
       }
-      const check = checkSyncOffer(this.engine.state, offer, this.o.cfg, this.o.deps.digest, this.rank)
+      const check = checkSyncOffer(this.engine.state, offer, this.o.cfg, this.o.deps.digest, this.rank, this.o.deps.limits)
       if (!check.ok) {
         if (check.refusal.severity === 'reject') this.emit({ type: 'syncRefused', from: offer.from, code: check.refusal.code, reason: check.refusal.reason, at })
         done()

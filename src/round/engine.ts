@@ -1,7 +1,7 @@
 // The round state machine: events in (clock, messages, blobs, training results), actions out.
 // Pure and transport-agnostic: the simulator and the daemon drive this same code.
 import type { ParamLayout } from '../tensor/index.js'
-import { encodeUpdate, decodeUpdate, type CodecState } from '../compress/index.js'
+import { encodeUpdate, decodeUpdate, readUpdateMeta, type CodecState } from '../compress/index.js'
 import { electionRank } from './chain-check.js'
 import type { RoundConfig } from './config.js'
 import type { Announce, Commit, IncludedUpdate, SubAggregate, SubAggregateRef } from './messages.js'
@@ -20,7 +20,10 @@ interface RoundWork {
   /** full ranking of the electorate: [aggregator, backup 1, ...] and then everyone else */
   candidates: string[]
   myRank: number
+  /** the claim on each update id taken so far (the first; replaced if its blob names another author) */
   announces: Map<string, Announce>
+  /** later claims on an update id already claimed, kept until its blob says whose it is */
+  rivals: Map<string, Announce[]>
   byPeer: Map<string, string>
   blobs: Map<string, Uint8Array>
   fetching: Map<string, number>
@@ -82,6 +85,8 @@ export class RoundEngine {
   private readonly rank: NonNullable<RoundDeps['rank']>
   /** live peers outside the electorate (e.g. late joiners) that a closing candidate waits for too */
   private live = new Set<string>()
+  /** UTF-8 of this node's peer id: the author field of its update envelopes */
+  private readonly selfBytes: Uint8Array
 
   constructor (
     readonly cfg: RoundConfig,
@@ -93,6 +98,7 @@ export class RoundEngine {
     this.chain = restore.chain
     this.codecState = restore.codec
     this.rank = deps.rank ?? electionRank
+    this.selfBytes = new TextEncoder().encode(deps.self)
     if (cfg.privacy != null && deps.noise == null) throw new RoundError(RoundErrorCode.BadConfig, 'differential privacy needs a noise source (RoundDeps.noise)', 'privacy')
   }
 
@@ -218,6 +224,7 @@ export class RoundEngine {
       candidates,
       myRank: candidates.indexOf(this.deps.self),
       announces: new Map(),
+      rivals: new Map(),
       byPeer: new Map(),
       blobs: new Map(),
       fetching: new Map(),
@@ -261,13 +268,16 @@ export class RoundEngine {
     // differential privacy before compression: the codec and its error feedback only ever see the
     // noised update, so nothing of the clean one leaves the node later through the residual
     if (this.cfg.privacy != null) delta = clipAndNoise(delta, this.cfg.privacy, this.deps.noise!(round)).noised
-    const enc = encodeUpdate(this.cfg.codec, delta, this.layout, { ...this.codecState, round })
+    // the envelope names its author and round, so the update id (its digest) is this node's alone
+    const enc = encodeUpdate(this.cfg.codec, delta, this.layout, { ...this.codecState, round }, { round, peer: this.selfBytes })
     this.codecState = enc.state
     const id = this.deps.digest(enc.bytes)
     w.myUpdateId = id
+    // the roster's weights when the run has one: an honest node claims exactly what it is given
+    const mine = this.deps.limits?.(this.deps.self, round)
     const msg: Announce = {
       runId: this.cfg.runId, round, peerId: this.deps.self, updateId: id, baseModelId: this.chain.modelId,
-      samples, codec: this.cfg.codec, size: enc.bytes.length, capacity: this.myCapacity()
+      samples: mine?.samples ?? samples, codec: this.cfg.codec, size: enc.bytes.length, capacity: mine?.capacity ?? this.myCapacity()
     }
     out.push({ type: 'putBlob', id, bytes: enc.bytes, kind: 'update' })
     out.push({ type: 'publishAnnounce', msg })
@@ -287,15 +297,60 @@ export class RoundEngine {
     }
     const w = this.work
     if (msg.round < w.round) return
-    const refusal = validateAnnounce(msg, this.chain.modelId, this.cfg)
+    const refusal = validateAnnounce(msg, this.chain.modelId, this.cfg, this.deps.limits)
     if (refusal != null) { this.refuse('announce', refusal, msg.peerId, out); return }
     // hierarchical: an update is its own group's business only
     if (w.plan != null && this.groupOfPeer(msg.peerId) !== w.myGroup) return
     if (w.byPeer.has(msg.peerId)) return // one update per peer per round: the first wins
     if (w.closing != null || w.subClosing != null || w.committed) return // set already closed; this one waits for the next round
-    w.announces.set(msg.updateId, msg)
+    const held = w.blobs.get(msg.updateId)
+    if (held != null && !this.authoredBy(held, msg.peerId)) { this.refuseClaim(msg, out); return }
     w.byPeer.set(msg.peerId, msg.updateId)
+    const first = w.announces.get(msg.updateId)
+    if (first != null) {
+      // a second claim on one update id: its blob (which names its author) decides between them
+      const rivals = w.rivals.get(msg.updateId) ?? []
+      rivals.push(msg)
+      w.rivals.set(msg.updateId, rivals)
+      return
+    }
+    w.announces.set(msg.updateId, msg)
     if (this.fetchesEagerly()) this.ensureBlob(msg.updateId, [msg.peerId], out)
+  }
+
+  /** Whether an update blob's envelope names `peerId` as its author and this round as its round. */
+  private authoredBy (bytes: Uint8Array, peerId: string): boolean {
+    let meta
+    try { meta = readUpdateMeta(bytes, this.layout) } catch { return true } // undecodable: the fold refuses it (dropUndecodable)
+    return meta.round === BigInt(this.chain.round) && meta.peer !== undefined && sameBytes(meta.peer, new TextEncoder().encode(peerId))
+  }
+
+  private refuseClaim (a: Announce, out: RoundAction[]): void {
+    this.refuse('announce', { severity: 'reject', code: RefusalCode.WrongAuthor, reason: `update ${a.updateId} is not ${a.peerId}'s update of round ${a.round}` }, a.peerId, out)
+  }
+
+  /**
+   * An update blob arrived: the claim taken on its id must be its author's. A false claim (a copy of
+   * another member's update, or a replay of an old one) is refused and the author's own claim, if
+   * one came, takes its place, also in a set already closed.
+   */
+  private settleClaims (id: string, bytes: Uint8Array, out: RoundAction[]): void {
+    const w = this.work!
+    const claim = w.announces.get(id)
+    if (claim == null || this.authoredBy(bytes, claim.peerId)) { w.rivals.delete(id); return }
+    this.refuseClaim(claim, out)
+    const rightful = (w.rivals.get(id) ?? []).find(a => this.authoredBy(bytes, a.peerId))
+    for (const a of w.rivals.get(id) ?? []) if (a !== rightful) this.refuseClaim(a, out)
+    w.rivals.delete(id)
+    if (rightful != null) w.announces.set(id, rightful)
+    else w.announces.delete(id)
+    const fix = (set: IncludedUpdate[] | null): IncludedUpdate[] | null => {
+      if (set == null) return null
+      const kept = set.flatMap(u => u.updateId !== id ? [u] : rightful != null ? [includedOf(rightful)] : [])
+      return kept.length > 0 ? kept : null
+    }
+    w.closing = fix(w.closing)
+    w.subClosing = fix(w.subClosing)
   }
 
   /**
@@ -322,6 +377,7 @@ export class RoundEngine {
     w.fetching.delete(id)
     if (this.deps.digest(bytes) !== id) { this.onBlobFailed(id, 'content does not match its id', out); return }
     w.blobs.set(id, bytes)
+    if (w.announces.has(id)) this.settleClaims(id, bytes, out)
   }
 
   private onBlobFailed (id: string, reason: string, out: RoundAction[]): void {
@@ -607,7 +663,7 @@ export class RoundEngine {
     }
     const w = this.work
     if (msg.round < w.round || w.plan == null || w.committed || w.subs.has(msg.subAggregateId)) return
-    const refusal = validateSubAggregate(msg, this.chain.modelId, w.plan, p => this.groupOfPeer(p), this.cfg.backups)
+    const refusal = validateSubAggregate(msg, this.chain.modelId, w.plan, p => this.groupOfPeer(p), this.cfg.backups, this.deps.limits)
     if (refusal != null) { this.refuse('sub-aggregate', refusal, msg.aggregator, out); return }
     for (const s of w.subs.values()) if (s.group === msg.group && s.rank === msg.rank) return // one per candidate
     w.subs.set(msg.subAggregateId, msg)
@@ -672,7 +728,7 @@ export class RoundEngine {
     if (msg.round < w.round || w.committed) return
     const key = `${msg.aggregator}/${msg.newModelId}`
     if (w.rejected.has(key) || w.pending.some(c => `${c.aggregator}/${c.newModelId}` === key)) return
-    let refusal = validateCommitShape(msg, this.chain.modelId, w.candidates, this.cfg)
+    let refusal = validateCommitShape(msg, this.chain.modelId, w.candidates, this.cfg, this.deps.limits)
     if (refusal == null && w.plan != null) refusal = validateCommitGroups(msg, w.plan, p => this.groupOfPeer(p), this.cfg.backups)
     if (refusal != null) { w.rejected.add(key); this.refuse('commit', refusal, msg.aggregator, out); return }
     w.pending.push(msg)
@@ -756,6 +812,9 @@ export class RoundEngine {
     const w = this.work!
     let applied: Float32Array
     let aggregate: Uint8Array | undefined
+    const foreign = [...(check.how === 'full' ? c.included : []), ...(check.mine?.updates ?? [])]
+      .find(u => !this.authoredBy(w.blobs.get(u.updateId)!, u.peerId))
+    if (foreign != null) return { ok: false, reason: `update ${foreign.updateId} is not ${foreign.peerId}'s update of round ${c.round}` }
     try {
       if (check.mine != null) {
         const bytes = this.encodeGroupFold(this.aggregateOf(check.mine.updates), check.mine.ref.group, c.round)
@@ -812,6 +871,12 @@ function updateSources (included: readonly IncludedUpdate[]): Array<{ id: string
 
 function includedOf (a: Announce): IncludedUpdate {
   return { updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function sumSamples (included: readonly IncludedUpdate[]): number {

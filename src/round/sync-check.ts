@@ -20,7 +20,7 @@ export type SyncCheck =
  * comes from a candidate its round elected). Later commits are left to gossip. The outer optimizer
  * state is taken as offered: it is not a function of the commits alone here (see protocols/sync.md).
  */
-export function checkSyncOffer (mine: ChainState, offer: SyncOffer, cfg: RoundConfig, digest: RoundDeps['digest'], rank: NonNullable<RoundDeps['rank']> = electionRank): SyncCheck {
+export function checkSyncOffer (mine: ChainState, offer: SyncOffer, cfg: RoundConfig, digest: RoundDeps['digest'], rank: NonNullable<RoundDeps['rank']> = electionRank, limits?: RoundDeps['limits']): SyncCheck {
   const refuse = (code: RefusalCode, reason: string, severity: Refusal['severity'] = 'reject'): SyncCheck => ({ ok: false, refusal: { severity, code, reason } })
   const st = offer.state
   if (!(st.round > mine.round)) return refuse(RefusalCode.OtherModel, `offered state of round ${st.round} is not ahead of round ${mine.round}`, 'ignore')
@@ -29,7 +29,7 @@ export function checkSyncOffer (mine: ChainState, offer: SyncOffer, cfg: RoundCo
   if (upTo < 0) return refuse(RefusalCode.StateMismatch, `offered chain has no commit of round ${st.round - 1}, which the state claims to follow`)
   if (digest(modelBytes(st.params)) !== offer.commits[upTo].commit.newModelId) return refuse(RefusalCode.StateMismatch, 'offered parameters are not the model its signed commit names')
   const adopted = offer.commits.slice(0, upTo + 1).filter(c => c.commit.round >= mine.round)
-  const replay = checkChain({ round: mine.round, modelId: mine.modelId, electorate: mine.electorate }, adopted.map(c => c.commit), cfg, rank)
+  const replay = checkChain({ round: mine.round, modelId: mine.modelId, electorate: mine.electorate }, adopted.map(c => c.commit), cfg, rank, limits)
   if (!replay.ok) return { ok: false, refusal: { ...replay.refusal, reason: `chain refused at round ${replay.round}: ${replay.refusal.reason}` } }
   const head = replay.head
   if (head.round !== st.round || head.modelId !== st.modelId || !sameMembers(head.electorate, st.electorate)) {

@@ -6,6 +6,17 @@ import type { Rng } from '../tensor/index.js'
 
 export interface Member { peerId: string, capacity: number }
 
+/**
+ * What the run's roster (the signed manifest and its membership documents) lets a member claim in
+ * a round: its election capacity and its fold weight. Messages must carry exactly these, so no
+ * self-declared number can outweigh the others.
+ */
+export interface MemberLimits {
+  capacity: number
+  /** the fold weight of the member's update (declared in the manifest; 1 = equal weights) */
+  samples: number
+}
+
 /** What a node knows for certain after applying a commit: enough to run the next round. */
 export interface ChainState {
   /** the round this node works on next (0 = first round after genesis) */
@@ -80,4 +91,9 @@ export interface RoundDeps {
    * `privacy`): secret and fresh in the daemon, seeded in the simulator so runs reproduce.
    */
   noise?: (round: number) => Rng
+  /**
+   * The roster's word on `peerId` in `round`; undefined: not a member (its messages are refused).
+   * Absent: claims are taken as sent (engine unit tests; runs without a roster).
+   */
+  limits?: (peerId: string, round: number) => MemberLimits | undefined
 }

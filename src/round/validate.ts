@@ -3,6 +3,7 @@
 import type { RoundConfig } from './config.js'
 import type { Announce, Commit, SubAggregate } from './messages.js'
 import type { GroupPlan } from './groups.js'
+import type { RoundDeps } from './types.js'
 import { compareUtf8 } from './fold.js'
 
 /** Why a message was refused: stable codes that tests, metrics and peers' scores key on. */
@@ -32,7 +33,13 @@ export enum RefusalCode {
   /** a blob that does not decode as what it was announced as */
   UndecodableBlob = 'ERR_ROUND_REFUSED_UNDECODABLE_BLOB',
   /** a synced state that does not match the signed chain it came with */
-  StateMismatch = 'ERR_ROUND_REFUSED_STATE_MISMATCH'
+  StateMismatch = 'ERR_ROUND_REFUSED_STATE_MISMATCH',
+  /** an author the run's roster does not list for that round */
+  NotMember = 'ERR_ROUND_REFUSED_NOT_MEMBER',
+  /** samples or capacity other than the roster gives the member (an inflated weight) */
+  WrongWeight = 'ERR_ROUND_REFUSED_WRONG_WEIGHT',
+  /** an update whose blob names another author or round than its announce or commit entry (a stolen update id) */
+  WrongAuthor = 'ERR_ROUND_REFUSED_WRONG_AUTHOR'
 }
 
 export interface Refusal {
@@ -47,7 +54,19 @@ const reject = (code: RefusalCode, reason: string): Refusal => ({ severity: 'rej
 
 const isPositive = (n: number): boolean => typeof n === 'number' && Number.isFinite(n) && n > 0
 
-export function validateAnnounce (a: Announce, modelId: string, cfg: RoundConfig): Refusal | null {
+type Limits = RoundDeps['limits']
+
+/** A weight claim (an announce, or an entry of a commit or group fold) against the roster's. */
+export function checkClaim (peerId: string, round: number, samples: number, capacity: number, limits: Limits): Refusal | null {
+  if (limits === undefined) return null
+  const l = limits(peerId, round)
+  if (l === undefined) return reject(RefusalCode.NotMember, `${peerId} is not a member in round ${round}`)
+  if (samples !== l.samples) return reject(RefusalCode.WrongWeight, `${peerId} claims ${samples} samples, the roster gives ${l.samples}`)
+  if (capacity !== l.capacity) return reject(RefusalCode.WrongWeight, `${peerId} claims capacity ${capacity}, the roster gives ${l.capacity}`)
+  return null
+}
+
+export function validateAnnounce (a: Announce, modelId: string, cfg: RoundConfig, limits?: Limits): Refusal | null {
   if (a.baseModelId !== modelId) return ignore(RefusalCode.OtherModel, 'computed from another model')
   if (typeof a.peerId !== 'string' || a.peerId === '') return reject(RefusalCode.BadField, 'empty peer id')
   if (typeof a.updateId !== 'string' || a.updateId === '') return reject(RefusalCode.BadField, 'empty update id')
@@ -55,10 +74,10 @@ export function validateAnnounce (a: Announce, modelId: string, cfg: RoundConfig
   if (!isPositive(a.size) || !Number.isInteger(a.size)) return reject(RefusalCode.BadField, `bad size ${a.size}`)
   if (!isPositive(a.capacity)) return reject(RefusalCode.BadField, `bad capacity ${a.capacity}`)
   if (a.codec !== cfg.codec) return reject(RefusalCode.WrongCodec, `codec ${a.codec} is not the run's ${cfg.codec}`)
-  return null
+  return checkClaim(a.peerId, a.round, a.samples, a.capacity, limits)
 }
 
-export function validateCommitShape (c: Commit, modelId: string, candidates: readonly string[], cfg: RoundConfig): Refusal | null {
+export function validateCommitShape (c: Commit, modelId: string, candidates: readonly string[], cfg: RoundConfig, limits?: Limits): Refusal | null {
   if (c.prevModelId !== modelId) return ignore(RefusalCode.OtherModel, 'extends another model')
   if (!Number.isInteger(c.rank) || c.rank < 0 || c.rank >= candidates.length) return reject(RefusalCode.NotElected, `rank ${c.rank} out of range`)
   if (candidates[c.rank] !== c.aggregator) return reject(RefusalCode.NotElected, `${c.aggregator} is not the candidate of rank ${c.rank}`)
@@ -66,21 +85,21 @@ export function validateCommitShape (c: Commit, modelId: string, candidates: rea
   if (cfg.mode !== 'hierarchical' && (c.subAggregates?.length ?? 0) > 0) return reject(RefusalCode.WrongMode, `sub-aggregates in ${cfg.mode} mode`)
   // the O(included) part depends on the commit alone: checked once per commit object
   let r = includedChecks.get(c)
-  if (r === undefined) { r = checkIncluded(c); includedChecks.set(c, r) }
+  if (r === undefined) { r = checkIncluded(c, limits); includedChecks.set(c, r) }
   return r
 }
 
 const includedChecks = new WeakMap<Commit, Refusal | null>()
 
-function checkIncluded (c: Commit): Refusal | null {
-  const r = checkUpdateList(c.included)
+function checkIncluded (c: Commit, limits: Limits): Refusal | null {
+  const r = checkUpdateList(c.included, c.round, limits)
   if (r != null) return r
   if (typeof c.newModelId !== 'string' || c.newModelId === '') return reject(RefusalCode.BadField, 'empty model id')
   return null
 }
 
 /** Non-empty, strictly sorted by update id (the fold order), one update per peer, sane weights. */
-function checkUpdateList (included: Commit['included']): Refusal | null {
+function checkUpdateList (included: Commit['included'], round: number, limits: Limits): Refusal | null {
   if (!Array.isArray(included) || included.length === 0) return reject(RefusalCode.BadUpdateList, 'no updates included')
   const peers = new Set<string>()
   for (let i = 0; i < included.length; i++) {
@@ -90,6 +109,8 @@ function checkUpdateList (included: Commit['included']): Refusal | null {
     peers.add(u.peerId)
     if (!isPositive(u.samples) || !Number.isInteger(u.samples)) return reject(RefusalCode.BadField, `bad sample count ${u.samples}`)
     if (!isPositive(u.capacity)) return reject(RefusalCode.BadField, `bad capacity ${u.capacity}`)
+    const claim = checkClaim(u.peerId, round, u.samples, u.capacity, limits)
+    if (claim != null) return claim
   }
   return null
 }
@@ -146,13 +167,13 @@ function checkAuthor (s: { group: number, aggregator: string, rank: number }, pl
 }
 
 /** A group fold offered by a sub-candidate: its author, its updates (all of its group, sorted, one per peer). */
-export function validateSubAggregate (s: SubAggregate, modelId: string, plan: GroupPlan, groupOfPeer: (peerId: string) => number, backups: number): Refusal | null {
+export function validateSubAggregate (s: SubAggregate, modelId: string, plan: GroupPlan, groupOfPeer: (peerId: string) => number, backups: number, limits?: Limits): Refusal | null {
   if (s.baseModelId !== modelId) return ignore(RefusalCode.OtherModel, 'folded from another model')
   const bad = checkAuthor(s, plan, backups)
   if (bad != null) return bad
   if (typeof s.subAggregateId !== 'string' || s.subAggregateId === '') return reject(RefusalCode.BadField, 'empty sub-aggregate id')
   if (!isPositive(s.size) || !Number.isInteger(s.size)) return reject(RefusalCode.BadField, `bad size ${s.size}`)
-  const shape = checkUpdateList(s.included)
+  const shape = checkUpdateList(s.included, s.round, limits)
   if (shape != null) return shape
   for (const u of s.included) if (groupOfPeer(u.peerId) !== s.group) return reject(RefusalCode.BadGroups, `update of ${u.peerId} is not in group ${s.group}`)
   return null

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { createLayout, Rng, type ParamLayout } from '../../src/tensor/index.js'
 import {
   createRoundConfig, modelBytes, RoundDriver, type ChainState, type Commit, type DriverEvent, type RoundConfig,
-  type RoundEngine, type RoundTransport, type SubAggregate, type ChainCommit
+  type RoundEngine, type RoundTransport, type SubAggregate, type ChainCommit, type Announce, type RoundDeps
 } from '../../src/round/index.js'
 
 export const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
@@ -28,6 +28,10 @@ export interface HarnessOptions {
   /** gossip loses the commits of `round` on their way to `peer` */
   dropCommit?: { peer: string, round: number }
   seed?: number
+  /** announces a misbehaving peer forges when one is published (stolen ids, replays): delivered ahead of the original */
+  forge?: (msg: Announce) => Announce[]
+  /** the roster every engine checks weight claims against (RoundDeps.limits) */
+  limits?: RoundDeps['limits']
 }
 
 interface Item { t: number, seq: number, peer: string, fn: () => void }
@@ -65,7 +69,7 @@ export class Harness {
 
   /** A node with the run's genesis; a late joiner is added after others ran and started with catchUp. */
   addNode (peer = `peer-${this.drivers.size}`): string {
-    const driver = new RoundDriver({ cfg: this.cfg, layout: this.layout, deps: { self: peer, digest }, restore: { chain: this.genesis, codec: {} } }, this.transport(peer))
+    const driver = new RoundDriver({ cfg: this.cfg, layout: this.layout, deps: { self: peer, digest, limits: this.o.limits }, restore: { chain: this.genesis, codec: {} } }, this.transport(peer))
     this.drivers.set(peer, driver)
     this.engines.set(peer, driver.engine)
     this.blobs.set(peer, new Map())
@@ -146,6 +150,9 @@ export class Harness {
       publish: out => {
         switch (out.type) {
           case 'announce': {
+            for (const forged of this.o.forge?.(out.msg) ?? []) {
+              for (const p of this.peers.filter(p => p !== forged.peerId)) this.schedule(this.now, p, () => this.drivers.get(p)!.receive({ type: 'announce', msg: forged }))
+            }
             const shuffled = this.o.shuffleSeed != null
             toOthers((p, i) => this.schedule(this.now + lat() + (shuffled ? i : 0), p, () => this.drivers.get(p)!.receive({ type: 'announce', msg: out.msg })),
               shuffled ? this.o.shuffleSeed! + out.msg.round : undefined)
