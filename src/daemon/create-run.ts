@@ -13,6 +13,10 @@ export interface CreateRunOptions {
   fields?: Record<string, unknown>
   /** other founding members (peer ids); the creator always is one */
   members?: string[]
+  /** declared fold weights (examples each member trains on), by peer id; a member not named weighs 1 */
+  samples?: Readonly<Record<string, number>>
+  /** the creator's own declared fold weight (absent: 1) */
+  selfSamples?: number
   /** other admins (peer ids); the creator always is one */
   admins?: string[]
   /** @default 1 */
@@ -40,7 +44,7 @@ export async function createRun (dataDir: string, o: CreateRunOptions): Promise<
   const manifest = await createManifest({
     name: o.name,
     settings,
-    members: [...new Set([self, ...(o.members ?? [])])].map(peerId => ({ peerId })),
+    members: [...new Set([self, ...(o.members ?? [])])].map(peerId => ({ peerId, samples: peerId === self ? o.selfSamples ?? o.samples?.[peerId] : o.samples?.[peerId] })),
     admins: o.admins ?? [],
     minMembers: o.minMembers ?? 1,
     createdAt: o.createdAt ?? new Date()

@@ -43,9 +43,18 @@ export class RunMembers {
     return this.d.roster.capacityOf(peerId, round)
   }
 
-  /** Each included update's peer a member of `round`, with the capacity the manifest gives it. */
-  private includedOk (included: ReadonlyArray<{ peerId: string, capacity: number }>, round: number): boolean {
-    return included.every(u => this.isMember(u.peerId, round) && u.capacity === this.capacityOf(u.peerId, round))
+  /** What a member may claim in `round` (the engine's RoundDeps.limits): the roster's capacity and samples; undefined for a non-member. */
+  readonly limitsOf = (peerId: string, round: number): { capacity: number, samples: number } | undefined => this.d.roster.limitsOf(peerId, round)
+
+  /** A weight claim is exactly the roster's (a member of `round`, its capacity and samples). */
+  private claimOk (peerId: string, round: number, capacity: number, samples: number): boolean {
+    const l = this.limitsOf(peerId, round)
+    return l !== undefined && l.capacity === capacity && l.samples === samples
+  }
+
+  /** Each included update's peer a member of `round`, with the weights the manifest gives it. */
+  private includedOk (included: ReadonlyArray<{ peerId: string, capacity: number, samples: number }>, round: number): boolean {
+    return included.every(u => this.claimOk(u.peerId, round, u.capacity, u.samples))
   }
 
   /** How many of `peers` (plus this node, `self`) are members of the current round. */
@@ -62,9 +71,9 @@ export class RunMembers {
     switch (kind) {
       case 'presence': return this.mayConnect(from) ? 'accept' : 'reject'
       case 'announce': {
-        // the election weight an announce carries is the manifest's: an inflated claim (issue 13's take-over) is refused
+        // the weights an announce carries are the manifest's: an inflated claim (a take-over) is refused
         const a = message as Announce
-        return this.isMember(from, a.round) && a.capacity === this.capacityOf(from, a.round) ? 'accept' : 'reject'
+        return this.claimOk(from, a.round, a.capacity, a.samples) ? 'accept' : 'reject'
       }
       case 'subAggregate': {
         const g = message as SubAggregate

@@ -121,7 +121,8 @@ export class TapestryNode {
       cfg: roundCfg,
       layout: trainer.layout,
       // differential privacy's noise: a fresh secret seed per round (never derivable by peers)
-      deps: { self: host.peerId, digest: cidOf, noise: () => new Rng(randomBytes(32).toString('hex')) },
+      // weights from the roster: an update counts as the manifest says, never as a message claims
+      deps: { self: host.peerId, digest: cidOf, noise: () => new Rng(randomBytes(32).toString('hex')), limits: members.limitsOf },
       restore: c.restored ?? this.genesis(),
       hooks: {
         applied: async (commit, state, verified) => await this.applied(commit, state, verified),

@@ -14,13 +14,15 @@ export interface ChangeRequest {
   effectiveRound: number
   /** election weight of an added member; absent means 1 */
   capacity?: number
+  /** fold weight of an added member (absent: 1) */
+  samples?: number
 }
 
 /** A membership change signed by `adminKey`, which must be an admin of the manifest (ERR_MANIFEST_NOT_ADMIN). */
 export async function changeMembership (manifest: SignedManifest, request: ChangeRequest, adminKey: PrivateKey): Promise<MembershipChange> {
   const signer = signerOf(adminKey)
   requireAdmin(manifest, signer, 'membership change')
-  const unsigned = withoutUndefined({ runId: manifest.runId, op: request.op, peerId: request.peerId, effectiveRound: request.effectiveRound, capacity: request.capacity, signer })
+  const unsigned = withoutUndefined({ runId: manifest.runId, op: request.op, peerId: request.peerId, effectiveRound: request.effectiveRound, capacity: request.capacity, samples: request.samples, signer })
   return parseWith(MembershipChangeSchema, { ...unsigned, signature: await signValue('membership', unsigned, adminKey) }, 'membership change')
 }
 
@@ -56,14 +58,14 @@ export function orderChanges (changes: readonly MembershipChange[]): MembershipC
  */
 export function membersAt (manifest: SignedManifest, changes: readonly MembershipChange[], round: number): Member[] {
   if (!Number.isSafeInteger(round) || round < 0) throw new ManifestError(ManifestErrorCode.Schema, `round ${round} is not a round number`, 'round')
-  const members = new Map(manifest.body.members.map(m => [m.peerId, m.capacity]))
+  const members = new Map<string, Member>(manifest.body.members.map(m => [m.peerId, m]))
   for (const c of orderChanges(changes)) {
     requireRun(manifest, c.runId, 'membership change')
     requireAdmin(manifest, c.signer, 'membership change')
     if (c.effectiveRound > round) break
-    if (c.op === 'add') members.set(c.peerId, c.capacity ?? 1)
+    if (c.op === 'add') members.set(c.peerId, withoutUndefined({ peerId: c.peerId, capacity: c.capacity ?? 1, samples: c.samples }))
     else members.delete(c.peerId)
   }
-  return [...members].map(([peerId, capacity]) => ({ peerId, capacity }))
+  return [...members.values()]
     .sort((a, b) => a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0)
 }

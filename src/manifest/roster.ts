@@ -16,12 +16,13 @@ interface Step {
   op: 'add' | 'remove'
   peerId: string
   capacity: number
+  samples: number | undefined
 }
 
-/** An admission is an `add` of capacity 1 at its first valid round (0 when it has none). */
+/** An admission is an `add` of capacity 1 (and no declared samples) at its first valid round (0 when it has none). */
 function stepOf (d: RosterDoc): Step {
-  if (d.kind === 'admission') return { round: d.doc.validFromRound ?? 0, bytes: canonicalBytes(d.doc), op: 'add', peerId: d.doc.peerId, capacity: 1 }
-  return { round: d.doc.effectiveRound, bytes: canonicalBytes(d.doc), op: d.doc.op, peerId: d.doc.peerId, capacity: d.doc.capacity ?? 1 }
+  if (d.kind === 'admission') return { round: d.doc.validFromRound ?? 0, bytes: canonicalBytes(d.doc), op: 'add', peerId: d.doc.peerId, capacity: 1, samples: undefined }
+  return { round: d.doc.effectiveRound, bytes: canonicalBytes(d.doc), op: d.doc.op, peerId: d.doc.peerId, capacity: d.doc.capacity ?? 1, samples: d.doc.samples }
 }
 
 /** Key of a document: its canonical bytes (signature included) as hex, so a copy is one entry. */
@@ -65,14 +66,22 @@ export class Roster {
 
   /** The members of `round`, sorted by peer id. */
   membersAt (round: number): Member[] {
-    const members = new Map(this.manifest.body.members.map(m => [m.peerId, m.capacity]))
+    const members = new Map<string, Member>(this.manifest.body.members.map(m => [m.peerId, m]))
     for (const s of this.steps) {
       if (s.round > round) break
-      if (s.op === 'add') members.set(s.peerId, s.capacity)
+      if (s.op === 'add') members.set(s.peerId, s.samples === undefined ? { peerId: s.peerId, capacity: s.capacity } : { peerId: s.peerId, capacity: s.capacity, samples: s.samples })
       else members.delete(s.peerId)
     }
-    return [...members].map(([peerId, capacity]) => ({ peerId, capacity }))
-      .sort((a, b) => a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0)
+    return [...members.values()].sort((a, b) => a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0)
+  }
+
+  /**
+   * What `peerId` may claim in `round` (the round engine's MemberLimits): its capacity and its
+   * fold weight (declared samples, 1 when the roster declares none); undefined for a non-member.
+   */
+  limitsOf (peerId: string, round: number): { capacity: number, samples: number } | undefined {
+    const m = this.membersAt(round).find(x => x.peerId === peerId)
+    return m === undefined ? undefined : { capacity: m.capacity, samples: m.samples ?? 1 }
   }
 
   /** Is `peerId` a member in `round`? */

@@ -40,6 +40,8 @@ export const TokenHashString = z.string().regex(/^[0-9a-f]{64}$/, 'not 64 lowerc
 /** base64url without padding of 32 random bytes */
 export const TokenString = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not a 43-character base64url token')
 const Capacity = z.number().positive().max(1e6)
+/** a member's fold weight: the examples it declares it trains on (absent: 1, equal weights) */
+const Samples = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 const Round = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 
 /** Sorted by UTF-16 code units and free of repeats: one spelling per set, so equal sets hash equal. */
@@ -55,7 +57,9 @@ function sortedUnique (ids: readonly string[], ctx: z.RefinementCtx, path: Array
 export const MemberSchema = z.strictObject({
   peerId: PeerIdString,
   /** election weight (see election/Member); written out, never defaulted */
-  capacity: Capacity
+  capacity: Capacity,
+  /** fold weight of the member's updates; absent: 1 (every member weighs the same) */
+  samples: Samples.optional()
 })
 
 /** The unsigned manifest body: the bytes hashed to the run id and signed by the creator. */
@@ -112,10 +116,13 @@ export const MembershipChangeSchema = z.strictObject({
   effectiveRound: Round,
   /** election weight of an added member (absent: 1); never on a remove */
   capacity: Capacity.optional(),
+  /** fold weight of an added member (absent: 1); never on a remove */
+  samples: Samples.optional(),
   signer: PeerIdString,
   signature: SignatureString
 }).superRefine((c, ctx) => {
   if (c.op === 'remove' && c.capacity !== undefined) ctx.addIssue({ code: 'custom', path: ['capacity'], message: 'a remove carries no capacity' })
+  if (c.op === 'remove' && c.samples !== undefined) ctx.addIssue({ code: 'custom', path: ['samples'], message: 'a remove carries no samples' })
 })
 
 export type Member = z.output<typeof MemberSchema>

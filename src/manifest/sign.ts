@@ -4,7 +4,7 @@ import { fromString, toString } from 'uint8arrays'
 import { parseRunSettings, type RunSettingsInput } from '../round/settings.js'
 import { canonicalBytes, runIdOf } from './canonical.js'
 import { ManifestError, ManifestErrorCode } from './errors.js'
-import { MANIFEST_VERSION, SignedManifestSchema, parseManifestBody, parseWith, type ManifestBody, type Member, type SignedManifest } from './schema.js'
+import { MANIFEST_VERSION, SignedManifestSchema, parseManifestBody, parseWith, withoutUndefined, type ManifestBody, type Member, type SignedManifest } from './schema.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /**
@@ -65,7 +65,7 @@ export interface ManifestInput {
   /** run settings; unset ones take their defaults, which the manifest then writes out */
   settings?: RunSettingsInput
   /** founding members, in any order; may be empty when members are admitted later */
-  members?: ReadonlyArray<{ peerId: string, capacity?: number }>
+  members?: ReadonlyArray<{ peerId: string, capacity?: number, samples?: number }>
   /** who may admit members, in any order; the creator is added if missing */
   admins?: readonly string[]
   /**
@@ -84,7 +84,7 @@ export interface ManifestInput {
  */
 export async function createManifest (input: ManifestInput, creatorKey: PrivateKey): Promise<SignedManifest> {
   const creator = signerOf(creatorKey)
-  const members: Member[] = (input.members ?? []).map(m => ({ peerId: m.peerId, capacity: m.capacity ?? 1 }))
+  const members: Member[] = (input.members ?? []).map(m => withoutUndefined({ peerId: m.peerId, capacity: m.capacity ?? 1, samples: m.samples }))
     .sort((a, b) => a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0)
   const createdAt = typeof input.createdAt === 'string' ? input.createdAt : isoOf(input.createdAt)
   const draft = {

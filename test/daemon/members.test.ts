@@ -26,12 +26,15 @@ test('gates follow the roster at the node\'s round: connect, gossip by kind and 
     assert.equal(m.mayConnect(eve.id), false)
     const commit = (from: string, r: number, included: string[]): unknown => ({ runId: manifest.runId, round: r, aggregator: from, rank: 0, prevModelId: 'x', included: included.map(p => ({ updateId: 'u', peerId: p, samples: 1, capacity: 1 })), newModelId: 'y', aggregateId: '' })
     assert.equal(m.gossipGate('presence', {}, eve.id), 'reject')
-    assert.equal(m.gossipGate('announce', { round: 0, capacity: 1 }, eve.id), 'reject')
-    assert.equal(m.gossipGate('announce', { round: 0, capacity: 1 }, bob.id), 'accept')
+    assert.equal(m.gossipGate('announce', { round: 0, capacity: 1, samples: 1 }, eve.id), 'reject')
+    assert.equal(m.gossipGate('announce', { round: 0, capacity: 1, samples: 1 }, bob.id), 'accept')
     // election weight comes from the manifest: an inflated claim is refused, in an announce or in a commit
-    assert.equal(m.gossipGate('announce', { round: 0, capacity: 1e9 }, bob.id), 'reject')
+    assert.equal(m.gossipGate('announce', { round: 0, capacity: 1e9, samples: 1 }, bob.id), 'reject')
     assert.equal(m.gossipGate('commit', { ...commit(alice.id, 0, [alice.id]) as object, included: [{ updateId: 'u', peerId: alice.id, samples: 1, capacity: 1e9 }] }, alice.id), 'reject')
     assert.equal(m.gossipGate('commit', commit(alice.id, 0, [alice.id, bob.id]), alice.id), 'accept')
+    // so does the fold weight: bob declares none (weight 1), so 2^53−1 samples are refused
+    assert.equal(m.gossipGate('announce', { round: 0, capacity: 1, samples: 2 ** 53 - 1 }, bob.id), 'reject')
+    assert.equal(m.gossipGate('commit', { ...commit(alice.id, 0, [alice.id]) as object, included: [{ updateId: 'u', peerId: alice.id, samples: 60_000, capacity: 1 }] }, alice.id), 'reject')
     assert.equal(m.gossipGate('commit', commit(alice.id, 0, [alice.id, eve.id]), alice.id), 'reject', 'a member folding an outsider')
     assert.equal(m.gossipGate('unknown-kind', {}, alice.id), 'reject')
 
@@ -40,8 +43,8 @@ test('gates follow the roster at the node\'s round: connect, gossip by kind and 
     assert.equal(await m.accept(await admit(manifest, carol.id, alice.key, { validFromRound: 3 }), 'test'), 'known')
     assert.deepEqual(changed, [carol.id])
     assert.equal(m.mayConnect(carol.id), true)
-    assert.equal(m.gossipGate('announce', { round: 2, capacity: 1 }, carol.id), 'reject')
-    assert.equal(m.gossipGate('announce', { round: 3, capacity: 1 }, carol.id), 'accept')
+    assert.equal(m.gossipGate('announce', { round: 2, capacity: 1, samples: 1 }, carol.id), 'reject')
+    assert.equal(m.gossipGate('announce', { round: 3, capacity: 1, samples: 1 }, carol.id), 'accept')
 
     // bob removed from round 5: a member until then, refused from then on
     assert.equal(await m.accept(await changeMembership(manifest, { op: 'remove', peerId: bob.id, effectiveRound: 5 }, alice.key), 'test'), 'new')
@@ -49,7 +52,7 @@ test('gates follow the roster at the node\'s round: connect, gossip by kind and 
     assert.equal(m.mayConnect(bob.id), true)
     round = 5
     assert.equal(m.mayConnect(bob.id), false)
-    assert.equal(m.gossipGate('announce', { round: 5, capacity: 1 }, bob.id), 'reject')
+    assert.equal(m.gossipGate('announce', { round: 5, capacity: 1, samples: 1 }, bob.id), 'reject')
     assert.equal(m.membersAmong(alice.id, [bob.id, carol.id, eve.id]), 2)
 
     // forged and foreign documents are refused and not saved

@@ -31,6 +31,20 @@ test('admissions and changes move peers in and out at their rounds', async () =>
   assert.deepEqual(r.membersAt(6).map(x => x.peerId), [alice.id, carol.id, dave.id].sort())
 })
 
+test('fold weights come from the roster: declared samples, 1 when none is declared, none for a non-member', async () => {
+  const [alice, bob, carol] = await Promise.all([peer(1), peer(2), peer(3)])
+  const m = await manifestOf(alice, { members: [{ peerId: alice.id, samples: 60_000 }, { peerId: bob.id, capacity: 2 }] })
+  const r = new Roster(m)
+  assert.deepEqual(r.limitsOf(alice.id, 0), { capacity: 1, samples: 60_000 })
+  assert.deepEqual(r.limitsOf(bob.id, 0), { capacity: 2, samples: 1 })
+  assert.equal(r.limitsOf(carol.id, 0), undefined)
+  r.add(await verifyRosterDoc(m, await changeMembership(m, { op: 'add', peerId: carol.id, effectiveRound: 2, samples: 500 }, alice.key), NOW))
+  assert.equal(r.limitsOf(carol.id, 1), undefined)
+  assert.deepEqual(r.limitsOf(carol.id, 2), { capacity: 1, samples: 500 })
+  await assert.rejects(changeMembership(m, { op: 'remove', peerId: carol.id, effectiveRound: 3, samples: 5 }, alice.key), { code: ManifestErrorCode.Schema })
+  await assert.rejects(manifestOf(alice, { members: [{ peerId: alice.id, samples: 0 }] }), { code: ManifestErrorCode.Schema })
+})
+
 test('a forged or foreign document is refused before it reaches the roster', async () => {
   const [alice, bob, carol] = await Promise.all([peer(1), peer(2), peer(3)])
   const m = await manifestOf(alice, { members: [{ peerId: alice.id }, { peerId: bob.id }] })

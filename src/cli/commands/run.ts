@@ -20,6 +20,13 @@ function peerArg (id: string): string {
   return id
 }
 
+/** A founding member as `--members` takes it: a peer id, optionally `=<samples>` (its declared fold weight). */
+function memberArg (spec: string): { peerId: string, samples?: number } {
+  const at = spec.indexOf('=')
+  if (at < 0) return { peerId: peerArg(spec) }
+  return { peerId: peerArg(spec.slice(0, at)), samples: parseIntFlag(`samples of ${spec.slice(0, at)}`, spec.slice(at + 1), 1) }
+}
+
 /** The daemon's current round, or undefined when none runs for the data dir. */
 async function daemonRound (dataDir: string): Promise<number | undefined> {
   try { return (await query(dataDir, 'status')).round } catch { return undefined }
@@ -52,7 +59,8 @@ export function registerRun (program: Command): void {
     .requiredOption('--name <name>', 'human name of the run')
     .option('--data-dir <dir>', 'node data directory (created if missing)', DEFAULT_DATA_DIR)
     .option('--min-members <n>', 'members connected before round 0 starts', '1')
-    .option('--members <ids>', 'other founding members (peer ids), comma-separated: more can be admitted later')
+    .option('--members <ids>', 'other founding members, comma-separated peer ids, each optionally =<samples> (its declared fold weight): more can be admitted later')
+    .option('--samples <n>', "this node's declared fold weight (examples it trains on); members without one weigh 1, so leaving all unset weighs everyone equally")
     .option('--admins <ids>', 'other peers that may admit and remove members, comma-separated')
     .option('--set <key=value...>', 'run settings (e.g. innerSteps=100 mode=aggregator) and node config fields; see `tapestry init --help`')
     .option('--listen <addrs>', 'listen multiaddrs for this node, comma-separated')
@@ -62,6 +70,7 @@ export function registerRun (program: Command): void {
     .option('--json', 'print one JSON object', false)
     .action(async (o: Record<string, unknown>) => {
       const fields = configFromFlags(o)
+      const founding = o.members != null ? list(String(o.members)).map(memberArg) : []
       if (o.modelFile != null) {
         const file = await loadOnnxModelFile(String(o.modelFile))
         Object.assign(fields, { model: onnxRef(file.spec), modelPath: resolve(String(o.modelFile)) })
@@ -69,7 +78,9 @@ export function registerRun (program: Command): void {
       const { manifest, init: r } = await createRun(String(o.dataDir), {
         name: String(o.name),
         fields,
-        members: o.members != null ? list(String(o.members)).map(peerArg) : [],
+        members: founding.map(m => m.peerId),
+        samples: Object.fromEntries(founding.flatMap(m => m.samples === undefined ? [] : [[m.peerId, m.samples]])),
+        selfSamples: o.samples != null ? parseIntFlag('samples', String(o.samples), 1) : undefined,
         admins: o.admins != null ? list(String(o.admins)).map(peerArg) : [],
         minMembers: parseIntFlag('min-members', String(o.minMembers), 1, 10_000)
       })
@@ -144,10 +155,10 @@ export function registerRun (program: Command): void {
       t.push({ run: `${b.name}` }, { 'run id': manifest.runId }, { creator: b.creator }, { created: b.createdAt }, { admins: b.admins.join('\n') },
         { 'min members': String(b.minMembers) }, { settings: canonicalJson(b.settings).replace(/,"/g, ', "') })
       process.stdout.write(t.toString() + '\n')
-      const m = new Table({ head: ['member', 'capacity', 'since'] })
+      const m = new Table({ head: ['member', 'capacity', 'samples', 'since'] })
       for (const x of members) {
         const adm = docs.find(d => d.doc.peerId === x.peerId)
-        m.push([x.peerId, String(x.capacity), b.members.some(f => f.peerId === x.peerId) ? 'founding' : adm != null ? `admitted by ${adm.doc.signer.slice(-6)}` : '-'])
+        m.push([x.peerId, String(x.capacity), String(x.samples ?? 1), b.members.some(f => f.peerId === x.peerId) ? 'founding' : adm != null ? `admitted by ${adm.doc.signer.slice(-6)}` : '-'])
       }
       process.stdout.write(`members at round ${round}:\n${m.toString()}\n`)
       const removed = docs.filter(d => d.kind === 'change' && d.doc.op === 'remove')
