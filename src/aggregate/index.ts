@@ -6,6 +6,7 @@ export { coordinateMedian, foldMedian, medianAt } from './median.js'
 export { trimmedMean, foldTrimmedMean, trimmedAt, trimCount, trimMinInputs } from './trimmed.js'
 export { multiKrum, krumSelect, krumParameters, krumMinInputs, type MultiKrumOptions, type MultiKrumResult, type KrumSelection } from './krum.js'
 export { type ClipRule, l2Norm, clipToNorm, clipBound, clipInputs, validateClipRule } from './clip.js'
+export { screenByNorm, SCREEN_MIN_INPUTS } from './screen.js'
 export {
   type FoldRule, type FoldRuleKind, type FoldRuleEntry, type PreparedRule, type RuleOf, type FoldSpec, type FoldResult, type PreparedFold,
   fold, prepareFold, validateFoldRule, parseFoldSpec, formatFoldSpec, formatFoldRule,

@@ -5,10 +5,10 @@ import { isBlobCidString } from './cid.js'
 import { openEnvelope, seal, verifyEnvelope } from './signed.js'
 import { Presence as PresencePb } from './wire/presence.js'
 import { Announce as AnnouncePb } from './wire/announce.js'
-import { Commit as CommitPb } from './wire/commit.js'
+import { Commit as CommitPb, ExcludedUpdate as ExcludedPb } from './wire/commit.js'
 import { SubAggregate as SubAggregatePb } from './wire/subaggregate.js'
 import type { SignedKind } from './signed.js'
-import type { Announce, Commit, Presence, SubAggregate } from '../round/messages.js'
+import type { Announce, Commit, ExclusionReason, Presence, SubAggregate } from '../round/messages.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** The only wire version of the gossip payloads this code speaks. */
@@ -103,7 +103,8 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       prevModelId: m.prevModelId,
       included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
       newModelId: m.newModelId, aggregateId: m.aggregateId,
-      subAggregates: (m.subAggregates ?? []).map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank }))
+      subAggregates: (m.subAggregates ?? []).map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank })),
+      excluded: (m.excluded ?? []).map(e => ({ updateId: e.updateId, peerId: e.peerId, reason: REASON_TO_WIRE[e.reason] }))
     }),
     decode: b => {
       const w = CommitPb.decode(b)
@@ -114,12 +115,14 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       }
       // absent outside hierarchical mode, as the round layer builds such commits
       if (w.subAggregates.length > 0) c.subAggregates = w.subAggregates.map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank }))
+      // absent when nothing was left out; an unknown reason decodes to '' and fails the check
+      if (w.excluded.length > 0) c.excluded = w.excluded.map(e => ({ updateId: e.updateId, peerId: e.peerId, reason: REASON_FROM_WIRE[e.reason] ?? '' as ExclusionReason }))
       return c
     },
     check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkPeer('aggregator', m.aggregator) ??
       checkInt('rank', m.rank, 0, 0xffffffff) ?? checkId('prevModelId', m.prevModelId) ?? checkIncluded(m.included) ??
       checkId('newModelId', m.newModelId) ?? (m.aggregateId === '' ? undefined : checkCid('aggregateId', m.aggregateId)) ??
-      checkSubAggregateRefs(m.subAggregates ?? []),
+      checkSubAggregateRefs(m.subAggregates ?? []) ?? checkExcluded(m.excluded ?? []),
     author: m => m.aggregator,
     runId: m => m.runId
   },
@@ -268,6 +271,20 @@ function checkIncluded (included: Commit['included']): string | undefined {
     const u = included[i]
     const r = checkCid(`included[${i}].updateId`, u.updateId) ?? checkPeer(`included[${i}].peerId`, u.peerId) ??
       checkInt(`included[${i}].samples`, u.samples, 0) ?? checkCapacity(u.capacity)
+    if (r != null) return r
+  }
+  return undefined
+}
+
+const REASON_TO_WIRE: Record<ExclusionReason, ExcludedPb.Reason> = { late: ExcludedPb.Reason.LATE, unfetchable: ExcludedPb.Reason.UNFETCHABLE, refused: ExcludedPb.Reason.REFUSED }
+const REASON_FROM_WIRE: Partial<Record<string, ExclusionReason>> = { [ExcludedPb.Reason.LATE]: 'late', [ExcludedPb.Reason.UNFETCHABLE]: 'unfetchable', [ExcludedPb.Reason.REFUSED]: 'refused' }
+
+function checkExcluded (excluded: NonNullable<Commit['excluded']>): string | undefined {
+  if (!Array.isArray(excluded) || excluded.length > MAX_INCLUDED) return `excluded has more than ${MAX_INCLUDED} entries`
+  for (let i = 0; i < excluded.length; i++) {
+    const e = excluded[i]
+    const r = checkCid(`excluded[${i}].updateId`, e.updateId) ?? checkPeer(`excluded[${i}].peerId`, e.peerId) ??
+      (REASON_TO_WIRE[e.reason] === undefined ? `excluded[${i}].reason is not late, unfetchable or refused` : undefined)
     if (r != null) return r
   }
   return undefined

@@ -23,6 +23,8 @@ export interface RoundConfig {
   subAggregateCodec: string
   /** fold rule, e.g. mean, trimmed:0.1, krum:2 (aggregate/) */
   rule: FoldSpec
+  /** update screen: refuse updates whose norm is over this multiple of the set's median norm (0 = off) */
+  maxNormRatio: number
   /** outer optimizer: SGD with Nesterov momentum (tuned defaults in settings.ts); FedAvg is lr 1, momentum 0 */
   outer: OuterOptimizerOptions
   /** k backups after the aggregator (toRoundConfig clamps it to members − 1) */
@@ -62,6 +64,7 @@ function roundFields (s: RunSettings): Omit<RoundConfig, 'runId'> {
     groupSize: s.groupSize,
     subAggregateCodec: s.subAggregateCodec,
     rule: parseFoldSpec(s.rule),
+    maxNormRatio: s.maxNormRatio,
     outer: { lr: s.outerLr, momentum: s.outerMomentum, nesterov: s.outerMomentum > 0 },
     backups: s.backups,
     ...roundTimings(s),
@@ -92,6 +95,7 @@ export function createRoundConfig (partial: Partial<RoundConfig> & { runId: stri
     if (!(Number.isFinite(c[k]) && c[k] > 0)) bad(k, `${k} must be a positive duration, got ${c[k]}`)
   }
   if (c.collectMs > c.deadlineMs) bad('collectMs', `collectMs (${c.collectMs}) must not exceed deadlineMs (${c.deadlineMs})`)
+  if (!(Number.isFinite(c.maxNormRatio) && c.maxNormRatio >= 0)) bad('maxNormRatio', `maxNormRatio must be finite and ≥ 0, got ${c.maxNormRatio}`)
   if (!(c.quorum > 0 && c.quorum <= 1)) bad('quorum', `quorum must be in (0, 1], got ${c.quorum}`)
   if (!UPDATE_MODES.includes(c.mode)) bad('mode', `unknown mode "${String(c.mode)}" (expected one of: ${UPDATE_MODES.join(', ')})`)
   if (!Number.isInteger(c.groupSize) || c.groupSize < 2) bad('groupSize', `group size must be an integer ≥ 2, got ${c.groupSize}`)

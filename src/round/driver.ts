@@ -10,7 +10,7 @@ import type { Announce, Commit, SubAggregate } from './messages.js'
 import { checkSyncOffer } from './sync-check.js'
 import type { ChainCommit, RoundTransport } from './transport.js'
 import type { BlobKind, ChainState, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
-import type { RefusalCode } from './validate.js'
+import { RefusalCode } from './validate.js'
 
 /** What the driver reports, each stamped with the transport's clock (`at`). */
 export type DriverEvent =
@@ -26,7 +26,7 @@ export type DriverEvent =
   | { type: 'committed', round: number, rank: number, included: number, at: number }
   /** a commit was applied, and how it was checked; `computeMs`: the engine's time for that step */
   | { type: 'applied', commit: Commit, state: ChainState, verified: VerifiedBy, computeMs: number, at: number }
-  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number, at: number }
+  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number, at: number, commit?: Commit }
   | { type: 'fetched', id: string, kind: BlobKind, round: number, ok: boolean, bytes: number, startAt: number, at: number, reason?: string }
   /** a commit showed this node missed rounds: it syncs */
   | { type: 'behind', round: number, from: string, at: number }
@@ -71,6 +71,8 @@ export class RoundDriver {
   private resolveIdle: (() => void) | null = null
   private syncing = false
   private readonly pulling = new Set<number>()
+  /** commits this node proved wrong (refolded or censorship-checked): a chain through one is never adopted */
+  private readonly faulty = new Map<string, RefusalCode>()
   private readonly listeners: Array<(e: DriverEvent) => void> = []
   private readonly hooks: DriverHooks
   private readonly graceMs: number
@@ -232,7 +234,13 @@ export class RoundDriver {
       case 'wake': t.at(a.at, () => this.deliver({ type: 'tick' })); return
       case 'closed': this.emit({ type: 'setClosed', round: a.round, rank: a.rank, included: a.included, groups: a.groups, at: now }); return
       case 'groupFolded': this.emit({ type: 'groupFolded', round: a.round, group: a.group, rank: a.rank, included: a.included, at: now }); return
-      case 'refused': this.emit({ ...a, type: 'refused', at: now }); return
+      case 'refused':
+        if (a.commit != null && PROOF_CODES.has(a.code)) {
+          if (this.faulty.size >= MAX_FAULTY) this.faulty.delete(this.faulty.keys().next().value as string)
+          this.faulty.set(commitKey(a.commit), a.code)
+        }
+        this.emit({ ...a, type: 'refused', at: now })
+        return
       case 'log': this.emit({ type: 'log', level: a.level, msg: a.msg, data: a.data, at: now })
     }
   }
@@ -264,7 +272,10 @@ export class RoundDriver {
         done()
         return
       }
-      const check = checkSyncOffer(this.engine.state, offer, this.o.cfg, this.o.deps.digest, this.rank, this.o.deps.limits)
+      const proven = offer.commits.find(c => this.faulty.has(commitKey(c.commit)))
+      const check: ReturnType<typeof checkSyncOffer> = proven != null
+        ? { ok: false, refusal: { severity: 'reject', code: RefusalCode.ProvenFaulty, reason: `the chain holds ${proven.commit.aggregator}'s commit of round ${proven.commit.round}, which this node proved wrong (${this.faulty.get(commitKey(proven.commit))})` } }
+        : checkSyncOffer(this.engine.state, offer, this.o.cfg, this.o.deps.digest, this.rank, this.o.deps.limits)
       if (!check.ok) {
         if (check.refusal.severity === 'reject') this.emit({ type: 'syncRefused', from: offer.from, code: check.refusal.code, reason: check.refusal.reason, at })
         done()
@@ -308,6 +319,15 @@ export class RoundDriver {
       })
     })
   }
+}
+
+/** Refusals that prove a commit wrong from its own inputs (not merely stale or unverifiable). */
+const PROOF_CODES = new Set<RefusalCode>([RefusalCode.FoldMismatch, RefusalCode.Censored])
+const MAX_FAULTY = 1024
+
+/** One commit's identity for the faulty set: round, author and the model it claims. */
+export function commitKey (c: Commit): string {
+  return `${c.round}/${c.aggregator}/${c.newModelId}`
 }
 
 function asPromise (r: void | Promise<void> | undefined): Promise<void> | undefined {

@@ -4,10 +4,10 @@ import type { ParamLayout } from '../tensor/index.js'
 import { encodeUpdate, decodeUpdate, readUpdateMeta, type CodecState } from '../compress/index.js'
 import { electionRank } from './chain-check.js'
 import type { RoundConfig } from './config.js'
-import type { Announce, Commit, IncludedUpdate, SubAggregate, SubAggregateRef } from './messages.js'
+import type { Announce, Commit, ExcludedUpdate, IncludedUpdate, SubAggregate, SubAggregateRef } from './messages.js'
 import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
 import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
-import { effectiveFoldRule, foldMinInputs, formatFoldRule, type OuterState } from '../aggregate/index.js'
+import { effectiveFoldRule, foldMinInputs, formatFoldRule, l2Norm, screenByNorm, type OuterState } from '../aggregate/index.js'
 import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, RefusalCode, type Refusal } from './validate.js'
 import { roundGroups, groupOf, type GroupPlan } from './groups.js'
 import { clipAndNoise } from '../privacy/index.js'
@@ -24,6 +24,10 @@ interface RoundWork {
   announces: Map<string, Announce>
   /** later claims on an update id already claimed, kept until its blob says whose it is */
   rivals: Map<string, Announce[]>
+  /** when each taken claim arrived (this node's clock): what the censorship check goes by */
+  arrivedAt: Map<string, number>
+  /** announces that came after this node closed its set: listed as late in its commit */
+  late: Announce[]
   byPeer: Map<string, string>
   blobs: Map<string, Uint8Array>
   fetching: Map<string, number>
@@ -64,6 +68,8 @@ interface CommitCheck {
 }
 
 const MAX_FETCH_TRIES = 3
+/** an announce that reached a verifier within this fraction of the collect window was in time for every candidate */
+const IN_TIME_FRACTION = 0.75
 /** how many rounds ahead announces/commits are buffered (bounded memory against floods) */
 const LOOKAHEAD = 2
 const MAX_BUFFERED = 100_000
@@ -225,6 +231,8 @@ export class RoundEngine {
       myRank: candidates.indexOf(this.deps.self),
       announces: new Map(),
       rivals: new Map(),
+      arrivedAt: new Map(),
+      late: [],
       byPeer: new Map(),
       blobs: new Map(),
       fetching: new Map(),
@@ -302,7 +310,12 @@ export class RoundEngine {
     // hierarchical: an update is its own group's business only
     if (w.plan != null && this.groupOfPeer(msg.peerId) !== w.myGroup) return
     if (w.byPeer.has(msg.peerId)) return // one update per peer per round: the first wins
-    if (w.closing != null || w.subClosing != null || w.committed) return // set already closed; this one waits for the next round
+    if (w.closing != null || w.subClosing != null || w.committed) {
+      // set already closed: this one waits for the next round, and my commit says it came late
+      w.byPeer.set(msg.peerId, msg.updateId)
+      if (w.closing != null && !w.announces.has(msg.updateId)) w.late.push(msg)
+      return
+    }
     const held = w.blobs.get(msg.updateId)
     if (held != null && !this.authoredBy(held, msg.peerId)) { this.refuseClaim(msg, out); return }
     w.byPeer.set(msg.peerId, msg.updateId)
@@ -315,6 +328,7 @@ export class RoundEngine {
       return
     }
     w.announces.set(msg.updateId, msg)
+    w.arrivedAt.set(msg.updateId, now)
     if (this.fetchesEagerly()) this.ensureBlob(msg.updateId, [msg.peerId], out)
   }
 
@@ -418,8 +432,10 @@ export class RoundEngine {
     this.future.push({ round, ev })
   }
 
-  private refuse (what: RefusedKind, r: Refusal, from: string, out: RoundAction[]): void {
-    out.push({ type: 'refused', what, code: r.code, severity: r.severity, reason: r.reason, from, round: this.chain.round })
+  private refuse (what: RefusedKind, r: Refusal, from: string, out: RoundAction[], commit?: Commit): void {
+    const a: RoundAction = { type: 'refused', what, code: r.code, severity: r.severity, reason: r.reason, from, round: this.chain.round }
+    if (commit != null) a.commit = commit
+    out.push(a)
   }
 
   // ---- the responsible candidate ----
@@ -568,13 +584,44 @@ export class RoundEngine {
 
   private foldAndCommit (now: number, rank: number, out: RoundAction[]): void {
     const w = this.work!
-    const included = w.closing!
+    const { kept: included, refused } = this.screen(w.closing!)
+    for (const u of refused) out.push({ type: 'refused', what: 'blob', code: RefusalCode.Screened, severity: 'reject', reason: `update ${u.updateId} refused by the screen (not finite, or norm over ${this.cfg.maxNormRatio} × the median)`, from: u.peerId, round: w.round })
+    if (included.length === 0) { for (const u of refused) w.failed.add(u.updateId); w.closing = null; return }
     const delta = this.foldOrDrop(updateSources(included), () => this.aggregateOf(included), out)
     if (delta == null) { w.closing = null; return }
     this.noteFallback(included.length, out)
-    if (this.cfg.mode === 'gossip') { this.commitWith(now, rank, included, delta, '', undefined, out); return }
+    const excluded = this.exclusions(included, refused)
+    if (this.cfg.mode === 'gossip') { this.commitWith(now, rank, included, delta, '', undefined, out, excluded); return }
     const aggregate = this.publishAggregate(delta, out)
-    this.commitWith(now, rank, included, aggregate.applied, aggregate.id, undefined, out)
+    this.commitWith(now, rank, included, aggregate.applied, aggregate.id, undefined, out, excluded)
+  }
+
+  /**
+   * The update screen (fold.md §2): an update whose blob does not decode, or whose L2 norm is over
+   * maxNormRatio × the median norm of `set`, is refused. A pure function of the blobs, so verifiers
+   * recompute it from a commit's included and refused updates. Keeps `set`'s order.
+   */
+  private screen (set: IncludedUpdate[]): { kept: IncludedUpdate[], refused: IncludedUpdate[] } {
+    const w = this.work!
+    const norms = set.map(u => {
+      try { return l2Norm(decodeUpdate(w.blobs.get(u.updateId)!, this.layout).vector) } catch { return Number.NaN }
+    })
+    const out = screenByNorm(norms, this.cfg.maxNormRatio)
+    return { kept: set.filter((_, i) => !out[i]), refused: set.filter((_, i) => out[i]) }
+  }
+
+  /** What my commit leaves out and why: screened, unfetchable, or announced after I closed; sorted by update id. */
+  private exclusions (included: IncludedUpdate[], refused: IncludedUpdate[]): ExcludedUpdate[] | undefined {
+    const w = this.work!
+    const byId = new Map<string, ExcludedUpdate>()
+    const taken = new Set(included.map(u => u.updateId))
+    for (const u of refused) byId.set(u.updateId, { updateId: u.updateId, peerId: u.peerId, reason: 'refused' })
+    for (const a of w.announces.values()) {
+      if (!taken.has(a.updateId) && !byId.has(a.updateId) && w.failed.has(a.updateId)) byId.set(a.updateId, { updateId: a.updateId, peerId: a.peerId, reason: 'unfetchable' })
+    }
+    for (const a of w.late) if (!taken.has(a.updateId) && !byId.has(a.updateId)) byId.set(a.updateId, { updateId: a.updateId, peerId: a.peerId, reason: 'late' })
+    if (byId.size === 0) return undefined
+    return [...byId.values()].sort((a, b) => compareUtf8(a.updateId, b.updateId))
   }
 
   /** The aggregate's bytes: a pure function of Δ̄ and the round, so members recompute them bit for bit. */
@@ -595,7 +642,7 @@ export class RoundEngine {
     return { id, applied: decodeUpdate(bytes, this.layout).vector }
   }
 
-  private commitWith (now: number, rank: number, included: IncludedUpdate[], applied: Float32Array, aggregateId: string, subAggregates: Commit['subAggregates'], out: RoundAction[]): void {
+  private commitWith (now: number, rank: number, included: IncludedUpdate[], applied: Float32Array, aggregateId: string, subAggregates: Commit['subAggregates'], out: RoundAction[], excluded?: ExcludedUpdate[]): void {
     const w = this.work!
     const next = outerStep(this.cfg.outer, this.chain.params, this.chain.outer, applied)
     const commit: Commit = {
@@ -609,6 +656,7 @@ export class RoundEngine {
       aggregateId
     }
     if (subAggregates != null) commit.subAggregates = subAggregates
+    if (excluded != null) commit.excluded = excluded
     out.push({ type: 'publishCommit', msg: commit })
     this.apply(now, commit, next.params, next.state, 'self', out)
   }
@@ -730,7 +778,7 @@ export class RoundEngine {
     if (w.rejected.has(key) || w.pending.some(c => `${c.aggregator}/${c.newModelId}` === key)) return
     let refusal = validateCommitShape(msg, this.chain.modelId, w.candidates, this.cfg, this.deps.limits)
     if (refusal == null && w.plan != null) refusal = validateCommitGroups(msg, w.plan, p => this.groupOfPeer(p), this.cfg.backups)
-    if (refusal != null) { w.rejected.add(key); this.refuse('commit', refusal, msg.aggregator, out); return }
+    if (refusal != null) { w.rejected.add(key); this.refuse('commit', refusal, msg.aggregator, out, msg); return }
     w.pending.push(msg)
     // fetch what verification needs; the committer has every input, so a failed fetch is worth another try
     for (const need of this.checkOf(msg).needs) {
@@ -757,6 +805,8 @@ export class RoundEngine {
     if (this.cfg.mode === 'gossip' || (this.cfg.mode === 'aggregator' && this.isRootCandidate())) {
       how = 'full'
       for (const u of c.included) needs.push({ id: u.updateId, providers: [u.peerId, c.aggregator], kind: 'update' })
+      // refused by the screen: recomputing the screen takes their blobs too
+      for (const e of c.excluded ?? []) if (e.reason === 'refused') needs.push({ id: e.updateId, providers: [e.peerId, c.aggregator], kind: 'update' })
     } else if (w.plan != null && this.isRootCandidate()) {
       how = 'groups'
       for (const s of c.subAggregates ?? []) needs.push({ id: s.subAggregateId, providers: [s.aggregator, c.aggregator], kind: 'subaggregate' })
@@ -789,6 +839,8 @@ export class RoundEngine {
         continue
       }
       if (!check.needs.every(n => w.blobs.has(n.id))) continue
+      const censored = check.how === 'full' && w.plan == null ? this.leftOut(c) : null
+      if (censored != null) { this.dropPending(c, { severity: 'reject', code: RefusalCode.Censored, reason: censored }, out); continue }
       const result = this.recompute(c, check)
       if (result.ok) {
         // a verifier re-encoded the aggregate bit for bit: it can serve members too
@@ -800,11 +852,33 @@ export class RoundEngine {
     }
   }
 
+  /**
+   * Censorship check (gossip.md §5): an update of a member of this round's electorate whose announce
+   * reached me in the first three quarters of the collect window and whose blob I hold and can
+   * decode must be in the commit, included or excluded with a reason ('late' does not count for it:
+   * I saw it in time, and so could the author). Returns why the commit fails, or null.
+   */
+  private leftOut (c: Commit): string | null {
+    const w = this.work!
+    const listed = new Set(c.included.map(u => u.updateId))
+    for (const e of c.excluded ?? []) if (e.reason !== 'late') listed.add(e.updateId)
+    const inTime = w.startedAt + IN_TIME_FRACTION * this.cfg.collectMs
+    const electorate = new Set(this.chain.electorate.map(m => m.peerId))
+    for (const [id, a] of w.announces) {
+      if (listed.has(id) || !electorate.has(a.peerId) || (w.arrivedAt.get(id) ?? Infinity) > inTime) continue
+      const bytes = w.blobs.get(id)
+      if (bytes == null || !this.authoredBy(bytes, a.peerId)) continue
+      try { decodeUpdate(bytes, this.layout) } catch { continue }
+      return `leaves out ${a.peerId}'s update ${id}, announced in time and fetchable`
+    }
+    return null
+  }
+
   private dropPending (c: Commit, why: Refusal, out: RoundAction[]): void {
     const w = this.work!
     w.pending = w.pending.filter(p => p !== c)
     w.rejected.add(`${c.aggregator}/${c.newModelId}`)
-    this.refuse('commit', why, c.aggregator, out)
+    this.refuse('commit', why, c.aggregator, out, c)
   }
 
   /** Recomputes a commit from its inputs; a mismatch in any bit rejects it. */
@@ -815,6 +889,13 @@ export class RoundEngine {
     const foreign = [...(check.how === 'full' ? c.included : []), ...(check.mine?.updates ?? [])]
       .find(u => !this.authoredBy(w.blobs.get(u.updateId)!, u.peerId))
     if (foreign != null) return { ok: false, reason: `update ${foreign.updateId} is not ${foreign.peerId}'s update of round ${c.round}` }
+    if (check.how === 'full' && w.plan == null) {
+      // the screen, recomputed over what the commit folded and what it says the screen refused
+      const refusedIds = (c.excluded ?? []).filter(e => e.reason === 'refused')
+      const pool = [...c.included, ...refusedIds.map(e => ({ updateId: e.updateId, peerId: e.peerId, samples: 1, capacity: 1 }))]
+      const again = new Set(this.screen(pool).refused.map(u => u.updateId))
+      if (again.size !== refusedIds.length || refusedIds.some(e => !again.has(e.updateId))) return { ok: false, reason: 'the update screen refuses other updates than the commit says' }
+    }
     try {
       if (check.mine != null) {
         const bytes = this.encodeGroupFold(this.aggregateOf(check.mine.updates), check.mine.ref.group, c.round)

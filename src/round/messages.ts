@@ -46,6 +46,15 @@ export interface IncludedUpdate {
   capacity: number
 }
 
+/** Why a commit leaves out an update it saw announced (protocols/gossip.md §5). */
+export type ExclusionReason = 'late' | 'unfetchable' | 'refused'
+
+export interface ExcludedUpdate {
+  updateId: string
+  peerId: string
+  reason: ExclusionReason
+}
+
 /** The aggregator (or a backup) closes a round. */
 export interface Commit {
   runId: string
@@ -62,6 +71,8 @@ export interface Commit {
   aggregateId: string
   /** hierarchical mode: the group folds the aggregate was made of, by group; absent otherwise */
   subAggregates?: SubAggregateRef[]
+  /** updates seen announced but left out, with why, sorted by update id; absent when none */
+  excluded?: ExcludedUpdate[]
 }
 
 /** Hierarchical mode: a group's sub-aggregator (or a sub-backup) offers the fold of its group. */

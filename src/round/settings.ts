@@ -49,6 +49,8 @@ export const RunSettingsSchema = z.object({
   subAggregateCodec: codecSpec.default('int8').describe('hierarchical mode: codec of a group fold'),
   rule: z.string().refine(parses(parseFoldSpec), { message: 'mean | median | trimmed:<b> | krum:<f>[+clip:...]' }).default('mean')
     .describe('fold rule: mean | median | trimmed:<b> | krum:<f>[+clip:...]'),
+  maxNormRatio: z.number().min(0).max(1e6).default(5)
+    .describe("update screen: refuse an update whose L2 norm is over this multiple of the round's median norm (0 = off; acts from 3 updates)"),
   outerLr: z.number().positive().default(1).describe('outer learning rate'),
   outerMomentum: z.number().min(0).lt(1).default(0.6).describe('outer Nesterov momentum (0: plain SGD)'),
   backups: z.number().int().min(0).max(1000).default(2).describe('k backup aggregators (clamped to members − 1)'),

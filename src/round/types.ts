@@ -72,7 +72,8 @@ export type RoundAction =
   /** as a sub-candidate (hierarchical): my group's fold is out */
   | { type: 'groupFolded', round: number, group: number, rank: number, included: number }
   /** a message or blob was refused; `from` is its author */
-  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number }
+  /** `commit`: the refused commit itself, when one was (what evidence is made of) */
+  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number, commit?: Commit }
   | { type: 'log', level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown> }
 
 /** Pure helpers the engine needs but must not implement with I/O. */

@@ -39,7 +39,13 @@ export enum RefusalCode {
   /** samples or capacity other than the roster gives the member (an inflated weight) */
   WrongWeight = 'ERR_ROUND_REFUSED_WRONG_WEIGHT',
   /** an update whose blob names another author or round than its announce or commit entry (a stolen update id) */
-  WrongAuthor = 'ERR_ROUND_REFUSED_WRONG_AUTHOR'
+  WrongAuthor = 'ERR_ROUND_REFUSED_WRONG_AUTHOR',
+  /** an update the screen refuses: not decodable, not finite, or its norm far over the round's median */
+  Screened = 'ERR_ROUND_REFUSED_SCREENED',
+  /** a commit that leaves out an update announced in time and fetchable, without a reason that holds */
+  Censored = 'ERR_ROUND_REFUSED_CENSORED',
+  /** a chain offered in sync that holds a commit this node proved wrong (a wrong fold or censorship) */
+  ProvenFaulty = 'ERR_ROUND_REFUSED_PROVEN_FAULTY'
 }
 
 export interface Refusal {
@@ -94,6 +100,13 @@ const includedChecks = new WeakMap<Commit, Refusal | null>()
 function checkIncluded (c: Commit, limits: Limits): Refusal | null {
   const r = checkUpdateList(c.included, c.round, limits)
   if (r != null) return r
+  const ex = c.excluded ?? []
+  const ids = new Set(c.included.map(u => u.updateId))
+  for (let i = 0; i < ex.length; i++) {
+    if (i > 0 && !(compareUtf8(ex[i - 1].updateId, ex[i].updateId) < 0)) return reject(RefusalCode.BadUpdateList, 'excluded updates are not strictly sorted by id')
+    if (ids.has(ex[i].updateId)) return reject(RefusalCode.BadUpdateList, `update ${ex[i].updateId} both included and excluded`)
+    if (!['late', 'unfetchable', 'refused'].includes(ex[i].reason)) return reject(RefusalCode.BadField, `bad exclusion reason ${String(ex[i].reason)}`)
+  }
   if (typeof c.newModelId !== 'string' || c.newModelId === '') return reject(RefusalCode.BadField, 'empty model id')
   return null
 }

@@ -30,6 +30,10 @@ export interface HarnessOptions {
   seed?: number
   /** announces a misbehaving peer forges when one is published (stolen ids, replays): delivered ahead of the original */
   forge?: (msg: Announce) => Announce[]
+  /** announces that never reach a peer (a censor that does not listen) */
+  dropAnnounce?: (to: string, msg: Announce) => boolean
+  /** multiply a peer's trained step (a ×10 attacker) */
+  scale?: { peer: string, factor: number }
   /** the roster every engine checks weight claims against (RoundDeps.limits) */
   limits?: RoundDeps['limits']
 }
@@ -154,7 +158,7 @@ export class Harness {
               for (const p of this.peers.filter(p => p !== forged.peerId)) this.schedule(this.now, p, () => this.drivers.get(p)!.receive({ type: 'announce', msg: forged }))
             }
             const shuffled = this.o.shuffleSeed != null
-            toOthers((p, i) => this.schedule(this.now + lat() + (shuffled ? i : 0), p, () => this.drivers.get(p)!.receive({ type: 'announce', msg: out.msg })),
+            toOthers((p, i) => this.o.dropAnnounce?.(p, out.msg) === true ? undefined : this.schedule(this.now + lat() + (shuffled ? i : 0), p, () => this.drivers.get(p)!.receive({ type: 'announce', msg: out.msg })),
               shuffled ? this.o.shuffleSeed! + out.msg.round : undefined)
             return
           }
@@ -183,7 +187,8 @@ export class Harness {
       },
       train: (round, params, _steps, done) => {
         const rng = new Rng(`${peer}/${round}`)
-        const p = params.map(v => v - 0.01 * rng.normal())
+        const step = this.o.scale?.peer === peer ? 0.01 * this.o.scale.factor : 0.01
+        const p = params.map(v => v - step * rng.normal())
         this.schedule(this.now + 10, peer, () => done({ params: p, samples: 10 + Number(peer.split('-')[1]) }))
       },
       sync: (fromRound, done) => {
