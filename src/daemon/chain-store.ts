@@ -1,6 +1,6 @@
 // The node's durable state: the commit chain (append-only, fsynced) and a snapshot of the round
 // engine after every applied commit, so a restart resumes at the last committed round.
-import { appendFile, mkdir, open, readFile, truncate } from 'node:fs/promises'
+import { appendFile, mkdir, open, readFile, rename, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { layoutToString, type ParamLayout } from '../tensor/index.js'
 import { saveCheckpoint, loadCheckpoint, TrainError, TrainErrorCode } from '../train/index.js'
@@ -62,6 +62,27 @@ export class ChainStore {
     this.commits.push(c)
   }
 
+  /**
+   * Fork choice moved this node to another branch from `round` on: its own commits of those rounds
+   * are moved to `forks/<round>-<time>.jsonl` beside the chain (evidence, never served), and the
+   * chain ends before `round`. The new file is written and fsynced first, then the chain is rewritten
+   * through a temporary file and a rename, so a crash leaves either chain whole.
+   */
+  async rewind (round: number, now = Date.now()): Promise<string | undefined> {
+    const abandoned = this.commits.filter(c => c.commit.round >= round)
+    if (abandoned.length === 0) return undefined
+    const forks = join(this.commitsPath, '..', 'forks')
+    await mkdir(forks, { recursive: true })
+    const kept = this.commits.filter(c => c.commit.round < round)
+    const evidence = join(forks, `${round}-${now}.jsonl`)
+    await writeSynced(evidence, abandoned.map(c => JSON.stringify(c) + '\n').join(''))
+    const tmp = this.commitsPath + '.tmp'
+    await writeSynced(tmp, kept.map(c => JSON.stringify(c) + '\n').join(''))
+    await rename(tmp, this.commitsPath)
+    this.commits = kept
+    return evidence
+  }
+
   async saveSnapshot (s: EngineSnapshot, layout: ParamLayout): Promise<void> {
     const vectors: Record<string, Float32Array> = { params: s.chain.params }
     if (s.chain.outer.velocity != null) vectors.velocity = s.chain.outer.velocity
@@ -100,4 +121,10 @@ export class ChainStore {
       codec: { ...m.codec, residual: ck.vectors.residual }
     }
   }
+}
+
+async function writeSynced (path: string, text: string): Promise<void> {
+  await writeFile(path, text)
+  const fh = await open(path, 'r')
+  try { await fh.sync() } finally { await fh.close() }
 }

@@ -126,8 +126,11 @@ export class TapestryNode {
       restore: c.restored ?? this.genesis(),
       hooks: {
         applied: async (commit, state, verified) => await this.applied(commit, state, verified),
-        adopted: async commits => await this.adopted(commits)
-      }
+        adopted: async (commits, _state, fork) => await this.adopted(commits, fork)
+      },
+      // fork choice compares another branch with this node's own chain (protocols/sync.md §6)
+      ownChain: from => c.store.all.filter(s => s.commit.round >= from).map(s => s.commit),
+      genesisElectorate: members.manifest.body.members.map(m => ({ peerId: m.peerId, capacity: m.capacity }))
     }, this.transport)
     this.presence = new PresenceTracker({
       self: host.peerId,
@@ -351,7 +354,11 @@ export class TapestryNode {
   }
 
   /** A sync was checked against this node's chain: its commits go to the chain store first. */
-  private async adopted (commits: ChainCommit[]): Promise<void> {
+  private async adopted (commits: ChainCommit[], fork?: { round: number, abandoned: Commit[] }): Promise<void> {
+    if (fork != null) {
+      const kept = await this.c.store.rewind(fork.round)
+      this.c.log.warn({ round: fork.round, abandoned: fork.abandoned.length, evidence: kept }, 'fork choice: left this node\'s branch for the one the electorate followed (own branch kept as evidence)')
+    }
     for (const c of commits) {
       const signed = c.signed ?? this.transport.signedCommit(c.commit)
       if (signed == null) continue

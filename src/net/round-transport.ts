@@ -134,8 +134,9 @@ export class Libp2pRoundTransport implements RoundTransport {
     })
   }
 
-  sync (fromRound: number, done: (offer: SyncOffer | null, failure?: string) => void): void {
-    const peers = this.o.peersAhead()
+  sync (fromRound: number, done: (offer: SyncOffer | null, failure?: string) => void, peer?: string): void {
+    // a peer on another branch (fork choice) need not be ahead
+    const peers = peer != null ? [peer] : this.o.peersAhead()
     if (peers.length === 0) { done(null); return }
     const layout = this.o.layout
     catchUp(this.o.host, peers, { fromRound, maxModelBytes: layout.total * 8 + (1 << 20), timeoutMs: this.o.timeoutMs ?? 10_000 })

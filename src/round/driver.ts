@@ -8,8 +8,10 @@ import type { RoundConfig } from './config.js'
 import { RoundEngine, type EngineSnapshot } from './engine.js'
 import type { Announce, Commit, SubAggregate } from './messages.js'
 import { checkSyncOffer } from './sync-check.js'
-import type { ChainCommit, RoundTransport } from './transport.js'
-import type { BlobKind, ChainState, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
+import { findFork, prefersTheirs } from './fork-choice.js'
+import { commitMembers } from './validate.js'
+import type { ChainCommit, RoundTransport, SyncOffer } from './transport.js'
+import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
 import { RefusalCode } from './validate.js'
 
 /** What the driver reports, each stamped with the transport's clock (`at`). */
@@ -33,6 +35,8 @@ export type DriverEvent =
   | { type: 'synced', from: string, round: number, commits: number, at: number }
   | { type: 'syncRefused', from: string, code: RefusalCode, reason: string, at: number }
   | { type: 'syncFailed', reason: string, at: number }
+  /** fork choice: this node left its branch from `round` on for `from`'s, or kept its own */
+  | { type: 'forkChosen', round: number, from: string, adopted: boolean, abandoned: number, at: number }
   /** a commit this node missed in gossip was pulled from a peer that applied it */
   | { type: 'commitPulled', round: number, from: string, at: number }
   | { type: 'log', level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>, at: number }
@@ -43,8 +47,11 @@ export type DriverEvent =
 export interface DriverHooks {
   /** a commit was applied: persist it (and the state) before anything else happens */
   applied?: (commit: Commit, state: ChainState, verified: VerifiedBy) => void | Promise<void>
-  /** a sync was checked: persist the adopted commits before the node moves to their state */
-  adopted?: (commits: ChainCommit[], state: ChainState) => void | Promise<void>
+  /**
+   * a sync was checked: persist the adopted commits before the node moves to their state. With
+   * `fork`, the node leaves its own branch from `fork.round` on (keep `fork.abandoned` as evidence)
+   */
+  adopted?: (commits: ChainCommit[], state: ChainState, fork?: { round: number, abandoned: Commit[] }) => void | Promise<void>
   /** this node is about to publish its commit: e.g. sign it and keep the signed bytes */
   committing?: (commit: Commit) => void | Promise<void>
 }
@@ -60,7 +67,17 @@ export interface DriverOptions {
    * have lost it) @default 300
    */
   commitPullGraceMs?: number
+  /**
+   * this node's applied commits from `fromRound` on, sorted: what fork choice compares another
+   * branch with. Absent: a node on another branch than its peers stays there (no fork healing)
+   */
+  ownChain?: (fromRound: number) => Commit[]
+  /** round 0's electorate, for a fork at the first round */
+  genesisElectorate?: Member[]
 }
+
+/** how far back a fork is looked for (rounds) */
+export const FORK_DEPTH = 64
 
 export class RoundDriver {
   readonly engine: RoundEngine
@@ -73,6 +90,8 @@ export class RoundDriver {
   private readonly pulling = new Set<number>()
   /** commits this node proved wrong (refolded or censorship-checked): a chain through one is never adopted */
   private readonly faulty = new Map<string, RefusalCode>()
+  /** when each peer was last asked for its branch (fork checks are rate-limited per peer) */
+  private readonly forkAsked = new Map<string, number>()
   private readonly listeners: Array<(e: DriverEvent) => void> = []
   private readonly hooks: DriverHooks
   private readonly graceMs: number
@@ -107,7 +126,19 @@ export class RoundDriver {
       // an announce for the next round means its author applied this one: its commit may be lost to us
       this.peerAt(msg.msg.peerId, msg.msg.round - 1)
     }
+    if (msg.type === 'commit' && this.onOtherBranch(msg.msg)) this.forkCheck(msg.msg.aggregator)
     this.deliver(msg)
+  }
+
+  /**
+   * A commit that is not on this node's chain although its round is not ahead: for this round but
+   * extending another model, or for a round passed with another commit than the one applied here.
+   */
+  private onOtherBranch (c: Commit): boolean {
+    if (this.o.ownChain == null || c.round > this.engine.round) return false
+    if (c.round === this.engine.round) return c.prevModelId !== this.engine.modelId
+    const mine = this.o.ownChain(c.round)[0]
+    return mine != null && mine.round === c.round && mine.newModelId !== c.newModelId
   }
 
   /** Peers known alive and on this run (presence): a closing candidate waits for them too. */
@@ -279,6 +310,8 @@ export class RoundDriver {
       if (!check.ok) {
         if (check.refusal.severity === 'reject') this.emit({ type: 'syncRefused', from: offer.from, code: check.refusal.code, reason: check.refusal.reason, at })
         done()
+        // a chain that does not extend this node's head may be the branch the others followed
+        if (check.refusal.code === RefusalCode.OtherModel && check.refusal.severity === 'reject') this.forkCheck(offer.from)
         return
       }
       const adopt = (): void => {
@@ -297,6 +330,77 @@ export class RoundDriver {
         })
       }
     })
+  }
+
+  /**
+   * Ask `peer`, whose chain parts from this node's, for its branch, and move to it if fork choice
+   * (fork-choice.ts) prefers it: the fork round's electorate folded more on it. This node's own
+   * branch is handed to the `adopted` hook to keep as evidence. At most once per deadline per peer.
+   */
+  private forkCheck (peer: string): void {
+    const own = this.o.ownChain
+    if (own == null || this.syncing || this.stopped || peer === this.self) return
+    const now = this.transport.now()
+    if (now < (this.forkAsked.get(peer) ?? -Infinity) + this.o.cfg.deadlineMs) return
+    this.forkAsked.set(peer, now)
+    if (this.forkAsked.size > 1024) this.forkAsked.delete(this.forkAsked.keys().next().value as string)
+    this.syncing = true
+    // the last FORK_DEPTH rounds first; a branch that parted earlier than that, from genesis
+    const ask = (from: number): void => {
+      this.transport.sync(from, offer => {
+        let deeper = false
+        try {
+          if (offer != null) deeper = this.chooseFork(offer, own(Math.max(0, from - 1))) === 'no-ancestor' && from > 0
+        } finally {
+          if (deeper) ask(0)
+          else if (!this.adopting) this.syncing = false
+        }
+      }, peer)
+    }
+    ask(Math.max(0, this.engine.round - FORK_DEPTH))
+  }
+
+  private adopting = false
+
+  private chooseFork (offer: SyncOffer, mine: Commit[]): 'no-ancestor' | undefined {
+    const at = this.transport.now()
+    const theirs = offer.commits.map(c => c.commit)
+    const fork = findFork(mine, theirs)
+    if (fork == null) {
+      // parted before the first round both hold: the common ancestor is further back
+      const first = theirs[0]
+      const same = first != null && mine.find(c => c.round === first.round)
+      return first != null && same != null && same !== false && same.newModelId !== first.newModelId ? 'no-ancestor' : undefined
+    }
+    const myFirst = mine.find(c => c.round === fork.round)!
+    const theirFirst = theirs.find(c => c.round === fork.round)!
+    const parent = mine.find(c => c.round === fork.round - 1)
+    const electorate = fork.round === 0 ? this.o.genesisElectorate : parent != null ? commitMembers(parent).members : undefined
+    if (electorate == null) return undefined
+    if (this.faulty.has(commitKey(theirFirst)) || !prefersTheirs(myFirst, theirFirst, electorate)) {
+      this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at })
+      return undefined
+    }
+    const head: ChainState = { ...this.engine.state, round: fork.round, modelId: fork.baseModelId, electorate }
+    const branch = { ...offer, commits: offer.commits.filter(c => c.commit.round >= fork.round) }
+    const proven = branch.commits.find(c => this.faulty.has(commitKey(c.commit)))
+    const check = proven != null ? null : checkSyncOffer(head, branch, this.o.cfg, this.o.deps.digest, this.rank, this.o.deps.limits)
+    if (check == null || !check.ok) {
+      this.emit({ type: 'syncRefused', from: offer.from, code: check?.refusal.code ?? RefusalCode.ProvenFaulty, reason: `other branch from round ${fork.round}: ${check?.refusal.reason ?? 'holds a commit this node proved wrong'}`, at })
+      return undefined
+    }
+    const abandoned = mine.filter(c => c.round >= fork.round)
+    const move = (): void => {
+      this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: true, abandoned: abandoned.length, at: this.transport.now() })
+      this.deliver({ type: 'synced', state: check.state, rewind: true })
+    }
+    const persisted = asPromise(this.hooks.adopted?.(check.adopted, check.state, { round: fork.round, abandoned }))
+    if (persisted == null) { move(); return undefined }
+    this.adopting = true
+    persisted.then(move, err => {
+      this.emit({ type: 'syncFailed', reason: `adopted branch not persisted: ${String(err)}`, at: this.transport.now() })
+    }).finally(() => { this.adopting = false; this.syncing = false })
+    return undefined
   }
 
   /**

@@ -174,7 +174,7 @@ export class RoundEngine {
         if (!this.started) { this.started = true; this.beginRound(now, out) }
         break
       case 'synced':
-        if (ev.state.round > this.chain.round || !this.started) {
+        if (ev.state.round > this.chain.round || !this.started || ev.rewind === true) {
           this.chain = ev.state
           this.started = true
           this.beginRound(now, out)

@@ -36,8 +36,11 @@ export interface RoundTransport {
   fetchBlob: (id: string, providers: readonly string[], kind: BlobKind, done: (r: FetchResult) => void) => void
   /** H local steps from `params`; `done(null)` when this node does not train that round (run over, stopping) */
   train: (round: number, params: Float32Array, steps: number, done: (r: TrainResult | null) => void) => void
-  /** ask the peers ahead for their chain from `fromRound` and their state; null when none is ahead or reachable */
-  sync: (fromRound: number, done: (offer: SyncOffer | null, failure?: string) => void) => void
+  /**
+   * ask the peers ahead (or `peer`, when given: one on another branch) for their chain from
+   * `fromRound` and their state; null when none is ahead or reachable
+   */
+  sync: (fromRound: number, done: (offer: SyncOffer | null, failure?: string) => void, peer?: string) => void
   /** ask `peer` for its commit of `round` (one missed in gossip); `done([])` when it has none */
   pullCommit: (peer: string, round: number, done: (commits: ChainCommit[]) => void) => void
 }

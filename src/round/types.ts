@@ -43,7 +43,8 @@ export type RoundEvent =
   /** peers known to be alive and on this round (presence): the round also waits for them */
   | { type: 'peers', live: string[] }
   /** a late joiner (or a node that fell behind) jumped to a state fetched from peers */
-  | { type: 'synced', state: ChainState }
+  /** `rewind`: fork choice moved this node to another branch, possibly at a round it passed already */
+  | { type: 'synced', state: ChainState, rewind?: boolean }
 
 /**
  * How an applied commit was checked: 'full' refolded from every update, 'groups' refolded from the

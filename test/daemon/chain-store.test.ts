@@ -86,3 +86,17 @@ test('snapshots: absent is a fresh node, corrupt is an error', async () => withD
   await writeFile(join(dir, 'state', 'engine.ck'), 'not a checkpoint')
   await assert.rejects(s.loadSnapshot(layout), (e: Error & { code?: string }) => e.code === DaemonErrorCode.StoreCorrupt)
 }))
+
+test('rewind: a branch left by fork choice is kept as evidence, the chain ends before the fork and takes the new branch', async () => withDir(async dir => {
+  const s = await reopen(dir)
+  for (const r of [0, 1, 2, 3]) await s.append(stored(r))
+  const evidence = await s.rewind(2, 1234)
+  assert.equal(evidence, join(dir, 'chain', 'forks', '2-1234.jsonl'))
+  const kept = (await readFile(evidence, 'utf8')).trim().split('\n').map(l => (JSON.parse(l) as StoredCommit).commit.round)
+  assert.deepEqual(kept, [2, 3])
+  const other = { ...stored(2), commit: { ...stored(2).commit, aggregator: 'peer-b' } }
+  await s.append(other)
+  const again = await reopen(dir)
+  assert.deepEqual(again.all.map(c => [c.commit.round, c.commit.aggregator]), [[0, 'peer-a'], [1, 'peer-a'], [2, 'peer-b']])
+  assert.equal(await s.rewind(9), undefined, 'nothing to leave')
+}))

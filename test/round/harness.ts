@@ -34,6 +34,8 @@ export interface HarnessOptions {
   dropAnnounce?: (to: string, msg: Announce) => boolean
   /** multiply a peer's trained step (a ×10 attacker) */
   scale?: { peer: string, factor: number }
+  /** a network partition: until virtual time `until`, nothing passes between `peer` and the others */
+  isolate?: { peer: string, until: number }
   /** the roster every engine checks weight claims against (RoundDeps.limits) */
   limits?: RoundDeps['limits']
 }
@@ -73,7 +75,22 @@ export class Harness {
 
   /** A node with the run's genesis; a late joiner is added after others ran and started with catchUp. */
   addNode (peer = `peer-${this.drivers.size}`): string {
-    const driver = new RoundDriver({ cfg: this.cfg, layout: this.layout, deps: { self: peer, digest, limits: this.o.limits }, restore: { chain: this.genesis, codec: {} } }, this.transport(peer))
+    const driver = new RoundDriver({
+      cfg: this.cfg,
+      layout: this.layout,
+      deps: { self: peer, digest, limits: this.o.limits },
+      restore: { chain: this.genesis, codec: {} },
+      ownChain: from => this.chains.get(peer)!.filter(c => c.round >= from),
+      genesisElectorate: this.genesis.electorate,
+      hooks: {
+        adopted: (commits, _state, fork) => {
+          if (fork == null) return
+          // fork choice: this peer's chain is now the other branch's from the fork on
+          const chain = this.chains.get(peer)!
+          chain.splice(0, chain.length, ...chain.filter(c => c.round < fork.round), ...commits.map(c => c.commit))
+        }
+      }
+    }, this.transport(peer))
     this.drivers.set(peer, driver)
     this.engines.set(peer, driver.engine)
     this.blobs.set(peer, new Map())
@@ -141,10 +158,16 @@ export class Harness {
     return this.o.tamper != null ? chain.map(this.o.tamper) : chain
   }
 
+  /** Whether the partition (isolate) separates `a` and `b` now. */
+  cut (a: string, b: string): boolean {
+    const i = this.o.isolate
+    return i != null && this.now < i.until && (a === i.peer) !== (b === i.peer)
+  }
+
   private transport (peer: string): RoundTransport {
     const lat = (): number => this.o.latency ?? 1
     const toOthers = (fn: (p: string, i: number) => void, order?: number): void => {
-      const targets = this.peers.filter(p => p !== peer)
+      const targets = this.peers.filter(p => p !== peer && !this.cut(peer, p))
       if (order != null) new Rng(order).shuffle(targets)
       targets.forEach(fn)
     }
@@ -182,7 +205,7 @@ export class Harness {
       },
       putBlob: (id, bytes) => { this.blobs.get(peer)!.set(id, bytes) },
       fetchBlob: (id, providers, _kind, done) => {
-        const from = providers.find(p => this.alive(p) && this.blobs.get(p)?.has(id) === true)
+        const from = providers.find(p => this.alive(p) && !this.cut(peer, p) && this.blobs.get(p)?.has(id) === true)
         if (from != null) { const bytes = this.blobs.get(from)!.get(id)!; this.schedule(this.now + lat(), peer, () => done({ ok: true, bytes })) } else this.schedule(this.now + 50, peer, () => done({ ok: false, reason: 'no provider' }))
       },
       train: (round, params, _steps, done) => {
@@ -191,15 +214,17 @@ export class Harness {
         const p = params.map(v => v - step * rng.normal())
         this.schedule(this.now + 10, peer, () => done({ params: p, samples: 10 + Number(peer.split('-')[1]) }))
       },
-      sync: (fromRound, done) => {
-        const best = this.peers.filter(p => p !== peer && this.alive(p)).sort((a, b) => this.engines.get(b)!.round - this.engines.get(a)!.round)[0]
+      sync: (fromRound, done, asked) => {
+        const best = asked != null && this.alive(asked) && !this.cut(peer, asked)
+          ? asked
+          : this.peers.filter(p => p !== peer && this.alive(p) && !this.cut(peer, p)).sort((a, b) => this.engines.get(b)!.round - this.engines.get(a)!.round)[0]
         if (best == null || this.engines.get(best)!.round <= fromRound) { this.schedule(this.now + lat(), peer, () => done(null)); return }
         const commits: ChainCommit[] = this.served(best).filter(c => c.round >= fromRound).map(commit => ({ commit }))
         const state = this.engines.get(best)!.state
         this.schedule(this.now + lat(), peer, () => done({ from: best, commits, state }))
       },
       pullCommit: (from, round, done) => {
-        const commits = this.alive(from) ? this.served(from).filter(c => c.round === round).map(commit => ({ commit })) : []
+        const commits = this.alive(from) && !this.cut(peer, from) ? this.served(from).filter(c => c.round === round).map(commit => ({ commit })) : []
         this.schedule(this.now + lat(), peer, () => done(commits))
       }
     }
