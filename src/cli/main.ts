@@ -6,6 +6,7 @@ import { registerNode } from './commands/node.js'
 import { registerDemo } from './commands/demo.js'
 import { registerRun } from './commands/run.js'
 import { registerExport } from './commands/export.js'
+import { registerEvidence } from './commands/evidence.js'
 
 const EXIT_BACKSTOP_MS = 2_000
 
@@ -20,6 +21,7 @@ registerNode(program)
 registerDemo(program)
 registerRun(program)
 registerExport(program)
+registerEvidence(program)
 
 try {
   await program.parseAsync(process.argv)

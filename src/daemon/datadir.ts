@@ -30,6 +30,8 @@ export interface DataDirPaths {
   run: string
   /** admissions and membership changes this node has seen, one checked document per file */
   membership: string
+  /** signed evidence records of faults this node proved (evidence.ts) */
+  evidence: string
 }
 
 export function dataDirPaths (dir: string): DataDirPaths {
@@ -47,7 +49,8 @@ export function dataDirPaths (dir: string): DataDirPaths {
     peerstore: join(root, 'peerstore'),
     log: join(root, 'daemon.log'),
     run: join(root, 'run.json'),
-    membership: join(root, 'membership')
+    membership: join(root, 'membership'),
+    evidence: join(root, 'evidence')
   }
 }
 

@@ -12,7 +12,9 @@ export enum DaemonErrorCode {
   StoreCorrupt = 'ERR_DAEMON_STORE_CORRUPT',
   NotRunning = 'ERR_DAEMON_NOT_RUNNING',
   Unauthorized = 'ERR_DAEMON_UNAUTHORIZED',
-  ControlFailed = 'ERR_DAEMON_CONTROL_FAILED'
+  ControlFailed = 'ERR_DAEMON_CONTROL_FAILED',
+  /** an evidence record that does not hold up: bad shape, a signature that fails, commits that prove nothing */
+  BadEvidence = 'ERR_DAEMON_BAD_EVIDENCE'
 }
 
 export class DaemonError extends Error {

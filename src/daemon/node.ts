@@ -6,7 +6,8 @@ import {
   serveBlobs, serveSync, serveMembership, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState,
   type TapestryHost, type BlobServer, type MembershipExchange
 } from '../net/index.js'
-import { toRoundConfig, RoundDriver, modelBytes, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
+import { EvidenceStore, makeEvidence, type EvidenceInput } from './evidence.js'
+import { toRoundConfig, RoundDriver, RefusalCode, modelBytes, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
 import type { BatchSampler, Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
 import { trainFromSampler, type Trainer } from '../train/index.js'
@@ -63,6 +64,9 @@ export class TapestryNode {
   private readonly transport: Libp2pRoundTransport
   private readonly presence: PresenceTracker
   private readonly timer = new RoundTimer()
+  private readonly evidence: EvidenceStore
+  /** evidence records are written one after another, never racing each other */
+  private evidenceWrites: Promise<void> = Promise.resolve()
   private readonly syncBackoff = new SyncBackoff(Date.now)
   private readonly history: RoundHistory[] = []
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -98,6 +102,7 @@ export class TapestryNode {
   /** Wires the parts; nothing runs until run(). */
   constructor (private readonly c: NodeComponents) {
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
+    this.evidence = new EvidenceStore(c.paths.evidence)
     const { cfg, host, log, trainer, members } = c
     const runId = members.runId
     const roundCfg = toRoundConfig(cfg, { runId, members: Math.max(1, members.manifest.body.members.length) })
@@ -115,6 +120,9 @@ export class TapestryNode {
       onAnnounceReceived: (msg, from) => {
         this.presence.onAnnounce(from, msg.round)
         if (msg.peerId !== host.peerId) this.timer.announceReceived(msg.round, Date.now())
+      },
+      onEquivocation: (first, second, commit) => {
+        this.recordEvidence({ kind: 'equivocation', runId, round: commit.round, accused: commit.aggregator, code: 'ERR_ROUND_EQUIVOCATION', reason: `two different signed commits for round ${commit.round}`, commits: [b64(first), b64(second)] })
       }
     })
     this.driver = new RoundDriver({
@@ -242,6 +250,26 @@ export class TapestryNode {
     }
   }
 
+  /** A commit this node proved wrong: a signed record of it, with the accused's own signed bytes. */
+  private evidenceOfRefusal (commit: Commit, code: RefusalCode, reason: string, updateId?: string): void {
+    const signed = this.transport.signedCommit(commit)
+    if (signed == null) return // not signed bytes we hold (e.g. pulled long ago): nothing anyone else could check
+    const announce = updateId != null ? this.transport.signedAnnounce(updateId) : undefined
+    this.recordEvidence({
+      kind: code === RefusalCode.Censored ? 'censorship' : 'wrong-fold',
+      runId: this.c.members.runId, round: commit.round, accused: commit.aggregator, code, reason,
+      commits: [b64(signed)], announce: announce != null ? b64(announce) : undefined
+    })
+  }
+
+  private recordEvidence (input: EvidenceInput): void {
+    const clean = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as EvidenceInput
+    this.evidenceWrites = this.evidenceWrites.then(async () => {
+      const e = await makeEvidence(clean, this.c.host.privateKey)
+      if (await this.evidence.add(e)) this.c.log.warn({ kind: e.kind, round: e.round, accused: e.accused }, `evidence recorded: ${e.reason}`)
+    }).catch(err => { this.c.log.warn({ err: (err as Error).message }, 'evidence not recorded') })
+  }
+
   private genesis (): EngineSnapshot {
     const { cfg } = this.c
     const params = initParams(this.c.model, cfg.seed)
@@ -270,7 +298,10 @@ export class TapestryNode {
         }
         break
       case 'setClosed': log.info({ round: e.round, rank: e.rank, included: e.included, groups: e.groups }, 'closing round'); break
-      case 'refused': log[e.severity === 'reject' ? 'warn' : 'debug']({ from: e.from, round: e.round, code: e.code }, `${e.what} refused: ${e.reason}`); break
+      case 'refused':
+        log[e.severity === 'reject' ? 'warn' : 'debug']({ from: e.from, round: e.round, code: e.code }, `${e.what} refused: ${e.reason}`)
+        if (e.commit != null && (e.code === RefusalCode.FoldMismatch || e.code === RefusalCode.Censored)) this.evidenceOfRefusal(e.commit, e.code, e.reason, e.updateId)
+        break
       case 'synced': this.syncBackoff.adopted(e.from); log.info({ from: e.from, round: e.round, commits: e.commits }, 'caught up with the run'); break
       case 'syncRefused': {
         const pauseMs = this.syncBackoff.refused(e.from)
@@ -442,4 +473,8 @@ export class TapestryNode {
       this.resolveStopped()
     }
   }
+}
+
+function b64 (bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64')
 }

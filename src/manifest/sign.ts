@@ -16,7 +16,8 @@ export const SIGNING_DOMAINS = {
   manifest: 'tapestry-manifest-v1',
   invitation: 'tapestry-invitation-v1',
   admission: 'tapestry-admission-v1',
-  membership: 'tapestry-membership-v1'
+  membership: 'tapestry-membership-v1',
+  evidence: 'tapestry-evidence-v1'
 } as const
 export type SignedKind = keyof typeof SIGNING_DOMAINS
 

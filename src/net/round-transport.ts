@@ -36,6 +36,8 @@ export interface Libp2pTransportOptions {
   onCommitReceived?: (msg: Commit) => void
   /** an announce was received (timing, presence) */
   onAnnounceReceived?: (msg: Announce, from: string) => void
+  /** one author signed two different commits for one round: both envelopes (evidence) */
+  onEquivocation?: (first: Uint8Array, second: Uint8Array, commit: Commit) => void
 }
 
 export class Libp2pRoundTransport implements RoundTransport {
@@ -44,6 +46,10 @@ export class Libp2pRoundTransport implements RoundTransport {
   private readonly unsubscribe: Array<() => void> = []
   /** signed bytes of commits seen or made, so the chain store keeps what was signed */
   private readonly signed = new Map<string, Uint8Array>()
+  /** the first signed commit of each (round, author) seen: a second, different one is equivocation */
+  private readonly firstCommit = new Map<string, Uint8Array>()
+  /** signed announces by update id (what censorship evidence encloses), bounded */
+  private readonly announces = new Map<string, Uint8Array>()
   private closed = false
 
   constructor (private readonly o: Libp2pTransportOptions) {}
@@ -53,17 +59,38 @@ export class Libp2pRoundTransport implements RoundTransport {
     this.driver = driver
     const { host, runId } = this.o
     this.unsubscribe.push(subscribeAnnounce(host, (msg, info) => {
+      if (!this.announces.has(msg.updateId)) {
+        this.announces.set(msg.updateId, info.bytes)
+        if (this.announces.size > MAX_KEPT) this.announces.delete(this.announces.keys().next().value as string)
+      }
       this.o.onAnnounceReceived?.(msg, info.from)
       driver.receive({ type: 'announce', msg })
     }, { validate: m => m.runId === runId && m.round >= driver.round - 1 ? 'accept' : 'ignore' }))
     this.unsubscribe.push(subscribeCommit(host, (msg, info) => {
       this.keepSigned(msg, info.bytes)
+      this.watchEquivocation(msg, info.bytes)
       this.o.onCommitReceived?.(msg)
       driver.receive({ type: 'commit', msg })
     }, { validate: m => m.runId === runId ? 'accept' : 'ignore' }))
     this.unsubscribe.push(subscribeSubAggregate(host, msg => {
       driver.receive({ type: 'subAggregate', msg })
     }, { validate: m => m.runId === runId && m.round >= driver.round - 1 ? 'accept' : 'ignore' }))
+  }
+
+  /** The signed envelope of an announce this node received, by update id (bounded: recent rounds). */
+  signedAnnounce (updateId: string): Uint8Array | undefined {
+    return this.announces.get(updateId)
+  }
+
+  private watchEquivocation (c: Commit, bytes: Uint8Array): void {
+    const key = `${c.round}/${c.aggregator}`
+    const first = this.firstCommit.get(key)
+    if (first == null) {
+      this.firstCommit.set(key, bytes)
+      if (this.firstCommit.size > MAX_KEPT) this.firstCommit.delete(this.firstCommit.keys().next().value as string)
+      return
+    }
+    if (!equalBytes(first, bytes)) this.o.onEquivocation?.(first, bytes, c)
   }
 
   /** The signed envelope of a commit this node saw or made (for the chain store). */
@@ -189,6 +216,15 @@ export class Libp2pRoundTransport implements RoundTransport {
         .catch(err => { this.o.log.debug({ err }, 'announce not republished') })
     }))
   }
+}
+
+/** how many signed announces and first commits are kept (a few rounds' worth) */
+const MAX_KEPT = 4096
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function commitKey (c: Commit): string {

@@ -28,7 +28,7 @@ export type DriverEvent =
   | { type: 'committed', round: number, rank: number, included: number, at: number }
   /** a commit was applied, and how it was checked; `computeMs`: the engine's time for that step */
   | { type: 'applied', commit: Commit, state: ChainState, verified: VerifiedBy, computeMs: number, at: number }
-  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number, at: number, commit?: Commit }
+  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number, at: number, commit?: Commit, updateId?: string }
   | { type: 'fetched', id: string, kind: BlobKind, round: number, ok: boolean, bytes: number, startAt: number, at: number, reason?: string }
   /** a commit showed this node missed rounds: it syncs */
   | { type: 'behind', round: number, from: string, at: number }

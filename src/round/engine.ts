@@ -435,6 +435,7 @@ export class RoundEngine {
   private refuse (what: RefusedKind, r: Refusal, from: string, out: RoundAction[], commit?: Commit): void {
     const a: RoundAction = { type: 'refused', what, code: r.code, severity: r.severity, reason: r.reason, from, round: this.chain.round }
     if (commit != null) a.commit = commit
+    if (r.updateId != null) a.updateId = r.updateId
     out.push(a)
   }
 
@@ -840,7 +841,7 @@ export class RoundEngine {
       }
       if (!check.needs.every(n => w.blobs.has(n.id))) continue
       const censored = check.how === 'full' && w.plan == null ? this.leftOut(c) : null
-      if (censored != null) { this.dropPending(c, { severity: 'reject', code: RefusalCode.Censored, reason: censored }, out); continue }
+      if (censored != null) { this.dropPending(c, { severity: 'reject', code: RefusalCode.Censored, reason: censored.reason, updateId: censored.updateId }, out); continue }
       const result = this.recompute(c, check)
       if (result.ok) {
         // a verifier re-encoded the aggregate bit for bit: it can serve members too
@@ -858,7 +859,7 @@ export class RoundEngine {
    * decode must be in the commit, included or excluded with a reason ('late' does not count for it:
    * I saw it in time, and so could the author). Returns why the commit fails, or null.
    */
-  private leftOut (c: Commit): string | null {
+  private leftOut (c: Commit): { reason: string, updateId: string } | null {
     const w = this.work!
     const listed = new Set(c.included.map(u => u.updateId))
     for (const e of c.excluded ?? []) if (e.reason !== 'late') listed.add(e.updateId)
@@ -869,7 +870,7 @@ export class RoundEngine {
       const bytes = w.blobs.get(id)
       if (bytes == null || !this.authoredBy(bytes, a.peerId)) continue
       try { decodeUpdate(bytes, this.layout) } catch { continue }
-      return `leaves out ${a.peerId}'s update ${id}, announced in time and fetchable`
+      return { reason: `leaves out ${a.peerId}'s update ${id}, announced in time and fetchable`, updateId: id }
     }
     return null
   }

@@ -74,7 +74,7 @@ export type RoundAction =
   | { type: 'groupFolded', round: number, group: number, rank: number, included: number }
   /** a message or blob was refused; `from` is its author */
   /** `commit`: the refused commit itself, when one was (what evidence is made of) */
-  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number, commit?: Commit }
+  | { type: 'refused', what: RefusedKind, code: RefusalCode, severity: 'ignore' | 'reject', reason: string, from: string, round: number, commit?: Commit, updateId?: string }
   | { type: 'log', level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown> }
 
 /** Pure helpers the engine needs but must not implement with I/O. */

@@ -53,6 +53,8 @@ export interface Refusal {
   severity: 'ignore' | 'reject'
   code: RefusalCode
   reason: string
+  /** censorship: the update the commit left out */
+  updateId?: string
 }
 
 const ignore = (code: RefusalCode, reason: string): Refusal => ({ severity: 'ignore', code, reason })
