@@ -181,6 +181,8 @@ export interface GateCounters {
   connections: number
   gossip: number
   streams: number
+  /** gossip over a per-author or per-relayer budget (gossip.md §5): dropped, not forwarded */
+  gossipRate: number
 }
 
 /** The verdict of a gossip gate on an author (see TapestryHostOptions.gossipGate). */
@@ -272,7 +274,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
   const selfId = peerIdFromPrivateKey(privateKey).toString()
   const allowPeer = options.allowPeer ?? (() => true)
   const log = options.log
-  const refused: GateCounters = { connections: 0, gossip: 0, streams: 0 }
+  const refused: GateCounters = { connections: 0, gossip: 0, streams: 0, gossipRate: 0 }
   const runName = options.runName ?? runId
   const ym = options.yamux ?? {}
   const encryption = options.encryption ?? ['tls', 'noise']

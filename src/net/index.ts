@@ -3,7 +3,7 @@ export { createTapestryHost, runTopics, dhtProtocol, mdnsServiceTag, runUserAgen
 export type { TapestryHost, TapestryHostOptions, TapestryYamuxOptions, TapestryServices, RunTopics, GateCounters, GossipGate } from './host.js'
 export {
   publishPresence, publishAnnounce, publishCommit, publishSubAggregate, republish,
-  subscribePresence, subscribeAnnounce, subscribeCommit, subscribeSubAggregate, meshPeers, topicSubscribers
+  subscribePresence, subscribeAnnounce, subscribeCommit, subscribeSubAggregate, meshPeers, topicSubscribers, GOSSIP_AUTHOR_LIMITS, GOSSIP_RELAY_LIMIT
 } from './topics.js'
 export type { GossipInfo, GossipHandler, GossipValidator, GossipVerdict, SubscribeOptions, PublishResult } from './topics.js'
 export {

@@ -13,7 +13,11 @@ export class PeerRateLimiter {
   /** Spends one request of `peer`'s budget; false when it has none left in the window. */
   take (peer: string): boolean {
     const t = this.now()
-    const recent = (this.seen.get(peer) ?? []).filter(x => t - x < this.limit.windowMs)
+    const recent = this.seen.get(peer) ?? []
+    // times are in arrival order: drop the expired head, amortised O(1) per request
+    let expired = 0
+    while (expired < recent.length && t - recent[expired] >= this.limit.windowMs) expired++
+    if (expired > 0) recent.splice(0, expired)
     if (recent.length >= this.limit.count) { this.seen.set(peer, recent); return false }
     recent.push(t)
     this.seen.delete(peer) // re-inserted last: the map's first key is the least recently active

@@ -11,6 +11,22 @@ import type { PubSubMessage } from './pubsub.js'
 import type { GossipsubMessage } from '@libp2p/gossipsub'
 import type { Announce, Commit, Presence, SubAggregate } from '../round/messages.js'
 import type { PeerId } from '@libp2p/interface'
+import { PeerRateLimiter, type RateLimit } from './rate-limit.js'
+
+/**
+ * What an honest author sends in any 10 s, with room to spare (gossip.md §5): a presence every
+ * 2 s and one after each applied commit; an announce per round (rounds of a small run can take
+ * 0.4 s) and its republishes; a commit per round it wins or backs up; group folds likewise. Past
+ * it, an author's messages are dropped and not forwarded.
+ */
+export const GOSSIP_AUTHOR_LIMITS: Readonly<Record<SignedKind, RateLimit>> = {
+  presence: { count: 60, windowMs: 10_000 },
+  announce: { count: 100, windowMs: 10_000 },
+  commit: { count: 100, windowMs: 10_000 },
+  subAggregate: { count: 200, windowMs: 10_000 }
+}
+/** What one relaying peer may hand this node on one topic in any 10 s, whoever wrote it (before any decoding). */
+export const GOSSIP_RELAY_LIMIT: RateLimit = { count: 5_000, windowMs: 10_000 }
 
 /** What a handler learns about a message besides its content. */
 export interface GossipInfo {
@@ -106,7 +122,14 @@ function subscribeKind<K extends SignedKind> (host: TapestryHost, kind: K, handl
     const created: TopicState = { kind, handlers: new Set(), validators: new Set() }
     ts = created
     st.byTopic.set(topic, created)
-    host.pubsub.topicValidators.set(topic, async (_peer: PeerId, msg: PubSubMessage) => {
+    const relayBudget = new PeerRateLimiter(GOSSIP_RELAY_LIMIT)
+    const authorBudget = new PeerRateLimiter(GOSSIP_AUTHOR_LIMITS[created.kind])
+    host.pubsub.topicValidators.set(topic, async (peer: PeerId, msg: PubSubMessage) => {
+      // a relayer that floods a topic costs a decode per message: past its budget, nothing more is decoded
+      if (!relayBudget.take(peer.toString())) {
+        host.refused.gossipRate++
+        return TopicValidatorResult.Ignore
+      }
       let d: Decoded
       try {
         d = await decodeSigned(created.kind, msg.data, { runId: host.runId })
@@ -120,6 +143,12 @@ function subscribeKind<K extends SignedKind> (host: TapestryHost, kind: K, handl
         if (gate === 'reject') host.refused.gossip++
         host.log?.debug({ topic, from: d.from, verdict: gate }, 'gossip message refused by the membership gate')
         return gate === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+      }
+      // an author's budget counts only messages its signature verified: nobody can spend another's
+      if (!authorBudget.take(d.from)) {
+        host.refused.gossipRate++
+        host.log?.debug({ topic, from: d.from }, 'gossip over its author\'s budget: dropped')
+        return TopicValidatorResult.Ignore
       }
       for (const v of created.validators) {
         let verdict: GossipVerdict

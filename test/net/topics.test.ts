@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
   encodeAnnounce, meshPeers, publishAnnounce, publishCommit, publishPresence, republish,
-  subscribeAnnounce, subscribeCommit, subscribePresence, topicSubscribers
+  subscribeAnnounce, subscribeCommit, subscribePresence, topicSubscribers, GOSSIP_AUTHOR_LIMITS
 } from '../../src/net/index.js'
 import { seal } from '../../src/net/signed.js'
 import { Announce as AnnouncePb } from '../../src/net/wire/announce.js'
@@ -133,5 +133,20 @@ describe('gossip topics', () => {
     await waitFor(() => member.pubsub.getScore(outsider.peerId) <= -80, 5000, 'graylisting')
     assert.equal(seen.length, 0)
     assert.ok(member.refused.gossip >= 4)
+  })
+
+  it('a flood of valid messages from one author stops at its budget: the rest is dropped, not handed on', async () => {
+    const flooder = track(await makeHost())
+    const member = track(await makeHost())
+    const seen: Presence[] = []
+    subscribePresence(member, m => { seen.push(m) })
+    subscribePresence(flooder, () => {})
+    await connect(flooder, member)
+    await waitFor(() => topicSubscribers(flooder, 'presence').includes(member.peerId), 5000, 'subscription')
+    const sent = 150
+    for (let i = 0; i < sent; i++) await publishPresence(flooder, { ...samplePresence(flooder.peerId), seq: i + 1 })
+    await waitFor(() => member.refused.gossipRate + seen.length >= sent, 10_000, 'every copy validated')
+    assert.equal(seen.length, GOSSIP_AUTHOR_LIMITS.presence.count, 'exactly the budget reached the handler')
+    assert.equal(member.refused.gossipRate, sent - GOSSIP_AUTHOR_LIMITS.presence.count)
   })
 })
