@@ -100,7 +100,7 @@ export interface ModelView {
 }
 
 /** What the membership gates refused since start: non-member connections, gossip, protocol streams. */
-export interface RefusedView { connections: number, gossip: number, streams: number }
+export interface RefusedView { connections: number, gossip: number, streams: number, /** gossip past a per-author or per-relayer budget */ gossipRate: number }
 
 export interface StatusView {
   peerId: string

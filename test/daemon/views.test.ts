@@ -5,7 +5,7 @@ import { roleOf, peerTable, statusView, modelView, type ViewSource } from '../..
 
 function source (over: Partial<ViewSource> = {}): ViewSource {
   return {
-    peerId: 'me', runId: 'run', runName: 'test run', waiting: null, refused: { connections: 0, gossip: 0, streams: 0 }, device: 'cpu',
+    peerId: 'me', runId: 'run', runName: 'test run', waiting: null, refused: { connections: 0, gossip: 0, streams: 0, gossipRate: 0 }, device: 'cpu',
     addrs: () => ['/ip4/127.0.0.1/tcp/1/p2p/me'],
     connections: () => [{ peerId: 'a', addr: '/ip4/127.0.0.1/tcp/2' }],
     round: 3, modelId: 'm3', candidates: ['a', 'me', 'b', 'c'], backups: 2,

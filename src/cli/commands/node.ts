@@ -99,7 +99,7 @@ function render (route: ControlRoute, body: ControlResponses[ControlRoute]): str
       const t = new Table()
       t.push({ 'peer id': b.peerId }, { run: `${b.runName} (${b.runId})` }, { listen: b.addrs.join('\n') || '-' }, { round: b.waiting != null ? `${b.round}, waiting for members: ${b.waiting.members} of ${b.waiting.minMembers} connected` : String(b.round) }, { aggregator: String(b.aggregator ?? '-') },
         { role: b.role }, { device: b.device }, { peers: String(b.peers.length) }, { model: `${short(b.model.cid)} (round ${b.model.round})` })
-      t.push({ refused: `${b.refused.connections} connections, ${b.refused.gossip} gossip messages, ${b.refused.streams} streams from non-members` })
+      t.push({ refused: `${b.refused.connections} connections, ${b.refused.gossip} gossip messages, ${b.refused.streams} streams from non-members; ${b.refused.gossipRate} gossip messages over budget` })
       if (b.privacy != null) t.push({ privacy: `ε = ${b.privacy.epsilon.toFixed(3)} at δ = ${b.privacy.delta} after ${b.privacy.releases} releases (σ ${b.privacy.noiseMultiplier}, clip ${b.privacy.clipNorm})` })
       return t.toString()
     }
