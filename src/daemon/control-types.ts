@@ -134,6 +134,11 @@ export interface ControlResponses {
   stop: { stopping: boolean }
   /** POST a signed admission or membership change: checked, kept, gossiped to the members */
   membership: { verdict: 'new' | 'known', recipients: number }
+  /**
+   * POST { peers, ms }: cut this node off from `peers` for `ms` (a gater-driven network partition,
+   * for fault tests; answered only by a daemon started with TAPESTRY_TEST_PARTITION=1)
+   */
+  partition: { until: number }
 }
 
 export type ControlRoute = keyof ControlResponses

@@ -22,6 +22,8 @@ export class RunMembers {
   /** called after a new document changed who may connect (the node drops removed peers) */
   onChange: (doc: RosterDoc) => void = () => {}
   private readonly d: RunMembersDeps
+  /** peers this node is cut off from, until when (a test partition: partition()) */
+  private readonly cut = new Map<string, number>()
 
   constructor (d: RunMembersDeps) { this.d = d }
 
@@ -31,7 +33,20 @@ export class RunMembers {
 
   /** The connection gater's rule: members now, and peers admitted from a later round. */
   mayConnect (peerId: string): boolean {
-    return this.d.roster.mayConnect(peerId, this.round())
+    return !this.isCut(peerId) && this.d.roster.mayConnect(peerId, this.round())
+  }
+
+  /** Refuse `peers` (connections, streams, their gossip) until `until` (ms since the epoch): a network partition for fault tests. */
+  partition (peers: readonly string[], until: number): void {
+    for (const p of peers) this.cut.set(p, until)
+  }
+
+  private isCut (peerId: string): boolean {
+    const until = this.cut.get(peerId)
+    if (until === undefined) return false
+    if (this.d.now() < until) return true
+    this.cut.delete(peerId)
+    return false
   }
 
   isMember (peerId: string, round: number): boolean {
@@ -68,6 +83,7 @@ export class RunMembers {
 
   /** Gossip authored by non-members is rejected (scored) before any topic validator or the engine sees it. */
   readonly gossipGate: GossipGate = (kind, message, from) => {
+    if (this.isCut(from)) return 'ignore' // relayed by a third peer across the partition
     switch (kind) {
       case 'presence': return this.mayConnect(from) ? 'accept' : 'reject'
       case 'announce': {

@@ -193,6 +193,18 @@ export class TapestryNode {
         const verdict = await this.c.members.accept(body, 'control API')
         if (verdict === 'invalid') throw new DaemonError(DaemonErrorCode.BadConfig, 'membership document refused (see the daemon log for why)')
         return { verdict, recipients: await this.membership?.publish(body) ?? 0 }
+      },
+      partition: body => {
+        if (process.env.TAPESTRY_TEST_PARTITION !== '1') throw new DaemonError(DaemonErrorCode.Unauthorized, 'partition is a fault-test route: start the daemon with TAPESTRY_TEST_PARTITION=1 to use it')
+        const { peers, ms } = (body ?? {}) as { peers?: unknown, ms?: unknown }
+        if (!Array.isArray(peers) || !peers.every(p => typeof p === 'string') || typeof ms !== 'number' || !(ms >= 0 && ms <= 3_600_000)) {
+          throw new DaemonError(DaemonErrorCode.BadConfig, 'partition: body must be { peers: string[], ms: 0…3600000 }')
+        }
+        const until = Date.now() + ms
+        this.c.members.partition(peers as string[], until)
+        this.dropNonMembers()
+        log.warn({ peers, ms }, 'test partition: cut off from these peers')
+        return { until }
       }
     })
     const port = await this.control.listen(cfg.controlPort)

@@ -123,6 +123,7 @@ function render (route: ControlRoute, body: ControlResponses[ControlRoute]): str
     case 'stop':
       return 'stopping'
     case 'membership':
+    case 'partition':
       return JSON.stringify(body)
   }
 }
