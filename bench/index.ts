@@ -10,7 +10,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   net: async () => (await import('./net.js')).benchNet,
   rounds: async () => (await import('./round-overhead.js')).benchRounds,
   storage: async () => (await import('./storage.js')).benchStorage,
-  privacy: async () => (await import('./privacy.js')).benchPrivacy
+  privacy: async () => (await import('./privacy.js')).benchPrivacy,
+  byzantine: async () => (await import('./byzantine.js')).benchByzantine
 }
 
 const args = process.argv.slice(2)

@@ -5,6 +5,7 @@ import { RunSettingsSchema, RUN_SETTING_KEYS, UPDATE_MODES, checkRunSettings, se
 import { parseTopology, type TopologySpec } from './topology.js'
 import { checkFoldFeasible, foldWidth, parseFoldSpec } from '../aggregate/index.js'
 import { SimError, SimErrorCode } from './errors.js'
+import { ATTACK_KINDS, attackerCount, parseAttack } from './attack.js'
 
 export type SimMode = UpdateMode
 export const SIM_MODES: readonly SimMode[] = UPDATE_MODES
@@ -42,7 +43,11 @@ export const SimSettingsSchema = RunSettingsSchema.extend({
   /** run the synchronous data-parallel and local-only baselines */
   baselines: z.boolean().default(true),
   /** evaluate the global model every this many rounds (and the last) */
-  evalEvery: z.number().int().min(1).max(1e6).default(1)
+  evalEvery: z.number().int().min(1).max(1e6).default(1),
+  /** what the Byzantine members do (src/sim/attack.ts), one kind per attacker in turn; empty: everyone is honest */
+  attack: z.array(z.enum(ATTACK_KINDS)).default([]),
+  /** the fraction of members that attack, rounded to whole nodes (only read with an attack) */
+  attackFraction: z.number().min(0).max(0.5).default(0.2)
 }).strict()
   .superRefine(checkRunSettings)
   .superRefine((c, ctx) => {
@@ -51,6 +56,12 @@ export const SimSettingsSchema = RunSettingsSchema.extend({
     if (c.backups >= c.nodes) bad('backups', `must be smaller than the number of nodes (k = ${c.backups}, nodes = ${c.nodes})`)
     for (const r of c.crashRounds) if (r >= c.rounds) bad('crashRounds', `crash round ${r} is beyond the last round (${c.rounds - 1})`)
     if (c.mode === 'gossip' && c.nodes > 2000 && !c.synthetic) bad('mode', 'gossip mode with training is limited to 2,000 nodes (every node folds every update)')
+    if (new Set(c.attack).size !== c.attack.length) bad('attack', 'lists a kind twice')
+    const attackers = attackerCount(c.nodes, c.attackFraction)
+    if (c.attack.length > 0 && attackers < c.attack.length) {
+      bad(c.attackFraction === 0 || attackers === 0 ? 'attackFraction' : 'attack',
+        `${c.attack.length} attack kind${c.attack.length > 1 ? 's need' : ' needs'} at least as many attackers; ${c.attackFraction} × ${c.nodes} nodes makes ${attackers}`)
+    }
   })
 
 export type SimConfig = z.output<typeof SimSettingsSchema>
@@ -65,7 +76,7 @@ const ALIASES: Partial<Record<string, keyof SimConfig>> = {
   'join-rate': 'joinPerHour'
 }
 const camel = (s: string): string => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
-const SCALAR_KEYS = new Set<string>([...RUN_SETTING_KEYS, 'nodes', 'rounds', 'keepInnerState', 'stepMs', 'stragglerSigma', 'leavePerHour', 'joinPerHour', 'synthetic', 'syntheticParams', 'baselines', 'evalEvery'])
+const SCALAR_KEYS = new Set<string>([...RUN_SETTING_KEYS, 'nodes', 'rounds', 'keepInnerState', 'stepMs', 'stragglerSigma', 'leavePerHour', 'joinPerHour', 'synthetic', 'syntheticParams', 'baselines', 'evalEvery', 'attackFraction'])
 
 /** Settings as text (flags, config files, --compare values) → typed values, each checked by its schema field. */
 export function applySetting (c: SimConfig, key: string, raw: string): SimConfig {
@@ -85,6 +96,7 @@ export function applySetting (c: SimConfig, key: string, raw: string): SimConfig
   switch (field) {
     case 'partition': return { ...c, partition: parsePartition(raw) }
     case 'topology': return { ...c, topology: parseTopology(raw) }
+    case 'attack': return { ...c, attack: parseAttack(raw) }
     case 'latency': case 'latencyMs': return { ...c, link: { ...c.link, latencyMs: num('latencyMs') } }
     case 'bandwidth': case 'bandwidthMBps': return { ...c, link: { ...c.link, bandwidthMBps: num('bandwidthMBps') } }
     case 'loss': return { ...c, link: { ...c.link, loss: num('loss') } }

@@ -16,7 +16,9 @@ export const SimErrorCode = {
   /** an edge-list file line does not parse; `detail.line` is 1-based */
   EDGE_LIST: 'ERR_SIM_EDGE_LIST',
   /** a node index outside [0, n) handed to the topology or the network model */
-  NODE_RANGE: 'ERR_SIM_NODE_RANGE'
+  NODE_RANGE: 'ERR_SIM_NODE_RANGE',
+  /** an attack spec that names no known attack kind (signflip, nan, noise, replay, steal, inflate, censor) */
+  ATTACK: 'ERR_SIM_ATTACK'
 } as const
 
 export type SimErrorCode = typeof SimErrorCode[keyof typeof SimErrorCode]

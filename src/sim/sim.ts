@@ -6,13 +6,14 @@ import { epsilonFor } from '../privacy/index.js'
 import { rankMembers } from '../election/index.js'
 import {
   toRoundConfig, modelBytes, RoundDriver, type Member, type ChainState, type RoundConfig, type Commit, type DriverEvent,
-  type EngineSnapshot, type RoundTransport, type TrainResult, type ChainCommit, type SyncOffer
+  type EngineSnapshot, type RoundTransport, type TrainResult, type ChainCommit, type SyncOffer, type Announce, type OutgoingMessage
 } from '../round/index.js'
 import { EventQueue } from './queue.js'
 import { buildTopology } from './topology.js'
 import { NetworkModel } from './network.js'
 import type { SimConfig } from './config.js'
 import type { TrainingBackend } from './backend.js'
+import { createAdversary, type Adversary, type AnnounceOut, type AttackKind } from './attack.js'
 
 export interface RoundRecord {
   round: number
@@ -45,6 +46,8 @@ export interface SimResult {
   completedRounds: number
   /** node-side differential privacy: ε (at the run's δ) of a node that released an update in every round; null when off */
   privacy: { epsilon: number, delta: number, clipNorm: number, noiseMultiplier: number, releases: number } | null
+  /** the Byzantine members and what each did (empty when everyone was honest) */
+  attackers: Array<{ peerId: string, kind: AttackKind }>
 }
 
 type SimEvent =
@@ -89,6 +92,8 @@ export interface SimFaults {
   dropCommit?: { node: number, round: number }
   /** every driver event of every node */
   observe?: (node: number, e: DriverEvent) => void
+  /** every message a node puts on the wire, as it is sent (after any attack rewrote it); `blobOf` reads the node's blob store */
+  published?: (node: number, out: OutgoingMessage, blobOf: (id: string) => Uint8Array | undefined) => void
 }
 
 const MAX_EVENTS = 500_000_000
@@ -124,6 +129,8 @@ export class Simulation {
   private events = 0
   private nodeRounds = 0
   private now = 0
+  /** the run's attackers (cfg.attack); null when everyone is honest */
+  private readonly adversary: Adversary | null
 
   constructor (private readonly cfg: SimConfig, private readonly backend: TrainingBackend, private readonly log?: (msg: string) => void, private readonly faults: SimFaults = {}) {
     this.rng = new Rng(cfg.seed).fork('sim')
@@ -132,6 +139,7 @@ export class Simulation {
     const topo = buildTopology(cfg.topology, cfg.nodes, cfg.link, this.rng.fork('topology'), { cacheTrees: Math.max(64, 2 * candidates) })
     this.net = new NetworkModel(topo, this.rng.fork('network'))
     this.crashRounds = new Set(cfg.crashRounds)
+    this.adversary = createAdversary(cfg, backend.layout, peerName, sha256Hex)
     this.roundCfg = toRoundConfig(cfg, { runId: `sim-${cfg.seed}`, members: cfg.nodes })
     const theta0 = backend.initialParams()
     const electorate: Member[] = Array.from({ length: cfg.nodes }, (_, i) => ({ peerId: peerName(i), capacity: 1 }))
@@ -221,7 +229,8 @@ export class Simulation {
       events: this.events,
       nodeRounds: this.nodeRounds,
       completedRounds: rounds.length,
-      privacy: this.privacySpent(rounds.length)
+      privacy: this.privacySpent(rounds.length),
+      attackers: [...this.adversary?.attackers ?? []].map(([node, kind]) => ({ peerId: peerName(node), kind }))
     }
   }
 
@@ -270,25 +279,23 @@ export class Simulation {
       now: () => this.now,
       at: (at, fn) => this.call(at, i, fn),
       publish: out => {
+        if (out.type === 'announce') {
+          // an attacker publishes what its attack makes of its engine's announce
+          const sent = this.adversary == null ? { msg: out.msg } : this.adversary.announce(i, out.msg, this.blobOf(i))
+          if (sent != null) this.gossipAnnounce(i, sent, out.audience)
+          return
+        }
         const size = wireSize(out.msg)
         switch (out.type) {
-          case 'announce': {
-            this.accountGossip(i, size)
-            // every member receives the gossip (bytes above); in aggregator and hierarchical modes only
-            // the round's (group's) candidates act on it, so only they get an event
-            const gossip = this.cfg.mode === 'gossip'
-            const targets = gossip ? this.nodes.map((_, j) => j) : out.audience.map(p => this.index(p))
-            const wanting = targets.filter(j => this.nodes[j].driver.engine.wantsAnnounce(out.msg.round, n().id))
-            this.deliver(i, wanting, size, d => d.receive({ type: 'announce', msg: out.msg }), !gossip)
-            return
-          }
           case 'subAggregate':
+            this.faults.published?.(i, out, this.blobOf(i))
             // gossiped to everyone (bytes); the root candidates and the group's candidates act on it
             this.accountGossip(i, size)
             this.deliver(i, out.audience.map(p => this.index(p)), size, d => d.receive({ type: 'subAggregate', msg: out.msg }), true)
             return
           case 'commit': {
             const msg = this.faults.tamperCommit?.(out.msg) ?? out.msg
+            this.faults.published?.(i, { type: 'commit', msg }, this.blobOf(i))
             const drop = this.faults.dropCommit
             const targets = this.nodes.map((_, j) => j).filter(j => !(drop != null && drop.node === j && drop.round === msg.round))
             this.warmTree(i)
@@ -303,7 +310,9 @@ export class Simulation {
         if (this.cfg.rounds <= round) { done(null); return } // the run is over for this node
         // not awaited: the worker trains while other nodes' events are handled; the result is
         // only needed when its (virtual) time comes, so runs stay reproducible
-        const result = this.backend.train(i, round, params, steps)
+        const trained = this.backend.train(i, round, params, steps)
+        const adversary = this.adversary
+        const result = adversary?.kindOf(i) == null ? trained : trained.then(r => adversary.trained(i, round, params, r))
         result.catch(() => {})
         const computeMs = steps * this.cfg.stepMs * n().speed
         this.push(this.now + computeMs, { kind: 'trained', node: i, life: n().life, result, done })
@@ -317,6 +326,42 @@ export class Simulation {
         this.call(at ?? this.now + FETCH_TIMEOUT_MS, i, () => done(c != null && at != null ? [{ commit: c }] : []))
       }
     }
+  }
+
+  /**
+   * Gossips node i's announce. Every member receives it (bytes); in aggregator and hierarchical
+   * modes only the round's (group's) candidates act on it, so only they get an event — unless an
+   * attack keeps it from them. Attackers that act on what they overhear hear it too.
+   */
+  private gossipAnnounce (i: number, sent: AnnounceOut, audience: readonly string[]): void {
+    const { msg } = sent
+    if (sent.blob != null) this.nodes[i].blobs.set(sent.blob.id, { bytes: sent.blob.bytes, round: msg.round })
+    this.faults.published?.(i, { type: 'announce', msg, audience }, this.blobOf(i))
+    const size = wireSize(msg)
+    this.accountGossip(i, size)
+    const gossip = this.cfg.mode === 'gossip'
+    const targets = gossip ? this.nodes.map((_, j) => j) : audience.map(p => this.index(p))
+    const adv = this.adversary
+    const wanting = targets.filter(j => this.nodes[j].driver.engine.wantsAnnounce(msg.round, msg.peerId) && (adv?.hears(j, msg) ?? true))
+    this.deliver(i, wanting, size, d => d.receive({ type: 'announce', msg }), !gossip)
+    if (adv?.overhears === true) this.overhear(adv, i, msg, size, audience)
+  }
+
+  /** Attackers that act on overheard announces get `msg` at its arrival and publish what they make of it. */
+  private overhear (adv: Adversary, i: number, msg: Announce, size: number, audience: readonly string[]): void {
+    for (const j of adv.attackers.keys()) {
+      if (j === i || !this.nodes[j].online) continue
+      const at = this.net.messageArrival(this.now, i, j, size)
+      if (at == null) continue
+      this.call(at, j, () => {
+        for (const out of adv.overhear(j, msg, this.blobOf(i))) this.gossipAnnounce(j, out, audience)
+      })
+    }
+  }
+
+  /** Reads node i's blob store (what it serves). */
+  private blobOf (i: number): (id: string) => Uint8Array | undefined {
+    return id => this.nodes[i].blobs.get(id)?.bytes
   }
 
   private onDriverEvent (i: number, e: DriverEvent): void {

@@ -5,6 +5,7 @@ import { readFile, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_SIM_CONFIG, applySetting, validateSimConfig, simFlag, type SimConfig } from '../../sim/config.js'
 import { parseEdgeList, formatTopology } from '../../sim/topology.js'
+import { ATTACK_KINDS, formatAttack } from '../../sim/attack.js'
 import { formatPartition } from '../../data/index.js'
 import { RUN_SETTING_KEYS } from '../../round/index.js'
 import { helpWithDefault, runSettingHelp } from '../parse.js'
@@ -37,7 +38,9 @@ const FLAG_SETTINGS: Array<[flag: string, key: string, help: string]> = [
   ['join-rate', 'join-rate', helpWithDefault('returns per departed node per virtual hour', SIM.joinPerHour)],
   ['crash-rounds', 'crash-rounds', 'rounds whose elected aggregator crashes, e.g. 3,7'],
   ['synthetic-params', 'synthetic-params', helpWithDefault('protocol-only: parameters of synthetic updates', SIM.syntheticParams)],
-  ['eval-every', 'eval-every', helpWithDefault('evaluate every n rounds', SIM.evalEvery)]
+  ['eval-every', 'eval-every', helpWithDefault('evaluate every n rounds', SIM.evalEvery)],
+  ['attack', 'attack', helpWithDefault(`what Byzantine members do, one kind per attacker in turn: none | all | ${ATTACK_KINDS.join(' | ')}, joined by +`, formatAttack(SIM.attack))],
+  ['attack-fraction', 'attack-fraction', helpWithDefault('fraction of members that attack (rounded to whole nodes)', SIM.attackFraction)]
 ]
 
 export interface SimCliOptions {
@@ -125,6 +128,7 @@ function summary (r: RunReport): Record<string, unknown> {
     bytesRatioVsDdp: r.bytesRatioVsDdp,
     completedRounds: r.completedRounds,
     privacy: r.privacy,
+    attackers: r.attackers.length > 0 ? r.attackers : undefined,
     virtualSeconds: r.virtualSeconds,
     wallSeconds: r.wallSeconds,
     nodeRounds: r.nodeRounds,
@@ -154,6 +158,7 @@ async function sim (o: SimCliOptions): Promise<void> {
       line += ` | ddp ${quality(r.baselines.ddp)} at ${(r.baselines.ddp.bytes / 1e6).toFixed(0)} MB (${r.bytesRatioVsDdp!.toFixed(0)}× more bytes)` +
         ` | local-only ${quality(r.baselines.local)}`
     }
+    if (r.attackers.length > 0) line += ` | ${r.attackers.length} attackers (${r.attackers.map(a => `${a.peerId} ${a.kind}`).join(', ')})`
     if (r.privacy != null) line += ` | DP ε = ${r.privacy.epsilon.toFixed(2)} at δ = ${r.privacy.delta} (σ ${r.privacy.noiseMultiplier}, C ${r.privacy.clipNorm}, ${r.privacy.releases} releases)`
     process.stdout.write(line + '\n')
   }
