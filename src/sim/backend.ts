@@ -7,6 +7,11 @@ export interface TrainingBackend {
   readonly layout: ParamLayout
   /** θ_0, the same on every node (derived from the run seed) */
   initialParams (): Float32Array
+  /**
+   * each node's fold weight, as a run's manifest would declare it (the examples it holds);
+   * absent: every node weighs the samples its training reports for the run's inner steps
+   */
+  readonly weights?: readonly number[]
   /** H local steps of `node` from `params`; returns the new params and the samples seen */
   train (node: number, round: number, params: Float32Array, steps: number): Promise<{ params: Float32Array, samples: number }>
   /** test loss/accuracy of a global model; undefined when the backend has no data */

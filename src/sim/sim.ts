@@ -166,12 +166,22 @@ export class Simulation {
       cfg: this.roundCfg,
       layout: this.backend.layout,
       // differential privacy's noise: seeded per node and round, so a simulated run reproduces
-      deps: { self: n.id, digest: sha256Hex, rank: this.memoRank, noise: round => new Rng(`${this.cfg.seed}/dp/${n.id}/${round}`) },
+      deps: { self: n.id, digest: sha256Hex, rank: this.memoRank, noise: round => new Rng(`${this.cfg.seed}/dp/${n.id}/${round}`), limits: this.limits },
       restore,
       hooks: { applied: commit => this.onApplied(i, commit) }
     }, this.transport(i))
     driver.on(e => this.onDriverEvent(i, e))
     return driver
+  }
+
+  /**
+   * The roster of a simulated run: every node a member with capacity 1 and its fold weight as its
+   * manifest entry would declare it, so an inflated claim is refused as in the daemon.
+   */
+  private readonly limits = (peerId: string): { capacity: number, samples: number } | undefined => {
+    const i = /^n\d+$/.test(peerId) ? this.index(peerId) : -1
+    if (!(i >= 0 && i < this.cfg.nodes)) return undefined
+    return { capacity: 1, samples: this.backend.weights?.[i] ?? this.roundCfg.innerSteps }
   }
 
   /** Election is pure, so every simulated node may share one computation per round. */

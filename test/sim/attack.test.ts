@@ -137,16 +137,22 @@ test('steal: honest update ids announced under the stealer\'s name with huge sam
     assert.equal(a.msg.samples, CLAIMED_SAMPLES)
     assert.equal(a.msg.capacity, CLAIMED_CAPACITY)
   }
-  // the credit is taken: some committed honest update carries a stealer's name
-  assert.ok(commits.some(c => c.included.some(u => attackers.has(u.peerId) && honestIds.has(u.updateId))))
+  // the roster's weights and the author bound into each update id refuse the copies: no commit
+  // credits a stealer with an honest update, and every honest update is listed under its author
+  // (the stealer's engine still folds its own unannounced update into commits of its own branch)
+  const honestCommits = commits.filter(c => !attackers.has(c.aggregator))
+  assert.ok(honestCommits.length >= 3)
+  assert.ok(!honestCommits.some(c => c.included.some(u => attackers.has(u.peerId))), 'no honest commit credits a stealer')
+  assert.ok(honestCommits.every(c => c.included.every(u => honestIds.get(u.updateId) === u.peerId)))
 })
 
-test('inflate: its own update, announced with huge samples and capacity; the next rounds elect it', async () => {
-  const { announces, result, attackers } = await attacked('inflate')
+test('inflate: its own update, announced with huge samples and capacity, is refused: it neither weighs more nor wins elections', async () => {
+  const { announces, commits, result, attackers } = await attacked('inflate')
   const mine = announces.filter(a => attackers.has(a.msg.peerId))
   assert.equal(mine.length, 6)
   for (const a of mine) { assert.equal(a.msg.samples, CLAIMED_SAMPLES); assert.equal(a.msg.capacity, CLAIMED_CAPACITY) }
-  for (const r of result.rounds.slice(1)) assert.ok(attackers.has(r.aggregator), `round ${r.round} aggregator ${r.aggregator}`)
+  assert.ok(commits.every(c => c.included.every(u => u.samples !== CLAIMED_SAMPLES && u.capacity !== CLAIMED_CAPACITY)), 'no inflated weight in any commit')
+  assert.ok(!result.rounds.slice(1).every(r => attackers.has(r.aggregator)), 'the inflater does not win every election')
 })
 
 test('censor: an elected censor never hears honest announces, so its commit holds attackers\' updates only', async () => {
