@@ -125,7 +125,7 @@ export class TapestryNode {
       restore: c.restored ?? this.genesis(),
       hooks: {
         applied: async (commit, state, verified) => await this.applied(commit, state, verified),
-        adopted: async commits => await this.adopted(commits)
+        adopted: async (commits, state) => await this.adopted(commits, state)
       }
     }, this.transport)
     this.presence = new PresenceTracker({
@@ -349,13 +349,19 @@ export class TapestryNode {
     }
   }
 
-  /** A sync was checked against this node's chain: its commits go to the chain store first. */
-  private async adopted (commits: ChainCommit[]): Promise<void> {
+  /**
+   * A sync was checked against this node's chain: its commits go to the chain store first, then the
+   * state they lead to (the engine moves to it next), so a crash after a catch-up does not resume
+   * before it (the start would drop the adopted commits the old snapshot does not cover).
+   */
+  private async adopted (commits: ChainCommit[], state: ChainState): Promise<void> {
     for (const c of commits) {
       const signed = c.signed ?? this.transport.signedCommit(c.commit)
       if (signed == null) continue
       await this.c.store.append({ commit: c.commit, signed: Buffer.from(signed).toString('base64') })
     }
+    // unless the engine got past it meanwhile (its own snapshot is newer)
+    if (state.round > this.driver.round) await this.c.store.saveSnapshot({ chain: state, codec: this.driver.engine.snapshot().codec }, this.c.trainer.layout)
   }
 
   /** The current state as a blob peers can sync from, tagged with its round so gc collects it later. */
