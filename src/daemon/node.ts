@@ -125,6 +125,9 @@ export class TapestryNode {
       restore: c.restored ?? this.genesis(),
       hooks: {
         applied: async (commit, state, verified) => await this.applied(commit, state, verified),
+        // the noised update is counted on disk before it is published: a crash between the two
+        // over-counts one release (ε errs high), never under-counts
+        announcing: async () => { await this.c.privacy?.release() },
         adopted: async (commits, state) => await this.adopted(commits, state)
       }
     }, this.transport)
@@ -255,10 +258,6 @@ export class TapestryNode {
     const log = this.c.log
     this.timer.onDriverEvent(e)
     switch (e.type) {
-      case 'announced':
-        // the noised update is out: the ledger counts it before anything else can (a crash after this still counts)
-        if (this.c.privacy != null) void this.c.privacy.release().catch(err => log.error({ err }, 'privacy ledger not written'))
-        break
       case 'fetched':
         if (e.ok) {
           this.fetchedBytes += e.bytes
