@@ -1,4 +1,4 @@
-// The state blob a node syncs from (protocols/sync.md §6): the worked example byte for byte, and
+// The state blob a node syncs from (protocols/sync.md §4): the worked example byte for byte, and
 // every malformed state refused at decoding rather than deep in the round engine after adoption.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -21,7 +21,7 @@ const HEADER = '{"layout":"w:2,b:1","meta":{"kind":"tapestry-state","round":3,"m
   '"electorate":[{"peerId":"peer-a","capacity":1},{"peerId":"peer-b","capacity":2.5}]},' +
   '"vectors":[{"name":"params","length":3},{"name":"velocity","length":3}]}'
 
-test('sync.md §6: the example state blob, byte for byte', () => {
+test('sync.md §4.3: the example state blob, byte for byte', () => {
   assert.equal(blobCid(new Uint8Array(params.buffer)).toString(), MODEL, 'the model id is the CID of the float32 LE bytes')
   const bytes = encodeState(state, layout)
   const hex = Buffer.from(bytes).toString('hex')
