@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   net: async () => (await import('./net.js')).benchNet,
   rounds: async () => (await import('./round-overhead.js')).benchRounds,
   storage: async () => (await import('./storage.js')).benchStorage,
+  crash: async () => (await import('./crash.js')).benchCrash,
   privacy: async () => (await import('./privacy.js')).benchPrivacy,
   byzantine: async () => (await import('./byzantine.js')).benchByzantine
 }

@@ -61,6 +61,8 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
   await blobs.open()
   const store = new ChainStore(paths.chain, paths.state)
   await store.open()
+  // before the trainer and libp2p start: an unreadable ledger is fatal, like a corrupt store
+  const privacy = cfg.dpClipNorm > 0 ? await PrivacyLedger.open(paths.state, createPrivacySettings({ clipNorm: cfg.dpClipNorm, noiseMultiplier: cfg.dpNoiseMultiplier, delta: cfg.dpDelta })) : null
 
   if (isOnnxRef(cfg.model)) await loadRunModelFile(cfg.model, cfg.modelPath)
   const shipped = loadDataFor(cfg.model, cfg.data)
@@ -75,6 +77,10 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
   let restored: EngineSnapshot | null
   try {
     restored = (await store.loadSnapshot(trainer.layout)) ?? null
+    // the log ends where the snapshot does: commits whose state a crash kept off the disk are
+    // fetched again, so the chain this node serves always leads to the state it holds
+    const dropped = await store.rollBackTo(restored?.chain.round ?? 0)
+    if (dropped > 0) log.info({ dropped, round: restored?.chain.round ?? 0 }, 'commits past the last snapshot dropped (a crash came between them)')
   } catch (err) {
     await trainer.close()
     throw err
@@ -109,6 +115,5 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
     await trainer.close()
     throw err
   }
-  const privacy = cfg.dpClipNorm > 0 ? await PrivacyLedger.open(paths.state, createPrivacySettings({ clipNorm: cfg.dpClipNorm, noiseMultiplier: cfg.dpNoiseMultiplier, delta: cfg.dpDelta })) : null
   return { paths, cfg, members, log, token, host, trainer, blobs, store, model, sampler, test: test.kind === 'tokens' ? thinTokenEval(test, DAEMON_EVAL_WINDOWS) : test, samples: rows.length, restored, privacy }
 }

@@ -1,10 +1,11 @@
 // The node's durable state: the commit chain (append-only, fsynced) and a snapshot of the round
 // engine after every applied commit, so a restart resumes at the last committed round.
-import { appendFile, mkdir, open, readFile, rename, truncate, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, open, readFile, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { layoutToString, type ParamLayout } from '../tensor/index.js'
-import { saveCheckpoint, loadCheckpoint, TrainError, TrainErrorCode } from '../train/index.js'
+import { decodeCheckpoint, encodeCheckpoint } from '../train/index.js'
 import type { Commit, EngineSnapshot, Member } from '../round/index.js'
+import { removeStaleTemps, syncDir, writeFileAtomic } from './atomic-file.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
 
 export interface StoredCommit {
@@ -13,29 +14,50 @@ export interface StoredCommit {
   signed: string
 }
 
+/**
+ * The snapshot is the commit point: a commit is appended to the log before the snapshot of the
+ * state it leads to is written, so after a crash the log may hold commits the snapshot does not
+ * cover (one, or a whole adopted sync). `rollBackTo` drops them at start; peers serve them again.
+ * Every write goes through one queue: concurrent writers (a sync adopted while a commit is being
+ * persisted) would otherwise store a round twice or interleave two snapshots in one file.
+ */
 export class ChainStore {
   private readonly commitsPath: string
   private readonly snapshotPath: string
   private commits: StoredCommit[] = []
+  /** byte offset in the log where each commit's line starts */
+  private offsets: number[] = []
+  private logBytes = 0
+  private queue: Promise<unknown> = Promise.resolve()
 
-  constructor (chainDir: string, stateDir: string) {
+  constructor (private readonly chainDir: string, private readonly stateDir: string) {
     this.commitsPath = join(chainDir, 'commits.jsonl')
     this.snapshotPath = join(stateDir, 'engine.ck')
   }
 
   async open (): Promise<void> {
-    await mkdir(join(this.commitsPath, '..'), { recursive: true })
-    await mkdir(join(this.snapshotPath, '..'), { recursive: true })
+    for (const dir of [this.chainDir, this.stateDir]) {
+      await mkdir(dir, { recursive: true })
+      // a snapshot write cut short by a kill leaves its temp file (the size of the model) behind
+      await removeStaleTemps(dir)
+    }
     let text = ''
-    try { text = await readFile(this.commitsPath, 'utf8') } catch { text = '' }
+    try { text = await readFile(this.commitsPath, 'utf8') } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(this.commitsPath, err)
+      // created (and its name made durable) before the first append relies on it
+      await appendFile(this.commitsPath, '')
+      await syncDir(this.chainDir)
+    }
     const lines = text.split('\n')
     this.commits = []
+    this.offsets = []
     let goodBytes = 0 // bytes up to and including the newline of the last line kept
     for (let i = 0; i < lines.length; i++) {
       const lineBytes = Buffer.byteLength(lines[i]) + (i < lines.length - 1 ? 1 : 0)
       if (lines[i].trim() !== '') {
         try {
           this.commits.push(JSON.parse(lines[i]) as StoredCommit)
+          this.offsets.push(goodBytes)
         } catch {
           // a torn last line from a crash mid-append is dropped; corruption elsewhere is fatal
           if (i >= lines.length - 2) break
@@ -44,22 +66,49 @@ export class ChainStore {
       }
       goodBytes += lineBytes
     }
+    this.logBytes = goodBytes
     // cut a torn tail, and end a complete last line: the next append must start a line of its
     // own, or it would glue onto the tail and make a recoverable crash corruption mid-file
-    if (goodBytes < Buffer.byteLength(text)) await truncate(this.commitsPath, goodBytes)
-    else if (text !== '' && !text.endsWith('\n')) await appendFile(this.commitsPath, '\n')
+    if (goodBytes < Buffer.byteLength(text)) await this.cut(goodBytes)
+    else if (text !== '' && !text.endsWith('\n')) {
+      await appendFile(this.commitsPath, '\n')
+      this.logBytes++
+    }
   }
 
   get all (): readonly StoredCommit[] { return this.commits }
   get latest (): StoredCommit | undefined { return this.commits[this.commits.length - 1] }
 
+  /** Appends a commit (fsynced) unless its round is stored already. */
   async append (c: StoredCommit): Promise<void> {
-    if (this.commits.some(x => x.commit.round === c.commit.round)) return
-    await appendFile(this.commitsPath, JSON.stringify(c) + '\n')
-    const fh = await open(this.commitsPath, 'r')
-    await fh.sync()
-    await fh.close()
-    this.commits.push(c)
+    await this.serial(async () => {
+      if (this.commits.some(x => x.commit.round === c.commit.round)) return
+      const line = JSON.stringify(c) + '\n'
+      const fh = await open(this.commitsPath, 'a')
+      try {
+        await fh.writeFile(line)
+        await fh.sync()
+      } finally { await fh.close() }
+      this.offsets.push(this.logBytes)
+      this.logBytes += Buffer.byteLength(line)
+      this.commits.push(c)
+    })
+  }
+
+  /**
+   * Drops the commits of rounds ≥ `round`: called at start with the snapshot's round, so the log
+   * ends at the commit whose state the node resumes from. Returns how many were dropped.
+   */
+  async rollBackTo (round: number): Promise<number> {
+    return await this.serial(async () => {
+      const keep = this.commits.findIndex(c => c.commit.round >= round)
+      if (keep < 0) return 0
+      const dropped = this.commits.length - keep
+      await this.cut(this.offsets[keep])
+      this.commits.length = keep
+      this.offsets.length = keep
+      return dropped
+    })
   }
 
   /**
@@ -69,25 +118,25 @@ export class ChainStore {
    * through a temporary file and a rename, so a crash leaves either chain whole.
    */
   async rewind (round: number, now = Date.now()): Promise<string | undefined> {
-    const abandoned = this.commits.filter(c => c.commit.round >= round)
-    if (abandoned.length === 0) return undefined
-    const forks = join(this.commitsPath, '..', 'forks')
-    await mkdir(forks, { recursive: true })
-    const kept = this.commits.filter(c => c.commit.round < round)
-    const evidence = join(forks, `${round}-${now}.jsonl`)
-    await writeSynced(evidence, abandoned.map(c => JSON.stringify(c) + '\n').join(''))
-    const tmp = this.commitsPath + '.tmp'
-    await writeSynced(tmp, kept.map(c => JSON.stringify(c) + '\n').join(''))
-    await rename(tmp, this.commitsPath)
-    this.commits = kept
-    return evidence
+    return await this.serial(async () => {
+      const abandoned = this.commits.filter(c => c.commit.round >= round)
+      if (abandoned.length === 0) return undefined
+      const forks = join(this.commitsPath, '..', 'forks')
+      await mkdir(forks, { recursive: true })
+      const kept = this.commits.filter(c => c.commit.round < round)
+      const evidence = join(forks, `${round}-${now}.jsonl`)
+      await writeFileAtomic(evidence, abandoned.map(c => JSON.stringify(c) + '\n').join(''))
+      await writeFileAtomic(this.commitsPath, kept.map(c => JSON.stringify(c) + '\n').join(''))
+      this.commits = kept
+      return evidence
+    })
   }
 
   async saveSnapshot (s: EngineSnapshot, layout: ParamLayout): Promise<void> {
     const vectors: Record<string, Float32Array> = { params: s.chain.params }
     if (s.chain.outer.velocity != null) vectors.velocity = s.chain.outer.velocity
     if (s.codec.residual != null) vectors.residual = s.codec.residual
-    await saveCheckpoint(this.snapshotPath, {
+    const bytes = encodeCheckpoint({
       layout: layoutToString(layout),
       meta: {
         round: s.chain.round,
@@ -98,16 +147,21 @@ export class ChainStore {
       },
       vectors
     })
+    await this.serial(async () => { await writeFileAtomic(this.snapshotPath, bytes) })
   }
 
-  /** The last snapshot, or undefined for a fresh node; a corrupt one is an error, not a silent reset. */
+  /** The last snapshot, or undefined for a fresh node; a corrupt or unreadable one is an error, not a silent reset. */
   async loadSnapshot (layout: ParamLayout): Promise<EngineSnapshot | undefined> {
+    let bytes: Uint8Array
+    try { bytes = await readFile(this.snapshotPath) } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw unreadable(this.snapshotPath, err)
+    }
     let ck
     try {
-      ck = await loadCheckpoint(this.snapshotPath, layout)
+      ck = decodeCheckpoint(bytes, layout)
     } catch (err) {
-      if (err instanceof TrainError && err.code === TrainErrorCode.CheckpointIo) return undefined
-      throw new DaemonError(DaemonErrorCode.StoreCorrupt, `engine snapshot: ${(err as Error).message}`)
+      throw new DaemonError(DaemonErrorCode.StoreCorrupt, `engine snapshot: ${(err as Error).message}`, undefined, { cause: err })
     }
     const m = ck.meta as { round: number, modelId: string, outerStep: number, electorate: Member[], codec: { seed?: number, round?: number } }
     return {
@@ -121,10 +175,22 @@ export class ChainStore {
       codec: { ...m.codec, residual: ck.vectors.residual }
     }
   }
+
+  /** Shortens the log to `bytes`, durably. */
+  private async cut (bytes: number): Promise<void> {
+    await truncate(this.commitsPath, bytes)
+    const fh = await open(this.commitsPath, 'r+')
+    try { await fh.sync() } finally { await fh.close() }
+    this.logBytes = bytes
+  }
+
+  private async serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn)
+    this.queue = run.catch(() => {})
+    return await run
+  }
 }
 
-async function writeSynced (path: string, text: string): Promise<void> {
-  await writeFile(path, text)
-  const fh = await open(path, 'r')
-  try { await fh.sync() } finally { await fh.close() }
+function unreadable (path: string, err: unknown): DaemonError {
+  return new DaemonError(DaemonErrorCode.StoreCorrupt, `${path} is unreadable: ${(err as Error).message}`, undefined, { cause: err })
 }

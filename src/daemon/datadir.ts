@@ -10,7 +10,8 @@ import { parseNodeConfig, runSettingsOf, checkRuleFeasible, type NodeConfig } fr
 import { loadRun, saveManifest } from './run-files.js'
 import { assertSettingsAgree, type SignedManifest } from '../manifest/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
-import { assertUnlocked } from './lock.js'
+import { assertUnlocked, pidAlive } from './lock.js'
+import { writeFileAtomic } from './atomic-file.js'
 
 export interface DataDirPaths {
   root: string
@@ -196,14 +197,23 @@ export async function readToken (paths: DataDirPaths): Promise<string> {
 
 export interface ControlInfo { port: number, pid: number, peerId: string }
 
+/** Atomic: a CLI reading it while the daemon starts sees the whole file or none. */
 export async function writeControlInfo (paths: DataDirPaths, info: ControlInfo): Promise<void> {
-  await writeFile(paths.control, JSON.stringify(info) + '\n')
+  await writeFileAtomic(paths.control, JSON.stringify(info) + '\n')
 }
 
+/**
+ * The running daemon's control port. A daemon that was killed (SIGKILL, power cut) left its file
+ * behind: a pid that is gone means no daemon, not a port to try (another process may hold it now).
+ */
 export async function readControlInfo (paths: DataDirPaths): Promise<ControlInfo> {
-  try { return JSON.parse(await readFile(paths.control, 'utf8')) as ControlInfo } catch {
-    throw new DaemonError(DaemonErrorCode.NotRunning, `no daemon running for ${paths.root} (start one with \`tapestry start --data-dir ${paths.root}\`)`)
+  const notRunning = (why: string): DaemonError => new DaemonError(DaemonErrorCode.NotRunning, `no daemon running for ${paths.root}${why} (start one with \`tapestry start --data-dir ${paths.root}\`)`)
+  let info: ControlInfo
+  try { info = JSON.parse(await readFile(paths.control, 'utf8')) as ControlInfo } catch {
+    throw notRunning('')
   }
+  if (!Number.isSafeInteger(info?.pid) || !pidAlive(info.pid)) throw notRunning(`: daemon pid ${String(info?.pid)} that wrote ${paths.control} is gone`)
+  return info
 }
 
 export async function clearControlInfo (paths: DataDirPaths): Promise<void> {

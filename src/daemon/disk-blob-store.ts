@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { blobCid, parseBlobCid, type BlobCid } from '../net/cid.js'
 import type { BlobStore } from '../net/blob-store.js'
+import { isStaleTemp, removeStaleTemps } from './atomic-file.js'
 
 export interface DiskBlobStoreOptions {
   /**
@@ -43,6 +44,7 @@ export class DiskBlobStore implements BlobStore {
 
   async open (): Promise<void> {
     await mkdir(this.dir, { recursive: true })
+    await removeStaleTemps(this.dir)
   }
 
   private path (cid: BlobCid | string): string {
@@ -110,7 +112,10 @@ export class DiskBlobStore implements BlobStore {
     }
     let removed = 0
     for (const name of await readdir(this.dir)) {
-      if (name.includes('.tmp-')) { await unlink(join(this.dir, name)).catch(() => {}); continue }
+      // a temp of this process is a write in flight (one may start while gc awaits the disk):
+      // removing it would lose that blob's file; a temp of a dead process is garbage
+      if (isStaleTemp(name)) { await unlink(join(this.dir, name)).catch(() => {}); continue }
+      if (name.includes('.tmp-')) continue
       if (!old(name)) continue
       try { parseBlobCid(name) } catch { continue }
       await unlink(join(this.dir, name)).catch(() => {})
@@ -122,9 +127,15 @@ export class DiskBlobStore implements BlobStore {
 
   private async writeFile (key: string, bytes: Uint8Array): Promise<void> {
     try { await stat(this.path(key)); return } catch {} // already on disk (e.g. from before a restart)
+    // no fsync: a blob file torn by a power cut fails its hash on read and is fetched again
     const tmp = `${this.path(key)}.tmp-${process.pid}`
-    await writeFile(tmp, bytes)
-    await rename(tmp, this.path(key))
+    try {
+      await writeFile(tmp, bytes)
+      await rename(tmp, this.path(key))
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      throw err
+    }
   }
 
   private remember (key: string, bytes: Uint8Array): void {

@@ -134,9 +134,12 @@ export class TapestryNode {
       restore: c.restored ?? this.genesis(),
       hooks: {
         applied: async (commit, state, verified) => await this.applied(commit, state, verified),
-        adopted: async (commits, _state, fork) => await this.adopted(commits, fork)
+        // the noised update is counted on disk before it is published: a crash between the two
+        // over-counts one release (ε errs high), never under-counts
+        announcing: async () => { await this.c.privacy?.release() },
+        adopted: async (commits, state, fork) => await this.adopted(commits, state, fork)
       },
-      // fork choice compares another branch with this node's own chain (protocols/sync.md §6)
+      // fork choice compares another branch with this node's own chain (protocols/sync.md §7)
       ownChain: from => c.store.all.filter(s => s.commit.round >= from).map(s => s.commit),
       genesisElectorate: members.manifest.body.members.map(m => ({ peerId: m.peerId, capacity: m.capacity }))
     }, this.transport)
@@ -299,10 +302,6 @@ export class TapestryNode {
     const log = this.c.log
     this.timer.onDriverEvent(e)
     switch (e.type) {
-      case 'announced':
-        // the noised update is out: the ledger counts it before anything else can (a crash after this still counts)
-        if (this.c.privacy != null) void this.c.privacy.release().catch(err => log.error({ err }, 'privacy ledger not written'))
-        break
       case 'fetched':
         if (e.ok) {
           this.fetchedBytes += e.bytes
@@ -396,8 +395,13 @@ export class TapestryNode {
     }
   }
 
-  /** A sync was checked against this node's chain: its commits go to the chain store first. */
-  private async adopted (commits: ChainCommit[], fork?: { round: number, abandoned: Commit[] }): Promise<void> {
+  /**
+   * A sync was checked against this node's chain: its commits go to the chain store first, then the
+   * state they lead to (the engine moves to it next), so a crash after a catch-up does not resume
+   * before it (the start would drop the adopted commits the old snapshot does not cover). With
+   * `fork`, this node's own commits from the fork round on are moved aside first (evidence).
+   */
+  private async adopted (commits: ChainCommit[], state: ChainState, fork?: { round: number, abandoned: Commit[] }): Promise<void> {
     if (fork != null) {
       const kept = await this.c.store.rewind(fork.round)
       this.c.log.warn({ round: fork.round, abandoned: fork.abandoned.length, evidence: kept }, 'fork choice: left this node\'s branch for the one the electorate followed (own branch kept as evidence)')
@@ -407,6 +411,8 @@ export class TapestryNode {
       if (signed == null) continue
       await this.c.store.append({ commit: c.commit, signed: Buffer.from(signed).toString('base64') })
     }
+    // unless the engine got past it meanwhile (its own snapshot is newer)
+    if (state.round > this.driver.round || fork != null) await this.c.store.saveSnapshot({ chain: state, codec: this.driver.engine.snapshot().codec }, this.c.trainer.layout)
   }
 
   /** The current state as a blob peers can sync from, tagged with its round so gc collects it later. */

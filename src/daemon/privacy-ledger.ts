@@ -1,30 +1,46 @@
 // How many updates this node has released under differential privacy, kept on disk so a restart
 // never resets the ε it reports (the accountant composes over every release, across processes).
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { epsilonFor, type PrivacySettings } from '../privacy/index.js'
+import { removeStaleTemps, writeFileAtomic } from './atomic-file.js'
+import { DaemonError, DaemonErrorCode } from './errors.js'
 
 export class PrivacyLedger {
+  /** writes in call order: two releases racing on one temp file could store the lower count last */
+  private queue: Promise<unknown> = Promise.resolve()
+
   private constructor (private readonly file: string, private readonly settings: PrivacySettings, private count: number) {}
 
+  /**
+   * An absent ledger is a node that released nothing yet; an unreadable or corrupt one is an
+   * error (ERR_DAEMON_STORE_CORRUPT): counting from 0 again would under-report ε.
+   */
   static async open (stateDir: string, settings: PrivacySettings): Promise<PrivacyLedger> {
     const file = join(stateDir, 'privacy.json')
-    let count = 0
-    try {
-      const v = JSON.parse(await readFile(file, 'utf8')) as { releases?: unknown }
-      if (typeof v.releases === 'number' && Number.isInteger(v.releases) && v.releases >= 0) count = v.releases
-    } catch {}
-    return new PrivacyLedger(file, settings, count)
+    await removeStaleTemps(stateDir)
+    let text: string
+    try { text = await readFile(file, 'utf8') } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new PrivacyLedger(file, settings, 0)
+      throw new DaemonError(DaemonErrorCode.StoreCorrupt, `${file} is unreadable: ${(err as Error).message}`, undefined, { cause: err })
+    }
+    let releases: unknown
+    try { releases = (JSON.parse(text) as { releases?: unknown }).releases } catch {}
+    if (typeof releases !== 'number' || !Number.isSafeInteger(releases) || releases < 0) {
+      throw new DaemonError(DaemonErrorCode.StoreCorrupt, `${file} holds no release count (${JSON.stringify(text.slice(0, 40))}): restore it or set its count by hand; a reset would under-report ε`)
+    }
+    return new PrivacyLedger(file, settings, releases)
   }
 
   get releases (): number { return this.count }
 
-  /** One more noised update left this node: recorded before it is published. */
+  /** One more noised update leaves this node: recorded durably before it is published. */
   async release (): Promise<void> {
     this.count++
-    const tmp = `${this.file}.tmp`
-    await writeFile(tmp, JSON.stringify({ releases: this.count }))
-    await rename(tmp, this.file)
+    const count = this.count
+    const write = this.queue.then(async () => { await writeFileAtomic(this.file, JSON.stringify({ releases: count })) })
+    this.queue = write.catch(() => {})
+    await write
   }
 
   /** ε at the run's δ over every release so far (0 before the first). */

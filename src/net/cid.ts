@@ -1,7 +1,11 @@
-// Content ids of blobs: CIDv1, raw codec (0x55), sha2-256 — the only form Tapestry serves or fetches.
+// Content ids of blobs: CIDv1, raw codec (0x55), sha2-256 — the only form Tapestry serves or fetches,
+// in one spelling: base32 lowercase as a string, the minimal binary form as bytes.
 import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
+import { bases } from 'multiformats/basics'
+import type { MultibaseDecoder } from 'multiformats/bases/interface'
 import * as Digest from 'multiformats/hashes/digest'
+import { equals } from 'uint8arrays/equals'
 import { NetErrorCode, WireError, clip } from './errors.js'
 
 export const RAW_CODEC = 0x55
@@ -26,21 +30,45 @@ export function asBlobCid (cid: CID): BlobCid {
   return cid as BlobCid
 }
 
-/** Parse a CID string (as carried in announces and commits) into a BlobCid. */
+/** Every multibase multiformats knows, by prefix: a blob id in another base is recognised, then refused as non-canonical. */
+const BASES = new Map<string, MultibaseDecoder<string>>(Object.values(bases).map(b => [b.prefix, b.decoder]))
+const ANY_BASE: MultibaseDecoder<string> = {
+  decode: s => {
+    const d = BASES.get(String.fromCodePoint(s.codePointAt(0) ?? 0))
+    if (d == null) throw new SyntaxError('unknown multibase prefix')
+    return d.decode(s)
+  }
+}
+
+/** The blob CID rebuilt from its digest alone: the canonical bytes and string. */
+function canonical (cid: BlobCid): BlobCid {
+  return CID.createV1(RAW_CODEC, Digest.create(SHA2_256_CODE, cid.multihash.digest))
+}
+
+/**
+ * Parse a CID string (as carried in announces and commits) into a BlobCid. Only the spelling
+ * `blobCid(...).toString()` writes is accepted (ERR_NET_NON_CANONICAL otherwise: uppercase, base58,
+ * any other multibase), so an update, a model or a blob has one id that peers compare as strings.
+ * A CIDv0 or another codec or hash is ERR_NET_BAD_CID.
+ */
 export function parseBlobCid (s: string): BlobCid {
   if (typeof s !== 'string' || s.length === 0 || s.length > MAX_CID_STRING) {
     throw new WireError(NetErrorCode.BAD_CID, `bad CID string length ${String(s?.length)}`)
   }
   let cid: CID
   try {
-    cid = CID.parse(s)
+    cid = CID.parse(s, ANY_BASE)
   } catch (err) {
     throw new WireError(NetErrorCode.BAD_CID, `unparseable CID "${clip(s)}"`, {}, { cause: err })
   }
-  return asBlobCid(cid)
+  const blob = canonical(asBlobCid(cid))
+  if (blob.toString() !== s) {
+    throw new WireError(NetErrorCode.NON_CANONICAL, `CID "${clip(s)}" is not in its canonical spelling ${blob.toString()} (CIDv1, base32 lowercase)`)
+  }
+  return blob
 }
 
-/** Decode binary CID bytes (as carried in blob requests) into a BlobCid. */
+/** Decode binary CID bytes (as carried in blob requests) into a BlobCid; only its minimal form is accepted. */
 export function decodeBlobCid (bytes: Uint8Array): BlobCid {
   let cid: CID
   try {
@@ -48,7 +76,9 @@ export function decodeBlobCid (bytes: Uint8Array): BlobCid {
   } catch (err) {
     throw new WireError(NetErrorCode.BAD_CID, 'undecodable CID bytes', { length: bytes.byteLength }, { cause: err })
   }
-  return asBlobCid(cid)
+  const blob = canonical(asBlobCid(cid))
+  if (!equals(blob.bytes, bytes)) throw new WireError(NetErrorCode.NON_CANONICAL, 'CID bytes are not in their minimal form', { length: bytes.byteLength })
+  return blob
 }
 
 /** Accept either form at API edges. */
@@ -56,7 +86,7 @@ export function toBlobCid (cid: CID | string): BlobCid {
   return typeof cid === 'string' ? parseBlobCid(cid) : asBlobCid(cid)
 }
 
-/** True when `s` is a well-formed blob CID string. */
+/** True when `s` is a blob CID string in its canonical spelling. */
 export function isBlobCidString (s: string): boolean {
   try {
     parseBlobCid(s)

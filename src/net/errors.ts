@@ -12,8 +12,14 @@ export const NetErrorCode = {
   TRUNCATED: 'ERR_NET_TRUNCATED',
   /** a message, frame or blob is larger than the cap that applies to it */
   OVERSIZED: 'ERR_NET_OVERSIZED',
-  /** not a parseable message, a field outside its domain, or a non-canonical encoding */
+  /** not a parseable message, or a field outside its domain */
   MALFORMED: 'ERR_NET_MALFORMED',
+  /**
+   * decodes, but is not the one canonical byte form (protobuf: re-encoding differs — an unknown,
+   * repeated or out-of-order field, an explicit default, a long varint; a CID: not CIDv1 base32
+   * lowercase, or not its minimal binary form), so one message or blob would have two ids
+   */
+  NON_CANONICAL: 'ERR_NET_NON_CANONICAL',
   /** wire version this decoder does not speak */
   UNKNOWN_VERSION: 'ERR_NET_UNKNOWN_VERSION',
   /** envelope signature does not verify against its public key */

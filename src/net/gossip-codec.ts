@@ -1,7 +1,8 @@
 // Gossip wire codec: the round layer's plain Presence / Announce / Commit to signed protobuf bytes
 // and back, with every field checked before any signature is verified. Spec: protocols/gossip.md.
 import { NetErrorCode, WireError, clip, decodeError } from './errors.js'
-import { isBlobCidString } from './cid.js'
+import { parseBlobCid } from './cid.js'
+import { equals } from 'uint8arrays/equals'
 import { openEnvelope, seal, verifyEnvelope } from './signed.js'
 import { Presence as PresencePb } from './wire/presence.js'
 import { Announce as AnnouncePb } from './wire/announce.js'
@@ -57,8 +58,8 @@ export interface GossipDecodeOptions {
 interface KindCodec<T> {
   encode: (msg: T) => Uint8Array
   decode: (payload: Uint8Array) => T & { version: number }
-  /** a reason the message is out of its domain, or undefined */
-  check: (msg: T) => string | undefined
+  /** why the message is refused, or undefined */
+  check: (msg: T) => Problem | undefined
   author: (msg: T) => string
   runId: (msg: T) => string
 }
@@ -73,7 +74,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       return p
     },
     check: m => checkRun(m.runId) ?? checkPeer('peerId', m.peerId) ?? checkInt('round', m.round, -1) ??
-      checkId('modelId', m.modelId) ?? checkCapacity(m.capacity) ?? checkInt('seq', m.seq ?? 0, 0),
+      checkCid('modelId', m.modelId) ?? checkCapacity(m.capacity) ?? checkInt('seq', m.seq ?? 0, 0),
     author: m => m.peerId,
     runId: m => m.runId
   },
@@ -92,7 +93,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       return a
     },
     check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkPeer('peerId', m.peerId) ??
-      checkCid('updateId', m.updateId) ?? checkId('baseModelId', m.baseModelId) ?? checkInt('samples', m.samples, 0) ??
+      checkCid('updateId', m.updateId) ?? checkCid('baseModelId', m.baseModelId) ?? checkInt('samples', m.samples, 0) ??
       checkCodec(m.codec) ?? checkInt('size', m.size, 0) ?? checkCapacity(m.capacity) ?? checkInt('attempt', m.attempt ?? 0, 0, 255),
     author: m => m.peerId,
     runId: m => m.runId
@@ -120,8 +121,8 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       return c
     },
     check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkPeer('aggregator', m.aggregator) ??
-      checkInt('rank', m.rank, 0, 0xffffffff) ?? checkId('prevModelId', m.prevModelId) ?? checkIncluded(m.included) ??
-      checkId('newModelId', m.newModelId) ?? (m.aggregateId === '' ? undefined : checkCid('aggregateId', m.aggregateId)) ??
+      checkInt('rank', m.rank, 0, 0xffffffff) ?? checkCid('prevModelId', m.prevModelId) ?? checkIncluded(m.included) ??
+      checkCid('newModelId', m.newModelId) ?? (m.aggregateId === '' ? undefined : checkCid('aggregateId', m.aggregateId)) ??
       checkSubAggregateRefs(m.subAggregates ?? []) ?? checkExcluded(m.excluded ?? []),
     author: m => m.aggregator,
     runId: m => m.runId
@@ -143,7 +144,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       }
     },
     check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkInt('group', m.group, 0, 0xffffffff) ??
-      checkPeer('aggregator', m.aggregator) ?? checkInt('rank', m.rank, 0, 0xffffffff) ?? checkId('baseModelId', m.baseModelId) ??
+      checkPeer('aggregator', m.aggregator) ?? checkInt('rank', m.rank, 0, 0xffffffff) ?? checkCid('baseModelId', m.baseModelId) ??
       checkCid('subAggregateId', m.subAggregateId) ?? checkIncluded(m.included) ?? checkInt('size', m.size, 0),
     author: m => m.aggregator,
     runId: m => m.runId
@@ -157,8 +158,8 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
  */
 export async function encodeSigned<K extends SignedKind> (kind: K, msg: MessageOf[K], key: PrivateKey, signerPeerId: string): Promise<Uint8Array> {
   const codec = CODECS[kind] as KindCodec<MessageOf[K]>
-  const reason = codec.check(msg)
-  if (reason != null) throw new WireError(NetErrorCode.BAD_INPUT, `refusing to send ${kind}: ${reason}`, { kind })
+  const problem = codec.check(msg)
+  if (problem != null) throw new WireError(NetErrorCode.BAD_INPUT, `refusing to send ${kind}: ${problem.reason}`, { kind })
   if (codec.author(msg) !== signerPeerId) {
     throw new WireError(NetErrorCode.PEER_ID_MISMATCH, `${kind} names author ${clip(codec.author(msg))} but would be signed by ${signerPeerId}`)
   }
@@ -171,8 +172,9 @@ export async function encodeSigned<K extends SignedKind> (kind: K, msg: MessageO
 
 /**
  * Decode, check and verify a signed message of `kind`. Cheap checks run first, the signature
- * last. Throws WireError: ERR_NET_OVERSIZED, ERR_NET_MALFORMED (also for non-canonical encodings, so a
- * message has exactly one byte form), ERR_NET_WRONG_KIND, ERR_NET_UNKNOWN_VERSION, ERR_NET_WRONG_RUN,
+ * last. Throws WireError: ERR_NET_OVERSIZED, ERR_NET_MALFORMED, ERR_NET_NON_CANONICAL (an envelope or
+ * payload that is not the canonical protobuf encoding, or an id not spelled as `blobCid` writes it:
+ * a message has exactly one byte form), ERR_NET_WRONG_KIND, ERR_NET_UNKNOWN_VERSION, ERR_NET_WRONG_RUN,
  * ERR_NET_PEER_ID_MISMATCH, ERR_NET_BAD_SIGNATURE.
  */
 export async function decodeSigned<K extends SignedKind> (kind: K, bytes: Uint8Array, options: GossipDecodeOptions = {}): Promise<Verified<MessageOf[K]>> {
@@ -189,10 +191,10 @@ export async function decodeSigned<K extends SignedKind> (kind: K, bytes: Uint8A
   }
   const { version: _v, ...message } = decoded
   const msg = message as unknown as MessageOf[K]
-  const reason = codec.check(msg)
-  if (reason != null) throw new WireError(NetErrorCode.MALFORMED, `${kind}: ${reason}`, { kind })
-  if (!equalBytes(codec.encode(msg), env.payload)) {
-    throw new WireError(NetErrorCode.MALFORMED, `${kind} payload is not canonically encoded`, { kind })
+  const problem = codec.check(msg)
+  if (problem != null) throw new WireError(problem.code, `${kind}: ${problem.reason}`, { kind })
+  if (!equals(codec.encode(msg), env.payload)) {
+    throw new WireError(NetErrorCode.NON_CANONICAL, `${kind} payload is not canonically encoded`, { kind })
   }
   if (options.runId != null && codec.runId(msg) !== options.runId) {
     throw new WireError(NetErrorCode.WRONG_RUN, `${kind} for run ${clip(codec.runId(msg))}, expected ${clip(options.runId)}`)
@@ -229,44 +231,54 @@ export async function decodeCommit (bytes: Uint8Array, options?: GossipDecodeOpt
   return await decodeSigned('commit', bytes, options)
 }
 
-function checkRun (runId: string): string | undefined {
+/**
+ * Why a message is refused: a field outside its domain (ERR_NET_MALFORMED), or an id that is a blob
+ * CID but not in its one spelling (ERR_NET_NON_CANONICAL).
+ */
+interface Problem { reason: string, code: typeof NetErrorCode.MALFORMED | typeof NetErrorCode.NON_CANONICAL }
+
+const bad = (reason: string): Problem => ({ reason, code: NetErrorCode.MALFORMED })
+
+function checkRun (runId: string): Problem | undefined {
   if (typeof runId !== 'string' || runId.length === 0 || runId.length > MAX_RUN_ID || !RUN_ID_RE.test(runId)) {
-    return `bad runId "${clip(String(runId))}"`
+    return bad(`bad runId "${clip(String(runId))}"`)
   }
   return undefined
 }
 
-function checkPeer (field: string, s: string): string | undefined {
-  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_ID || !PEER_ID_RE.test(s)) return `bad ${field} "${clip(String(s))}"`
+function checkPeer (field: string, s: string): Problem | undefined {
+  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_ID || !PEER_ID_RE.test(s)) return bad(`bad ${field} "${clip(String(s))}"`)
   return undefined
 }
 
-function checkId (field: string, s: string): string | undefined {
-  if (typeof s !== 'string' || s.length > MAX_ID) return `${field} longer than ${MAX_ID}`
+/** Update, model, aggregate and group-fold ids: blob CIDs, spelled as `blobCid(...).toString()` writes them. */
+function checkCid (field: string, s: string): Problem | undefined {
+  try {
+    parseBlobCid(s)
+    return undefined
+  } catch (err) {
+    if ((err as WireError).code === NetErrorCode.NON_CANONICAL) return { reason: `${field}: ${(err as Error).message}`, code: NetErrorCode.NON_CANONICAL }
+    return bad(`${field} "${clip(String(s))}" is not a blob CID`)
+  }
+}
+
+function checkInt (field: string, n: number, min: number, max = Number.MAX_SAFE_INTEGER): Problem | undefined {
+  if (!Number.isSafeInteger(n) || n < min || n > max) return bad(`${field} ${n} outside [${min}, ${max}]`)
   return undefined
 }
 
-function checkCid (field: string, s: string): string | undefined {
-  return isBlobCidString(s) ? undefined : `${field} "${clip(String(s))}" is not a blob CID`
-}
-
-function checkInt (field: string, n: number, min: number, max = Number.MAX_SAFE_INTEGER): string | undefined {
-  if (!Number.isSafeInteger(n) || n < min || n > max) return `${field} ${n} outside [${min}, ${max}]`
+function checkCapacity (c: number): Problem | undefined {
+  if (typeof c !== 'number' || !Number.isFinite(c) || c < 0 || c > 1e9) return bad(`capacity ${c} not finite in [0, 1e9]`)
   return undefined
 }
 
-function checkCapacity (c: number): string | undefined {
-  if (typeof c !== 'number' || !Number.isFinite(c) || c < 0 || c > 1e9) return `capacity ${c} not finite in [0, 1e9]`
+function checkCodec (s: string): Problem | undefined {
+  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_CODEC || !/^[\x21-\x7e]+$/.test(s)) return bad(`bad codec "${clip(String(s))}"`)
   return undefined
 }
 
-function checkCodec (s: string): string | undefined {
-  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_CODEC || !/^[\x21-\x7e]+$/.test(s)) return `bad codec "${clip(String(s))}"`
-  return undefined
-}
-
-function checkIncluded (included: Commit['included']): string | undefined {
-  if (!Array.isArray(included) || included.length > MAX_INCLUDED) return `included has more than ${MAX_INCLUDED} entries`
+function checkIncluded (included: Commit['included']): Problem | undefined {
+  if (!Array.isArray(included) || included.length > MAX_INCLUDED) return bad(`included has more than ${MAX_INCLUDED} entries`)
   for (let i = 0; i < included.length; i++) {
     const u = included[i]
     const r = checkCid(`included[${i}].updateId`, u.updateId) ?? checkPeer(`included[${i}].peerId`, u.peerId) ??
@@ -279,19 +291,19 @@ function checkIncluded (included: Commit['included']): string | undefined {
 const REASON_TO_WIRE: Record<ExclusionReason, ExcludedPb.Reason> = { late: ExcludedPb.Reason.LATE, unfetchable: ExcludedPb.Reason.UNFETCHABLE, refused: ExcludedPb.Reason.REFUSED }
 const REASON_FROM_WIRE: Partial<Record<string, ExclusionReason>> = { [ExcludedPb.Reason.LATE]: 'late', [ExcludedPb.Reason.UNFETCHABLE]: 'unfetchable', [ExcludedPb.Reason.REFUSED]: 'refused' }
 
-function checkExcluded (excluded: NonNullable<Commit['excluded']>): string | undefined {
-  if (!Array.isArray(excluded) || excluded.length > MAX_INCLUDED) return `excluded has more than ${MAX_INCLUDED} entries`
+function checkExcluded (excluded: NonNullable<Commit['excluded']>): Problem | undefined {
+  if (!Array.isArray(excluded) || excluded.length > MAX_INCLUDED) return bad(`excluded has more than ${MAX_INCLUDED} entries`)
   for (let i = 0; i < excluded.length; i++) {
     const e = excluded[i]
     const r = checkCid(`excluded[${i}].updateId`, e.updateId) ?? checkPeer(`excluded[${i}].peerId`, e.peerId) ??
-      (REASON_TO_WIRE[e.reason] === undefined ? `excluded[${i}].reason is not late, unfetchable or refused` : undefined)
+      (REASON_TO_WIRE[e.reason] === undefined ? bad(`excluded[${i}].reason is not late, unfetchable or refused`) : undefined)
     if (r != null) return r
   }
   return undefined
 }
 
-function checkSubAggregateRefs (refs: NonNullable<Commit['subAggregates']>): string | undefined {
-  if (!Array.isArray(refs) || refs.length > MAX_INCLUDED) return `subAggregates has more than ${MAX_INCLUDED} entries`
+function checkSubAggregateRefs (refs: NonNullable<Commit['subAggregates']>): Problem | undefined {
+  if (!Array.isArray(refs) || refs.length > MAX_INCLUDED) return bad(`subAggregates has more than ${MAX_INCLUDED} entries`)
   for (let i = 0; i < refs.length; i++) {
     const s = refs[i]
     const r = checkInt(`subAggregates[${i}].group`, s.group, 0, 0xffffffff) ?? checkCid(`subAggregates[${i}].subAggregateId`, s.subAggregateId) ??
@@ -299,10 +311,4 @@ function checkSubAggregateRefs (refs: NonNullable<Commit['subAggregates']>): str
     if (r != null) return r
   }
   return undefined
-}
-
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }

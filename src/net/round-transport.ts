@@ -242,14 +242,31 @@ export function encodeState (state: ChainState, layout: ParamLayout): Uint8Array
   })
 }
 
-/** The state a peer offers, unchecked (checkSyncOffer checks it); null when the blob is not a state. */
+/**
+ * The state a peer offers, its chain unchecked (checkSyncOffer checks that); null when the blob is
+ * not a well-formed state (protocols/sync.md §4): the checkpoint's checksum and layout, the kind,
+ * integer round and outer step, a non-empty electorate of distinct peers with capacities > 0, a
+ * `params` vector and at most a `velocity` beside it, each of the layout's length. A hostile peer's
+ * blob without params, or with a momentum of another length, would otherwise throw deep in the
+ * round engine after it was adopted.
+ */
 export function decodeState (bytes: Uint8Array, layout: ParamLayout): ChainState | null {
-  try {
-    const ck = decodeCheckpoint(bytes, layout)
-    const meta = ck.meta as { kind?: string, round?: unknown, modelId?: unknown, outerStep?: unknown, electorate?: unknown }
-    if (meta.kind !== STATE_KIND || typeof meta.round !== 'number' || typeof meta.modelId !== 'string' || typeof meta.outerStep !== 'number' || !Array.isArray(meta.electorate)) return null
-    return { round: meta.round, modelId: meta.modelId, params: ck.vectors.params, outer: { step: meta.outerStep, velocity: ck.vectors.velocity ?? null }, electorate: meta.electorate as ChainState['electorate'] }
-  } catch {
-    return null
+  let ck
+  try { ck = decodeCheckpoint(bytes, layout) } catch { return null }
+  const meta = ck.meta as { kind?: unknown, round?: unknown, modelId?: unknown, outerStep?: unknown, electorate?: unknown }
+  if (meta.kind !== STATE_KIND || !isCount(meta.round) || typeof meta.modelId !== 'string' || !isCount(meta.outerStep)) return null
+  if (!Array.isArray(meta.electorate) || meta.electorate.length === 0) return null
+  const seen = new Set<string>()
+  const electorate: ChainState['electorate'] = []
+  for (const m of meta.electorate as unknown[]) {
+    const { peerId, capacity } = (m ?? {}) as { peerId?: unknown, capacity?: unknown }
+    if (typeof peerId !== 'string' || peerId === '' || seen.has(peerId) || typeof capacity !== 'number' || !Number.isFinite(capacity) || capacity <= 0) return null
+    seen.add(peerId)
+    electorate.push({ peerId, capacity })
   }
+  const { params, velocity, ...other } = ck.vectors
+  if (params?.length !== layout.total || (velocity != null && velocity.length !== layout.total) || Object.keys(other).length > 0) return null
+  return { round: meta.round, modelId: meta.modelId, params, outer: { step: meta.outerStep, velocity: velocity ?? null }, electorate }
 }
+
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0

@@ -2,6 +2,7 @@
 // verify anywhere later (forwarded gossip, commit chains served to late joiners).
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { equals } from 'uint8arrays/equals'
 import { NetErrorCode, WireError, decodeError } from './errors.js'
 import { Signed } from './wire/signed.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
@@ -59,7 +60,7 @@ export async function seal (key: PrivateKey, kind: SignedKind, payload: Uint8Arr
 /**
  * Decode an envelope and check it holds `kind`, WITHOUT verifying the signature: callers run their
  * cheap checks on the payload first and call `verifyEnvelope` last, so garbage costs no crypto.
- * Throws WireError with ERR_NET_OVERSIZED, ERR_NET_MALFORMED or ERR_NET_WRONG_KIND.
+ * Throws WireError with ERR_NET_OVERSIZED, ERR_NET_MALFORMED, ERR_NET_NON_CANONICAL or ERR_NET_WRONG_KIND.
  */
 export function openEnvelope (bytes: Uint8Array, kind: SignedKind, maxBytes: number): OpenedEnvelope {
   if (bytes.byteLength > maxBytes) {
@@ -70,6 +71,11 @@ export function openEnvelope (bytes: Uint8Array, kind: SignedKind, maxBytes: num
     env = Signed.decode(bytes)
   } catch (err) {
     throw decodeError(`${kind} envelope`, err)
+  }
+  // the signature covers the payload only: without this, an unknown field or a padded varint in
+  // the envelope would give one signed message many byte forms (and gossip message ids)
+  if (!equals(Signed.encode(env), bytes)) {
+    throw new WireError(NetErrorCode.NON_CANONICAL, `${kind} envelope is not canonically encoded`, { kind })
   }
   if (env.kind !== KIND_TO_WIRE[kind]) {
     throw new WireError(NetErrorCode.WRONG_KIND, `expected a ${kind} envelope, got ${String(env.kind)}`, { expected: kind, got: String(env.kind) })

@@ -52,6 +52,11 @@ export interface DriverHooks {
    * `fork`, the node leaves its own branch from `fork.round` on (keep `fork.abandoned` as evidence)
    */
   adopted?: (commits: ChainCommit[], state: ChainState, fork?: { round: number, abandoned: Commit[] }) => void | Promise<void>
+  /**
+   * this node is about to publish its update: e.g. count a differentially private release durably
+   * first (a crash between the two must not leave a release uncounted)
+   */
+  announcing?: (msg: Announce) => void | Promise<void>
   /** this node is about to publish its commit: e.g. sign it and keep the signed bytes */
   committing?: (commit: Commit) => void | Promise<void>
 }
@@ -244,7 +249,9 @@ export class RoundDriver {
       case 'putBlob': return asPromise(t.putBlob(a.id, a.bytes, a.kind, this.engine.round))
       case 'publishAnnounce': {
         this.emit({ type: 'announced', round: a.msg.round, updateId: a.msg.updateId, size: a.msg.size, at: now })
-        return asPromise(t.publish({ type: 'announce', msg: a.msg, audience: this.engine.announceAudience() }))
+        const before = asPromise(this.hooks.announcing?.(a.msg))
+        const publish = (): Promise<void> | undefined => asPromise(t.publish({ type: 'announce', msg: a.msg, audience: this.engine.announceAudience() }))
+        return before != null ? before.then(publish) : publish()
       }
       case 'publishSubAggregate':
         return asPromise(t.publish({ type: 'subAggregate', msg: a.msg, audience: this.engine.subAggregateAudience(a.msg.group) }))

@@ -1,5 +1,5 @@
 // Fork choice: when two signed chains from one common ancestor diverge, every node picks the same
-// one — the branch whose first commit folded more of that round's electorate (protocols/sync.md §6).
+// one — the branch whose first commit folded more of that round's electorate (protocols/sync.md §7).
 import { compareUtf8 } from './fold.js'
 import type { Commit } from './messages.js'
 import type { Member } from './types.js'

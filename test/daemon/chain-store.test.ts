@@ -1,7 +1,7 @@
 // The durable chain and snapshot: a crash mid-append loses at most that append, never the store.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ChainStore } from '../../src/daemon/chain-store.js'
@@ -99,4 +99,66 @@ test('rewind: a branch left by fork choice is kept as evidence, the chain ends b
   const again = await reopen(dir)
   assert.deepEqual(again.all.map(c => [c.commit.round, c.commit.aggregator]), [[0, 'peer-a'], [1, 'peer-a'], [2, 'peer-b']])
   assert.equal(await s.rewind(9), undefined, 'nothing to leave')
+}))
+
+const state = (round: number, layout: ReturnType<typeof createLayout>): Parameters<ChainStore['saveSnapshot']>[0] => ({
+  chain: { round, modelId: `m${round}`, params: new Float32Array(layout.total).fill(round), outer: { step: round, velocity: null }, electorate: [{ peerId: 'peer-a', capacity: 1 }] },
+  codec: { seed: 7, round }
+})
+
+test('commits past the snapshot (a kill between append and snapshot, or after a sync) are rolled back at start', async () => withDir(async dir => {
+  const layout = createLayout([{ name: 'w', shape: [4] }])
+  const s = await reopen(dir)
+  for (const r of [0, 1, 2]) await s.append(stored(r))
+  await s.saveSnapshot(state(2, layout), layout) // the state after commit 1
+  const after = await reopen(dir)
+  const snap = await after.loadSnapshot(layout)
+  assert.equal(snap?.chain.round, 2)
+  assert.equal(await after.rollBackTo(snap.chain.round), 1)
+  assert.deepEqual(after.all.map(c => c.commit.round), [0, 1])
+  assert.equal(await after.rollBackTo(2), 0)
+  // the node applies round 2 again (perhaps another commit for it): it is stored, not skipped as a duplicate
+  const other = { ...stored(2), signed: Buffer.from('the commit peers agreed on').toString('base64') }
+  await after.append(other)
+  const later = await reopen(dir)
+  assert.deepEqual(later.all.map(c => c.commit.round), [0, 1, 2])
+  assert.deepEqual(later.latest, other)
+  // no snapshot at all (killed before the first one): nothing of the log is covered
+  await rm(join(dir, 'state', 'engine.ck'))
+  assert.equal(await later.loadSnapshot(layout), undefined)
+  assert.equal(await later.rollBackTo(0), 3)
+  assert.deepEqual((await reopen(dir)).all, [])
+}))
+
+test('concurrent appends of one round store it once', async () => withDir(async dir => {
+  const s = await reopen(dir)
+  await Promise.all([s.append(stored(0)), s.append(stored(0)), s.append(stored(1))])
+  assert.deepEqual((await reopen(dir)).all.map(c => c.commit.round), [0, 1])
+}))
+
+test('concurrent snapshots never interleave: the last one saved is whole on disk', async () => withDir(async dir => {
+  const layout = createLayout([{ name: 'w', shape: [50_000] }])
+  const s = await reopen(dir)
+  await Promise.all([1, 2, 3, 4].map(async r => { await s.saveSnapshot(state(r, layout), layout) }))
+  const back = await (await reopen(dir)).loadSnapshot(layout)
+  assert.equal(back?.chain.round, 4)
+  assert.equal(back.chain.params[49_999], 4)
+  assert.deepEqual(await readdir(join(dir, 'state')), ['engine.ck'])
+}))
+
+test('a snapshot temp left by a killed daemon is removed at open', async () => withDir(async dir => {
+  await reopen(dir)
+  await writeFile(join(dir, 'state', 'engine.ck.tmp-99999999'), 'half a snapshot')
+  await reopen(dir)
+  assert.deepEqual(await readdir(join(dir, 'state')), [])
+}))
+
+test('an unreadable snapshot or log is an error, not a fresh node', async () => withDir(async dir => {
+  const layout = createLayout([{ name: 'w', shape: [4] }])
+  const s = await reopen(dir)
+  await mkdir(join(dir, 'state', 'engine.ck'))
+  await assert.rejects(s.loadSnapshot(layout), (e: unknown) => e instanceof DaemonError && e.code === DaemonErrorCode.StoreCorrupt)
+  await rm(join(dir, 'chain', 'commits.jsonl'))
+  await mkdir(join(dir, 'chain', 'commits.jsonl'))
+  await assert.rejects(reopen(dir), (e: unknown) => e instanceof DaemonError && e.code === DaemonErrorCode.StoreCorrupt)
 }))

@@ -97,3 +97,16 @@ test('a failed write is reported, and the blob is still served from memory', asy
     same(await s.get(cid), b)
   } finally { await chmod(dir, 0o700) }
 }))
+
+test('a temp left by a killed writer is removed at open; a write of this process in flight survives gc', async () => withDir(async dir => {
+  await writeFile(join(dir, `${blobCid(bytes(10, 30)).toString()}.tmp-99999999`), 'half')
+  const s = new DiskBlobStore(dir)
+  await s.open()
+  assert.deepEqual(await readdir(dir), [])
+  // a write that starts while gc runs: its temp exists when gc lists the directory
+  const b = bytes(64, 31)
+  const ours = `${blobCid(b).toString()}.tmp-${process.pid}`
+  await writeFile(join(dir, ours), b.subarray(0, 10))
+  await s.gc(5)
+  assert.deepEqual(await readdir(dir), [ours])
+}))

@@ -126,12 +126,13 @@ test('checkSettingsAgree names each differing field; assertSettingsAgree refuses
 })
 
 // The worked example of protocols/manifest.md: if this changes, the spec and every other implementation must change with it.
-const GOLDEN_CANONICAL = '{"admins":["12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3fyKSUKPH5"],"createdAt":"2025-01-01T00:00:00.000Z","creator":"12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3' +
-  'fyKSUKPH5","members":[],"minMembers":1,"name":"tiny","settings":{"aggregateCodec":"int8","backups":2,"batch":32,"codec":"topk:0.01+q4","data":"mnist","deadlineMs":20000,"dpClipNorm":0,"dpDelta":0.00001,"dpNoiseMultiplier' +
-  '":0,"groupSize":16,"innerLr":0.001,"innerSteps":50,"mode":"gossip","model":"mlp","outerLr":1,"outerMomentum":0.6,"quorum":0.75,"restoreExcluded":true,"rule":"mean","seed":1,"subAggregateCodec":"int8"},"version":1}'
-const GOLDEN_SHA256 = 'd2ef0e4c0cbd5993b697e9c16fadf5a9a4ab974b47907cfdb58498627d5b3d16'
-const GOLDEN_RUN_ID = 'bagaaiera2lxq4tamxvmzhnux5haw7lpvvgskxf2li6ihz7nvqsmge7k3hula'
-const GOLDEN_SIGNATURE = 'uV8fUxjXw5PzzxGoRqf5YZ9EohhZLUzbgyBxKORZ4q0eB_djMdGAcr3CqKOsHXEKGarKOYVGDIPqVVjMhR6ZAQ'
+const GOLDEN_CANONICAL = '{"admins":["12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3fyKSUKPH5"],"createdAt":"2025-01-01T00:00:00.000Z","creator":"12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3fyKSUKPH5","members"' +
+  ':[],"minMembers":1,"name":"tiny","settings":{"aggregateCodec":"int8","backups":2,"batch":32,"codec":"topk:0.01+q4","data":"mnist","deadlineMs":20000,"dpClipNorm":0,"dpDelta":0.0000' +
+  '1,"dpNoiseMultiplier":0,"groupSize":16,"innerLr":0.001,"innerSteps":50,"maxNormRatio":5,"mode":"gossip","model":"mlp","outerLr":1,"outerMomentum":0.6,"quorum":0.75,"restoreExcluded' +
+  '":true,"rule":"mean","seed":1,"subAggregateCodec":"int8"},"version":1}'
+const GOLDEN_SHA256 = 'eb2a1b96905e8b6d8bcd9b18b0628245d6de55c09ee03d8b7aa8779750138d41'
+const GOLDEN_RUN_ID = 'bagaaiera5mvbxfuql2fw3c6ntmmlayucixln4voat3qd3c32vb3zouatrvaq'
+const GOLDEN_SIGNATURE = 'y6JIu2417yokCrIN7S6gm-Mm0UWHDPHnk0R6qBwbUSVbUVQ5SKvb3SJ3UPi3J31XP_eYsCyamExvyLlq3HrZAg'
 
 test('the worked example of the spec is pinned', async () => {
   const m = await createManifest({ name: 'tiny', createdAt: CREATED_AT, minMembers: 1 }, (await peer(1)).key)

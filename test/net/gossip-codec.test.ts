@@ -97,9 +97,9 @@ describe('gossip codec', () => {
   it('detects any flipped payload bit as a bad signature', async () => {
     const bytes = await encodePresence(samplePresence(me), key, me)
     const env = Signed.decode(bytes)
-    // flip a bit inside the model id string: still decodes, still canonical, no longer signed
+    // flip a bit inside the run id ("test-run" → "tdst-run"): still decodes, still canonical, no longer signed
     const payload = env.payload.slice()
-    const at = payload.lastIndexOf('m'.charCodeAt(0))
+    const at = Buffer.from(payload).indexOf('test-run') + 1
     payload[at] ^= 0x01
     const tampered = Signed.encode({ ...env, payload })
     await refusedWith(decodePresence(tampered), NetErrorCode.BAD_SIGNATURE)
@@ -134,7 +134,7 @@ describe('gossip codec', () => {
   it('refuses a non-canonical encoding (trailing unknown field), even when correctly signed', async () => {
     const payload = PresencePb.encode({ version: 1, ...samplePresence(me) })
     const padded = new Uint8Array([...payload, 0x78, 0x01]) // field 15, varint 1
-    await refusedWith(decodePresence(await seal(key, 'presence', padded)), NetErrorCode.MALFORMED)
+    await refusedWith(decodePresence(await seal(key, 'presence', padded)), NetErrorCode.NON_CANONICAL)
   })
 
   it('refuses out-of-domain fields on both sides', async () => {
