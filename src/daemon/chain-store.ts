@@ -83,7 +83,7 @@ export class ChainStore {
   async append (c: StoredCommit): Promise<void> {
     await this.serial(async () => {
       if (this.commits.some(x => x.commit.round === c.commit.round)) return
-      const line = JSON.stringify(c) + '\n'
+      const line = jsonLine(c) + '\n'
       const fh = await open(this.commitsPath, 'a')
       try {
         await fh.writeFile(line)
@@ -125,8 +125,8 @@ export class ChainStore {
       await mkdir(forks, { recursive: true })
       const kept = this.commits.filter(c => c.commit.round < round)
       const evidence = join(forks, `${round}-${now}.jsonl`)
-      await writeFileAtomic(evidence, abandoned.map(c => JSON.stringify(c) + '\n').join(''))
-      await writeFileAtomic(this.commitsPath, kept.map(c => JSON.stringify(c) + '\n').join(''))
+      await writeFileAtomic(evidence, abandoned.map(c => jsonLine(c) + '\n').join(''))
+      await writeFileAtomic(this.commitsPath, kept.map(c => jsonLine(c) + '\n').join(''))
       this.commits = kept
       return evidence
     })
@@ -143,6 +143,7 @@ export class ChainStore {
         modelId: s.chain.modelId,
         outerStep: s.chain.outer.step,
         electorate: s.chain.electorate,
+        banned: s.chain.banned,
         codec: { seed: s.codec.seed, round: s.codec.round }
       },
       vectors
@@ -163,14 +164,15 @@ export class ChainStore {
     } catch (err) {
       throw new DaemonError(DaemonErrorCode.StoreCorrupt, `engine snapshot: ${(err as Error).message}`, undefined, { cause: err })
     }
-    const m = ck.meta as { round: number, modelId: string, outerStep: number, electorate: Member[], codec: { seed?: number, round?: number } }
+    const m = ck.meta as { round: number, modelId: string, outerStep: number, electorate: Member[], banned?: string[], codec: { seed?: number, round?: number } }
     return {
       chain: {
         round: m.round,
         modelId: m.modelId,
         params: ck.vectors.params,
         outer: { step: m.outerStep, velocity: ck.vectors.velocity ?? null },
-        electorate: m.electorate
+        electorate: m.electorate,
+        ...(m.banned != null && m.banned.length > 0 ? { banned: m.banned } : {})
       },
       codec: { ...m.codec, residual: ck.vectors.residual }
     }
@@ -193,4 +195,9 @@ export class ChainStore {
 
 function unreadable (path: string, err: unknown): DaemonError {
   return new DaemonError(DaemonErrorCode.StoreCorrupt, `${path} is unreadable: ${(err as Error).message}`, undefined, { cause: err })
+}
+
+/** A stored commit as one JSON line; the bytes of equivocation proofs as base64 (the signed commit keeps them exactly). */
+function jsonLine (c: StoredCommit): string {
+  return JSON.stringify(c, (_k, v: unknown) => v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)
 }

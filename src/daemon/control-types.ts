@@ -113,6 +113,8 @@ export interface StatusView {
   round: number
   aggregator: string | null
   role: string
+  /** members a commit on the chain proved to have equivocated: excluded for good */
+  banned: string[]
   device: string
   addrs: string[]
   peers: PeerView[]

@@ -6,7 +6,7 @@ import { mkdir, open, readdir, readFile, rename, writeFile } from 'node:fs/promi
 import { join } from 'node:path'
 import { z } from 'zod'
 import { decodeAnnounce, decodeCommit } from '../net/index.js'
-import { canonicalBytes, canonicalJson, signValue, signerOf, verifyValue, PeerIdString, RunIdString, SignatureString, IsoTime } from '../manifest/index.js'
+import { canonicalBytes, signValue, signerOf, verifyValue, PeerIdString, RunIdString, SignatureString, IsoTime } from '../manifest/index.js'
 import type { Announce, Commit } from '../round/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -81,7 +81,7 @@ export async function checkEvidence (value: unknown, runId?: string): Promise<Ev
   if (e.kind === 'equivocation') {
     if (commits.length !== 2 || e.commits[0] === e.commits[1]) throw bad('equivocation needs two different signed commits')
     const [a, b] = commits
-    if (canonicalJson(a) === canonicalJson(b)) throw bad('the two commits say the same')
+    // payloads are canonical (gossip.md §4) and Ed25519 is deterministic: different envelopes say different things
     return { evidence: e, verdict: 'proven', detail: `${e.accused} signed two commits for round ${e.round}: models ${a.newModelId} and ${b.newModelId}` }
   }
   if (commits.length !== 1) throw bad(`${e.kind} encloses one commit`)

@@ -7,7 +7,7 @@ import {
   type TapestryHost, type BlobServer, type MembershipExchange
 } from '../net/index.js'
 import { EvidenceStore, makeEvidence, type EvidenceInput } from './evidence.js'
-import { toRoundConfig, RoundDriver, RefusalCode, modelBytes, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
+import { toRoundConfig, RoundDriver, RefusalCode, modelBytes, type EquivocationProof, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
 import type { BatchSampler, Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
 import { trainFromSampler, type Trainer } from '../train/index.js'
@@ -65,6 +65,8 @@ export class TapestryNode {
   private readonly presence: PresenceTracker
   private readonly timer = new RoundTimer()
   private readonly evidence: EvidenceStore
+  /** equivocation proofs not yet carried by a commit on the chain */
+  private proofs: EquivocationProof[] = []
   /** evidence records are written one after another, never racing each other */
   private evidenceWrites: Promise<void> = Promise.resolve()
   private readonly syncBackoff = new SyncBackoff(Date.now)
@@ -122,6 +124,8 @@ export class TapestryNode {
         if (msg.peerId !== host.peerId) this.timer.announceReceived(msg.round, Date.now())
       },
       onEquivocation: (first, second, commit) => {
+        // both envelopes verified on arrival: the proof my next commit carries (the accused leaves the electorate)
+        if (this.proofs.length < 16 && !this.proofs.some(p => p.accused === commit.aggregator)) this.proofs.push({ first, second, accused: commit.aggregator, round: commit.round })
         this.recordEvidence({ kind: 'equivocation', runId, round: commit.round, accused: commit.aggregator, code: 'ERR_ROUND_EQUIVOCATION', reason: `two different signed commits for round ${commit.round}`, commits: [b64(first), b64(second)] })
       }
     })
@@ -130,7 +134,13 @@ export class TapestryNode {
       layout: trainer.layout,
       // differential privacy's noise: a fresh secret seed per round (never derivable by peers)
       // weights from the roster: an update counts as the manifest says, never as a message claims
-      deps: { self: host.peerId, digest: cidOf, noise: () => new Rng(randomBytes(32).toString('hex')), limits: members.limitsOf },
+      deps: {
+        self: host.peerId,
+        digest: cidOf,
+        noise: () => new Rng(randomBytes(32).toString('hex')),
+        limits: members.limitsOf,
+        equivocations: () => this.proofs
+      },
       restore: c.restored ?? this.genesis(),
       hooks: {
         applied: async (commit, state, verified) => await this.applied(commit, state, verified),
@@ -348,6 +358,11 @@ export class TapestryNode {
   /** Persists an applied commit and its state before the driver hands the engine anything else. */
   private async applied (commit: Commit, state: ChainState, verified: string): Promise<void> {
     const { store, trainer, cfg, log, blobs } = this.c
+    const banned = new Set(state.banned ?? [])
+    if (banned.size > 0) {
+      for (const p of this.proofs) if (banned.has(p.accused)) log.warn({ accused: p.accused, round: state.round }, 'member excluded from the electorate for equivocation (proof on the chain)')
+      this.proofs = this.proofs.filter(p => !banned.has(p.accused))
+    }
     this.dropNonMembers()
     const signed = this.transport.signedCommit(commit)
     if (signed != null) await store.append({ commit, signed: Buffer.from(signed).toString('base64') })
@@ -436,6 +451,7 @@ export class TapestryNode {
       round: e.round,
       modelId: e.modelId,
       candidates: e.candidates,
+      banned: e.state.banned ?? [],
       backups: e.cfg.backups,
       groupRole: p => e.groupRole(p),
       peers: this.presence.peers,

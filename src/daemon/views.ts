@@ -19,6 +19,8 @@ export interface ViewSource {
   modelId: string
   /** candidates of the current round, aggregator first */
   candidates: readonly string[]
+  /** members excluded for equivocation (ChainState.banned) */
+  banned: readonly string[]
   backups: number
   groupRole: (peerId: string) => { group: number, rank: number } | null
   peers: ReadonlyMap<string, PeerInfo>
@@ -69,6 +71,7 @@ export function statusView (s: ViewSource): StatusView {
     round: s.round,
     aggregator: s.candidates[0] ?? null,
     role: roleOf(s, s.peerId),
+    banned: [...s.banned],
     device: s.device,
     addrs: s.addrs(),
     peers: peerTable(s),

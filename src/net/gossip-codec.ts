@@ -105,7 +105,8 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
       newModelId: m.newModelId, aggregateId: m.aggregateId,
       subAggregates: (m.subAggregates ?? []).map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank })),
-      excluded: (m.excluded ?? []).map(e => ({ updateId: e.updateId, peerId: e.peerId, reason: REASON_TO_WIRE[e.reason] }))
+      excluded: (m.excluded ?? []).map(e => ({ updateId: e.updateId, peerId: e.peerId, reason: REASON_TO_WIRE[e.reason] })),
+      equivocations: (m.equivocations ?? []).map(e => ({ first: e.first as Uint8Array<ArrayBuffer>, second: e.second as Uint8Array<ArrayBuffer> }))
     }),
     decode: b => {
       const w = CommitPb.decode(b)
@@ -118,6 +119,8 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       if (w.subAggregates.length > 0) c.subAggregates = w.subAggregates.map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank }))
       // absent when nothing was left out; an unknown reason decodes to '' and fails the check
       if (w.excluded.length > 0) c.excluded = w.excluded.map(e => ({ updateId: e.updateId, peerId: e.peerId, reason: REASON_FROM_WIRE[e.reason] ?? '' as ExclusionReason }))
+      // accused and round are filled in by decodeSigned once both envelopes verify (provenEquivocations)
+      if (w.equivocations.length > 0) c.equivocations = w.equivocations.map(e => ({ first: e.first, second: e.second, accused: '', round: -1 }))
       return c
     },
     check: m => checkRun(m.runId) ?? checkInt('round', m.round, 0) ?? checkPeer('aggregator', m.aggregator) ??
@@ -203,7 +206,35 @@ export async function decodeSigned<K extends SignedKind> (kind: K, bytes: Uint8A
     throw new WireError(NetErrorCode.PEER_ID_MISMATCH, `${kind} names author ${clip(codec.author(msg))} but is signed by ${env.signer}`, { signer: env.signer })
   }
   await verifyEnvelope(env)
+  if (kind === 'commit') await proveEquivocations(msg as Commit, options)
   return { message: msg, from: env.signer, bytes }
+}
+
+/** Cap on each signed commit inside an equivocation proof. */
+export const MAX_PROOF_COMMIT_BYTES = 256 * 1024
+
+/**
+ * A commit's equivocation proofs, checked: each holds two signed commits that verify, have the
+ * same author, run and round, carry no proofs themselves, and differ. Fills in each proof's
+ * `accused` and `round` from what verified; throws ERR_NET_MALFORMED otherwise.
+ */
+async function proveEquivocations (c: Commit, options: GossipDecodeOptions): Promise<void> {
+  for (const [i, p] of (c.equivocations ?? []).entries()) {
+    const fail = (why: string): WireError => new WireError(NetErrorCode.MALFORMED, `commit: equivocation proof ${i}: ${why}`, { kind: 'commit' })
+    let a: Commit
+    let b: Commit
+    try {
+      a = (await decodeSigned('commit', p.first, { ...options, maxBytes: MAX_PROOF_COMMIT_BYTES })).message
+      b = (await decodeSigned('commit', p.second, { ...options, maxBytes: MAX_PROOF_COMMIT_BYTES })).message
+    } catch (err) {
+      throw fail((err as Error).message)
+    }
+    if ((a.equivocations?.length ?? 0) > 0 || (b.equivocations?.length ?? 0) > 0) throw fail('a proof inside a proof')
+    if (a.aggregator !== b.aggregator || a.round !== b.round || a.runId !== b.runId) throw fail('the two commits are not one author\'s for one round')
+    if (equals(p.first, p.second) || equals(CODECS.commit.encode(a), CODECS.commit.encode(b))) throw fail('the two commits are the same')
+    p.accused = a.aggregator
+    p.round = a.round
+  }
 }
 
 export async function encodePresence (msg: Presence, key: PrivateKey, signerPeerId: string): Promise<Uint8Array> {

@@ -237,7 +237,8 @@ export function encodeState (state: ChainState, layout: ParamLayout): Uint8Array
   if (state.outer.velocity != null) vectors.velocity = state.outer.velocity
   return encodeCheckpoint({
     layout: layoutToString(layout),
-    meta: { kind: STATE_KIND, round: state.round, modelId: state.modelId, outerStep: state.outer.step, electorate: state.electorate },
+    // `banned` only when some member was: states of runs without equivocation keep their bytes
+    meta: { kind: STATE_KIND, round: state.round, modelId: state.modelId, outerStep: state.outer.step, electorate: state.electorate, ...((state.banned?.length ?? 0) > 0 ? { banned: state.banned } : {}) },
     vectors
   })
 }
@@ -253,7 +254,7 @@ export function encodeState (state: ChainState, layout: ParamLayout): Uint8Array
 export function decodeState (bytes: Uint8Array, layout: ParamLayout): ChainState | null {
   let ck
   try { ck = decodeCheckpoint(bytes, layout) } catch { return null }
-  const meta = ck.meta as { kind?: unknown, round?: unknown, modelId?: unknown, outerStep?: unknown, electorate?: unknown }
+  const meta = ck.meta as { kind?: unknown, round?: unknown, modelId?: unknown, outerStep?: unknown, electorate?: unknown, banned?: unknown }
   if (meta.kind !== STATE_KIND || !isCount(meta.round) || typeof meta.modelId !== 'string' || !isCount(meta.outerStep)) return null
   if (!Array.isArray(meta.electorate) || meta.electorate.length === 0) return null
   const seen = new Set<string>()
@@ -266,7 +267,12 @@ export function decodeState (bytes: Uint8Array, layout: ParamLayout): ChainState
   }
   const { params, velocity, ...other } = ck.vectors
   if (params?.length !== layout.total || (velocity != null && velocity.length !== layout.total) || Object.keys(other).length > 0) return null
-  return { round: meta.round, modelId: meta.modelId, params, outer: { step: meta.outerStep, velocity: velocity ?? null }, electorate }
+  const state: ChainState = { round: meta.round, modelId: meta.modelId, params, outer: { step: meta.outerStep, velocity: velocity ?? null }, electorate }
+  if (meta.banned !== undefined) {
+    if (!Array.isArray(meta.banned) || meta.banned.length === 0 || !meta.banned.every(p => typeof p === 'string' && p !== '')) return null
+    state.banned = meta.banned as string[]
+  }
+  return state
 }
 
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0

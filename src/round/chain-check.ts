@@ -2,7 +2,7 @@
 // peer checks before it adopts that peer's state, so a peer cannot feed it a chain of its own making.
 import { rankMembers } from '../election/index.js'
 import { groupOf, roundGroups } from './groups.js'
-import { commitMembers, validateCommitGroups, validateCommitShape } from './validate.js'
+import { bannedAfter, commitMembers, validateCommitGroups, validateCommitShape } from './validate.js'
 import type { RoundConfig } from './config.js'
 import type { Commit } from './messages.js'
 import type { Member, RoundDeps } from './types.js'
@@ -16,6 +16,8 @@ export interface ChainHead {
   modelId: string
   /** who may be elected for that round */
   electorate: Member[]
+  /** members proven to have equivocated (ChainState.banned) */
+  banned?: string[]
 }
 
 export type ChainCheck =
@@ -38,14 +40,16 @@ export function checkChain (head: ChainHead, commits: readonly Commit[], cfg: Ro
     if (c.prevModelId !== h.modelId) return fail(RefusalCode.OtherModel, `commit of round ${c.round} extends ${c.prevModelId}, not ${h.modelId}`)
     if (h.electorate.length === 0) return fail(RefusalCode.NoElectorate, `round ${c.round} has no electorate, so no commit can be legitimate`)
     const candidates = rank(cfg.runId, h.round, h.modelId, h.electorate)
-    let refusal = validateCommitShape(c, h.modelId, candidates, cfg, limits)
+    let refusal = validateCommitShape(c, h.modelId, candidates, cfg, limits, h.banned)
     if (refusal == null && cfg.mode === 'hierarchical') {
       const seed = { runId: cfg.runId, round: h.round, prevModelId: h.modelId }
       const plan = roundGroups(rank, cfg.runId, h.round, h.modelId, h.electorate, cfg.groupSize)
       refusal = validateCommitGroups(c, plan, p => groupOf(plan, seed, p), cfg.backups)
     }
     if (refusal != null) return { ok: false, round: c.round, refusal: { ...refusal, severity: 'reject' } }
+    const banned = bannedAfter(h.banned, c)
     h = { round: c.round + 1, modelId: c.newModelId, electorate: commitMembers(c).members }
+    if (banned != null && banned.length > 0) h.banned = banned
   }
   return { ok: true, head: h }
 }

@@ -388,7 +388,10 @@ export class RoundDriver {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at })
       return undefined
     }
-    const head: ChainState = { ...this.engine.state, round: fork.round, modelId: fork.baseModelId, electorate }
+    // the bans in force at the fork: today's, less those my own branch's commits brought in
+    const mineAfter = new Set(mine.filter(c => c.round >= fork.round).flatMap(c => (c.equivocations ?? []).map(p => p.accused)))
+    const banned = (this.engine.state.banned ?? []).filter(p => !mineAfter.has(p))
+    const head: ChainState = { ...this.engine.state, round: fork.round, modelId: fork.baseModelId, electorate, banned: banned.length > 0 ? banned : undefined }
     const branch = { ...offer, commits: offer.commits.filter(c => c.commit.round >= fork.round) }
     const proven = branch.commits.find(c => this.faulty.has(commitKey(c.commit)))
     const check = proven != null ? null : checkSyncOffer(head, branch, this.o.cfg, this.o.deps.digest, this.rank, this.o.deps.limits)

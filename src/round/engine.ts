@@ -8,7 +8,7 @@ import type { Announce, Commit, ExcludedUpdate, IncludedUpdate, SubAggregate, Su
 import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
 import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
 import { effectiveFoldRule, foldMinInputs, formatFoldRule, l2Norm, screenByNorm, type OuterState } from '../aggregate/index.js'
-import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, RefusalCode, type Refusal } from './validate.js'
+import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, bannedAfter, MAX_PROOFS_PER_COMMIT, RefusalCode, type Refusal } from './validate.js'
 import { roundGroups, groupOf, type GroupPlan } from './groups.js'
 import { clipAndNoise } from '../privacy/index.js'
 import { RoundError, RoundErrorCode } from './errors.js'
@@ -307,6 +307,7 @@ export class RoundEngine {
     if (msg.round < w.round) return
     const refusal = validateAnnounce(msg, this.chain.modelId, this.cfg, this.deps.limits)
     if (refusal != null) { this.refuse('announce', refusal, msg.peerId, out); return }
+    if (this.chain.banned?.includes(msg.peerId) === true) { this.refuse('announce', { severity: 'reject', code: RefusalCode.Banned, reason: `${msg.peerId} was proven to have equivocated` }, msg.peerId, out); return }
     // hierarchical: an update is its own group's business only
     if (w.plan != null && this.groupOfPeer(msg.peerId) !== w.myGroup) return
     if (w.byPeer.has(msg.peerId)) return // one update per peer per round: the first wins
@@ -658,8 +659,26 @@ export class RoundEngine {
     }
     if (subAggregates != null) commit.subAggregates = subAggregates
     if (excluded != null) commit.excluded = excluded
+    const proofs = this.proofsToCarry()
+    if (proofs.length > 0) commit.equivocations = proofs
     out.push({ type: 'publishCommit', msg: commit })
     this.apply(now, commit, next.params, next.state, 'self', out)
+  }
+
+  /**
+   * Equivocation proofs my commit carries: against members not banned yet, one per accused, at
+   * most MAX_PROOFS_PER_COMMIT. An accused whose update this commit includes is still included
+   * (its update was screened like any other); it leaves the electorate from the next round on.
+   */
+  private proofsToCarry (): NonNullable<Commit['equivocations']> {
+    const banned = new Set(this.chain.banned ?? [])
+    const out: NonNullable<Commit['equivocations']> = []
+    for (const p of this.deps.equivocations?.() ?? []) {
+      if (out.length >= MAX_PROOFS_PER_COMMIT) break
+      if (p.accused === '' || banned.has(p.accused) || out.some(q => q.accused === p.accused)) continue
+      out.push(p)
+    }
+    return out
   }
 
   // ---- hierarchical mode: group folds, then the root ----
@@ -777,7 +796,7 @@ export class RoundEngine {
     if (msg.round < w.round || w.committed) return
     const key = `${msg.aggregator}/${msg.newModelId}`
     if (w.rejected.has(key) || w.pending.some(c => `${c.aggregator}/${c.newModelId}` === key)) return
-    let refusal = validateCommitShape(msg, this.chain.modelId, w.candidates, this.cfg, this.deps.limits)
+    let refusal = validateCommitShape(msg, this.chain.modelId, w.candidates, this.cfg, this.deps.limits, this.chain.banned)
     if (refusal == null && w.plan != null) refusal = validateCommitGroups(msg, w.plan, p => this.groupOfPeer(p), this.cfg.backups)
     if (refusal != null) { w.rejected.add(key); this.refuse('commit', refusal, msg.aggregator, out, msg); return }
     w.pending.push(msg)
@@ -933,6 +952,7 @@ export class RoundEngine {
         for (let i = 0; i < residual.length; i++) residual[i] += sent[i]
       }
     }
+    const banned = bannedAfter(this.chain.banned, commit)
     this.chain = {
       round: commit.round + 1,
       modelId: commit.newModelId,
@@ -940,6 +960,7 @@ export class RoundEngine {
       outer,
       electorate: commitMembers(commit).members
     }
+    if (banned != null && banned.length > 0) this.chain.banned = banned
     out.push({ type: 'applied', commit, state: this.chain, verified })
     this.beginRound(now, out)
   }

@@ -73,6 +73,20 @@ export interface Commit {
   subAggregates?: SubAggregateRef[]
   /** updates seen announced but left out, with why, sorted by update id; absent when none */
   excluded?: ExcludedUpdate[]
+  /** proofs of equivocation this commit carries: their accused leave the electorate for good; absent when none */
+  equivocations?: EquivocationProof[]
+}
+
+/**
+ * Two signed commits of one author for one round that differ. `first` and `second` are the signed
+ * envelopes (what travels); `accused` and `round` are what the net layer derived from them after
+ * verifying both signatures — never read from the wire — so the engine can trust them.
+ */
+export interface EquivocationProof {
+  first: Uint8Array
+  second: Uint8Array
+  accused: string
+  round: number
 }
 
 /** Hierarchical mode: a group's sub-aggregator (or a sub-backup) offers the fold of its group. */

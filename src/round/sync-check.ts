@@ -29,13 +29,15 @@ export function checkSyncOffer (mine: ChainState, offer: SyncOffer, cfg: RoundCo
   if (upTo < 0) return refuse(RefusalCode.StateMismatch, `offered chain has no commit of round ${st.round - 1}, which the state claims to follow`)
   if (digest(modelBytes(st.params)) !== offer.commits[upTo].commit.newModelId) return refuse(RefusalCode.StateMismatch, 'offered parameters are not the model its signed commit names')
   const adopted = offer.commits.slice(0, upTo + 1).filter(c => c.commit.round >= mine.round)
-  const replay = checkChain({ round: mine.round, modelId: mine.modelId, electorate: mine.electorate }, adopted.map(c => c.commit), cfg, rank, limits)
+  const replay = checkChain({ round: mine.round, modelId: mine.modelId, electorate: mine.electorate, banned: mine.banned }, adopted.map(c => c.commit), cfg, rank, limits)
   if (!replay.ok) return { ok: false, refusal: { ...replay.refusal, reason: `chain refused at round ${replay.round}: ${replay.refusal.reason}` } }
   const head = replay.head
-  if (head.round !== st.round || head.modelId !== st.modelId || !sameMembers(head.electorate, st.electorate)) {
+  if (head.round !== st.round || head.modelId !== st.modelId || !sameMembers(head.electorate, st.electorate) || (head.banned ?? []).join() !== (st.banned ?? []).join()) {
     return refuse(RefusalCode.StateMismatch, 'offered state does not match the head its chain replays to')
   }
-  return { ok: true, state: { round: head.round, modelId: head.modelId, params: st.params, outer: st.outer, electorate: head.electorate }, adopted }
+  const state: ChainState = { round: head.round, modelId: head.modelId, params: st.params, outer: st.outer, electorate: head.electorate }
+  if ((head.banned?.length ?? 0) > 0) state.banned = head.banned
+  return { ok: true, state, adopted }
 }
 
 function sameMembers (a: readonly Member[], b: readonly Member[]): boolean {

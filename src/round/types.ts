@@ -1,6 +1,6 @@
 // Events into and actions out of the round state machine, and the chain state it carries.
 import type { OuterState } from '../aggregate/index.js'
-import type { Announce, Commit, SubAggregate } from './messages.js'
+import type { Announce, Commit, EquivocationProof, SubAggregate } from './messages.js'
 import type { RefusalCode } from './validate.js'
 import type { Rng } from '../tensor/index.js'
 
@@ -28,6 +28,11 @@ export interface ChainState {
   outer: OuterState
   /** who may be elected this round: the peers included in the previous commit */
   electorate: Member[]
+  /**
+   * members proven to have signed two commits for one round (a commit carried the proof): never
+   * again in an electorate, their updates refused; sorted, absent when none
+   */
+  banned?: string[]
 }
 
 export type RoundEvent =
@@ -93,6 +98,11 @@ export interface RoundDeps {
    * `privacy`): secret and fresh in the daemon, seeded in the simulator so runs reproduce.
    */
   noise?: (round: number) => Rng
+  /**
+   * Equivocation proofs this node holds (verified by the net layer), for its next commit to carry:
+   * their accused leave the electorate for good from the round after
+   */
+  equivocations?: () => EquivocationProof[]
   /**
    * The roster's word on `peerId` in `round`; undefined: not a member (its messages are refused).
    * Absent: claims are taken as sent (engine unit tests; runs without a roster).

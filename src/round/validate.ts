@@ -45,7 +45,9 @@ export enum RefusalCode {
   /** a commit that leaves out an update announced in time and fetchable, without a reason that holds */
   Censored = 'ERR_ROUND_REFUSED_CENSORED',
   /** a chain offered in sync that holds a commit this node proved wrong (a wrong fold or censorship) */
-  ProvenFaulty = 'ERR_ROUND_REFUSED_PROVEN_FAULTY'
+  ProvenFaulty = 'ERR_ROUND_REFUSED_PROVEN_FAULTY',
+  /** a member a commit on the chain proved to have equivocated: excluded for good */
+  Banned = 'ERR_ROUND_REFUSED_BANNED'
 }
 
 export interface Refusal {
@@ -85,7 +87,10 @@ export function validateAnnounce (a: Announce, modelId: string, cfg: RoundConfig
   return checkClaim(a.peerId, a.round, a.samples, a.capacity, limits)
 }
 
-export function validateCommitShape (c: Commit, modelId: string, candidates: readonly string[], cfg: RoundConfig, limits?: Limits): Refusal | null {
+/** Most equivocation proofs one commit carries. */
+export const MAX_PROOFS_PER_COMMIT = 4
+
+export function validateCommitShape (c: Commit, modelId: string, candidates: readonly string[], cfg: RoundConfig, limits?: Limits, banned: readonly string[] = []): Refusal | null {
   if (c.prevModelId !== modelId) return ignore(RefusalCode.OtherModel, 'extends another model')
   if (!Number.isInteger(c.rank) || c.rank < 0 || c.rank >= candidates.length) return reject(RefusalCode.NotElected, `rank ${c.rank} out of range`)
   if (candidates[c.rank] !== c.aggregator) return reject(RefusalCode.NotElected, `${c.aggregator} is not the candidate of rank ${c.rank}`)
@@ -94,7 +99,10 @@ export function validateCommitShape (c: Commit, modelId: string, candidates: rea
   // the O(included) part depends on the commit alone: checked once per commit object
   let r = includedChecks.get(c)
   if (r === undefined) { r = checkIncluded(c, limits); includedChecks.set(c, r) }
-  return r
+  if (r != null || banned.length === 0) return r
+  const out = new Set(banned)
+  const b = c.included.find(u => out.has(u.peerId))
+  return b != null ? reject(RefusalCode.Banned, `includes ${b.peerId}, excluded for equivocation`) : null
 }
 
 const includedChecks = new WeakMap<Commit, Refusal | null>()
@@ -102,6 +110,15 @@ const includedChecks = new WeakMap<Commit, Refusal | null>()
 function checkIncluded (c: Commit, limits: Limits): Refusal | null {
   const r = checkUpdateList(c.included, c.round, limits)
   if (r != null) return r
+  const proofs = c.equivocations ?? []
+  if (proofs.length > MAX_PROOFS_PER_COMMIT) return reject(RefusalCode.BadField, `${proofs.length} equivocation proofs, at most ${MAX_PROOFS_PER_COMMIT}`)
+  const accused = new Set<string>()
+  for (const p of proofs) {
+    // accused and round are derived by the net layer from the two verified envelopes
+    if (typeof p.accused !== 'string' || p.accused === '' || !(p.round >= 0)) return reject(RefusalCode.BadField, 'an equivocation proof that was not verified')
+    if (accused.has(p.accused)) return reject(RefusalCode.BadField, `two proofs against ${p.accused}`)
+    accused.add(p.accused)
+  }
   const ex = c.excluded ?? []
   const ids = new Set(c.included.map(u => u.updateId))
   for (let i = 0; i < ex.length; i++) {
@@ -136,7 +153,9 @@ const electorates = new WeakMap<Commit, { members: Array<{ peerId: string, capac
 export function commitMembers (c: Commit): { members: Array<{ peerId: string, capacity: number }>, ids: Set<string> } {
   let e = electorates.get(c)
   if (e === undefined) {
-    e = { members: c.included.map(u => ({ peerId: u.peerId, capacity: u.capacity })), ids: new Set(c.included.map(u => u.updateId)) }
+    // a member this commit proves to have equivocated is in no electorate from the next round on
+    const accused = new Set((c.equivocations ?? []).map(p => p.accused))
+    e = { members: c.included.filter(u => !accused.has(u.peerId)).map(u => ({ peerId: u.peerId, capacity: u.capacity })), ids: new Set(c.included.map(u => u.updateId)) }
     electorates.set(c, e)
   }
   return e
@@ -211,4 +230,11 @@ export function commitGroups (c: Commit, groupOfPeer: (peerId: string) => number
     groupings.set(c, m)
   }
   return m
+}
+
+/** The banned set after a commit: the chain's, plus the members its proofs convict; sorted. */
+export function bannedAfter (banned: readonly string[] | undefined, c: Commit): string[] | undefined {
+  const proofs = c.equivocations ?? []
+  if (proofs.length === 0) return banned === undefined ? undefined : [...banned]
+  return [...new Set([...(banned ?? []), ...proofs.map(p => p.accused)])].sort(compareUtf8)
 }

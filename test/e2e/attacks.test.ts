@@ -1,6 +1,7 @@
 // Members that misbehave, against real daemons: a member that steals update ids, inflates its
 // weights, signs two commits per round and floods presences gains nothing — the run keeps
-// committing, no commit credits it, and the honest nodes hold signed evidence of its equivocation.
+// committing, no commit credits it, the honest nodes hold signed evidence of its equivocation, and a
+// commit carries the proof so that every node excludes it from the electorate at the same round.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -53,10 +54,19 @@ test('a member stealing update ids, inflating weights, equivocating and flooding
   let proven = 0
   for (let i = 0; i < 3; i++) {
     const r = spawnSync(process.execPath, [BIN, 'evidence', '--data-dir', c.nodes[i].dataDir, '--json'], { encoding: 'utf8', env: { ...process.env, TAPESTRY_LOG: 'warn' } })
-    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.status, 0, r.stdout + r.stderr)
     const rows = r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n').map(l => JSON.parse(l) as { kind: string, accused: string, verdict: string })
     assert.ok(rows.every(x => x.accused === attacker), 'evidence accuses only the attacker')
     proven += rows.filter(x => x.kind === 'equivocation' && x.verdict === 'proven').length
   }
   assert.ok(proven > 0, 'equivocation evidence recorded and proven')
+  // and a commit carried the proof: every node excludes the attacker from the electorate for good
+  await c.waitFor('the attacker banned on every node', async () => {
+    const views = await Promise.all([0, 1, 2].map(async i => await c.query(i, 'status')))
+    return views.every(v => v.banned.includes(attacker))
+  }, 60_000)
+  const carried = (await readFile(join(c.nodes[0].dataDir, 'chain', 'commits.jsonl'), 'utf8')).trim().split('\n')
+    .map(l => (JSON.parse(l) as { commit: { round: number, equivocations?: Array<{ accused: string }> } }).commit)
+    .filter(k => (k.equivocations ?? []).some(p => p.accused === attacker))
+  assert.equal(carried.length, 1, 'one commit on the chain carries the proof')
 })

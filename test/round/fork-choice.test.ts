@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Harness } from './harness.js'
-import { branchWeight, findFork, prefersTheirs, type Commit } from '../../src/round/index.js'
+import { RefusalCode, branchWeight, checkChain, findFork, prefersTheirs, type Commit } from '../../src/round/index.js'
 
 const commit = (round: number, prev: string, next: string, peers: string[], rank = 0): Commit => ({
   runId: 'r', round, aggregator: peers[0] ?? 'x', rank, prevModelId: prev, newModelId: next, aggregateId: '',
@@ -56,4 +56,30 @@ test('a node cut off that committed alone adopts the majority\'s branch once the
   assert.ok(chosen.abandoned > 0, 'its own branch was handed over as evidence')
   // the majority never moved to the lone branch
   for (const p of h.peers.filter(p => p !== lone)) assert.ok(!h.eventsOf('forkChosen', p).some(e => e.adopted), `${p} kept its branch`)
+})
+
+test('a proof of equivocation carried by a commit excludes the accused from every electorate after it, on every node', () => {
+  const accused = 'peer-2'
+  const proof = { first: new Uint8Array([1]), second: new Uint8Array([2]), accused, round: 0 }
+  const h = new Harness({ nodes: 5, equivocations: () => [proof] })
+  h.startAll()
+  h.run(3)
+  const first = h.commits.find(c => c.commit.round === 0)!.commit
+  assert.deepEqual(first.equivocations?.map(p => p.accused), [accused], 'the round-0 commit carries the proof')
+  assert.ok(!h.commits.some(c => c.commit.round > 0 && (c.commit.equivocations?.length ?? 0) > 0), 'carried once: the accused is banned after it')
+  for (const { commit } of h.commits.filter(c => c.commit.round > 0)) {
+    assert.ok(commit.included.every(u => u.peerId !== accused), `round ${commit.round} leaves the accused out`)
+    assert.notEqual(commit.aggregator, accused)
+  }
+  for (const p of h.peers.filter(p => p !== accused)) {
+    const s = h.engines.get(p)!.state
+    assert.deepEqual(s.banned, [accused], `${p} holds the ban`)
+    assert.ok(s.electorate.every(m => m.peerId !== accused))
+  }
+  assert.ok(h.eventsOf('refused').some(r => r.code === RefusalCode.Banned && r.from === accused), 'its announces are refused')
+  // a commit that includes the accused after the ban is refused, and the ban replays from the chain alone
+  const chain = h.applied.get('peer-0')!.map(a => h.commits.find(c => c.commit.round === a.round && c.commit.newModelId === a.modelId)!.commit)
+  const replay = checkChain({ round: 0, modelId: h.genesis.modelId, electorate: h.genesis.electorate }, chain, h.cfg)
+  assert.ok(replay.ok)
+  assert.deepEqual(replay.head.banned, [accused])
 })

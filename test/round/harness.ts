@@ -36,6 +36,8 @@ export interface HarnessOptions {
   scale?: { peer: string, factor: number }
   /** a network partition: until virtual time `until`, nothing passes between `peer` and the others */
   isolate?: { peer: string, until: number }
+  /** equivocation proofs every node holds (RoundDeps.equivocations): its next commit carries them */
+  equivocations?: RoundDeps['equivocations']
   /** the roster every engine checks weight claims against (RoundDeps.limits) */
   limits?: RoundDeps['limits']
 }
@@ -78,7 +80,7 @@ export class Harness {
     const driver = new RoundDriver({
       cfg: this.cfg,
       layout: this.layout,
-      deps: { self: peer, digest, limits: this.o.limits },
+      deps: { self: peer, digest, limits: this.o.limits, equivocations: this.o.equivocations },
       restore: { chain: this.genesis, codec: {} },
       ownChain: from => this.chains.get(peer)!.filter(c => c.round >= from),
       genesisElectorate: this.genesis.electorate,
