@@ -126,6 +126,8 @@ export class Simulation {
   private readonly rankMemo = new Map<string, string[]>()
   /** every applied commit by the model it made: the chain a syncing node is offered */
   private readonly byModel = new Map<string, Commit>()
+  /** round 0's electorate (every node, capacity 1) */
+  private genesisElectorate: Member[] = []
   private events = 0
   private nodeRounds = 0
   private now = 0
@@ -143,6 +145,7 @@ export class Simulation {
     this.roundCfg = toRoundConfig(cfg, { runId: `sim-${cfg.seed}`, members: cfg.nodes })
     const theta0 = backend.initialParams()
     const electorate: Member[] = Array.from({ length: cfg.nodes }, (_, i) => ({ peerId: peerName(i), capacity: 1 }))
+    this.genesisElectorate = electorate
     const genesis: ChainState = {
       round: 0,
       modelId: sha256Hex(modelBytes(theta0)),
@@ -168,7 +171,10 @@ export class Simulation {
       // differential privacy's noise: seeded per node and round, so a simulated run reproduces
       deps: { self: n.id, digest: sha256Hex, rank: this.memoRank, noise: round => new Rng(`${this.cfg.seed}/dp/${n.id}/${round}`), limits: this.limits },
       restore,
-      hooks: { applied: commit => this.onApplied(i, commit) }
+      hooks: { applied: commit => this.onApplied(i, commit) },
+      // fork choice (sync.md §7): this node's chain is the walk back from its model through the commits that made each
+      ownChain: from => this.chainOf(this.nodes[i].driver.state.modelId, from),
+      genesisElectorate: this.genesisElectorate
     }, this.transport(i))
     driver.on(e => this.onDriverEvent(i, e))
     return driver
@@ -328,7 +334,7 @@ export class Simulation {
         this.push(this.now + computeMs, { kind: 'trained', node: i, life: n().life, result, done })
         this.nodeRounds++
       },
-      sync: (fromRound, done) => { this.offerSync(i, fromRound, done) },
+      sync: (fromRound, done, peer) => { this.offerSync(i, fromRound, done, peer) },
       pullCommit: (from, round, done) => {
         const j = this.index(from)
         const c = this.nodes[j]?.online === true ? this.nodes[j].recent.get(round) : undefined
@@ -529,20 +535,29 @@ export class Simulation {
   }
 
   /** Model sync: the most advanced live peer offers its chain from `fromRound` and its state. */
-  private offerSync (i: number, fromRound: number, done: (offer: SyncOffer | null, failure?: string) => void): void {
+  /** The commits from round `from` on that lead to `modelId`, oldest first. */
+  private chainOf (modelId: string, from: number): Commit[] {
+    const out: Commit[] = []
+    for (let c = this.byModel.get(modelId); c != null && c.round >= from; c = this.byModel.get(c.prevModelId)) out.push(c)
+    return out.reverse()
+  }
+
+  private offerSync (i: number, fromRound: number, done: (offer: SyncOffer | null, failure?: string) => void, asked?: string): void {
     let best = -1
-    for (let j = 0; j < this.nodes.length; j++) {
-      if (j === i || !this.nodes[j].online) continue
-      if (best < 0 || this.nodes[j].driver.round > this.nodes[best].driver.round) best = j
+    const a = asked != null ? this.index(asked) : -1
+    if (a >= 0 && a < this.nodes.length && a !== i && this.nodes[a].online) best = a // a peer on another branch (fork choice)
+    else {
+      for (let j = 0; j < this.nodes.length; j++) {
+        if (j === i || !this.nodes[j].online) continue
+        if (best < 0 || this.nodes[j].driver.round > this.nodes[best].driver.round) best = j
+      }
     }
     if (best < 0 || this.nodes[best].driver.round <= fromRound) {
       this.call(this.now, i, () => done(null)) // nobody is ahead: carry on from what this node has
       return
     }
     const st = this.nodes[best].driver.state
-    const commits: ChainCommit[] = []
-    for (let c = this.byModel.get(st.modelId); c != null && c.round >= fromRound; c = this.byModel.get(c.prevModelId)) commits.push({ commit: c })
-    commits.reverse()
+    const commits: ChainCommit[] = this.chainOf(st.modelId, fromRound).map(commit => ({ commit }))
     let bytes = st.params.byteLength * (st.outer.velocity != null ? 2 : 1)
     for (const c of commits) bytes += wireSize(c.commit)
     const at = this.net.transferArrival(this.now, best, i, bytes)

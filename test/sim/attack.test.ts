@@ -149,7 +149,7 @@ test('steal: honest update ids announced under the stealer\'s name with huge sam
 test('inflate: its own update, announced with huge samples and capacity, is refused: it neither weighs more nor wins elections', async () => {
   const { announces, commits, result, attackers } = await attacked('inflate')
   const mine = announces.filter(a => attackers.has(a.msg.peerId))
-  assert.equal(mine.length, 6)
+  assert.ok(mine.length >= 6, 'one a round at least (a node that rejoins the others\' branch announces a round again)')
   for (const a of mine) { assert.equal(a.msg.samples, CLAIMED_SAMPLES); assert.equal(a.msg.capacity, CLAIMED_CAPACITY) }
   assert.ok(commits.every(c => c.included.every(u => u.samples !== CLAIMED_SAMPLES && u.capacity !== CLAIMED_CAPACITY)), 'no inflated weight in any commit')
   assert.ok(!result.rounds.slice(1).every(r => attackers.has(r.aggregator)), 'the inflater does not win every election')
