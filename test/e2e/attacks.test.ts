@@ -28,6 +28,8 @@ test('a member stealing update ids, inflating weights, equivocating and flooding
   await c.admit(attacker)
   await c.waitFor('round 2 applied', async () => (await c.rounds(0)).some(r => r.round >= 2), 120_000)
   const startRound = Math.max(...(await c.rounds(0)).map(r => r.round))
+  // node 0 takes the flood; node 1, which it does not forward the excess to, is the baseline
+  const rssBefore = await Promise.all([0, 1].map(async i => await rssMiB(c.nodes[i].proc?.pid)))
   const agent = spawn(process.execPath, [AGENT, JSON.stringify({
     addr: `/ip4/127.0.0.1/tcp/${c.nodes[0].port}/p2p/${c.nodes[0].peerId}`, runId: c.manifest.runId, keyFile: join(attackerDir, 'identity.key'), seconds: 30
   })], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -38,6 +40,11 @@ test('a member stealing update ids, inflating weights, equivocating and flooding
   process.stdout.write(`# attacker sent ${JSON.stringify(sent)}\n`)
   assert.ok(sent.stolen > 0 && sent.inflated > 0 && sent.equivocations > 0 && sent.presences > 1000, 'every attack ran')
   await sleep(1000)
+  // the flood costs a signature check per message and nothing kept: node 0's memory grows no more than node 1's
+  const rssAfter = await Promise.all([0, 1].map(async i => await rssMiB(c.nodes[i].proc?.pid)))
+  const growth = rssAfter.map((a, i) => a - rssBefore[i])
+  process.stdout.write(`# resident memory growth during the attack: flooded node ${growth[0]} MiB (${rssBefore[0]} → ${rssAfter[0]}), baseline node ${growth[1]} MiB (${rssBefore[1]} → ${rssAfter[1]})\n`)
+  assert.ok(growth[0] < growth[1] + 150, `memory bounded under the flood: +${growth[0]} MiB against +${growth[1]} MiB`)
 
   // the run kept committing through the attack, and no commit credits the attacker
   const rounds = await c.rounds(0)
@@ -70,3 +77,9 @@ test('a member stealing update ids, inflating weights, equivocating and flooding
     .filter(k => (k.equivocations ?? []).some(p => p.accused === attacker))
   assert.equal(carried.length, 1, 'one commit on the chain carries the proof')
 })
+
+/** Resident memory of a process in MiB (Linux /proc). */
+async function rssMiB (pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8')
+  return Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024)
+}
