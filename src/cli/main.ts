@@ -7,11 +7,18 @@ import { registerDemo } from './commands/demo.js'
 import { registerRun } from './commands/run.js'
 import { registerExport } from './commands/export.js'
 import { registerEvidence } from './commands/evidence.js'
+import { registerHistory } from './commands/history.js'
+import { registerContributions } from './commands/contributions.js'
+import { readFileSync } from 'node:fs'
 
 const EXIT_BACKSTOP_MS = 2_000
 
+/** this package's version, read once from its package.json (two levels above dist/src/cli) */
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
 const program = new Command()
 program.name('tapestry')
+  .version(`tapestry ${VERSION} (node ${process.versions.node})`, '-V, --version', 'print the version and exit')
   .description('peer-to-peer federated training: local ONNX training, compressed updates, elected aggregators')
   .showHelpAfterError(false)
   .exitOverride()
@@ -22,6 +29,8 @@ registerDemo(program)
 registerRun(program)
 registerExport(program)
 registerEvidence(program)
+registerHistory(program)
+registerContributions(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -33,6 +33,8 @@ export interface DataDirPaths {
   membership: string
   /** signed evidence records of faults this node proved (evidence.ts) */
   evidence: string
+  /** one JSON record per applied round (round-log.ts): history readable with the daemon stopped */
+  rounds: string
 }
 
 export function dataDirPaths (dir: string): DataDirPaths {
@@ -51,7 +53,8 @@ export function dataDirPaths (dir: string): DataDirPaths {
     log: join(root, 'daemon.log'),
     run: join(root, 'run.json'),
     membership: join(root, 'membership'),
-    evidence: join(root, 'evidence')
+    evidence: join(root, 'evidence'),
+    rounds: join(root, 'rounds.jsonl')
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type TapestryHost, type BlobServer, type MembershipExchange
 } from '../net/index.js'
 import { EvidenceStore, makeEvidence, type EvidenceInput } from './evidence.js'
+import { RoundLog } from './round-log.js'
 import { toRoundConfig, RoundDriver, RefusalCode, modelBytes, type EquivocationProof, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
 import type { BatchSampler, Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
@@ -65,6 +66,7 @@ export class TapestryNode {
   private readonly presence: PresenceTracker
   private readonly timer = new RoundTimer()
   private readonly evidence: EvidenceStore
+  private readonly roundLog: RoundLog
   /** equivocation proofs not yet carried by a commit on the chain */
   private proofs: EquivocationProof[] = []
   /** evidence records are written one after another, never racing each other */
@@ -105,6 +107,7 @@ export class TapestryNode {
   constructor (private readonly c: NodeComponents) {
     this.stopped = new Promise(resolve => { this.resolveStopped = resolve })
     this.evidence = new EvidenceStore(c.paths.evidence)
+    this.roundLog = new RoundLog(c.paths.rounds)
     const { cfg, host, log, trainer, members } = c
     const runId = members.runId
     const roundCfg = toRoundConfig(cfg, { runId, members: Math.max(1, members.manifest.body.members.length) })
@@ -181,6 +184,8 @@ export class TapestryNode {
   async run (): Promise<void> {
     const { host, cfg, log, store, blobs, trainer, paths } = this.c
     if (this.c.restored != null) log.info({ round: this.c.restored.chain.round, model: this.c.restored.chain.modelId }, 'resumed from the last commit')
+    // the history before this start (rounds a crash rolled back are dropped from it)
+    this.history.push(...(await this.roundLog.read()).filter(h => h.round < this.driver.round))
     log.info({ device: trainer.device, reason: trainer.deviceReason }, `execution provider: ${trainer.device}`)
     await this.publishState(this.driver.state)
     this.blobServer = await serveBlobs(host, { store: blobs, log })
@@ -400,6 +405,7 @@ export class TapestryNode {
         epsilon: this.c.privacy?.view().epsilon
       }
       this.history.push(h)
+      void this.roundLog.append(h, err => { log.warn({ err: err.message }, 'round record not written to rounds.jsonl') })
       log.info({ ...h, timing: undefined }, `round ${commit.round} applied`)
     })
     if (cfg.maxRounds > 0 && state.round >= cfg.maxRounds) {

@@ -102,7 +102,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
     encode: m => CommitPb.encode({
       version: GOSSIP_VERSION, runId: m.runId, round: m.round, aggregator: m.aggregator, rank: m.rank,
       prevModelId: m.prevModelId,
-      included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
+      included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity, size: u.size ?? 0 })),
       newModelId: m.newModelId, aggregateId: m.aggregateId,
       subAggregates: (m.subAggregates ?? []).map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank })),
       excluded: (m.excluded ?? []).map(e => ({ updateId: e.updateId, peerId: e.peerId, reason: REASON_TO_WIRE[e.reason] })),
@@ -112,7 +112,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       const w = CommitPb.decode(b)
       const c: Commit & { version: number } = {
         version: w.version, runId: w.runId, round: w.round, aggregator: w.aggregator, rank: w.rank, prevModelId: w.prevModelId,
-        included: w.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
+        included: w.included.map(u => includedFromWire(u)),
         newModelId: w.newModelId, aggregateId: w.aggregateId
       }
       // absent outside hierarchical mode, as the round layer builds such commits
@@ -134,7 +134,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
     encode: m => SubAggregatePb.encode({
       version: GOSSIP_VERSION, runId: m.runId, round: m.round, group: m.group, aggregator: m.aggregator, rank: m.rank,
       baseModelId: m.baseModelId, subAggregateId: m.subAggregateId,
-      included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
+      included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity, size: u.size ?? 0 })),
       size: m.size
     }),
     decode: b => {
@@ -142,7 +142,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
       return {
         version: w.version, runId: w.runId, round: w.round, group: w.group, aggregator: w.aggregator, rank: w.rank,
         baseModelId: w.baseModelId, subAggregateId: w.subAggregateId,
-        included: w.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity })),
+        included: w.included.map(u => includedFromWire(u)),
         size: w.size
       }
     },
@@ -313,10 +313,17 @@ function checkIncluded (included: Commit['included']): Problem | undefined {
   for (let i = 0; i < included.length; i++) {
     const u = included[i]
     const r = checkCid(`included[${i}].updateId`, u.updateId) ?? checkPeer(`included[${i}].peerId`, u.peerId) ??
-      checkInt(`included[${i}].samples`, u.samples, 0) ?? checkCapacity(u.capacity)
+      checkInt(`included[${i}].samples`, u.samples, 0) ?? checkCapacity(u.capacity) ?? checkInt(`included[${i}].size`, u.size ?? 0, 0)
     if (r != null) return r
   }
   return undefined
+}
+
+/** An included update as decoded: `size` only where it was written (0 means an older commit without it). */
+function includedFromWire (u: { updateId: string, peerId: string, samples: number, capacity: number, size: number }): Commit['included'][number] {
+  const out: Commit['included'][number] = { updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity }
+  if (u.size > 0) out.size = u.size
+  return out
 }
 
 const REASON_TO_WIRE: Record<ExclusionReason, ExcludedPb.Reason> = { late: ExcludedPb.Reason.LATE, unfetchable: ExcludedPb.Reason.UNFETCHABLE, refused: ExcludedPb.Reason.REFUSED }

@@ -909,6 +909,8 @@ export class RoundEngine {
     const foreign = [...(check.how === 'full' ? c.included : []), ...(check.mine?.updates ?? [])]
       .find(u => !this.authoredBy(w.blobs.get(u.updateId)!, u.peerId))
     if (foreign != null) return { ok: false, reason: `update ${foreign.updateId} is not ${foreign.peerId}'s update of round ${c.round}` }
+    const misSized = (check.how === 'full' ? c.included : []).find(u => u.size !== w.blobs.get(u.updateId)!.length)
+    if (misSized != null) return { ok: false, reason: `update ${misSized.updateId} is ${w.blobs.get(misSized.updateId)!.length} bytes, the commit says ${String(misSized.size)}` }
     if (check.how === 'full' && w.plan == null) {
       // the screen, recomputed over what the commit folded and what it says the screen refused
       const refusedIds = (c.excluded ?? []).filter(e => e.reason === 'refused')
@@ -973,7 +975,7 @@ function updateSources (included: readonly IncludedUpdate[]): Array<{ id: string
 }
 
 function includedOf (a: Announce): IncludedUpdate {
-  return { updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity }
+  return { updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity, size: a.size }
 }
 
 function sameBytes (a: Uint8Array, b: Uint8Array): boolean {

@@ -44,6 +44,8 @@ export interface IncludedUpdate {
   peerId: string
   samples: number
   capacity: number
+  /** the update blob's bytes (the contribution ledger counts them); absent in older commits */
+  size?: number
 }
 
 /** Why a commit leaves out an update it saw announced (protocols/gossip.md §5). */

@@ -48,9 +48,7 @@ export function registerNode (program: Command): void {
     })
 
   for (const [name, desc] of [
-    ['status', "the node's round, aggregator, device, peers and model"],
     ['peers', 'connected peers with latency and role'],
-    ['rounds', 'rounds this node applied: aggregator, updates, loss, accuracy, bytes'],
     ['model', 'the current global model'],
     ['stop', 'ask the running daemon to save its state and stop']
   ] as const) {

@@ -443,6 +443,12 @@ export namespace Commit {
     index: number
   }
 
+  export interface CommitIncludedSizeFieldEvent {
+    field: '$.included[].size'
+    value: number
+    index: number
+  }
+
   export interface CommitNewModelIdFieldEvent {
     field: '$.newModelId'
     value: string
@@ -515,7 +521,7 @@ export namespace Commit {
     return decodeMessage(buf, Commit.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Generator<CommitVersionFieldEvent | CommitRunIdFieldEvent | CommitRoundFieldEvent | CommitAggregatorFieldEvent | CommitRankFieldEvent | CommitPrevModelIdFieldEvent | CommitIncludedUpdateIdFieldEvent | CommitIncludedPeerIdFieldEvent | CommitIncludedSamplesFieldEvent | CommitIncludedCapacityFieldEvent | CommitNewModelIdFieldEvent | CommitAggregateIdFieldEvent | CommitSubAggregatesGroupFieldEvent | CommitSubAggregatesSubAggregateIdFieldEvent | CommitSubAggregatesAggregatorFieldEvent | CommitSubAggregatesRankFieldEvent | CommitExcludedUpdateIdFieldEvent | CommitExcludedPeerIdFieldEvent | CommitExcludedReasonFieldEvent | CommitEquivocationsFirstFieldEvent | CommitEquivocationsSecondFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Generator<CommitVersionFieldEvent | CommitRunIdFieldEvent | CommitRoundFieldEvent | CommitAggregatorFieldEvent | CommitRankFieldEvent | CommitPrevModelIdFieldEvent | CommitIncludedUpdateIdFieldEvent | CommitIncludedPeerIdFieldEvent | CommitIncludedSamplesFieldEvent | CommitIncludedCapacityFieldEvent | CommitIncludedSizeFieldEvent | CommitNewModelIdFieldEvent | CommitAggregateIdFieldEvent | CommitSubAggregatesGroupFieldEvent | CommitSubAggregatesSubAggregateIdFieldEvent | CommitSubAggregatesAggregatorFieldEvent | CommitSubAggregatesRankFieldEvent | CommitExcludedUpdateIdFieldEvent | CommitExcludedPeerIdFieldEvent | CommitExcludedReasonFieldEvent | CommitEquivocationsFirstFieldEvent | CommitEquivocationsSecondFieldEvent> {
     return streamMessage(buf, Commit.codec(), opts)
   }
 }
@@ -950,6 +956,7 @@ export interface IncludedUpdate {
   peerId: string
   samples: number
   capacity: number
+  size: number
 }
 
 export namespace IncludedUpdate {
@@ -982,6 +989,11 @@ export namespace IncludedUpdate {
           w.double(obj.capacity)
         }
 
+        if ((obj.size != null && obj.size !== 0)) {
+          w.uint32(40)
+          w.uint64Number(obj.size)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -990,7 +1002,8 @@ export namespace IncludedUpdate {
           updateId: '',
           peerId: '',
           samples: 0,
-          capacity: 0
+          capacity: 0,
+          size: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1013,6 +1026,10 @@ export namespace IncludedUpdate {
             }
             case 4: {
               obj.capacity = reader.double()
+              break
+            }
+            case 5: {
+              obj.size = reader.uint64Number()
               break
             }
             default: {
@@ -1058,6 +1075,13 @@ export namespace IncludedUpdate {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.size`,
+                value: reader.uint64Number()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1090,6 +1114,11 @@ export namespace IncludedUpdate {
     value: number
   }
 
+  export interface IncludedUpdateSizeFieldEvent {
+    field: '$.size'
+    value: number
+  }
+
   export function encode (obj: Partial<IncludedUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, IncludedUpdate.codec())
   }
@@ -1098,7 +1127,7 @@ export namespace IncludedUpdate {
     return decodeMessage(buf, IncludedUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<IncludedUpdate>): Generator<IncludedUpdateUpdateIdFieldEvent | IncludedUpdatePeerIdFieldEvent | IncludedUpdateSamplesFieldEvent | IncludedUpdateCapacityFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<IncludedUpdate>): Generator<IncludedUpdateUpdateIdFieldEvent | IncludedUpdatePeerIdFieldEvent | IncludedUpdateSamplesFieldEvent | IncludedUpdateCapacityFieldEvent | IncludedUpdateSizeFieldEvent> {
     return streamMessage(buf, IncludedUpdate.codec(), opts)
   }
 }

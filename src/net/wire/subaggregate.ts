@@ -332,6 +332,12 @@ export namespace SubAggregate {
     index: number
   }
 
+  export interface SubAggregateIncludedSizeFieldEvent {
+    field: '$.included[].size'
+    value: number
+    index: number
+  }
+
   export interface SubAggregateSizeFieldEvent {
     field: '$.size'
     value: number
@@ -345,7 +351,7 @@ export namespace SubAggregate {
     return decodeMessage(buf, SubAggregate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubAggregate>): Generator<SubAggregateVersionFieldEvent | SubAggregateRunIdFieldEvent | SubAggregateRoundFieldEvent | SubAggregateGroupFieldEvent | SubAggregateAggregatorFieldEvent | SubAggregateRankFieldEvent | SubAggregateBaseModelIdFieldEvent | SubAggregateSubAggregateIdFieldEvent | SubAggregateIncludedUpdateIdFieldEvent | SubAggregateIncludedPeerIdFieldEvent | SubAggregateIncludedSamplesFieldEvent | SubAggregateIncludedCapacityFieldEvent | SubAggregateSizeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubAggregate>): Generator<SubAggregateVersionFieldEvent | SubAggregateRunIdFieldEvent | SubAggregateRoundFieldEvent | SubAggregateGroupFieldEvent | SubAggregateAggregatorFieldEvent | SubAggregateRankFieldEvent | SubAggregateBaseModelIdFieldEvent | SubAggregateSubAggregateIdFieldEvent | SubAggregateIncludedUpdateIdFieldEvent | SubAggregateIncludedPeerIdFieldEvent | SubAggregateIncludedSamplesFieldEvent | SubAggregateIncludedCapacityFieldEvent | SubAggregateIncludedSizeFieldEvent | SubAggregateSizeFieldEvent> {
     return streamMessage(buf, SubAggregate.codec(), opts)
   }
 }
@@ -355,6 +361,7 @@ export interface IncludedUpdate {
   peerId: string
   samples: number
   capacity: number
+  size: number
 }
 
 export namespace IncludedUpdate {
@@ -387,6 +394,11 @@ export namespace IncludedUpdate {
           w.double(obj.capacity)
         }
 
+        if ((obj.size != null && obj.size !== 0)) {
+          w.uint32(40)
+          w.uint64Number(obj.size)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -395,7 +407,8 @@ export namespace IncludedUpdate {
           updateId: '',
           peerId: '',
           samples: 0,
-          capacity: 0
+          capacity: 0,
+          size: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -418,6 +431,10 @@ export namespace IncludedUpdate {
             }
             case 4: {
               obj.capacity = reader.double()
+              break
+            }
+            case 5: {
+              obj.size = reader.uint64Number()
               break
             }
             default: {
@@ -463,6 +480,13 @@ export namespace IncludedUpdate {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.size`,
+                value: reader.uint64Number()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -495,6 +519,11 @@ export namespace IncludedUpdate {
     value: number
   }
 
+  export interface IncludedUpdateSizeFieldEvent {
+    field: '$.size'
+    value: number
+  }
+
   export function encode (obj: Partial<IncludedUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, IncludedUpdate.codec())
   }
@@ -503,7 +532,7 @@ export namespace IncludedUpdate {
     return decodeMessage(buf, IncludedUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<IncludedUpdate>): Generator<IncludedUpdateUpdateIdFieldEvent | IncludedUpdatePeerIdFieldEvent | IncludedUpdateSamplesFieldEvent | IncludedUpdateCapacityFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<IncludedUpdate>): Generator<IncludedUpdateUpdateIdFieldEvent | IncludedUpdatePeerIdFieldEvent | IncludedUpdateSamplesFieldEvent | IncludedUpdateCapacityFieldEvent | IncludedUpdateSizeFieldEvent> {
     return streamMessage(buf, IncludedUpdate.codec(), opts)
   }
 }
