@@ -19,6 +19,7 @@ import { DiskBlobStore } from './disk-blob-store.js'
 import { ChainStore } from './chain-store.js'
 import type { NodeComponents } from './node.js'
 import { PrivacyLedger } from './privacy-ledger.js'
+import { NodeMetrics } from './metrics.js'
 import { createPrivacySettings } from '../privacy/index.js'
 
 /** The run's ONNX model file: named by its sha256 in the manifest, held by every member at `modelPath`. */
@@ -95,6 +96,7 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
   const members = new RunMembers({ manifest, roster: loaded.roster, paths, now: Date.now, log })
   if (!members.mayConnect(self)) log.warn({ peerId: self }, `this node is not (yet) a member of run "${manifest.body.name}": send its peer id to an admin (\`tapestry run admit ${self}\`)`)
 
+  const metrics = new NodeMetrics()
   let host
   try {
     const datastore = new FsDatastore(paths.peerstore)
@@ -109,11 +111,12 @@ export async function openComponents (dataDir: string, log: Logger): Promise<Nod
       datastore,
       log,
       allowPeer: peer => members.mayConnect(peer),
-      gossipGate: members.gossipGate
+      gossipGate: members.gossipGate,
+      metricsRegistry: metrics.registry
     })
   } catch (err) {
     await trainer.close()
     throw err
   }
-  return { paths, cfg, members, log, token, host, trainer, blobs, store, model, sampler, test: test.kind === 'tokens' ? thinTokenEval(test, DAEMON_EVAL_WINDOWS) : test, samples: rows.length, restored, privacy }
+  return { paths, cfg, members, log, token, host, trainer, blobs, store, model, sampler, test: test.kind === 'tokens' ? thinTokenEval(test, DAEMON_EVAL_WINDOWS) : test, samples: rows.length, restored, privacy, metrics }
 }

@@ -23,6 +23,8 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
   mdns: z.boolean().default(false),
   /** control API port on 127.0.0.1; 0 picks a free one */
   controlPort: z.number().int().min(0).max(65535).default(0),
+  /** Prometheus metrics (/metrics) and the status page (/) on 127.0.0.1; 0 picks a free one (status shows it) */
+  opsPort: z.number().int().min(0).max(65535).default(0),
   device: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   threads: z.number().int().min(1).max(256).optional(),
   /**

@@ -115,6 +115,8 @@ export interface StatusView {
   role: string
   /** members a commit on the chain proved to have equivocated: excluded for good */
   banned: string[]
+  /** the status page and Prometheus metrics (/metrics) on 127.0.0.1, null before they listen */
+  opsUrl: string | null
   device: string
   addrs: string[]
   peers: PeerView[]

@@ -198,7 +198,7 @@ export async function readToken (paths: DataDirPaths): Promise<string> {
   }
 }
 
-export interface ControlInfo { port: number, pid: number, peerId: string }
+export interface ControlInfo { port: number, pid: number, peerId: string, /** metrics and status page (ops-server.ts) */ opsPort?: number }
 
 /** Atomic: a CLI reading it while the daemon starts sees the whole file or none. */
 export async function writeControlInfo (paths: DataDirPaths, info: ControlInfo): Promise<void> {

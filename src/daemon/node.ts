@@ -8,6 +8,8 @@ import {
 } from '../net/index.js'
 import { EvidenceStore, makeEvidence, type EvidenceInput } from './evidence.js'
 import { RoundLog } from './round-log.js'
+import type { NodeMetrics } from './metrics.js'
+import { OpsServer } from './ops-server.js'
 import { toRoundConfig, RoundDriver, RefusalCode, modelBytes, type EquivocationProof, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
 import type { BatchSampler, Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
@@ -53,6 +55,8 @@ export interface NodeComponents {
   restored: EngineSnapshot | null
   /** releases under differential privacy so far (null when the run has none) */
   privacy: PrivacyLedger | null
+  /** Prometheus registry of this node: libp2p's metrics and Tapestry's */
+  metrics: NodeMetrics
 }
 
 const LATENCY_MS = 5_000
@@ -67,6 +71,8 @@ export class TapestryNode {
   private readonly timer = new RoundTimer()
   private readonly evidence: EvidenceStore
   private readonly roundLog: RoundLog
+  private ops: OpsServer | undefined
+  private opsPort: number | null = null
   /** equivocation proofs not yet carried by a commit on the chain */
   private proofs: EquivocationProof[] = []
   /** evidence records are written one after another, never racing each other */
@@ -120,7 +126,7 @@ export class TapestryNode {
       peersAhead: () => this.syncBackoff.usable(this.presence.ahead(host.libp2p.getPeers().map(p => p.toString()))),
       log,
       timeoutMs: Math.max(10_000, cfg.deadlineMs),
-      onGossipBytes: n => { this.gossipBytes += n },
+      onGossipBytes: n => { this.gossipBytes += n; this.c.metrics.gossipOut(n) },
       onCommitReceived: msg => this.timer.commitReceived(msg.round, Date.now()),
       onAnnounceReceived: (msg, from) => {
         this.presence.onAnnounce(from, msg.round)
@@ -226,7 +232,9 @@ export class TapestryNode {
       }
     })
     const port = await this.control.listen(cfg.controlPort)
-    await writeControlInfo(paths, { port, pid: process.pid, peerId: host.peerId })
+    this.ops = new OpsServer({ metrics: async () => await this.c.metrics.text(), status: () => statusView(this.view()), rounds: () => this.history })
+    this.opsPort = await this.ops.listen(cfg.opsPort)
+    await writeControlInfo(paths, { port, pid: process.pid, peerId: host.peerId, opsPort: this.opsPort })
 
     this.every(this.presence.periodMs, () => { void this.presence.publish() })
     this.every(LATENCY_MS, () => { void this.measureLatency() })
@@ -316,6 +324,7 @@ export class TapestryNode {
   private onDriverEvent (e: DriverEvent): void {
     const log = this.c.log
     this.timer.onDriverEvent(e)
+    this.c.metrics.onDriverEvent(e)
     switch (e.type) {
       case 'fetched':
         if (e.ok) {
@@ -405,6 +414,7 @@ export class TapestryNode {
         epsilon: this.c.privacy?.view().epsilon
       }
       this.history.push(h)
+      this.c.metrics.evaluated(h)
       void this.roundLog.append(h, err => { log.warn({ err: err.message }, 'round record not written to rounds.jsonl') })
       log.info({ ...h, timing: undefined }, `round ${commit.round} applied`)
     })
@@ -458,6 +468,7 @@ export class TapestryNode {
       modelId: e.modelId,
       candidates: e.candidates,
       banned: e.state.banned ?? [],
+      opsPort: this.opsPort,
       backups: e.cfg.backups,
       groupRole: p => e.groupRole(p),
       peers: this.presence.peers,
@@ -502,6 +513,7 @@ export class TapestryNode {
       await blobs.flush()
       for (const f of this.stopFns.reverse()) { try { await f() } catch {} }
       await this.control?.close()
+      await this.ops?.close()
       await clearControlInfo(paths)
       await host.stop()
       this.timer.stop()

@@ -21,6 +21,8 @@ export interface ViewSource {
   candidates: readonly string[]
   /** members excluded for equivocation (ChainState.banned) */
   banned: readonly string[]
+  /** port of the status page and metrics on 127.0.0.1 (null before they listen) */
+  opsPort: number | null
   backups: number
   groupRole: (peerId: string) => { group: number, rank: number } | null
   peers: ReadonlyMap<string, PeerInfo>
@@ -72,6 +74,7 @@ export function statusView (s: ViewSource): StatusView {
     aggregator: s.candidates[0] ?? null,
     role: roleOf(s, s.peerId),
     banned: [...s.banned],
+    opsUrl: s.opsPort != null ? `http://127.0.0.1:${s.opsPort}/` : null,
     device: s.device,
     addrs: s.addrs(),
     peers: peerTable(s),

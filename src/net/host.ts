@@ -2,6 +2,8 @@
 // ping, a run-private kad-dht, gossipsub limited to the run's four topics, discovery, gating.
 import { createHash } from 'node:crypto'
 import { createLibp2p } from 'libp2p'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { Registry } from 'prom-client'
 import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -117,6 +119,13 @@ export interface TapestryHostOptions {
    * @default every peer allowed
    */
   allowPeer?: (peerId: string) => boolean
+  /**
+   * A prom-client registry for libp2p's own metrics (connections, streams, bytes per protocol,
+   * DHT, default process metrics), e.g. the daemon's /metrics endpoint.
+   *
+   * @default no metrics
+   */
+  metricsRegistry?: Registry
   /**
    * Membership gate for gossip: consulted for every message on the run's topics after its
    * envelope signature checked and before any topic validator or handler; 'reject' drops it and
@@ -315,6 +324,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
 
   const libp2p = await createLibp2p<TapestryServices>({
     privateKey,
+    ...(options.metricsRegistry != null ? { metrics: prometheusMetrics({ registry: options.metricsRegistry }) } : {}),
     datastore: options.datastore,
     addresses: {
       listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],

@@ -8,7 +8,7 @@ function source (over: Partial<ViewSource> = {}): ViewSource {
     peerId: 'me', runId: 'run', runName: 'test run', waiting: null, refused: { connections: 0, gossip: 0, streams: 0, gossipRate: 0 }, device: 'cpu',
     addrs: () => ['/ip4/127.0.0.1/tcp/1/p2p/me'],
     connections: () => [{ peerId: 'a', addr: '/ip4/127.0.0.1/tcp/2' }],
-    round: 3, modelId: 'm3', candidates: ['a', 'me', 'b', 'c'], banned: [], backups: 2,
+    round: 3, modelId: 'm3', candidates: ['a', 'me', 'b', 'c'], banned: [], opsPort: null, backups: 2,
     groupRole: () => null,
     peers: new Map([['b', { peerId: 'b', round: 2, lastSeen: 1, latencyMs: 12 }]]),
     history: [],

@@ -112,6 +112,7 @@ function statusTable (b: StatusView, forks: number): string {
     { round: b.waiting != null ? `${b.round}, waiting for members: ${b.waiting.members} of ${b.waiting.minMembers} connected` : String(b.round) },
     { aggregator: String(b.aggregator ?? '-') }, { role: b.role }, { device: b.device }, { peers: String(b.peers.length) },
     { model: `${short(b.model.cid)} (round ${b.model.round})` },
+    { 'page, metrics': b.opsUrl != null ? `${b.opsUrl}  ${b.opsUrl}metrics` : '-' },
     { forks: forks === 0 ? 'on the one chain; never left a branch' : `left ${forks} branch(es) for the one the electorate followed (evidence kept)` },
     { excluded: b.banned.length === 0 ? 'nobody' : b.banned.map(short).join(', ') + ' (equivocation, proven on the chain)' })
   t.push({ refused: `${b.refused.connections} connections, ${b.refused.gossip} gossip messages, ${b.refused.streams} streams from non-members; ${b.refused.gossipRate} gossip messages over budget` })
