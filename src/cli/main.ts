@@ -9,6 +9,7 @@ import { registerExport } from './commands/export.js'
 import { registerEvidence } from './commands/evidence.js'
 import { registerHistory } from './commands/history.js'
 import { registerContributions } from './commands/contributions.js'
+import { registerLogs } from './commands/logs.js'
 import { readFileSync } from 'node:fs'
 
 const EXIT_BACKSTOP_MS = 2_000
@@ -31,6 +32,7 @@ registerExport(program)
 registerEvidence(program)
 registerHistory(program)
 registerContributions(program)
+registerLogs(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -53,6 +53,18 @@ test('rounds live (--last, --follow) and, with the daemon stopped, rounds, statu
   assert.ok(s.listen.length > 0, 'the address to give a partner')
   assert.equal(s.lastRound.round, rounds[rounds.length - 1].round)
 
+  // the daemon's log, from its data dir: JSON records, filtered by level and time
+  const logs = tapestry('logs', '--data-dir', dir, '--json')
+  assert.equal(logs.code, 0, logs.stderr)
+  const records = logs.stdout.trim().split('\n').map(l => JSON.parse(l) as { level: number, msg: string, time: number })
+  assert.ok(records.some(r => r.msg === 'node started'))
+  assert.ok(records.some(r => /^round \d+ applied$/.test(r.msg)))
+  const warn = tapestry('logs', '--data-dir', dir, '--json', '--level', 'warn')
+  assert.ok(warn.stdout.trim().split('\n').filter(l => l !== '').every(l => (JSON.parse(l) as { level: number }).level >= 40))
+  assert.equal(tapestry('logs', '--data-dir', dir, '--since', '1d').stdout.trim().split('\n').length, records.length, 'a day back: every record, as human lines')
+  assert.equal(tapestry('logs', '--data-dir', dir, '--since', new Date(Date.now() + 60_000).toISOString()).stdout.trim(), '', 'nothing from the future')
+  assert.equal(tapestry('logs', '--data-dir', dir, '--since', 'yesterday').code, 1, 'a bad --since is refused')
+
   const ledger = tapestry('contributions', '--data-dir', dir, '--json')
   assert.equal(ledger.code, 0, ledger.stderr)
   const l = JSON.parse(ledger.stdout) as { commits: number, members: Array<{ peerId: string, rounds: number, samples: number, bytes: number, unsized: number }> }

@@ -8,7 +8,7 @@ import { NodeConfigSchema } from '../../daemon/config.js'
 import { formatDefault, runSettingsHelp } from '../parse.js'
 import { runDaemon } from './start.js'
 import { readManifestFile } from '../../daemon/run-files.js'
-import { createLogger } from '../log.js'
+import { LOG_LEVELS, createDaemonLogger, dirExists } from '../log.js'
 import { UsageError } from '../errors.js'
 
 const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
@@ -43,8 +43,12 @@ export function registerNode (program: Command): void {
   program.command('start')
     .description('run the node in the foreground (logs to stdout); SIGTERM/SIGINT/SIGHUP stop it cleanly; refused while another daemon holds the data dir')
     .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
-    .action(async (o: { dataDir: string }) => {
-      await runDaemon(o.dataDir, createLogger(process.env.TAPESTRY_LOG ?? 'info', 1))
+    .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default: $TAPESTRY_LOG, else info); JSON lines to stdout (human lines on a terminal) and to <data dir>/daemon.log`)
+    .action(async (o: { dataDir: string, logLevel?: string }) => {
+      const level = o.logLevel ?? process.env.TAPESTRY_LOG ?? 'info'
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
+      const paths = dataDirPaths(o.dataDir)
+      await runDaemon(o.dataDir, createDaemonLogger(level, dirExists(paths.root) ? paths.log : undefined))
     })
 
   for (const [name, desc] of [
