@@ -12,7 +12,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   storage: async () => (await import('./storage.js')).benchStorage,
   crash: async () => (await import('./crash.js')).benchCrash,
   privacy: async () => (await import('./privacy.js')).benchPrivacy,
-  byzantine: async () => (await import('./byzantine.js')).benchByzantine
+  byzantine: async () => (await import('./byzantine.js')).benchByzantine,
+  cli: async () => (await import('./cli-help.js')).benchCliHelp
 }
 
 const args = process.argv.slice(2)

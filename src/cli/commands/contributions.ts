@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_DATA_DIR, dataDirPaths } from '../../daemon/datadir.js'
 import { loadRun } from '../../daemon/run-files.js'
-import { ledgerOf } from '../../daemon/ledger.js'
 import type { StoredCommit } from '../../daemon/chain-store.js'
 
 export function registerContributions (program: Command): void {
@@ -24,6 +23,7 @@ export function registerContributions (program: Command): void {
         if (line.trim() === '') continue
         try { chain.push(JSON.parse(line) as StoredCommit) } catch {}
       }
+      const { ledgerOf } = await import('../../daemon/ledger.js')
       const ledger = await ledgerOf(chain, manifest.runId)
       if (o.json) { process.stdout.write(JSON.stringify(ledger) + '\n'); return }
       if (ledger.rounds == null) { process.stdout.write(`no commits yet in ${paths.chain}\n`); return }

@@ -4,7 +4,6 @@ import type { Command } from 'commander'
 import Table from 'cli-table3'
 import { DEFAULT_DATA_DIR, dataDirPaths } from '../../daemon/datadir.js'
 import { loadRun } from '../../daemon/run-files.js'
-import { EvidenceStore, checkEvidence } from '../../daemon/evidence.js'
 import { readFile } from 'node:fs/promises'
 
 interface Row { file: string, kind?: string, round?: number, accused?: string, reporter?: string, verdict: 'proven' | 'reported' | 'invalid', detail: string }
@@ -16,6 +15,7 @@ export function registerEvidence (program: Command): void {
     .option('--file <record.json>', 'check one record (e.g. one a partner sent) against this node\'s run instead')
     .option('--json', 'print one JSON object per record', false)
     .action(async (o: Record<string, unknown>) => {
+      const { EvidenceStore, checkEvidence } = await import('../../daemon/evidence.js')
       const paths = dataDirPaths(String(o.dataDir))
       const runId = (await loadRun(paths)).runId
       const records = o.file != null

@@ -6,7 +6,6 @@ import { controlRequest, type ControlRoute } from '../../daemon/control.js'
 import type { ControlResponses, ModelView, StatusView } from '../../daemon/control-types.js'
 import { NodeConfigSchema } from '../../daemon/config.js'
 import { formatDefault, runSettingsHelp } from '../parse.js'
-import { runDaemon } from './start.js'
 import { readManifestFile } from '../../daemon/run-files.js'
 import { LOG_LEVELS, createDaemonLogger, dirExists } from '../log.js'
 import { UsageError } from '../errors.js'
@@ -48,6 +47,8 @@ export function registerNode (program: Command): void {
       const level = o.logLevel ?? process.env.TAPESTRY_LOG ?? 'info'
       if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
       const paths = dataDirPaths(o.dataDir)
+      // loaded here, not at the top: libp2p and ONNX Runtime would cost every `--help` half a second
+      const { runDaemon } = await import('./start.js')
       await runDaemon(o.dataDir, createDaemonLogger(level, dirExists(paths.root) ? paths.log : undefined))
     })
 
