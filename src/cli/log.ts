@@ -6,8 +6,13 @@ import { pino, type DestinationStream, type Logger } from 'pino'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
 
-export function createLogger (level = process.env.TAPESTRY_LOG ?? 'info', fd: 1 | 2 = 2): Logger {
-  return pino({ level, base: undefined }, pino.destination({ dest: fd, sync: true }))
+/**
+ * The logger of a one-shot command (train, sim, export …): quiet by default (warnings and errors
+ * only; TAPESTRY_LOG=info shows the rest), human lines on a terminal, JSON lines otherwise.
+ */
+export function createLogger (level = process.env.TAPESTRY_LOG ?? 'warn', fd: 1 | 2 = 2): Logger {
+  const out = fd === 1 ? process.stdout : process.stderr
+  return pino({ level, base: undefined }, out.isTTY ? humanStream(out) : pino.destination({ dest: fd, sync: true }))
 }
 
 /** daemon.log is moved to daemon.log.1 at start once it passes this size (one old file kept). */

@@ -69,7 +69,7 @@ export type NodeConfig = z.infer<typeof NodeConfigSchema>
 export function parseNodeConfig (obj: unknown, source = 'config'): NodeConfig {
   const r = NodeConfigSchema.safeParse(obj)
   if (!r.success) {
-    const { field, message } = settingsIssue(r.error)
+    const { field, message } = settingsIssue(r.error, Object.keys(NodeConfigSchema.shape))
     const custom = r.error.issues.find(i => i.code === 'custom' && i.params?.cause !== undefined)
     const cause = custom?.code === 'custom' ? custom.params?.cause : undefined
     throw new DaemonError(DaemonErrorCode.BadConfig, `${source}: ${field}: ${message}`, field, cause === undefined ? undefined : { cause })

@@ -93,10 +93,17 @@ export function checkRunSettings (s: RunSettings, ctx: z.RefinementCtx): void {
   if (t.collectMs > t.deadlineMs) ctx.addIssue({ code: 'custom', path: ['collectMs'], message: `must not exceed deadlineMs (${t.collectMs} > ${t.deadlineMs})` })
 }
 
-/** The field a zod error is about and what is wrong with it: the first issue, an unknown key named. */
-export function settingsIssue (error: z.ZodError): { field: string, message: string } {
+/**
+ * The field a zod error is about and what is wrong with it: the first issue, an unknown key named
+ * (with the closest of `known`, when one is close: a misspelling gets its correction).
+ */
+export function settingsIssue (error: z.ZodError, known: readonly string[] = []): { field: string, message: string } {
   const issue = error.issues[0]
-  if (issue.code === 'unrecognized_keys') return { field: [...issue.path, issue.keys[0]].join('.'), message: 'unknown setting' }
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]
+    const near = closest(key, known)
+    return { field: [...issue.path, key].join('.'), message: near != null ? `unknown setting (did you mean "${near}"?)` : 'unknown setting' }
+  }
   return { field: issue.path.length > 0 ? issue.path.join('.') : '(root)', message: issue.message }
 }
 
@@ -125,8 +132,30 @@ export class RunSettingsError extends RoundError {
 export function parseRunSettings (obj: unknown): RunSettings {
   const r = RunSettingsSchema.strict().superRefine(checkRunSettings).safeParse(obj)
   if (!r.success) {
-    const { field, message } = settingsIssue(r.error)
+    const { field, message } = settingsIssue(r.error, RUN_SETTING_KEYS)
     throw new RunSettingsError(field, message)
   }
   return r.data
 }
+
+/** The entry of `known` nearest to `word` (case-insensitive edit distance ≤ max(2, a third of its length)), if any. */
+export function closest (word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k.toLowerCase())
+    if (d < bestD) { best = k; bestD = d }
+  }
+  return best
+}
+
+function editDistance (a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    prev = cur
+  }
+  return prev[b.length]
+}
+

@@ -53,7 +53,7 @@ export const SimSettingsSchema = RunSettingsSchema.extend({
   .superRefine((c, ctx) => {
     // everything that would only fail mid-run is refused here
     const bad = (path: string, message: string): void => { ctx.addIssue({ code: 'custom', path: [path], message }) }
-    if (c.backups >= c.nodes) bad('backups', `must be smaller than the number of nodes (k = ${c.backups}, nodes = ${c.nodes})`)
+    // backups ≥ nodes is clamped to nodes − 1 by toRoundConfig, as in the daemon: `--nodes 2` runs
     for (const r of c.crashRounds) if (r >= c.rounds) bad('crashRounds', `crash round ${r} is beyond the last round (${c.rounds - 1})`)
     if (c.mode === 'gossip' && c.nodes > 2000 && !c.synthetic) bad('mode', 'gossip mode with training is limited to 2,000 nodes (every node folds every update)')
     if (new Set(c.attack).size !== c.attack.length) bad('attack', 'lists a kind twice')
@@ -123,7 +123,7 @@ export function applySetting (c: SimConfig, key: string, raw: string): SimConfig
 export function validateSimConfig (c: SimConfig): SimConfig {
   const r = SimSettingsSchema.safeParse(c)
   if (!r.success) {
-    const { field, message } = settingsIssue(r.error)
+    const { field, message } = settingsIssue(r.error, Object.keys(SimSettingsSchema.shape))
     throw new SimError(SimErrorCode.CONFIG, `${field}: ${message}`, { field })
   }
   // the widest fold of the run bounds every rule: one that needs more inputs can never run

@@ -18,7 +18,11 @@ test('init creates identity, config and token; a second init is refused; bad con
     const cfg = JSON.parse(await readFile(join(d, 'config.json'), 'utf8')) as Record<string, unknown>
     assertRefused(tapestry('init', '--data-dir', d, '--run', join(d, 'run.json')), 'ERR_DAEMON_DATA_DIR_EXISTS')
     assertRefused(tapestry('run', 'create', '--data-dir', d, '--name', 'again'), 'ERR_DAEMON_DATA_DIR_EXISTS')
-    assertRefused(tapestry('status', '--data-dir', d), 'ERR_DAEMON_NOT_RUNNING')
+    // with no daemon, status answers from the data dir
+    const offline = tapestry('status', '--data-dir', d)
+    assert.equal(offline.code, 0, offline.stderr)
+    assert.match(offline.stdout, /not running/)
+    assertRefused(tapestry('peers', '--data-dir', d), 'ERR_DAEMON_NOT_RUNNING')
     await writeFile(join(d, 'config.json'), JSON.stringify({ ...cfg, codec: 'topk:7+q9' }))
     assertRefused(tapestry('start', '--data-dir', d), 'ERR_DAEMON_CONFIG', 'codec')
     // a valid setting that differs from the manifest's: the node cannot start, and says which
@@ -34,7 +38,7 @@ test('init creates identity, config and token; a second init is refused; bad con
 test('sim refuses bad settings before running', () => {
   for (const [args, code, names] of [
     [['--topology', 'hypercube'], 'ERR_SIM_TOPOLOGY', 'hypercube'],
-    [['--nodes', '4', '--backups', '4'], 'ERR_SIM_CONFIG', 'backups'],
+    [['--nodes', '4', '--quorum', '2'], 'ERR_SIM_CONFIG', 'quorum'],
     [['--leave-rate', '-2'], 'ERR_SIM_CONFIG', 'leave-rate'],
     [['--compare', 'codec'], 'ERR_SIM_CONFIG', '--compare']
   ] as const) {

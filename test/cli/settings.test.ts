@@ -87,7 +87,7 @@ test('sim --config reads run settings in the node config\'s keys, flags on top; 
       assert.equal(err.detail.field, 'outerMomentum')
       return true
     })
-    await assert.rejects(parseSimOptions({ nodes: '4', backups: '4' }), (err: unknown) => err instanceof SimError && err.code === SimErrorCode.CONFIG && err.detail.field === 'backups')
+    await assert.rejects(parseSimOptions({ nodes: '4', quorum: '2' }), (err: unknown) => err instanceof SimError && err.code === SimErrorCode.CONFIG && err.detail.field === 'quorum')
     await assert.rejects(parseSimOptions({ collectMs: '30000' }), (err: unknown) => err instanceof SimError && err.code === SimErrorCode.CONFIG && err.detail.field === 'collectMs')
   } finally { await rm(dir, { recursive: true }) }
 })

@@ -168,5 +168,5 @@ test('the wrapper passes the exit code of a failed command through', { skip: OLD
   const r = spawnTapestry(['status', '--data-dir', join(tmpdir(), 'tp-none-here')], { node: OLD_NODE })
   const exit = await exitWithin(r, 30_000)
   assert.equal(exit.code, 1)
-  assert.match(r.output(), /\[ERR_DAEMON_NOT_RUNNING\]/)
+  assert.match(r.output(), /\[ERR_DAEMON_NO_RUN\]/)
 })

@@ -65,3 +65,8 @@ test('the daemon and the simulator map the same settings to the same RoundConfig
   const simDefaults = { ...DEFAULT_SIM_CONFIG, nodes: 8 }
   assert.deepEqual(toRoundConfig(parseNodeConfig({}), { runId: 'r', members: 8 }), toRoundConfig(simDefaults, { runId: 'r', members: 8 }))
 })
+
+test('a misspelled config key is refused with the closest known key', () => {
+  assert.throws(() => parseNodeConfig({ innerStep: 5 }), (e: Error) => /innerStep: unknown setting \(did you mean "innerSteps"\?\)/.test(e.message))
+  assert.throws(() => parseNodeConfig({ zzzzzzzz: 5 }), (e: Error) => /zzzzzzzz: unknown setting$/.test(e.message))
+})

@@ -6,7 +6,7 @@ import { SyntheticBackend } from '../../src/sim/backend.js'
 import { parseComparison } from '../../src/sim/experiment.js'
 import { SimError, SimErrorCode } from '../../src/sim/errors.js'
 import { AggregateError, AggregateErrorCode } from '../../src/aggregate/index.js'
-import { FOLD_FALLBACK } from '../../src/round/index.js'
+import { FOLD_FALLBACK, toRoundConfig } from '../../src/round/index.js'
 
 const base: SimConfig = { ...DEFAULT_SIM_CONFIG, nodes: 12, rounds: 4, innerSteps: 5, synthetic: true, syntheticParams: 2000, baselines: false, deadlineMs: 4000, collectMs: 2000, evalEvery: 1 }
 
@@ -149,7 +149,8 @@ test('bad settings are refused before anything runs', () => {
     })
   }
   refused(() => applySetting(base, 'topology', 'hypercube'), SimErrorCode.TOPOLOGY)
-  refused(() => validateSimConfig({ ...base, backups: 12 }), SimErrorCode.CONFIG, 'backups')
+  // more backups than peers are clamped to nodes − 1, as in the daemon (so `--nodes 2` runs)
+  assert.equal(toRoundConfig(validateSimConfig({ ...base, backups: 12 }), { runId: 'r', members: base.nodes }).backups, base.nodes - 1)
   refused(() => applySetting(base, 'leave-rate', '-1'), SimErrorCode.CONFIG, 'leavePerHour')
   refused(() => applySetting(base, 'loss', '1.5'), SimErrorCode.CONFIG, 'link.loss')
   refused(() => applySetting(base, 'mode', 'carrier-pigeon'), SimErrorCode.CONFIG, 'mode')
@@ -158,7 +159,7 @@ test('bad settings are refused before anything runs', () => {
   refused(() => applySetting(base, 'codec', 'topk:2+q4'), SimErrorCode.CONFIG, 'codec')
   refused(() => applySetting(base, 'frobnicate', '1'), SimErrorCode.CONFIG, 'frobnicate')
   refused(() => parseComparison(base, 'codec'), SimErrorCode.CONFIG)
-  refused(() => parseComparison(base, 'backups=1,40'), SimErrorCode.CONFIG, 'backups')
+  refused(() => parseComparison(base, 'backups=1,-1'), SimErrorCode.CONFIG, 'backups')
   refused(() => validateSimConfig({ ...base, crashRounds: [9] }), SimErrorCode.CONFIG, 'crashRounds')
 })
 

@@ -1,7 +1,7 @@
 // `tapestry contributions`: the contribution ledger of a node's chain (who contributed accepted
 // updates in which rounds, with samples and bytes), read and checked offline from the signed commits.
 import type { Command } from 'commander'
-import Table from 'cli-table3'
+import { table } from '../table.js'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_DATA_DIR, dataDirPaths } from '../../daemon/datadir.js'
@@ -28,7 +28,7 @@ export function registerContributions (program: Command): void {
       if (o.json) { process.stdout.write(JSON.stringify(ledger) + '\n'); return }
       if (ledger.rounds == null) { process.stdout.write(`no commits yet in ${paths.chain}\n`); return }
       process.stdout.write(`run ${manifest.body.name} (${manifest.runId}): ${ledger.commits} signed commits, rounds ${ledger.rounds.first}–${ledger.rounds.last}, every signature checked\n`)
-      const t = new Table({ head: ['member', 'rounds', 'first', 'last', 'samples', 'bytes', 'aggregated'] })
+      const t = table({ head: ['member', 'rounds', 'first', 'last', 'samples', 'bytes', 'aggregated'] })
       for (const m of ledger.members) {
         t.push([m.peerId, String(m.rounds), m.firstRound >= 0 ? String(m.firstRound) : '-', m.lastRound >= 0 ? String(m.lastRound) : '-', String(m.samples),
           m.unsized > 0 ? `${m.bytes} (+${m.unsized} unsized)` : String(m.bytes), String(m.aggregated)])

@@ -1,7 +1,7 @@
 // `tapestry evidence`: the signed evidence records a node keeps of faults it proved, each checked
 // again from its own signatures — offline, from the data directory, with or without the daemon.
 import type { Command } from 'commander'
-import Table from 'cli-table3'
+import { table } from '../table.js'
 import { DEFAULT_DATA_DIR, dataDirPaths } from '../../daemon/datadir.js'
 import { loadRun } from '../../daemon/run-files.js'
 import { readFile } from 'node:fs/promises'
@@ -36,7 +36,7 @@ export function registerEvidence (program: Command): void {
       } else if (rows.length === 0) {
         process.stdout.write(`no evidence in ${paths.evidence}\n`)
       } else {
-        const t = new Table({ head: ['round', 'kind', 'accused', 'verdict', 'detail'], wordWrap: true, colWidths: [7, 14, 16, 10, 60] })
+        const t = table({ head: ['round', 'kind', 'accused', 'verdict', 'detail'], wordWrap: true, colWidths: [7, 14, 16, 10, 60] })
         for (const r of rows) t.push([r.round ?? '-', r.kind ?? '-', r.accused != null ? `…${r.accused.slice(-12)}` : '-', r.verdict, r.detail])
         process.stdout.write(t.toString() + '\n')
       }

@@ -1,7 +1,7 @@
 // `tapestry rounds [--last N] [--follow]` and `tapestry status`, from the running daemon or, when
 // it is stopped, from what its data directory keeps (rounds.jsonl, the chain, run.json, config).
 import type { Command } from 'commander'
-import Table from 'cli-table3'
+import { table } from '../table.js'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_DATA_DIR, dataDirPaths, type DataDirPaths } from '../../daemon/datadir.js'
@@ -39,7 +39,7 @@ function roundLine (r: RoundHistory): string {
 }
 
 function roundsTable (rounds: RoundHistory[]): string {
-  const t = new Table({ head: ['round', 'aggregator', 'rank', 'updates', 'loss', 'accuracy / bpb', 'bytes', 'dense bytes'] })
+  const t = table({ head: ['round', 'aggregator', 'rank', 'updates', 'loss', 'accuracy / bpb', 'bytes', 'dense bytes'] })
   for (const r of rounds) {
     t.push([String(r.round), short(r.aggregator), String(r.rank), String(r.included), r.loss != null ? r.loss.toFixed(4) : '-',
       r.bitsPerByte != null ? `${r.bitsPerByte.toFixed(3)} bpb` : pct(r.accuracy), String(r.bytes), String(r.bytesDense)])
@@ -98,7 +98,7 @@ export function registerHistory (program: Command): void {
       const lastRound = rounds[rounds.length - 1]
       const view = { running: false, runId: manifest.runId, runName: manifest.body.name, listen: config.listen ?? [], lastRound: lastRound ?? null, forksLeft: forks.length }
       if (o.json) { process.stdout.write(JSON.stringify(view) + '\n'); return }
-      const t = new Table()
+      const t = table()
       t.push({ daemon: 'not running' }, { run: `${view.runName} (${view.runId})` }, { listen: view.listen.join('\n') || '-' },
         { 'last round': lastRound != null ? `${lastRound.round} (${new Date(lastRound.at).toISOString()}), ${lastRound.included} updates, loss ${lastRound.loss?.toFixed(4) ?? '-'}` : 'none yet' },
         { forks: forks.length === 0 ? 'none left' : `left ${forks.length} branch(es) for the electorate's (kept in ${join(paths.chain, 'forks')})` })
@@ -107,7 +107,7 @@ export function registerHistory (program: Command): void {
 }
 
 function statusTable (b: StatusView, forks: number): string {
-  const t = new Table()
+  const t = table()
   t.push({ 'peer id': b.peerId }, { run: `${b.runName} (${b.runId})` }, { listen: b.addrs.join('\n') || '-' },
     { round: b.waiting != null ? `${b.round}, waiting for members: ${b.waiting.members} of ${b.waiting.minMembers} connected` : String(b.round) },
     { aggregator: String(b.aggregator ?? '-') }, { role: b.role }, { device: b.device }, { peers: String(b.peers.length) },

@@ -1,6 +1,6 @@
 // Operator commands for one node: init, start (foreground daemon), stop, status, peers, rounds, model.
 import type { Command } from 'commander'
-import Table from 'cli-table3'
+import { table } from '../table.js'
 import { initDataDir, dataDirPaths, readControlInfo, readToken, DEFAULT_DATA_DIR } from '../../daemon/datadir.js'
 import { controlRequest, type ControlRoute } from '../../daemon/control.js'
 import type { ControlResponses, ModelView, StatusView } from '../../daemon/control-types.js'
@@ -99,7 +99,7 @@ function render (route: ControlRoute, body: ControlResponses[ControlRoute]): str
   switch (route) {
     case 'status': {
       const b = body as StatusView
-      const t = new Table()
+      const t = table()
       t.push({ 'peer id': b.peerId }, { run: `${b.runName} (${b.runId})` }, { listen: b.addrs.join('\n') || '-' }, { round: b.waiting != null ? `${b.round}, waiting for members: ${b.waiting.members} of ${b.waiting.minMembers} connected` : String(b.round) }, { aggregator: String(b.aggregator ?? '-') },
         { role: b.role }, { device: b.device }, { peers: String(b.peers.length) }, { model: `${short(b.model.cid)} (round ${b.model.round})` })
       t.push({ refused: `${b.refused.connections} connections, ${b.refused.gossip} gossip messages, ${b.refused.streams} streams from non-members; ${b.refused.gossipRate} gossip messages over budget` })
@@ -107,19 +107,19 @@ function render (route: ControlRoute, body: ControlResponses[ControlRoute]): str
       return t.toString()
     }
     case 'peers': {
-      const t = new Table({ head: ['peer', 'role', 'latency', 'round', 'address'] })
+      const t = table({ head: ['peer', 'role', 'latency', 'round', 'address'] })
       for (const p of (body as ControlResponses['peers']).peers) t.push([short(p.peerId), p.role, p.latencyMs != null ? `${p.latencyMs} ms` : '-', String(p.round), p.addrs[0] ?? '-'])
       return t.toString()
     }
     case 'rounds': {
-      const t = new Table({ head: ['round', 'aggregator', 'rank', 'updates', 'loss', 'accuracy', 'bytes', 'dense bytes'] })
+      const t = table({ head: ['round', 'aggregator', 'rank', 'updates', 'loss', 'accuracy', 'bytes', 'dense bytes'] })
       for (const r of (body as ControlResponses['rounds']).rounds) {
         t.push([String(r.round), short(r.aggregator), String(r.rank), String(r.included), r.loss != null ? r.loss.toFixed(4) : '-', pct(r.accuracy), String(r.bytes), String(r.bytesDense)])
       }
       return t.toString()
     }
     case 'model': {
-      const t = new Table()
+      const t = table()
       for (const [k, v] of Object.entries(body as ModelView)) t.push({ [k]: k === 'layout' ? String(v).slice(0, 60) : String(v) })
       return t.toString()
     }

@@ -1,6 +1,6 @@
 // `tapestry run create | admit | remove | show`: the signed manifest of a closed run and who belongs to it.
 import type { Command } from 'commander'
-import Table from 'cli-table3'
+import { table } from '../table.js'
 import { admit, changeMembership, verifyRosterDoc, canonicalJson, isCanonicalPeerId, type RosterDoc, type SignedManifest } from '../../manifest/index.js'
 import { DEFAULT_DATA_DIR, dataDirPaths, loadIdentity } from '../../daemon/datadir.js'
 import { createRun } from '../../daemon/create-run.js'
@@ -151,11 +151,11 @@ export function registerRun (program: Command): void {
         process.stdout.write(JSON.stringify({ runId: manifest.runId, name: b.name, creator: b.creator, createdAt: b.createdAt, admins: b.admins, minMembers: b.minMembers, settings: b.settings, round, members, documents: docs.map(d => d.doc) }) + '\n')
         return
       }
-      const t = new Table()
+      const t = table()
       t.push({ run: `${b.name}` }, { 'run id': manifest.runId }, { creator: b.creator }, { created: b.createdAt }, { admins: b.admins.join('\n') },
         { 'min members': String(b.minMembers) }, { settings: canonicalJson(b.settings).replace(/,"/g, ', "') })
       process.stdout.write(t.toString() + '\n')
-      const m = new Table({ head: ['member', 'capacity', 'samples', 'since'] })
+      const m = table({ head: ['member', 'capacity', 'samples', 'since'] })
       for (const x of members) {
         const adm = docs.find(d => d.doc.peerId === x.peerId)
         m.push([x.peerId, String(x.capacity), String(x.samples ?? 1), b.members.some(f => f.peerId === x.peerId) ? 'founding' : adm != null ? `admitted by ${adm.doc.signer.slice(-6)}` : '-'])

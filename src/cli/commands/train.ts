@@ -7,6 +7,8 @@ import { modelLayout, type LossName, type ModelSpec, type OptimizerSpec } from '
 import { parseChoice, parseFloatFlag, parseIntFlag } from '../parse.js'
 import { UsageError } from '../errors.js'
 import { createLogger } from '../log.js'
+import { access, constants } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 
 export interface TrainOptions {
   /** a built-in model; 'mlp' placeholder when modelFile is set */
@@ -111,6 +113,8 @@ function testMetrics (t: EvalResult): string {
 
 async function train (o: TrainOptions): Promise<void> {
   const log = createLogger()
+  // where the result goes is checked before minutes of training, not after
+  if (o.save != null) await assertWritableDir(o.save, '--save')
   const file = o.modelFile !== undefined ? await loadOnnxModelFile(o.modelFile, o.onnx) : undefined
   if (file !== undefined && file.accepts !== dataKindOf(o.data)) throw new TrainError(TrainErrorCode.ModelDataMismatch, `${o.modelFile} takes ${file.accepts} data; ${o.data} is ${dataKindOf(o.data)} data`)
   if (o.model !== 'gpt' && o.modelFile === undefined && (o.shape?.layers ?? o.shape?.heads ?? o.shape?.width) !== undefined) throw new UsageError('--layers, --heads and --width shape the gpt model only')
@@ -172,3 +176,14 @@ async function train (o: TrainOptions): Promise<void> {
       `final loss ${out.finalLoss.toFixed(4)}  ${testMetrics(r.test)}  ${out.stepsPerSecond.toFixed(0)} steps/s\n`)
   }
 }
+
+/** The directory `file` would be written to exists and is writable; else a UsageError naming the flag. */
+async function assertWritableDir (file: string, flag: string): Promise<void> {
+  const dir = dirname(resolve(file))
+  try {
+    await access(dir, constants.W_OK)
+  } catch {
+    throw new UsageError(`${flag} ${file}: directory ${dir} does not exist or is not writable`)
+  }
+}
+
