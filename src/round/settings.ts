@@ -158,4 +158,3 @@ function editDistance (a: string, b: string): number {
   }
   return prev[b.length]
 }
-

@@ -186,4 +186,3 @@ async function assertWritableDir (file: string, flag: string): Promise<void> {
     throw new UsageError(`${flag} ${file}: directory ${dir} does not exist or is not writable`)
   }
 }
-
