@@ -4,6 +4,7 @@ import { LocalCluster, sleep } from '../../daemon/cluster.js'
 import type { RoundHistory } from '../../daemon/node.js'
 import { parseIntFlag } from '../parse.js'
 import { UsageError } from '../errors.js'
+import { rm } from 'node:fs/promises'
 
 export interface DemoSummary {
   nodes: number
@@ -54,6 +55,11 @@ export interface DemoOptions {
   /** update mode and, for hierarchical, members per group @default gossip */
   mode?: 'gossip' | 'aggregator' | 'hierarchical'
   groupSize?: number
+  /**
+   * keep the daemons running after the rounds (until interrupted) and their data dirs afterwards,
+   * to explore them with status, rounds, the status page; otherwise a temp dir is removed at the end
+   */
+  keep?: boolean
   json: boolean
   say: (s: string) => void
 }
@@ -61,7 +67,9 @@ export interface DemoOptions {
 export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
   const t0 = Date.now()
   const config = { ...DEMO_CONFIG, ...(o.model === 'gpt' ? DEMO_GPT_CONFIG : {}), mode: o.mode ?? 'gossip', ...(o.groupSize != null ? { groupSize: o.groupSize } : {}) }
-  const cluster = await LocalCluster.create({ nodes: o.nodes, rounds: o.rounds, dir: o.dir, config, minMembers: o.nodes, env: { TAPESTRY_LOG: 'info' } })
+  const keep = o.keep === true
+  // with --keep the daemons run on past the rounds shown (0: until stopped)
+  const cluster = await LocalCluster.create({ nodes: o.nodes, rounds: keep ? 0 : o.rounds, dir: o.dir, config, minMembers: o.nodes, env: { TAPESTRY_LOG: 'info' } })
   o.say(`starting ${o.nodes} daemons in ${cluster.dir}`)
   try {
     await cluster.startAll()
@@ -87,6 +95,7 @@ export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
     const last = histories.map(h => h[h.length - 1]).filter(r => r != null)
     const bytesSent = last.reduce((a, r) => a + r.bytes, 0)
     const bytesDense = last.reduce((a, r) => a + r.bytesDense, 0)
+    if (keep) await exploreUntilInterrupted(cluster, o.say)
     return {
       nodes: o.nodes,
       rounds: Math.min(...histories.map(h => h.length)),
@@ -103,7 +112,23 @@ export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
   } finally {
     await cluster.stopAll()
     await sleep(100)
+    // a temp dir of ours goes (16–76 MB a run); one the user named, or asked to keep, stays
+    if (o.dir == null && !keep) await rm(cluster.dir, { recursive: true, force: true })
   }
+}
+
+/** --keep: say how to look around, then wait for Ctrl-C (or SIGTERM) before the daemons stop. */
+async function exploreUntilInterrupted (cluster: LocalCluster, say: (s: string) => void): Promise<void> {
+  const status = await cluster.query(0, 'status').catch(() => undefined)
+  say(`the daemons keep running; look around:`)
+  if (status?.opsUrl != null) say(`  status page  ${status.opsUrl}   metrics ${status.opsUrl}metrics`)
+  for (const n of cluster.nodes) say(`  node ${n.index}       tapestry status --data-dir ${n.dataDir}`)
+  say('press Ctrl-C to stop them (their data dirs stay)')
+  await new Promise<void>(resolve => {
+    const done = (): void => { process.off('SIGINT', done); process.off('SIGTERM', done); resolve() }
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+  })
 }
 
 export function registerDemo (program: Command): void {
@@ -115,6 +140,7 @@ export function registerDemo (program: Command): void {
     .option('--mode <mode>', 'gossip | aggregator | hierarchical', 'gossip')
     .option('--model <name>', 'mlp (MNIST digits) | gpt (byte-level GPT on the State of the Union addresses, sharded by speaker; slow on a laptop: minutes per round)', 'mlp')
     .option('--group-size <n>', 'hierarchical mode: members per group', '2')
+    .option('--keep', 'after the rounds, keep the daemons running (until Ctrl-C) and their data dirs, to explore them; without it a temp dir is removed at the end', false)
     .option('--json', 'print one JSON object on stdout', false)
     .action(async (raw: Record<string, unknown>) => {
       const nodes = parseIntFlag('nodes', raw.nodes as string, 2, 32)
@@ -126,9 +152,10 @@ export function registerDemo (program: Command): void {
       if (model !== 'mlp' && model !== 'gpt') throw new UsageError(`--model must be mlp or gpt, got "${model}"`)
       const json = raw.json === true
       const say = (s: string): void => { (json ? process.stderr : process.stdout).write(s + '\n') }
-      const s = await runDemo({ model, nodes, rounds, dir: raw.dir as string | undefined, mode, groupSize: mode === 'hierarchical' ? groupSize : undefined, json, say })
+      const keep = raw.keep === true
+      const s = await runDemo({ model, nodes, rounds, dir: raw.dir as string | undefined, mode, groupSize: mode === 'hierarchical' ? groupSize : undefined, keep, json, say })
       if (json) { process.stdout.write(JSON.stringify(s) + '\n'); return }
       say(`done: ${s.nodes} nodes, ${s.rounds} rounds in ${s.seconds.toFixed(0)} s; ${s.finalHeldOutBitsPerByte != null ? `${s.finalHeldOutBitsPerByte.toFixed(3)} bits/byte held out` : `accuracy ${s.finalAccuracy != null ? (100 * s.finalAccuracy).toFixed(2) + '%' : '-'}`}; ` +
-        `${(s.bytesSent / 1e6).toFixed(2)} MB on the wire vs ${(s.bytesDense / 1e6).toFixed(1)} MB dense (${s.compression.toFixed(0)}× less); aggregators ${[...new Set(s.aggregators)].length} distinct; logs in ${s.dir}`)
+        `${(s.bytesSent / 1e6).toFixed(2)} MB on the wire vs ${(s.bytesDense / 1e6).toFixed(1)} MB dense (${s.compression.toFixed(0)}× less); aggregators ${[...new Set(s.aggregators)].length} distinct; ${raw.dir != null || keep ? `data dirs and logs in ${s.dir}` : 'temp data removed (--keep or --dir to keep it)'}`)
     })
 }
