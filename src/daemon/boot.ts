@@ -48,11 +48,11 @@ function ownData (path: string, schema: Dataset, runData: string): Dataset {
 /** A language model's per-round evaluation: this many evenly spaced held-out windows (a full pass costs minutes). */
 const DAEMON_EVAL_WINDOWS = 256
 
-export async function openComponents (dataDir: string, log: Logger): Promise<NodeComponents> {
+export async function openComponents (dataDir: string, log: Logger, overrides: Record<string, unknown> = {}): Promise<NodeComponents> {
   const paths = dataDirPaths(dataDir)
   // the run first: a data dir from before manifests gets the one instruction that fixes it
   const manifest = await loadRun(paths)
-  const cfg = await loadNodeConfig(paths.config)
+  const cfg = await loadNodeConfig(paths.config, overrides)
   // a node whose settings differ from the run's would split from it: refuse, naming every field
   assertSettingsAgree(manifest, runSettingsOf(cfg))
   const key = await loadIdentity(paths)

@@ -77,7 +77,33 @@ export function parseNodeConfig (obj: unknown, source = 'config'): NodeConfig {
   return r.data
 }
 
-export async function loadNodeConfig (path: string): Promise<NodeConfig> {
+/**
+ * Config fields from the environment: `TAPESTRY_<FIELD>` with the field in SCREAMING_SNAKE_CASE
+ * (`TAPESTRY_OPS_PORT=9464` → opsPort, `TAPESTRY_LISTEN=/ip4/…,/ip4/…`). Values are JSON where
+ * they parse (numbers, booleans, arrays), else text; a list field also takes a comma list. Other
+ * TAPESTRY_ variables (TAPESTRY_LOG …) are not config fields and are left alone.
+ */
+export function configFromEnv (env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(NodeConfigSchema.shape)) {
+    const raw = env[`TAPESTRY_${key.replace(/[A-Z]/g, c => `_${c}`).toUpperCase()}`]
+    if (raw === undefined) continue
+    let v: unknown = raw
+    try { v = JSON.parse(raw) } catch {}
+    const shape = NodeConfigSchema.shape[key as keyof typeof NodeConfigSchema.shape] as { parse: (x: unknown) => unknown }
+    let sample: unknown
+    try { sample = shape.parse(undefined) } catch {}
+    if (Array.isArray(sample) && typeof v === 'string') v = v.split(',').map(s => s.trim()).filter(s => s !== '')
+    out[key] = v
+  }
+  return out
+}
+
+/**
+ * The node's config: config.json, then the environment over it (configFromEnv), then `overrides`
+ * (the command's flags) over both. Each layer is checked as one config, so a bad field names itself.
+ */
+export async function loadNodeConfig (path: string, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<NodeConfig> {
   let text: string
   try { text = await readFile(path, 'utf8') } catch (err) {
     throw new DaemonError(DaemonErrorCode.NoDataDir, `cannot read ${path}: ${(err as Error).message} (run \`tapestry init\` first)`)
@@ -86,5 +112,6 @@ export async function loadNodeConfig (path: string): Promise<NodeConfig> {
   try { obj = JSON.parse(text) } catch (err) {
     throw new DaemonError(DaemonErrorCode.BadConfig, `${path}: not valid JSON (${(err as Error).message})`)
   }
-  return parseNodeConfig(obj, path)
+  const layered = { ...(obj as Record<string, unknown>), ...configFromEnv(env), ...overrides }
+  return parseNodeConfig(layered, path)
 }

@@ -97,8 +97,8 @@ export class TapestryNode {
   private resolveStopped!: () => void
 
   /** Opens the data directory's components and starts the node on them. */
-  static async start (dataDir: string, log: Logger): Promise<TapestryNode> {
-    const c = await openComponents(dataDir, log)
+  static async start (dataDir: string, log: Logger, overrides: Record<string, unknown> = {}): Promise<TapestryNode> {
+    const c = await openComponents(dataDir, log, overrides)
     const node = new TapestryNode(c)
     try {
       await node.run()

@@ -1,7 +1,10 @@
 // The node's config extends the run settings: defaults, typed errors naming the field, old files, and the same RoundConfig as the simulator.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseNodeConfig } from '../../src/daemon/config.js'
+import { configFromEnv, loadNodeConfig, parseNodeConfig } from '../../src/daemon/config.js'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { DaemonError, DaemonErrorCode } from '../../src/daemon/errors.js'
 import { DEFAULT_SIM_CONFIG, applySetting, validateSimConfig } from '../../src/sim/config.js'
 import { RUN_DEFAULTS, RUN_SETTING_KEYS, toRoundConfig, type RunSettingKey } from '../../src/round/index.js'
@@ -69,4 +72,22 @@ test('the daemon and the simulator map the same settings to the same RoundConfig
 test('a misspelled config key is refused with the closest known key', () => {
   assert.throws(() => parseNodeConfig({ innerStep: 5 }), (e: Error) => /innerStep: unknown setting \(did you mean "innerSteps"\?\)/.test(e.message))
   assert.throws(() => parseNodeConfig({ zzzzzzzz: 5 }), (e: Error) => /zzzzzzzz: unknown setting$/.test(e.message))
+})
+
+test('config layers: config.json < TAPESTRY_<FIELD> environment < flags', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tp-layers-'))
+  try {
+    const file = join(dir, 'config.json')
+    await writeFile(file, JSON.stringify({ opsPort: 1, keepRounds: 4 }))
+    const env = { TAPESTRY_OPS_PORT: '2', TAPESTRY_LISTEN: '/ip4/127.0.0.1/tcp/5,/ip4/127.0.0.1/tcp/6', TAPESTRY_LOG: 'debug' }
+    assert.deepEqual(configFromEnv(env), { opsPort: 2, listen: ['/ip4/127.0.0.1/tcp/5', '/ip4/127.0.0.1/tcp/6'] }, 'only config fields; TAPESTRY_LOG is not one')
+    const fromEnv = await loadNodeConfig(file, {}, env)
+    assert.equal(fromEnv.opsPort, 2)
+    assert.equal(fromEnv.keepRounds, 4, 'the file where nothing overrides it')
+    assert.equal((await loadNodeConfig(file, { opsPort: 3 }, env)).opsPort, 3, 'flags win')
+    assert.equal((await loadNodeConfig(file, {}, {})).opsPort, 1)
+    await assert.rejects(loadNodeConfig(file, {}, { TAPESTRY_OPS_PORT: 'ninety' }), (e: Error) => /opsPort/.test(e.message))
+  } finally {
+    await rm(dir, { recursive: true })
+  }
 })

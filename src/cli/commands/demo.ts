@@ -120,7 +120,7 @@ export async function runDemo (o: DemoOptions): Promise<DemoSummary> {
 /** --keep: say how to look around, then wait for Ctrl-C (or SIGTERM) before the daemons stop. */
 async function exploreUntilInterrupted (cluster: LocalCluster, say: (s: string) => void): Promise<void> {
   const status = await cluster.query(0, 'status').catch(() => undefined)
-  say(`the daemons keep running; look around:`)
+  say('the daemons keep running; look around:')
   if (status?.opsUrl != null) say(`  status page  ${status.opsUrl}   metrics ${status.opsUrl}metrics`)
   for (const n of cluster.nodes) say(`  node ${n.index}       tapestry status --data-dir ${n.dataDir}`)
   say('press Ctrl-C to stop them (their data dirs stay)')

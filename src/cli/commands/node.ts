@@ -42,14 +42,15 @@ export function registerNode (program: Command): void {
   program.command('start')
     .description('run the node in the foreground (logs to stdout); SIGTERM/SIGINT/SIGHUP stop it cleanly; refused while another daemon holds the data dir')
     .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
+    .option('--set <key=value...>', 'config fields for this start only, over config.json and TAPESTRY_<FIELD> environment variables (e.g. --set opsPort=9464)')
     .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default: $TAPESTRY_LOG, else info); JSON lines to stdout (human lines on a terminal) and to <data dir>/daemon.log`)
-    .action(async (o: { dataDir: string, logLevel?: string }) => {
+    .action(async (o: { dataDir: string, logLevel?: string, set?: string[] }) => {
       const level = o.logLevel ?? process.env.TAPESTRY_LOG ?? 'info'
       if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
       const paths = dataDirPaths(o.dataDir)
       // loaded here, not at the top: libp2p and ONNX Runtime would cost every `--help` half a second
       const { runDaemon } = await import('./start.js')
-      await runDaemon(o.dataDir, createDaemonLogger(level, dirExists(paths.root) ? paths.log : undefined))
+      await runDaemon(o.dataDir, createDaemonLogger(level, dirExists(paths.root) ? paths.log : undefined), { overrides: configFromFlags({ set: o.set }) })
     })
 
   for (const [name, desc] of [

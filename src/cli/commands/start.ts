@@ -17,6 +17,8 @@ export interface RunDaemonOptions {
    * @default 30_000
    */
   stopTimeoutMs?: number
+  /** config fields over config.json and the environment (start's --set) */
+  overrides?: Record<string, unknown>
 }
 
 /** Runs the node in this process until it stops; resolves after a clean stop, throws on a failed start. */
@@ -34,7 +36,7 @@ export async function runDaemon (dataDir: string, log: Logger, o: RunDaemonOptio
   }
   let node: TapestryNode
   try {
-    node = await TapestryNode.start(dataDir, log)
+    node = await TapestryNode.start(dataDir, log, o.overrides)
   } catch (err) {
     const e = err as { code?: string, message?: string }
     log.fatal({ code: e.code, err: e.message ?? String(err) }, 'start failed')
