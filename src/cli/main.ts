@@ -10,6 +10,7 @@ import { registerEvidence } from './commands/evidence.js'
 import { registerHistory } from './commands/history.js'
 import { registerContributions } from './commands/contributions.js'
 import { registerLogs } from './commands/logs.js'
+import { registerCatalog } from './commands/catalog.js'
 import { readFileSync } from 'node:fs'
 
 const EXIT_BACKSTOP_MS = 2_000
@@ -33,6 +34,7 @@ registerEvidence(program)
 registerHistory(program)
 registerContributions(program)
 registerLogs(program)
+registerCatalog(program)
 
 try {
   await program.parseAsync(process.argv)

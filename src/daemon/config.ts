@@ -39,6 +39,16 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
   /** this node's own text (a folder of .txt or a .jsonl): trained instead of a shard of the shipped corpus; it never leaves the node */
   dataPath: z.string().min(1).optional(),
   shard: z.number().int().min(0).default(0),
+  /**
+   * what this node says of its data in the run's catalog (the DHT; `tapestry catalog`): a name, its
+   * language, licence and a description. Never the data; its size is counted here. Absent: nothing published
+   */
+  catalog: z.strictObject({
+    name: z.string().min(1).max(200),
+    language: z.string().max(50).optional(),
+    licence: z.string().max(100).optional(),
+    description: z.string().max(1000).optional()
+  }).optional(),
   /** stop after this many rounds (0 = run until stopped) */
   maxRounds: z.number().int().min(0).default(0),
   /** keep blobs of this many recent rounds; older ones are garbage-collected */

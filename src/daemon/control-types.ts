@@ -1,4 +1,5 @@
 // What the control API answers, typed once for the daemon that serves it and the CLI that reads it.
+import type { CatalogEntry } from '../net/catalog.js'
 
 export interface RoundHistory {
   round: number
@@ -143,6 +144,8 @@ export interface ControlResponses {
    * for fault tests; answered only by a daemon started with TAPESTRY_TEST_PARTITION=1)
    */
   partition: { until: number }
+  /** the run's data catalog: each member's signed record from the DHT, and the members without one */
+  catalog: { entries: CatalogEntry[], missing: string[] }
 }
 
 export type ControlRoute = keyof ControlResponses

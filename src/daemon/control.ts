@@ -45,7 +45,7 @@ export class ControlServer {
       res.end(JSON.stringify(body))
     }
     if (!this.authorised(req)) { send(401, { error: 'missing or wrong control token', code: DaemonErrorCode.Unauthorized }); return }
-    const m = /^\/v1\/(status|peers|rounds|model|stop|membership|partition)$/.exec(req.url ?? '')
+    const m = /^\/v1\/(status|peers|rounds|model|stop|membership|partition|catalog)$/.exec(req.url ?? '')
     if (m == null) { send(404, { error: `unknown endpoint ${req.url ?? ''}` }); return }
     const route = m[1] as ControlRoute
     if (POST_ROUTES.has(route) !== (req.method === 'POST')) { send(405, { error: `${req.method ?? ''} not allowed on ${route}` }); return }

@@ -49,6 +49,11 @@ export class RunMembers {
     return false
   }
 
+  /** The members of the current round (peer ids). */
+  current (): string[] {
+    return this.d.roster.membersAt(this.round()).map(m => m.peerId)
+  }
+
   isMember (peerId: string, round: number): boolean {
     return this.d.roster.isMember(peerId, round)
   }

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import { createLibp2p } from 'libp2p'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { CATALOG_NAMESPACE, catalogDhtRules } from './catalog.js'
 import type { Registry } from 'prom-client'
 import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
@@ -322,6 +323,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     return new Uint8Array(d.buffer, d.byteOffset, 20)
   }
 
+  const catalogRules = catalogDhtRules(runId)
   const libp2p = await createLibp2p<TapestryServices>({
     privateKey,
     ...(options.metricsRegistry != null ? { metrics: prometheusMetrics({ registry: options.metricsRegistry }) } : {}),
@@ -357,6 +359,9 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
       ping: ping(),
       dht: kadDHT({
         protocol: dhtProtocol(runId),
+        // the run's data catalog (catalog.ts): signed records every DHT node checks before keeping one
+        validators: { [CATALOG_NAMESPACE]: catalogRules.validate },
+        selectors: { [CATALOG_NAMESPACE]: catalogRules.select },
         // without this a node with only private addresses stays a DHT client forever
         clientMode: false,
         peerInfoMapper: (options.dhtAddresses ?? 'all') === 'all' ? passthroughMapper : removePrivateAddressesMapper

@@ -128,6 +128,7 @@ function render (route: ControlRoute, body: ControlResponses[ControlRoute]): str
       return 'stopping'
     case 'membership':
     case 'partition':
+    case 'catalog':
       return JSON.stringify(body)
   }
 }
