@@ -14,6 +14,8 @@ export interface Series {
 
 export interface PlotSpec {
   title: string
+  /** a second title line, e.g. the configuration the figure shows */
+  subtitle?: string
   xLabel: string
   yLabel: string
   series: Series[]
@@ -112,7 +114,9 @@ function buildSpec (spec: PlotSpec): vl.TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     // an empty chart should say why it is empty rather than look like a rendering failure
-    title: rows.length === 0 ? { text: spec.title, subtitle: 'no finite data points to plot' } : spec.title,
+    title: rows.length === 0
+      ? { text: spec.title, subtitle: 'no finite data points to plot' }
+      : spec.subtitle != null ? { text: spec.title, subtitle: spec.subtitle, subtitleFontSize: 10 } : spec.title,
     width,
     height,
     // width/height are the whole image, legend and axes included, so callers get predictable file sizes

@@ -17,6 +17,16 @@ export interface BaselineResult {
   /** bytes on the wire for the whole run */
   bytes: number
   steps: number
+  /** the baseline after each round's worth of steps (every evalEvery rounds and the last): what plots draw as a curve */
+  history: BaselinePoint[]
+}
+
+/** A baseline after `round + 1` rounds' worth of steps (cumulative bytes). */
+export interface BaselinePoint { round: number, loss: number, accuracy: number, bitsPerByte?: number, bytes: number }
+
+/** Whether the baseline is evaluated after round `r` (0-based) of `cfg`: every evalEvery rounds, and the last. */
+function evaluatedAfter (r: number, cfg: SimConfig): boolean {
+  return r === cfg.rounds - 1 || (r + 1) % Math.max(1, cfg.evalEvery) === 0
 }
 
 /**
@@ -35,9 +45,13 @@ export async function runDdp (backend: OnnxBackend, cfg: SimConfig): Promise<Bas
   const yPer = trainer.targetShape.reduce((a, b) => a * b, 1)
   const n = samplers.length
   const big = n * cfg.batch
+  const bytesPerStep = 2 * n * backend.layout.total * 4
+  const history: BaselinePoint[] = []
   let done = 0
   while (done < steps) {
-    const k = steps - done >= trainer.fusedSteps ? trainer.fusedSteps : 1
+    // never fuse across the end of a round's worth of steps: the curve is evaluated there
+    const toBoundary = cfg.innerSteps - (done % cfg.innerSteps)
+    const k = Math.min(toBoundary, trainer.fusedSteps) === trainer.fusedSteps && steps - done >= trainer.fusedSteps ? trainer.fusedSteps : 1
     const x = trainer.input.dtype === 'float32' ? new Float32Array(k * big * xPer) : new BigInt64Array(k * big * xPer)
     const y = new BigInt64Array(k * big * yPer)
     for (let s = 0; s < k; s++) {
@@ -52,9 +66,11 @@ export async function runDdp (backend: OnnxBackend, cfg: SimConfig): Promise<Bas
     }
     await trainer.trainSteps(k, big, x, y, cfg.innerLr)
     done += k
+    const round = done / cfg.innerSteps - 1
+    if (done % cfg.innerSteps === 0 && evaluatedAfter(round, cfg)) history.push({ round, ...metrics(await trainer.evaluate(backend.test)), bytes: bytesPerStep * done })
   }
   const ev = await trainer.evaluate(backend.test)
-  return { ...metrics(ev), bytes: 2 * n * backend.layout.total * 4 * steps, steps }
+  return { ...metrics(ev), bytes: bytesPerStep * steps, steps, history }
 }
 
 /** Local-only: nodes train alone on their shards for the same steps; mean over (up to 16) nodes. */
@@ -67,17 +83,25 @@ export async function runLocalOnly (backend: OnnxBackend, cfg: SimConfig, maxNod
   let loss = 0
   let acc = 0
   let bpb = 0
+  // the curve: the mean over the nodes after each evaluated round's worth of steps
+  const sums = new Map<number, { loss: number, accuracy: number, bitsPerByte: number }>()
   for (const node of pick) {
     await trainer.setParams(backend.initialParams())
     const sampler = new BatchSampler(backend.train_, backend.shards[node], cfg.batch, rng.fork(node))
-    await trainFromSampler(trainer, sampler, steps, cfg.innerLr)
-    const ev = await trainer.evaluate(backend.test)
-    const m = metrics(ev)
-    loss += m.loss / count
-    acc += m.accuracy / count
-    bpb += (m.bitsPerByte ?? NaN) / count
+    for (let r = 0; r < cfg.rounds; r++) {
+      await trainFromSampler(trainer, sampler, cfg.innerSteps, cfg.innerLr)
+      if (!evaluatedAfter(r, cfg)) continue
+      const m = metrics(await trainer.evaluate(backend.test))
+      const s = sums.get(r) ?? { loss: 0, accuracy: 0, bitsPerByte: 0 }
+      s.loss += m.loss / count
+      s.accuracy += m.accuracy / count
+      s.bitsPerByte += (m.bitsPerByte ?? NaN) / count
+      sums.set(r, s)
+      if (r === cfg.rounds - 1) { loss += m.loss / count; acc += m.accuracy / count; bpb += (m.bitsPerByte ?? NaN) / count }
+    }
   }
-  return { loss, accuracy: acc, ...(Number.isNaN(bpb) ? {} : { bitsPerByte: bpb, heldOutBitsPerByte: bpb }), bytes: 0, steps, nodesEvaluated: count }
+  const history: BaselinePoint[] = [...sums].map(([round, s]) => ({ round, loss: s.loss, accuracy: s.accuracy, ...(Number.isNaN(s.bitsPerByte) ? {} : { bitsPerByte: s.bitsPerByte }), bytes: 0 }))
+  return { loss, accuracy: acc, ...(Number.isNaN(bpb) ? {} : { bitsPerByte: bpb, heldOutBitsPerByte: bpb }), bytes: 0, steps, nodesEvaluated: count, history }
 }
 
 function metrics (ev: EvalResult): { loss: number, accuracy: number, bitsPerByte?: number } {

@@ -28,7 +28,7 @@ function simDefaults (help: string): Map<string, string> {
   const flat = help.replace(/\s+/g, ' ')
   const out = new Map<string, string>()
   for (const k of RUN_SETTING_KEYS) {
-    const m = new RegExp(`--${simFlag(k)} <value> (.*?)(?= --[a-z]|$)`).exec(flat)
+    const m = new RegExp(`--${simFlag(k)} <[a-z]+> (.*?)(?= --[a-z]|$)`).exec(flat)
     assert.ok(m != null, `sim --help lists --${simFlag(k)}`)
     const d = /\(default: ([^)]*)\)\s*$/.exec(m[1])
     if (d != null) out.set(k, d[1])

@@ -102,7 +102,7 @@ export function registerSim (program: Command): void {
   const cmd = program.command('sim')
     .description('simulate the round protocol over a chosen topology and compare it with the synchronous and local baselines')
     .option('--config <file>', 'JSON file of settings (keys as the flags); flags override it')
-  for (const [flag, , help] of FLAG_SETTINGS) cmd.option(`--${flag} <value>`, help)
+  for (const [flag, , help] of FLAG_SETTINGS) cmd.option(`--${flag} <${placeholderOf(flag, help)}>`, help)
   cmd.option('--synthetic', 'protocol-only: synthetic updates, no training', false)
     .option('--no-baselines', 'skip the synchronous and local-only baselines')
     .option('--compare <setting=v1,v2>', 'run once per value of one setting, e.g. codec=topk:0.01+q2,topk:0.03+q2')
@@ -179,17 +179,17 @@ async function writeOutputs (dir: string, report: ExperimentReport): Promise<voi
         series.push({ name: r.label, points: r.rounds.filter(x => x[metric] != null).map(x => ({ x: axis === 'round' ? x.round + 1 : x.bytes, y: x[metric]! })) })
       }
       const b = report.runs[0].baselines
-      const last = report.runs[0].config.rounds
       if (b != null) {
-        // baselines are single end points: drawn as flat reference lines over the run
+        // the baselines as curves, evaluated after each round's worth of steps (local-only sends nothing: no bytes axis)
         for (const [name, v] of [['ddp (sync)', b.ddp], ['local-only', b.local]] as const) {
-          const xs = axis === 'round' ? [1, last] : [Math.max(1, v.bytes / 1000), Math.max(2, v.bytes)]
           if (axis === 'bytes' && v.bytes === 0) continue
-          series.push({ name, dashed: true, points: xs.map(x => ({ x, y: v[metric] })) })
+          const points = v.history.filter(p => Number.isFinite(p[metric])).map(p => ({ x: axis === 'round' ? p.round + 1 : Math.max(1, p.bytes), y: p[metric] }))
+          series.push({ name, dashed: true, points })
         }
       }
       await writeLinePlot(dir, `${metric}-vs-${axis}`, {
         title: `${metric} vs ${axis === 'round' ? 'round' : 'bytes sent'}`,
+        subtitle: `${describeConfig(report.runs[0].config)}${report.runs.length > 1 ? `; ${report.runs.length} configurations compared` : ''}`,
         xLabel: axis === 'round' ? 'round' : 'bytes on the wire (cumulative)',
         yLabel: metric === 'accuracy' ? 'test accuracy' : 'test loss',
         series,
@@ -197,4 +197,23 @@ async function writeOutputs (dir: string, report: ExperimentReport): Promise<voi
       })
     }
   }
+}
+
+/** The configuration in a plot title: what someone reading the figure alone needs to know. */
+function describeConfig (c: SimConfig): string {
+  const parts = [`${c.nodes} nodes`, `${c.model} on ${c.data}`, formatPartition(c.partition), `${c.rounds}×${c.innerSteps} steps`, c.mode, c.codec, `rule ${c.rule}`]
+  if (c.attack.length > 0) parts.push(`attack ${c.attack.join('+')} at ${c.attackFraction}`)
+  if (c.dpClipNorm > 0) parts.push(`DP σ ${c.dpNoiseMultiplier}`)
+  parts.push(`seed ${c.seed}`)
+  return parts.join(', ')
+}
+
+/** What a flag's value is, for --help: its unit where it has one (ms, s, ×), else what kind of thing. */
+function placeholderOf (flag: string, help: string): string {
+  if (/-ms$/.test(flag) || /\(ms\b/.test(help)) return 'ms'
+  if (/rate|fraction|quorum|lr|momentum|loss|sigma|delta|norm|ratio|multiplier/i.test(flag)) return 'x'
+  if (/nodes|rounds|steps|batch|seed|size|backups|every|params|groups/.test(flag)) return 'n'
+  if (/codec/.test(flag)) return 'spec'
+  if (/rule/.test(flag)) return 'rule'
+  return 'value'
 }
