@@ -46,3 +46,14 @@ export function runSettingsHelp (name: (key: RunSettingKey) => string): string {
   const width = Math.max(...rows.map(([n]) => n.length))
   return rows.map(([n, h]) => `  ${n.padEnd(width)}  ${h}`).join('\n')
 }
+
+/** The node config fields beyond the run settings (NodeConfigSchema), one line each with its default, for init --help. */
+export function nodeConfigHelp (shape: Record<string, { description?: string, parse: (x: unknown) => unknown }>, skip: readonly string[]): string {
+  const rows = Object.entries(shape).filter(([k]) => !skip.includes(k)).map(([k, f]) => {
+    let d: unknown
+    try { d = f.parse(undefined) } catch {}
+    return [k, Array.isArray(d) && d.length === 0 ? `${f.description ?? ''} (default: none)` : helpWithDefault(f.description ?? '', d)] as const
+  })
+  const width = Math.max(...rows.map(([n]) => n.length))
+  return rows.map(([n, h]) => `  ${n.padEnd(width)}  ${h}`).join('\n')
+}

@@ -17,28 +17,28 @@ import { DaemonError, DaemonErrorCode } from './errors.js'
  */
 export const NodeConfigSchema = RunSettingsSchema.extend({
   /** libp2p listen addresses; `tapestry init` turns a port 0 into a free port once, so the address given to partners survives restarts */
-  listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0']),
+  listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0']).describe('libp2p listen multiaddrs; a port 0 becomes a free port at init, once'),
   /** multiaddrs (with /p2p/<id>) dialled at start and redialled while unreachable */
-  bootstrap: z.array(z.string().refine(s => { try { parseBootstrapList([s]); return true } catch { return false } }, { message: 'a multiaddr ending in /p2p/<peer id>' })).default([]),
-  mdns: z.boolean().default(false),
+  bootstrap: z.array(z.string().refine(s => { try { parseBootstrapList([s]); return true } catch { return false } }, { message: 'a multiaddr ending in /p2p/<peer id>' })).default([]).describe('multiaddrs (…/p2p/<peer id>) dialled at start and redialled while unreachable'),
+  mdns: z.boolean().default(false).describe('discover members on the LAN with mDNS'),
   /** control API port on 127.0.0.1; 0 picks a free one */
-  controlPort: z.number().int().min(0).max(65535).default(0),
+  controlPort: z.number().int().min(0).max(65535).default(0).describe('control API port on 127.0.0.1 (0: a free one, written to control.json)'),
   /** Prometheus metrics (/metrics) and the status page (/) on 127.0.0.1; 0 picks a free one (status shows it) */
-  opsPort: z.number().int().min(0).max(65535).default(0),
-  device: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
-  threads: z.number().int().min(1).max(256).optional(),
+  opsPort: z.number().int().min(0).max(65535).default(0).describe('status page and Prometheus /metrics on 127.0.0.1 (0: a free one; status prints it)'),
+  device: z.enum(['auto', 'cuda', 'cpu']).default('auto').describe('ONNX Runtime execution provider: auto (CUDA when installed), cuda or cpu'),
+  threads: z.number().int().min(1).max(256).optional().describe('ONNX Runtime intra-op threads (default: its own choice)'),
   /**
    * this node's shard: `shard` of `shards` under `partition` of the shipped dataset (institutions
    * would bring their own data, so this is the node's, not the run's; the simulator's experiments
    * default to Dirichlet 0.5, a node to an even split)
    */
-  partition: z.string().refine(s => { try { parsePartition(s); return true } catch { return false } }, { message: 'iid, dirichlet:<alpha>, speaker, era or group:<name>' }).default('iid'),
-  shards: z.number().int().min(1).default(1),
+  partition: z.string().refine(s => { try { parsePartition(s); return true } catch { return false } }, { message: 'iid, dirichlet:<alpha>, speaker, era or group:<name>' }).default('iid').describe('how the shipped dataset is split into shards: iid, dirichlet:<alpha>, speaker, era, group:<name>'),
+  shards: z.number().int().min(1).default(1).describe('number of shards of the shipped dataset'),
   /** the ONNX file of a run whose model is onnx:<sha256>: checked against that hash at start */
-  modelPath: z.string().min(1).optional(),
+  modelPath: z.string().min(1).optional().describe('the ONNX file of a run whose model is onnx:<sha256> (checked against the hash)'),
   /** this node's own text (a folder of .txt or a .jsonl): trained instead of a shard of the shipped corpus; it never leaves the node */
-  dataPath: z.string().min(1).optional(),
-  shard: z.number().int().min(0).default(0),
+  dataPath: z.string().min(1).optional().describe("this node's own data (a folder of .txt, a .jsonl or a .csv), trained instead of a shard"),
+  shard: z.number().int().min(0).default(0).describe("this node's shard of the shipped dataset (0 … shards − 1)"),
   /**
    * what this node says of its data in the run's catalog (the DHT; `tapestry catalog`): a name, its
    * language, licence and a description. Never the data; its size is counted here. Absent: nothing published
@@ -48,11 +48,11 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
     language: z.string().max(50).optional(),
     licence: z.string().max(100).optional(),
     description: z.string().max(1000).optional()
-  }).optional(),
+  }).optional().describe('JSON {name, language, licence, description} of this node\'s data for the run\'s catalog (never the data)'),
   /** stop after this many rounds (0 = run until stopped) */
-  maxRounds: z.number().int().min(0).default(0),
+  maxRounds: z.number().int().min(0).default(0).describe('stop after this many rounds (0: run until stopped)'),
   /** keep blobs of this many recent rounds; older ones are garbage-collected */
-  keepRounds: z.number().int().min(1).default(3)
+  keepRounds: z.number().int().min(1).default(3).describe('keep the blobs of this many recent rounds (older ones are collected)')
 }).strict()
   .superRefine(checkRunSettings)
   .refine(c => c.shard < c.shards, { message: 'shard must be < shards', path: ['shard'] })

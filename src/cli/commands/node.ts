@@ -5,7 +5,8 @@ import { initDataDir, dataDirPaths, readControlInfo, readToken, DEFAULT_DATA_DIR
 import { controlRequest, type ControlRoute } from '../../daemon/control.js'
 import type { ControlResponses, ModelView, StatusView } from '../../daemon/control-types.js'
 import { NodeConfigSchema } from '../../daemon/config.js'
-import { formatDefault, runSettingsHelp } from '../parse.js'
+import { formatDefault, nodeConfigHelp, runSettingsHelp } from '../parse.js'
+import { RUN_SETTING_KEYS } from '../../round/index.js'
 import { readManifestFile } from '../../daemon/run-files.js'
 import { LOG_LEVELS, createDaemonLogger, dirExists } from '../log.js'
 import { UsageError } from '../errors.js'
@@ -23,7 +24,7 @@ export function registerNode (program: Command): void {
     .option('--set <key=value...>', 'any other config field, e.g. --set shard=1 shards=2 (run settings must equal the manifest\'s; key=null: back to the default)')
     .option('--force', 'change the config of an existing data directory: the given fields over the old ones (keeps its identity and run); refused while its daemon runs', false)
     .option('--json', 'print one JSON object', false)
-    .addHelpText('after', `\nRun settings (fixed by the run's manifest: every member uses the same):\n${runSettingsHelp(k => k)}`)
+    .addHelpText('after', `\nNode config fields (this node's own: --set key=value, config.json, or TAPESTRY_<FIELD> at start):\n${nodeConfigHelp(NodeConfigSchema.shape, RUN_SETTING_KEYS)}\n\nRun settings (fixed by the run's manifest: every member uses the same):\n${runSettingsHelp(k => k)}`)
     .action(async (o: Record<string, unknown>) => {
       const config = configFromFlags(o)
       const manifest = o.run != null ? await readManifestFile(String(o.run)) : undefined
