@@ -83,6 +83,11 @@ export class ChainStore {
   async append (c: StoredCommit): Promise<void> {
     await this.serial(async () => {
       if (this.commits.some(x => x.commit.round === c.commit.round)) return
+      // the log is one chain, round after round: a commit past a gap would be served as if it followed
+      const last = this.commits[this.commits.length - 1]
+      if (last != null && c.commit.round !== last.commit.round + 1) {
+        throw new DaemonError(DaemonErrorCode.StoreCorrupt, `commit of round ${c.commit.round} does not follow the stored round ${last.commit.round}`)
+      }
       const line = jsonLine(c) + '\n'
       const fh = await open(this.commitsPath, 'a')
       try {
@@ -126,8 +131,13 @@ export class ChainStore {
       const kept = this.commits.filter(c => c.commit.round < round)
       const evidence = join(forks, `${round}-${now}.jsonl`)
       await writeFileAtomic(evidence, abandoned.map(c => jsonLine(c) + '\n').join(''))
-      await writeFileAtomic(this.commitsPath, kept.map(c => jsonLine(c) + '\n').join(''))
+      const lines = kept.map(c => jsonLine(c) + '\n')
+      await writeFileAtomic(this.commitsPath, lines.join(''))
       this.commits = kept
+      // the byte offsets rollBackTo cuts at follow the rewritten file
+      this.offsets = []
+      this.logBytes = 0
+      for (const l of lines) { this.offsets.push(this.logBytes); this.logBytes += Buffer.byteLength(l) }
       return evidence
     })
   }

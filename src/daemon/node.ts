@@ -417,6 +417,7 @@ export class TapestryNode {
     this.dropNonMembers()
     const signed = this.transport.signedCommit(commit)
     if (signed != null) await store.append({ commit, signed: Buffer.from(signed).toString('base64') })
+    else log.error({ round: commit.round }, 'applied a commit whose signed bytes are gone: not in the chain store (peers syncing from this node will find a gap)')
     await store.saveSnapshot(this.driver.engine.snapshot(), trainer.layout)
     await this.publishState(state)
     // tell peers at once (not at the next tick) so one that missed this commit can pull it

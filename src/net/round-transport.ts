@@ -171,7 +171,9 @@ export class Libp2pRoundTransport implements RoundTransport {
         if (r.commits.length === 0 || r.modelBytes == null) { done(null); return }
         const state = decodeState(r.modelBytes, layout)
         if (state == null) { done(null, `peer ${r.peer} sent a blob that is not a node state`); return }
-        for (const c of r.commits) this.keepSigned(c.message, c.bytes)
+        // only commits this node may still apply: a long chain (fork choice asks from far back) must not
+        // push out the signed bytes of commits gossip just brought (the chain store needs them)
+        for (const c of r.commits) if (c.message.round >= (this.driver?.round ?? 0) - 1) this.keepSigned(c.message, c.bytes)
         done({ from: r.peer, commits: r.commits.map(c => ({ commit: c.message, signed: c.bytes })), state })
       }, err => {
         const failures = (err as { failures?: unknown }).failures
@@ -196,7 +198,7 @@ export class Libp2pRoundTransport implements RoundTransport {
   private keepSigned (c: Commit, bytes: Uint8Array): void {
     this.signed.set(commitKey(c), bytes)
     // bounded: commits of rounds long applied are in the chain store already
-    if (this.signed.size > 256) this.signed.delete(this.signed.keys().next().value as string)
+    if (this.signed.size > 1024) this.signed.delete(this.signed.keys().next().value as string)
   }
 
   private countGossip (bytes: number, recipients: number): void {

@@ -162,3 +162,15 @@ test('an unreadable snapshot or log is an error, not a fresh node', async () => 
   await mkdir(join(dir, 'chain', 'commits.jsonl'))
   await assert.rejects(reopen(dir), (e: unknown) => e instanceof DaemonError && e.code === DaemonErrorCode.StoreCorrupt)
 }))
+
+test('the log is one chain: a commit past a gap is refused, and a rewind keeps the offsets a later roll-back cuts at', async () => withDir(async dir => {
+  const s = await reopen(dir)
+  for (const r of [0, 1, 2]) await s.append(stored(r))
+  await assert.rejects(s.append(stored(4)), (e: unknown) => e instanceof DaemonError && e.code === DaemonErrorCode.StoreCorrupt)
+  await s.rewind(1, 7)
+  await s.append(stored(1))
+  await s.append(stored(2))
+  assert.equal(await s.rollBackTo(2), 1)
+  const again = await reopen(dir)
+  assert.deepEqual(again.all.map(c => c.commit.round), [0, 1])
+}))
