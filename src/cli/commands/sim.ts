@@ -140,6 +140,10 @@ function summary (r: RunReport): Record<string, unknown> {
 async function sim (o: SimCliOptions): Promise<void> {
   const log = o.quiet ? undefined : (m: string): void => { process.stderr.write(m + '\n') }
   const compare = o.compare != null ? parseComparison(o.config, o.compare) : undefined
+  // the output directory is made (or found unwritable) before the run, not after it
+  if (o.out != null) {
+    try { await mkdir(o.out, { recursive: true }) } catch (err) { throw new UsageError(`--out ${o.out}: ${(err as Error).message}`) }
+  }
   const report = await runExperiment(o.config, compare, { device: o.device, threads: o.threads, log })
   if (o.out != null) await writeOutputs(o.out, report)
   const first = summary(report.runs[0])
