@@ -214,6 +214,11 @@ function describeConfig (c: SimConfig): string {
 
 /** What a flag's value is, for --help: its unit where it has one (ms, s, ×), else what kind of thing. */
 function placeholderOf (flag: string, help: string): string {
+  const named: Record<string, string> = {
+    model: 'name', data: 'name', mode: 'mode', outer: 'preset', partition: 'spec', topology: 'spec', attack: 'kinds',
+    bandwidth: 'MB/s', stragglers: 'sigma', 'restore-excluded': 'bool', 'keep-inner-state': 'bool'
+  }
+  if (named[flag] != null) return named[flag]
   if (/-ms$/.test(flag) || /\(ms\b/.test(help)) return 'ms'
   if (/rate|fraction|quorum|lr|momentum|loss|sigma|delta|norm|ratio|multiplier/i.test(flag)) return 'x'
   if (/nodes|rounds|steps|batch|seed|size|backups|every|params|groups/.test(flag)) return 'n'
