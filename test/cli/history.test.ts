@@ -65,6 +65,12 @@ test('rounds live (--last, --follow) and, with the daemon stopped, rounds, statu
   assert.equal(tapestry('logs', '--data-dir', dir, '--since', new Date(Date.now() + 60_000).toISOString()).stdout.trim(), '', 'nothing from the future')
   assert.equal(tapestry('logs', '--data-dir', dir, '--since', 'yesterday').code, 1, 'a bad --since is refused')
 
+  const model = tapestry('model', '--data-dir', dir, '--json')
+  assert.equal(model.code, 0, model.stderr)
+  const m = JSON.parse(model.stdout) as { round: number, modelId: string, params: number }
+  assert.equal(m.round, rounds[rounds.length - 1].round, 'the model of the last persisted round')
+  assert.ok(m.params > 1000 && m.modelId.startsWith('b'))
+
   const ledger = tapestry('contributions', '--data-dir', dir, '--json')
   assert.equal(ledger.code, 0, ledger.stderr)
   const l = JSON.parse(ledger.stdout) as { commits: number, members: Array<{ peerId: string, rounds: number, samples: number, bytes: number, unsized: number }> }

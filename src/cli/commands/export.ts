@@ -17,7 +17,7 @@ async function writable (out: string): Promise<void> {
 }
 
 /** The current global model of a node's data directory: its last persisted round state. */
-async function fromDataDir (dir: string): Promise<{ spec: ModelSpec, params: Float32Array, source: string }> {
+export async function fromDataDir (dir: string): Promise<{ spec: ModelSpec, params: Float32Array, source: string, round: number, modelId: string }> {
   const paths = dataDirPaths(dir)
   const cfg = await loadNodeConfig(paths.config)
   const spec = modelSpec(cfg.model, loadData(cfg.data).train)
@@ -25,7 +25,7 @@ async function fromDataDir (dir: string): Promise<{ spec: ModelSpec, params: Flo
   await store.open()
   const snap = await store.loadSnapshot(modelLayout(spec))
   if (snap == null) throw new TrainError(TrainErrorCode.BadInput, `${paths.root} has applied no round yet: nothing to export`)
-  return { spec, params: snap.chain.params, source: `run model after round ${snap.chain.round - 1} (${snap.chain.modelId})` }
+  return { spec, params: snap.chain.params, source: `run model after round ${snap.chain.round - 1} (${snap.chain.modelId})`, round: snap.chain.round - 1, modelId: snap.chain.modelId }
 }
 
 export function registerExport (program: Command): void {

@@ -10,6 +10,7 @@ import { RUN_SETTING_KEYS } from '../../round/index.js'
 import { readManifestFile } from '../../daemon/run-files.js'
 import { LOG_LEVELS, createDaemonLogger, dirExists } from '../log.js'
 import { UsageError } from '../errors.js'
+import { DaemonErrorCode } from '../../daemon/errors.js'
 
 const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
 const DEFAULT_LISTEN: string[] = NodeConfigSchema.shape.listen.parse(undefined)
@@ -64,10 +65,23 @@ export function registerNode (program: Command): void {
       .option('--data-dir <dir>', 'node data directory', DEFAULT_DATA_DIR)
       .option('--json', 'print one JSON object', false)
       .action(async (o: { dataDir: string, json: boolean }) => {
-        const body = await query(o.dataDir, name)
+        const body = name === 'model' ? await modelLiveOrStored(o.dataDir) : await query(o.dataDir, name)
         if (o.json) { process.stdout.write(JSON.stringify(body) + '\n'); return }
         process.stdout.write(render(name, body) + '\n')
       })
+  }
+}
+
+/** The daemon's model view, or with the daemon stopped the one its last snapshot holds. */
+async function modelLiveOrStored (dataDir: string): Promise<ModelView> {
+  try {
+    return await query(dataDir, 'model')
+  } catch (err) {
+    if ((err as { code?: string }).code !== DaemonErrorCode.NotRunning) throw err
+    const [{ fromDataDir }, { layoutToString }, { modelLayout }] = await Promise.all([import('./export.js'), import('../../tensor/index.js'), import('../../graph/index.js')])
+    const m = await fromDataDir(dataDir)
+    process.stderr.write('(daemon not running: the model of its last persisted round)\n')
+    return { cid: null, round: m.round, modelId: m.modelId, params: m.params.length, layout: layoutToString(modelLayout(m.spec)) }
   }
 }
 
