@@ -477,7 +477,7 @@ export class TapestryNode {
     }
     for (const c of commits) {
       const signed = c.signed ?? this.transport.signedCommit(c.commit)
-      if (signed == null) continue
+      if (signed == null) { this.c.log.error({ round: c.commit.round }, 'adopted a commit whose signed bytes are gone: not in the chain store'); continue }
       await this.c.store.append({ commit: c.commit, signed: Buffer.from(signed).toString('base64') })
     }
     // unless the engine got past it meanwhile (its own snapshot is newer)

@@ -46,6 +46,11 @@ export class Libp2pRoundTransport implements RoundTransport {
   private readonly unsubscribe: Array<() => void> = []
   /** signed bytes of commits seen or made, so the chain store keeps what was signed */
   private readonly signed = new Map<string, Uint8Array>()
+  /**
+   * the signed bytes of each commit object this transport decoded or made: the engine applies those
+   * very objects, so their bytes are found however many other commits went by (no eviction)
+   */
+  private readonly signedOf = new WeakMap<Commit, Uint8Array>()
   /** the first signed commit of each (round, author) seen: a second, different one is equivocation */
   private readonly firstCommit = new Map<string, Uint8Array>()
   /** signed announces by update id (what censorship evidence encloses), bounded */
@@ -95,7 +100,7 @@ export class Libp2pRoundTransport implements RoundTransport {
 
   /** The signed envelope of a commit this node saw or made (for the chain store). */
   signedCommit (c: Commit): Uint8Array | undefined {
-    return this.signed.get(commitKey(c))
+    return this.signedOf.get(c) ?? this.signed.get(commitKey(c))
   }
 
   close (): void {
@@ -173,7 +178,10 @@ export class Libp2pRoundTransport implements RoundTransport {
         if (state == null) { done(null, `peer ${r.peer} sent a blob that is not a node state`); return }
         // only commits this node may still apply: a long chain (fork choice asks from far back) must not
         // push out the signed bytes of commits gossip just brought (the chain store needs them)
-        for (const c of r.commits) if (c.message.round >= (this.driver?.round ?? 0) - 1) this.keepSigned(c.message, c.bytes)
+        for (const c of r.commits) {
+          this.signedOf.set(c.message, c.bytes)
+          if (c.message.round >= (this.driver?.round ?? 0) - 1) this.keepSigned(c.message, c.bytes)
+        }
         done({ from: r.peer, commits: r.commits.map(c => ({ commit: c.message, signed: c.bytes })), state })
       }, err => {
         const failures = (err as { failures?: unknown }).failures
@@ -196,6 +204,7 @@ export class Libp2pRoundTransport implements RoundTransport {
   }
 
   private keepSigned (c: Commit, bytes: Uint8Array): void {
+    this.signedOf.set(c, bytes)
     this.signed.set(commitKey(c), bytes)
     // bounded: commits of rounds long applied are in the chain store already
     if (this.signed.size > 1024) this.signed.delete(this.signed.keys().next().value as string)
