@@ -302,7 +302,7 @@ export class RoundDriver {
     if (this.syncing || this.stopped) { then?.(); return }
     this.syncing = true
     const from = this.engine.round
-    this.transport.sync(from, (offer, failure) => {
+    this.transport.sync(from, (offer, failure) => this.whenQuiet(() => {
       const done = (): void => { this.syncing = false; then?.() }
       const at = this.transport.now()
       if (offer == null) {
@@ -336,7 +336,18 @@ export class RoundDriver {
           done()
         })
       }
-    })
+    }))
+  }
+
+  /**
+   * Run `fn` once no event is being handled and no action is being persisted: a sync offer is
+   * checked against the state the chain store also holds, never against an engine that already
+   * applied a commit whose persistence is still under way (its adopted commits would be stored
+   * ahead of that one).
+   */
+  private whenQuiet (fn: () => void): void {
+    if (!this.busy) { fn(); return }
+    void this.idle.then(() => { this.whenQuiet(fn) })
   }
 
   /**
@@ -354,7 +365,7 @@ export class RoundDriver {
     this.syncing = true
     // the last FORK_DEPTH rounds first; a branch that parted earlier than that, from genesis
     const ask = (from: number): void => {
-      this.transport.sync(from, offer => {
+      this.transport.sync(from, offer => this.whenQuiet(() => {
         let deeper = false
         try {
           if (offer != null) deeper = this.chooseFork(offer, own(Math.max(0, from - 1))) === 'no-ancestor' && from > 0
@@ -362,7 +373,7 @@ export class RoundDriver {
           if (deeper) ask(0)
           else if (!this.adopting) this.syncing = false
         }
-      }, peer)
+      }), peer)
     }
     ask(Math.max(0, this.engine.round - FORK_DEPTH))
   }
