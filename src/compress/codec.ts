@@ -157,6 +157,19 @@ export function decodeUpdate (bytes: Uint8Array, layout: ParamLayout, opts: { ma
 }
 
 /**
+ * The L2 norm of the update an envelope decodes to — float64, summed in index order, as
+ * aggregate/'s l2Norm over the dense vector — without building that vector: the zeros a sparse
+ * update leaves out add nothing, and its indices ascend. Throws like decodeUpdate.
+ */
+export function updateNorm (bytes: Uint8Array, layout: ParamLayout, opts: { maxBytes?: number } = {}): number {
+  const env = readEnvelope(bytes, layout, opts.maxBytes ?? defaultMaxBytes(layout.total))
+  const { values } = readPayload(env.spec, env.payload, layout.total)
+  let s = 0
+  for (let j = 0; j < values.length; j++) s += values[j] * values[j]
+  return Math.sqrt(s)
+}
+
+/**
  * The round-layer metadata of an envelope (its round and author), with every envelope check of
  * decodeUpdate but without decoding the payload: what binds an update id to its author.
  */

@@ -1,6 +1,6 @@
 // Public face of the compress layer: codec specs, encode/decode of update envelopes with
 // error feedback, ratio estimates, typed errors. Pure: no network, file or clock access.
-export { encodeUpdate, decodeUpdate, readUpdateMeta, accumulateUpdate, estimateRatio, envelopeBytes, createCodec } from './codec.js'
+export { encodeUpdate, decodeUpdate, readUpdateMeta, updateNorm, accumulateUpdate, estimateRatio, envelopeBytes, createCodec } from './codec.js'
 export type { CodecState, EncodedUpdate, DecodedUpdate, EncodeOptions, UpdateCodec } from './codec.js'
 export { parseSpec, parseCanonicalSpec, formatSpec, VALUE_CODEC_IDS, MAX_ELEMENTS, DEFAULT_BLOCK } from './spec.js'
 export type { CodecSpec, TopkSpec, ValueSpec, ValueCodecId, Rounding } from './spec.js'

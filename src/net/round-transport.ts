@@ -2,7 +2,8 @@
 // wall-clock timers. The daemon drives its RoundDriver through this; the conformance suite
 // (test/round/conformance.ts) holds it to what the simulated and in-memory transports do.
 import type { Logger } from 'pino'
-import type { Announce, ChainCommit, ChainState, Commit, OutgoingMessage, RoundDriver, RoundTransport, SyncOffer, TrainResult, BlobKind } from '../round/index.js'
+import { commitKey, type Announce, type ChainCommit, type ChainState, type Commit, type OutgoingMessage, type RoundDriver, type RoundTransport, type SyncOffer, type TrainResult, type BlobKind } from '../round/index.js'
+import { equals } from 'uint8arrays'
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js'
 import { layoutToString, type ParamLayout } from '../tensor/index.js'
 import { encodeCommit } from './gossip-codec.js'
@@ -95,7 +96,7 @@ export class Libp2pRoundTransport implements RoundTransport {
       if (this.firstCommit.size > MAX_KEPT) this.firstCommit.delete(this.firstCommit.keys().next().value as string)
       return
     }
-    if (!equalBytes(first, bytes)) this.o.onEquivocation?.(first, bytes, c)
+    if (!equals(first, bytes)) this.o.onEquivocation?.(first, bytes, c)
   }
 
   /** The signed envelope of a commit this node saw or made (for the chain store). */
@@ -231,16 +232,6 @@ export class Libp2pRoundTransport implements RoundTransport {
 
 /** how many signed announces and first commits are kept (a few rounds' worth) */
 const MAX_KEPT = 4096
-
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-function commitKey (c: Commit): string {
-  return `${c.round}/${c.aggregator}/${c.newModelId}`
-}
 
 /** A node's state as the blob peers sync from: params, outer momentum, electorate. */
 export function encodeState (state: ChainState, layout: ParamLayout): Uint8Array {

@@ -1,13 +1,14 @@
 // The round state machine: events in (clock, messages, blobs, training results), actions out.
 // Pure and transport-agnostic: the simulator and the daemon drive this same code.
 import type { ParamLayout } from '../tensor/index.js'
-import { encodeUpdate, decodeUpdate, readUpdateMeta, type CodecState } from '../compress/index.js'
+import { equals } from 'uint8arrays'
+import { encodeUpdate, decodeUpdate, readUpdateMeta, updateNorm, type CodecState } from '../compress/index.js'
 import { electionRank } from './chain-check.js'
 import type { RoundConfig } from './config.js'
 import type { Announce, Commit, ExcludedUpdate, IncludedUpdate, SubAggregate, SubAggregateRef } from './messages.js'
 import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
 import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
-import { effectiveFoldRule, foldMinInputs, formatFoldRule, l2Norm, screenByNorm, type OuterState } from '../aggregate/index.js'
+import { effectiveFoldRule, foldMinInputs, formatFoldRule, screenByNorm, type OuterState } from '../aggregate/index.js'
 import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, bannedAfter, MAX_PROOFS_PER_COMMIT, RefusalCode, type Refusal } from './validate.js'
 import { roundGroups, groupOf, type GroupPlan } from './groups.js'
 import { clipAndNoise } from '../privacy/index.js'
@@ -337,7 +338,7 @@ export class RoundEngine {
   private authoredBy (bytes: Uint8Array, peerId: string): boolean {
     let meta
     try { meta = readUpdateMeta(bytes, this.layout) } catch { return true } // undecodable: the fold refuses it (dropUndecodable)
-    return meta.round === BigInt(this.chain.round) && meta.peer !== undefined && sameBytes(meta.peer, new TextEncoder().encode(peerId))
+    return meta.round === BigInt(this.chain.round) && meta.peer !== undefined && equals(meta.peer, new TextEncoder().encode(peerId))
   }
 
   private refuseClaim (a: Announce, out: RoundAction[]): void {
@@ -606,7 +607,7 @@ export class RoundEngine {
   private screen (set: IncludedUpdate[]): { kept: IncludedUpdate[], refused: IncludedUpdate[] } {
     const w = this.work!
     const norms = set.map(u => {
-      try { return l2Norm(decodeUpdate(w.blobs.get(u.updateId)!, this.layout).vector) } catch { return Number.NaN }
+      try { return updateNorm(w.blobs.get(u.updateId)!, this.layout) } catch { return Number.NaN }
     })
     const out = screenByNorm(norms, this.cfg.maxNormRatio)
     return { kept: set.filter((_, i) => !out[i]), refused: set.filter((_, i) => out[i]) }
@@ -976,12 +977,6 @@ function updateSources (included: readonly IncludedUpdate[]): Array<{ id: string
 
 function includedOf (a: Announce): IncludedUpdate {
   return { updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity, size: a.size }
-}
-
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 function sumSamples (included: readonly IncludedUpdate[]): number {

@@ -3,10 +3,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  encodeUpdate, decodeUpdate, estimateRatio, parseSpec, selectTopk, CompressError,
+  encodeUpdate, decodeUpdate, updateNorm, estimateRatio, parseSpec, selectTopk, CompressError,
   TOPK_VALUES_REL_L2, TOPK_TOTAL_REL_L2, type CodecState
 } from '../../src/compress/index.js'
 import { createLayout } from '../../src/tensor/layout.js'
+import { l2Norm } from '../../src/aggregate/index.js'
 import { Rng } from '../../src/tensor/rng.js'
 import { bitEqual, gaussian, heavyTailed, layoutOf, norm, relL2 } from './helpers.js'
 
@@ -238,5 +239,15 @@ test('src/compress is pure: it imports no node: modules', async () => {
   for (const f of files) {
     const text = await readFile(dir + f, 'utf8')
     assert.ok(!/from ['"]node:/.test(text) && !/import\(['"]node:/.test(text), `${f} imports a node: module`)
+  }
+})
+
+test('updateNorm equals the L2 norm of the decoded vector, bit for bit, dense and sparse', () => {
+  const layout = createLayout([{ name: 'w', shape: [5000] }])
+  const rng = new Rng(3)
+  const v = new Float32Array(layout.total).map(() => rng.normal())
+  for (const spec of ['fp32', 'int8', 'topk:0.01+q4', 'topk:0.1+fp16']) {
+    const bytes = encodeUpdate(spec, v, layout).bytes
+    assert.equal(updateNorm(bytes, layout), l2Norm(decodeUpdate(bytes, layout).vector), spec)
   }
 })

@@ -6,14 +6,12 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_DATA_DIR, dataDirPaths, type DataDirPaths } from '../../daemon/datadir.js'
 import { DaemonErrorCode } from '../../daemon/errors.js'
-import { parseRoundLog } from '../../daemon/round-log.js'
+import { RoundLog } from '../../daemon/round-log.js'
 import { loadRun } from '../../daemon/run-files.js'
 import type { ControlResponses, RoundHistory, StatusView } from '../../daemon/control-types.js'
 import { parseIntFlag } from '../parse.js'
-import { query } from './node.js'
+import { pct, query, short } from './node.js'
 
-const short = (s: unknown): string => typeof s === 'string' && s.length > 20 ? `${s.slice(0, 8)}…${s.slice(-6)}` : String(s ?? '-')
-const pct = (x: unknown): string => typeof x === 'number' ? `${(100 * x).toFixed(2)}%` : '-'
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 /** The daemon's answer, or undefined when no daemon runs for the data dir (other failures are thrown). */
@@ -28,7 +26,7 @@ async function fromDaemon<R extends 'rounds' | 'status'> (dataDir: string, route
 }
 
 async function roundsOffline (paths: DataDirPaths): Promise<RoundHistory[]> {
-  return parseRoundLog(await readFile(paths.rounds, 'utf8').catch(() => ''))
+  return await new RoundLog(paths.rounds).read()
 }
 
 /** One round as a line (for --follow): the table's columns, space-aligned. */

@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { table } from '../table.js'
 import { initDataDir, dataDirPaths, readControlInfo, readToken, DEFAULT_DATA_DIR } from '../../daemon/datadir.js'
 import { controlRequest, type ControlRoute } from '../../daemon/control.js'
-import type { ControlResponses, ModelView, StatusView } from '../../daemon/control-types.js'
+import type { ControlResponses, ModelView } from '../../daemon/control-types.js'
 import { NodeConfigSchema } from '../../daemon/config.js'
 import { formatDefault, nodeConfigHelp, runSettingsHelp } from '../parse.js'
 import { RUN_SETTING_KEYS } from '../../round/index.js'
@@ -108,30 +108,15 @@ export function configFromFlags (o: Record<string, unknown>): Record<string, unk
   return config
 }
 
-const short = (s: unknown): string => typeof s === 'string' && s.length > 20 ? `${s.slice(0, 8)}…${s.slice(-6)}` : String(s ?? '-')
-const pct = (x: unknown): string => typeof x === 'number' ? `${(100 * x).toFixed(2)}%` : '-'
+/** A long id as its first 8 and last 6 characters: enough to tell peers apart in a table. */
+export const short = (s: unknown): string => typeof s === 'string' && s.length > 20 ? `${s.slice(0, 8)}…${s.slice(-6)}` : String(s ?? '-')
+export const pct = (x: unknown): string => typeof x === 'number' ? `${(100 * x).toFixed(2)}%` : '-'
 
 function render (route: ControlRoute, body: ControlResponses[ControlRoute]): string {
   switch (route) {
-    case 'status': {
-      const b = body as StatusView
-      const t = table()
-      t.push({ 'peer id': b.peerId }, { run: `${b.runName} (${b.runId})` }, { listen: b.addrs.join('\n') || '-' }, { round: b.waiting != null ? `${b.round}, waiting for members: ${b.waiting.members} of ${b.waiting.minMembers} connected` : String(b.round) }, { aggregator: String(b.aggregator ?? '-') },
-        { role: b.role }, { device: b.device }, { peers: String(b.peers.length) }, { model: `${short(b.model.cid)} (round ${b.model.round})` })
-      t.push({ refused: `${b.refused.connections} connections, ${b.refused.gossip} gossip messages, ${b.refused.streams} streams from non-members; ${b.refused.gossipRate} gossip messages over budget` })
-      if (b.privacy != null) t.push({ privacy: `ε = ${b.privacy.epsilon.toFixed(3)} at δ = ${b.privacy.delta} after ${b.privacy.releases} releases (σ ${b.privacy.noiseMultiplier}, clip ${b.privacy.clipNorm})` })
-      return t.toString()
-    }
     case 'peers': {
       const t = table({ head: ['peer', 'role', 'latency', 'round', 'address'] })
       for (const p of (body as ControlResponses['peers']).peers) t.push([short(p.peerId), p.role, p.latencyMs != null ? `${p.latencyMs} ms` : '-', String(p.round), p.addrs[0] ?? '-'])
-      return t.toString()
-    }
-    case 'rounds': {
-      const t = table({ head: ['round', 'aggregator', 'rank', 'updates', 'loss', 'accuracy', 'bytes', 'dense bytes'] })
-      for (const r of (body as ControlResponses['rounds']).rounds) {
-        t.push([String(r.round), short(r.aggregator), String(r.rank), String(r.included), r.loss != null ? r.loss.toFixed(4) : '-', pct(r.accuracy), String(r.bytes), String(r.bytesDense)])
-      }
       return t.toString()
     }
     case 'model': {
@@ -141,6 +126,9 @@ function render (route: ControlRoute, body: ControlResponses[ControlRoute]): str
     }
     case 'stop':
       return 'stopping'
+    // status and rounds have commands of their own (history.ts); the rest answer in JSON
+    case 'status':
+    case 'rounds':
     case 'membership':
     case 'partition':
     case 'catalog':
