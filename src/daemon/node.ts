@@ -10,10 +10,7 @@ import { EvidenceStore, makeEvidence, type EvidenceInput } from './evidence.js'
 import { RoundLog } from './round-log.js'
 import type { NodeMetrics } from './metrics.js'
 import { OpsServer } from './ops-server.js'
-import { catalogKey, openCatalogRecord, signCatalogEntry, type CatalogEntry } from '../net/catalog.js'
-
-/** how often a node republishes its data catalog record (DHT records expire) */
-const CATALOG_REPUBLISH_MS = 10 * 60_000
+import { CATALOG_REPUBLISH_MS, publishCatalog, readCatalog } from './data-catalog.js'
 import { toRoundConfig, RoundDriver, RefusalCode, modelBytes, type EquivocationProof, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
 import type { BatchSampler, Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
@@ -222,7 +219,7 @@ export class TapestryNode {
         if (verdict === 'invalid') throw new DaemonError(DaemonErrorCode.BadConfig, 'membership document refused (see the daemon log for why)')
         return { verdict, recipients: await this.membership?.publish(body) ?? 0 }
       },
-      catalog: async () => await this.readCatalog(),
+      catalog: async () => await readCatalog(this.c),
       partition: body => {
         if (process.env.TAPESTRY_TEST_PARTITION !== '1') throw new DaemonError(DaemonErrorCode.Unauthorized, 'partition is a fault-test route: start the daemon with TAPESTRY_TEST_PARTITION=1 to use it')
         const { peers, ms } = (body ?? {}) as { peers?: unknown, ms?: unknown }
@@ -244,8 +241,8 @@ export class TapestryNode {
     this.every(this.presence.periodMs, () => { void this.presence.publish() })
     if (cfg.catalog != null) {
       // DHT records expire and peers come and go: publish soon after start, then every 10 minutes
-      this.later(5_000, () => { void this.publishCatalog() })
-      this.every(CATALOG_REPUBLISH_MS, () => { void this.publishCatalog() })
+      this.later(5_000, () => { void publishCatalog(this.c) })
+      this.every(CATALOG_REPUBLISH_MS, () => { void publishCatalog(this.c) })
     }
     this.every(LATENCY_MS, () => { void this.measureLatency() })
     log.info({ peerId: host.peerId, addrs: host.multiaddrs(), control: port, round: this.driver.round }, 'node started')
@@ -296,33 +293,6 @@ export class TapestryNode {
       log.info({ peer: p.toString() }, 'peer is no longer a member: disconnected')
       void host.libp2p.hangUp(p).catch(() => {})
     }
-  }
-
-  /** This node's catalog record (config `catalog`: what its data is, never the data) into the run's DHT. */
-  private async publishCatalog (): Promise<void> {
-    const { cfg, host, log } = this.c
-    if (cfg.catalog == null) return
-    const entry: CatalogEntry = { runId: this.c.members.runId, peerId: host.peerId, ...cfg.catalog, kind: this.c.test.kind === 'tokens' ? 'text' : 'rows', size: this.c.samples, at: Date.now() }
-    try {
-      await host.libp2p.contentRouting.put(catalogKey(host.peerId), await signCatalogEntry(entry, host.privateKey), { signal: AbortSignal.timeout(30_000) })
-      log.info({ name: entry.name, size: entry.size }, 'data catalog record published')
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'data catalog record not published (retried later)')
-    }
-  }
-
-  /** Every member's catalog record, from the DHT, each checked; members without one listed. */
-  private async readCatalog (): Promise<{ entries: CatalogEntry[], missing: string[] }> {
-    const { host, members } = this.c
-    const entries: CatalogEntry[] = []
-    const missing: string[] = []
-    await Promise.all(members.current().map(async peer => {
-      try {
-        const key = catalogKey(peer)
-        entries.push(await openCatalogRecord(key, await host.libp2p.contentRouting.get(key, { signal: AbortSignal.timeout(5_000) }), members.runId))
-      } catch { missing.push(peer) }
-    }))
-    return { entries: entries.sort((a, b) => a.peerId < b.peerId ? -1 : 1), missing: missing.sort() }
   }
 
   /** A commit this node proved wrong: a signed record of it, with the accused's own signed bytes. */
