@@ -190,7 +190,7 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
   try {
     const peerId = typeof provider === 'string' ? peerIdFromString(provider) : provider
     // optimistic negotiation where the muxer supports it (the protocol id rides with the request)
-    stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false })
+    stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
   } catch (err) {
     throw new TransferError(NetErrorCode.DIAL_FAILED, peer, `cannot open blob stream: ${String(err)}`, {}, { cause: err, resumable: true })
   }

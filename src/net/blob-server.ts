@@ -148,7 +148,7 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
     }
   }
 
-  await host.libp2p.handle(blobProtocol(host.runId), handler, { maxInboundStreams: options.maxInboundStreams ?? 8 })
+  await host.libp2p.handle(blobProtocol(host.runId), handler, { maxInboundStreams: options.maxInboundStreams ?? 8, runOnLimitedConnection: true })
   return {
     get active () { return stats.active },
     get bytesServed () { return stats.bytesServed },

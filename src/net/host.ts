@@ -1,5 +1,7 @@
-// The Tapestry libp2p host: TCP, TLS 1.3 then Noise, yamux tuned for long fat links, identify,
-// ping, a run-private kad-dht, gossipsub limited to the run's four topics, discovery, gating.
+// The Tapestry libp2p host: QUIC (native, where its prebuilt module loads) and TCP with TLS 1.3
+// then Noise and yamux tuned for long fat links; circuit relay v2, DCUtR, AutoNAT and UPnP for
+// members behind NATs; identify, ping, a run-private kad-dht, gossipsub limited to the run's
+// topics, discovery, gating.
 import { createHash } from 'node:crypto'
 import { createLibp2p } from 'libp2p'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
@@ -15,6 +17,12 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { gossipsub } from '@libp2p/gossipsub'
 import { createTopicScoreParams, type PeerScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
 import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { autoNAT } from '@libp2p/autonat'
+import { dcutr } from '@libp2p/dcutr'
+import { uPnPNAT } from '@libp2p/upnp-nat'
+import { QUIC_V1 } from '@multiformats/multiaddr-matcher'
+import { QuicPortPrediction, ReachabilityWatch, type ReachabilityReport } from './reachability.js'
 import { mdns } from '@libp2p/mdns'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -46,6 +54,11 @@ export type TapestryServices = {
   ping: Ping
   dht: KadDHT
   pubsub: unknown
+  autonat: unknown
+  dcutr: unknown
+  relay?: unknown
+  upnp?: unknown
+  quicPortPrediction?: unknown
 }
 
 export interface TapestryYamuxOptions {
@@ -171,8 +184,51 @@ export interface TapestryHostOptions {
   gossipHeartbeatMs?: number
   /** Most connections kept open. @default 300 */
   maxConnections?: number
+  /** Crossing NATs and firewalls: relays, hole punching, UPnP (see TapestryNatOptions). */
+  nat?: TapestryNatOptions
   /** Logger for host-level events (dials on discovery, refusals). @default silent */
   log?: Logger
+}
+
+/**
+ * How a host crosses NATs. AutoNAT (is an address of ours dialable from outside?) and DCUtR (hole
+ * punching of relayed connections) are always on; these choose the rest.
+ */
+export interface TapestryNatOptions {
+  /**
+   * Serve as a circuit relay v2 for the run's members (only members: the gater refuses the rest,
+   * as reservers, sources and destinations). Only useful on a reachable node; harmless elsewhere.
+   *
+   * @default true
+   */
+  relayServe?: boolean
+  /**
+   * Reservations to hold on relay members: a node behind a NAT that allows no inbound connections
+   * is reached through these (`/p2p-circuit` listen addresses). Two give a spare when a relay dies.
+   *
+   * @default 0
+   */
+  relayReservations?: number
+  /** Most members one relay serves at once. @default 64 */
+  relayMaxReservations?: number
+  /** Bytes one relayed connection may carry before the relay resets it (it is then reopened). @default 268_435_456 (256 MiB) */
+  relayDataLimitBytes?: number
+  /** How long one relayed connection may stay open. @default 1_800_000 (30 min) */
+  relayDurationLimitMs?: number
+  /**
+   * Ask the LAN's gateway for port mappings (UPnP IGD / NAT-PMP); a mapping the gateway grants is
+   * advertised at once.
+   *
+   * @default false
+   */
+  upnp?: boolean
+  /**
+   * Take an observed QUIC address as ours when a NAT kept our listen port (reachability.ts), so
+   * DCUtR can punch through port-preserving NATs.
+   *
+   * @default true when relayReservations > 0
+   */
+  predictQuicPort?: boolean
 }
 
 /** Topic names of one run: the only topics this host's gossipsub will touch. */
@@ -215,6 +271,10 @@ export interface TapestryHost {
   readonly log?: Logger
   /** listen addresses with /p2p/<peerId> appended, ready to hand to another node */
   multiaddrs: () => string[]
+  /** how this node is reached and how each connection runs (relayed, direct, hole-punched) */
+  reachability: () => ReachabilityReport
+  /** the transports this host can dial and listen on ('quic' only where its native module loaded) */
+  readonly transports: string[]
   /** connect to a peer (multiaddr string, Multiaddr, or a PeerId the peer store can route) */
   dial: (target: string | Multiaddr | PeerId, options?: { signal?: AbortSignal }) => Promise<void>
   stop: () => Promise<void>
@@ -306,7 +366,11 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     denyInboundEncryptedConnection: deny,
     denyOutboundEncryptedConnection: deny,
     // loopback is how tests and single-host runs talk; the default gater refuses private dials only in browsers
-    denyDialMultiaddr: () => false
+    denyDialMultiaddr: () => false,
+    // the relay serves the run's members only: who reserves, who is relayed, and to whom
+    denyInboundRelayReservation: deny,
+    denyOutboundRelayedConnection: (source, destination) => deny(source) || deny(destination),
+    denyInboundRelayedConnection: (relay, remote) => deny(relay) || deny(remote)
   }
 
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
@@ -323,16 +387,32 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     return new Uint8Array(d.buffer, d.byteOffset, 20)
   }
 
+  const nat = options.nat ?? {}
+  const reservations = nat.relayReservations ?? 0
+  if (!Number.isInteger(reservations) || reservations < 0 || reservations > 4) throw new NetError(NetErrorCode.BAD_INPUT, 'nat.relayReservations must be an integer 0 … 4')
+  const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0']
+  const quic = await loadQuic()
+  if (quic.factory == null && listen.some(a => QUIC_V1.matches(multiaddr(a)))) {
+    throw new NetError(NetErrorCode.LISTEN_FAILED, `cannot listen on ${listen.filter(a => a.includes('/quic')).join(', ')}: QUIC is not available here (${quic.why ?? 'unknown'}); listen on /tcp instead`)
+  }
+  let prediction: QuicPortPrediction | undefined
+  const predict = nat.predictQuicPort ?? reservations > 0
+
   const catalogRules = catalogDhtRules(runId)
   const libp2p = await createLibp2p<TapestryServices>({
     privateKey,
     ...(options.metricsRegistry != null ? { metrics: prometheusMetrics({ registry: options.metricsRegistry }) } : {}),
     datastore: options.datastore,
     addresses: {
-      listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+      // each /p2p-circuit entry is one reservation on a relay member (found among connected peers)
+      listen: [...listen, ...Array<string>(reservations).fill('/p2p-circuit')],
       announce: options.announce ?? []
     },
-    transports: [tcp()],
+    transports: [
+      tcp(),
+      ...(quic.factory != null ? [quic.factory(QUIC_TUNING)] : []),
+      circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
+    ],
     connectionEncrypters: encryption.map(e => e === 'tls' ? tls() : noise()),
     streamMuxers: [yamux({
       enableKeepAlive: true,
@@ -357,6 +437,21 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     services: {
       identify: identify(),
       ping: ping(),
+      autonat: autoNAT(),
+      dcutr: dcutr(),
+      ...(nat.relayServe ?? true
+        ? {
+            relay: circuitRelayServer({
+              reservations: {
+                maxReservations: nat.relayMaxReservations ?? 64,
+                defaultDataLimit: BigInt(nat.relayDataLimitBytes ?? 256 * 1024 * 1024),
+                defaultDurationLimit: nat.relayDurationLimitMs ?? 30 * 60_000
+              }
+            })
+          }
+        : {}),
+      ...(nat.upnp === true ? { upnp: uPnPNAT({ autoConfirmAddress: true, portMappingDescription: `tapestry ${runName}` }) } : {}),
+      ...(predict ? { quicPortPrediction: (components: ConstructorParameters<typeof QuicPortPrediction>[0]) => (prediction = new QuicPortPrediction(components)) } : {}),
       dht: kadDHT({
         protocol: dhtProtocol(runId),
         // the run's data catalog (catalog.ts): signed records every DHT node checks before keeping one
@@ -379,6 +474,8 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
         // per-topic parameters gossipsub keeps no invalid-delivery count at all
         scoreParams: runScoreParams(Object.values(topics)),
         heartbeatInterval: options.gossipHeartbeatMs ?? 1000,
+        // members behind NATs start on relayed connections, which carry limits
+        runOnLimitedConnection: true,
         emitSelf: false
       })
     }
@@ -404,6 +501,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
   const stopKeeper = bootstrapList.length > 0 ? keepBootstrapped(libp2p, bootstrapList, { log }) : () => {}
 
   const pubsub = asPubSub(libp2p.services.pubsub)
+  const watch = new ReachabilityWatch(libp2p, { upnp: nat.upnp === true, predicted: () => prediction?.predicted() ?? [] })
 
   return {
     libp2p,
@@ -417,6 +515,8 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     pubsub,
     log,
     multiaddrs: () => libp2p.getMultiaddrs().map(ma => ma.toString()),
+    reachability: () => watch.report(),
+    transports: ['tcp', ...(quic.factory != null ? ['quic'] : []), 'circuit-relay'],
     dial: async (target, opts) => {
       const t = typeof target === 'string' ? multiaddr(target) : target
       await libp2p.dial(t, { signal: opts?.signal })
@@ -426,6 +526,29 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
       await libp2p.stop()
     }
   }
+}
+
+/**
+ * QUIC flow-control windows sized like yamux's (64 MiB a stream covers 1.6 GB/s at 40 ms RTT);
+ * the package's defaults (10 MB a stream, 15 MB a connection) cap a 40 ms link near 250 MB/s.
+ */
+const QUIC_TUNING = {
+  maxStreamData: 64 * 1024 * 1024,
+  maxConnectionData: 96 * 1024 * 1024
+}
+
+type QuicFactory = typeof import('@chainsafe/libp2p-quic').quic
+let quicLoad: Promise<{ factory?: QuicFactory, why?: string }> | undefined
+
+/**
+ * QUIC comes as a prebuilt native module per platform (an optional dependency npm picks); where
+ * none fits, or it fails to load, the host runs on TCP alone and says why.
+ */
+async function loadQuic (): Promise<{ factory?: QuicFactory, why?: string }> {
+  quicLoad ??= import('@chainsafe/libp2p-quic')
+    .then(m => ({ factory: m.quic }))
+    .catch((err: unknown) => ({ why: err instanceof Error ? err.message.split('\n')[0] : String(err) }))
+  return await quicLoad
 }
 
 /**

@@ -59,7 +59,7 @@ export async function serveMembership (host: TapestryHost, o: MembershipExchange
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
-  }, { maxInboundStreams: 4 })
+  }, { maxInboundStreams: 4, runOnLimitedConnection: true })
 
   host.pubsub.topicValidators.set(topic, async (peer: PeerId, msg) => {
     if (msg.data.byteLength > MAX_MEMBERSHIP_DOC_BYTES) return TopicValidatorResult.Reject
@@ -72,7 +72,7 @@ export async function serveMembership (host: TapestryHost, o: MembershipExchange
 
   const pull = async (peer: PeerId | string): Promise<number> => {
     const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
-    const stream = await host.libp2p.dialProtocol(id, protocol, { signal: AbortSignal.timeout(timeoutMs) })
+    const stream = await host.libp2p.dialProtocol(id, protocol, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true })
     const reader = new StreamReader(stream, { highWaterMark: MAX_MEMBERSHIP_LIST_BYTES + 16 })
     try {
       await stream.close()

@@ -141,7 +141,7 @@ export async function serveSync (host: TapestryHost, options: SyncServerOptions)
     }
   }
 
-  await host.libp2p.handle(syncProtocol(host.runId), handler, { maxInboundStreams: 4 })
+  await host.libp2p.handle(syncProtocol(host.runId), handler, { maxInboundStreams: 4, runOnLimitedConnection: true })
   return { stop: async () => { await host.libp2p.unhandle(syncProtocol(host.runId)) } }
 }
 
@@ -180,7 +180,7 @@ export async function requestChain (host: TapestryHost, peer: PeerId | string, o
   const fail = (code: NetErrorCode, message: string): TransferError => new TransferError(code, id, message)
   let stream: Stream
   try {
-    stream = await host.libp2p.dialProtocol(typeof peer === 'string' ? peerIdFromString(peer) : peer, syncProtocol(host.runId), { signal, negotiateFully: false })
+    stream = await host.libp2p.dialProtocol(typeof peer === 'string' ? peerIdFromString(peer) : peer, syncProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
   } catch (err) {
     throw new TransferError(NetErrorCode.DIAL_FAILED, id, `cannot open sync stream: ${String(err)}`, {}, { cause: err })
   }
