@@ -3,14 +3,14 @@
 import type { Logger } from 'pino'
 import { FsDatastore } from 'datastore-fs'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createTapestryHost } from '../net/index.js'
+import { createTapestryHost, type TapestryNatOptions } from '../net/index.js'
 import { BatchSampler, parsePartition, shard, thinTokenEval, type Dataset } from '../data/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
 import { Trainer, DEFAULT_INNER_OPTIMIZER, isOnnxRef, loadDataFor, loadLocalCsvSplit, loadLocalTextSplit, loadOnnxModelFile, modelSpec, fusedCount, onnxRef, type OnnxRef } from '../train/index.js'
 import { Rng } from '../tensor/index.js'
 import type { ModelSpec } from '../graph/index.js'
 import type { EngineSnapshot } from '../round/index.js'
-import { loadNodeConfig, runSettingsOf } from './config.js'
+import { loadNodeConfig, runSettingsOf, type NodeConfig } from './config.js'
 import { loadRun, loadRoster } from './run-files.js'
 import { RunMembers } from './members.js'
 import { assertSettingsAgree } from '../manifest/index.js'
@@ -21,6 +21,16 @@ import type { NodeComponents } from './node.js'
 import { PrivacyLedger } from './privacy-ledger.js'
 import { NodeMetrics } from './metrics.js'
 import { createPrivacySettings } from '../privacy/index.js'
+
+/** Loopback-only nodes (tests, one-host runs) have no NAT to cross: no reservation, no UPnP. */
+export function natOptions (cfg: Pick<NodeConfig, 'listen' | 'relayServe' | 'relayReservations' | 'upnp'>): TapestryNatOptions {
+  const loopbackOnly = cfg.listen.every(a => /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/.test(a))
+  return {
+    relayServe: cfg.relayServe,
+    relayReservations: cfg.relayReservations === 'auto' ? (loopbackOnly ? 0 : 1) : cfg.relayReservations,
+    upnp: cfg.upnp && !loopbackOnly
+  }
+}
 
 /** The run's ONNX model file: named by its sha256 in the manifest, held by every member at `modelPath`. */
 async function loadRunModelFile (ref: OnnxRef, path: string | undefined): Promise<void> {
@@ -108,6 +118,7 @@ export async function openComponents (dataDir: string, log: Logger, overrides: R
       listen: cfg.listen,
       bootstrap: cfg.bootstrap,
       mdns: cfg.mdns,
+      nat: natOptions(cfg),
       datastore,
       log,
       allowPeer: peer => members.mayConnect(peer),

@@ -28,7 +28,15 @@ export interface ClusterOptions {
   minMembers?: number
   /** extra env for the children */
   env?: Record<string, string>
+  /**
+   * Per node: run it inside this network namespace (made by the caller), listening on `ip` over TCP
+   * and QUIC; `reachable: false` keeps it out of the others' bootstrap lists (behind a NAT).
+   * Nodes without a placement listen on 127.0.0.1 in this namespace.
+   */
+  placement?: Array<NodePlacement | undefined>
 }
+
+export interface NodePlacement { netns: string, ip: string, reachable: boolean }
 
 export interface ClusterNode {
   index: number
@@ -75,15 +83,22 @@ export class LocalCluster {
     return c
   }
 
+  private placed (i: number): NodePlacement | undefined {
+    return this.o.placement?.[i]
+  }
+
   private async configure (n: ClusterNode, shards: number): Promise<void> {
-    const bootstrap = this.nodes.filter(m => m !== n && m.peerId !== '').map(m => `/ip4/127.0.0.1/tcp/${m.port}/p2p/${m.peerId}`)
+    const bootstrap = this.nodes.filter(m => m !== n && m.peerId !== '' && (this.placed(m.index)?.reachable ?? true))
+      .map(m => `/ip4/${this.placed(m.index)?.ip ?? '127.0.0.1'}/tcp/${m.port}/p2p/${m.peerId}`)
+    const at = this.placed(n.index)
+    const listen = at == null ? [`/ip4/127.0.0.1/tcp/${n.port}`] : [`/ip4/${at.ip}/tcp/${n.port}`, `/ip4/${at.ip}/udp/${n.port}/quic-v1`]
     const { local } = splitFields(this.o.config ?? {})
     await initDataDir(n.dataDir, {
       force: true,
       manifest: this.manifest,
       config: {
         ...local,
-        listen: [`/ip4/127.0.0.1/tcp/${n.port}`],
+        listen,
         bootstrap,
         shards,
         shard: n.index % shards,
@@ -120,7 +135,10 @@ export class LocalCluster {
   async start (i: number): Promise<void> {
     const n = this.nodes[i]
     const log = await open(join(this.dir, `node-${i}.log`), 'a')
-    const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', n.dataDir], {
+    const ns = this.placed(i)?.netns
+    const argv = [process.execPath, BIN, 'start', '--data-dir', n.dataDir]
+    // `ip netns exec` execs the daemon in place: the child's pid is the daemon's, so kill() reaches it
+    const proc = spawn(ns == null ? argv[0] : 'ip', ns == null ? argv.slice(1) : ['netns', 'exec', ns, ...argv], {
       stdio: ['ignore', log.fd, log.fd],
       env: { ...process.env, ...this.o.env }
     })
@@ -143,6 +161,8 @@ export class LocalCluster {
   async query<R extends ControlRoute> (i: number, route: R, body?: unknown): Promise<ControlResponses[R]> {
     const paths = dataDirPaths(this.nodes[i].dataDir)
     const info = await readControlInfo(paths)
+    const ns = this.placed(i)?.netns
+    if (ns != null) return await controlInNetns(ns, info.port, await readToken(paths), route, body) as ControlResponses[R]
     return await controlRequest(info.port, await readToken(paths), route, 5_000, body)
   }
 
@@ -183,6 +203,27 @@ export class LocalCluster {
       try { await this.waitExit(i, 15_000) } catch { this.kill(i, 'SIGKILL') }
     }
   }
+}
+
+const CONTROL_MODULE = new URL('./control.js', import.meta.url).href
+
+/** A control request to a daemon in another network namespace (its control API is on that namespace's 127.0.0.1). */
+async function controlInNetns (ns: string, port: number, token: string, route: string, body: unknown): Promise<unknown> {
+  const script = `const { controlRequest } = await import(${JSON.stringify(CONTROL_MODULE)});
+const [port, token, route, b] = JSON.parse(process.argv[1]); const body = b === null ? undefined : b;
+try { process.stdout.write(JSON.stringify({ ok: await controlRequest(port, token, route, 5000, body) })) }
+catch (err) { process.stdout.write(JSON.stringify({ error: String(err && err.message || err) })) }`
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script, JSON.stringify([port, token, route, body ?? null])], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let text = ''
+    child.stdout.on('data', (d: Buffer) => { text += d.toString() })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    child.once('error', reject)
+    child.once('exit', () => { clearTimeout(timer); resolve(text) })
+  })
+  const r = JSON.parse(out === '' ? '{"error":"no answer"}' : out) as { ok?: unknown, error?: string }
+  if (r.error != null) throw new Error(r.error)
+  return r.ok
 }
 
 export async function sleep (ms: number): Promise<void> {

@@ -21,6 +21,15 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
   /** multiaddrs (with /p2p/<id>) dialled at start and redialled while unreachable */
   bootstrap: z.array(z.string().refine(s => { try { parseBootstrapList([s]); return true } catch { return false } }, { message: 'a multiaddr ending in /p2p/<peer id>' })).default([]).describe('multiaddrs (…/p2p/<peer id>) dialled at start and redialled while unreachable'),
   mdns: z.boolean().default(false).describe('discover members on the LAN with mDNS'),
+  /** serve as a circuit relay v2 for the run's members (only for members, with limits) */
+  relayServe: z.boolean().default(true).describe("serve as a relay for the run's members (members only; limits per connection)"),
+  /**
+   * relay reservations held on reachable members: a node behind a NAT that admits no inbound
+   * connection is reached through them. auto: 1 unless every listen address is loopback
+   */
+  relayReservations: z.union([z.literal('auto'), z.number().int().min(0).max(4)]).default('auto').describe('relay reservations to hold on reachable members: auto (1 unless listening on loopback only) or 0 … 4'),
+  /** ask the LAN gateway for port mappings (UPnP IGD); skipped when every listen address is loopback */
+  upnp: z.boolean().default(true).describe('ask the LAN gateway for port mappings (UPnP); skipped when listening on loopback only'),
   /** control API port on 127.0.0.1; 0 picks a free one */
   controlPort: z.number().int().min(0).max(65535).default(0).describe('control API port on 127.0.0.1 (0: a free one, written to control.json)'),
   /** Prometheus metrics (/metrics) and the status page (/) on 127.0.0.1; 0 picks a free one (status shows it) */

@@ -1,3 +1,4 @@
+import type { ConnectionPath, ReachabilityReport } from '../net/index.js'
 // What the control API answers, typed once for the daemon that serves it and the CLI that reads it.
 import type { CatalogEntry } from '../net/catalog.js'
 
@@ -88,6 +89,8 @@ export interface PeerView {
   /** the last round this peer applied, as its presence says (-1: unknown) */
   round: number
   connected: boolean
+  /** how the connection to this peer runs: direct, through a relay, or direct after a hole punch (null when not connected) */
+  path: ConnectionPath | null
 }
 
 export interface ModelView {
@@ -120,6 +123,8 @@ export interface StatusView {
   opsUrl: string | null
   device: string
   addrs: string[]
+  /** how this node is reached: public, relayed (through which relays), private; its addresses by kind */
+  reachability: ReachabilityReport
   peers: PeerView[]
   model: ModelView
   bytes: { sent: number, fetched: number, gossip: number, served: number }

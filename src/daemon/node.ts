@@ -471,6 +471,7 @@ export class TapestryNode {
       refused: { ...host.refused },
       device: trainer.device,
       addrs: () => host.multiaddrs(),
+      reachability: () => host.reachability(),
       connections: () => host.libp2p.getConnections().map(c => ({ peerId: c.remotePeer.toString(), addr: c.remoteAddr.toString() })),
       round: e.round,
       modelId: e.modelId,

@@ -2,6 +2,7 @@
 // tested without a daemon.
 import type { ModelView, PeerView, PrivacyView, RefusedView, RoundHistory, StatusView } from './control-types.js'
 import type { PeerInfo } from './presence.js'
+import type { ReachabilityReport } from '../net/index.js'
 
 /** What the views read. */
 export interface ViewSource {
@@ -12,6 +13,7 @@ export interface ViewSource {
   refused: RefusedView
   device: string
   addrs: () => string[]
+  reachability: () => ReachabilityReport
   /** open connections: remote peer and address */
   connections: () => Array<{ peerId: string, addr: string }>
   /** the round engine's position */
@@ -46,6 +48,7 @@ export function roleOf (s: Pick<ViewSource, 'candidates' | 'backups' | 'groupRol
 
 export function peerTable (s: ViewSource): PeerView[] {
   const conns = s.connections()
+  const paths = s.reachability().peers
   const connected = new Set(conns.map(c => c.peerId))
   const ids = new Set([...connected, ...s.peers.keys()])
   ids.delete(s.peerId)
@@ -55,7 +58,8 @@ export function peerTable (s: ViewSource): PeerView[] {
     latencyMs: s.peers.get(id)?.latencyMs ?? null,
     role: roleOf(s, id),
     round: s.peers.get(id)?.round ?? -1,
-    connected: connected.has(id)
+    connected: connected.has(id),
+    path: paths[id] ?? null
   }))
 }
 
@@ -77,6 +81,7 @@ export function statusView (s: ViewSource): StatusView {
     opsUrl: s.opsPort != null ? `http://127.0.0.1:${s.opsPort}/` : null,
     device: s.device,
     addrs: s.addrs(),
+    reachability: s.reachability(),
     peers: peerTable(s),
     model: modelView(s),
     bytes: { sent: s.bytes.gossip + s.bytes.served, fetched: s.bytes.fetched, gossip: s.bytes.gossip, served: s.bytes.served },

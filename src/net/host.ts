@@ -18,11 +18,11 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { createTopicScoreParams, type PeerScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { autoNAT } from '@libp2p/autonat'
+import { autoNATv2 } from '@libp2p/autonat-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { uPnPNAT } from '@libp2p/upnp-nat'
 import { QUIC_V1 } from '@multiformats/multiaddr-matcher'
-import { QuicPortPrediction, ReachabilityWatch, type ReachabilityReport } from './reachability.js'
+import { ReachabilityWatch, type ReachabilityReport } from './reachability.js'
 import { mdns } from '@libp2p/mdns'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -58,7 +58,6 @@ export type TapestryServices = {
   dcutr: unknown
   relay?: unknown
   upnp?: unknown
-  quicPortPrediction?: unknown
 }
 
 export interface TapestryYamuxOptions {
@@ -222,13 +221,6 @@ export interface TapestryNatOptions {
    * @default false
    */
   upnp?: boolean
-  /**
-   * Take an observed QUIC address as ours when a NAT kept our listen port (reachability.ts), so
-   * DCUtR can punch through port-preserving NATs.
-   *
-   * @default true when relayReservations > 0
-   */
-  predictQuicPort?: boolean
 }
 
 /** Topic names of one run: the only topics this host's gossipsub will touch. */
@@ -271,7 +263,7 @@ export interface TapestryHost {
   readonly log?: Logger
   /** listen addresses with /p2p/<peerId> appended, ready to hand to another node */
   multiaddrs: () => string[]
-  /** how this node is reached and how each connection runs (relayed, direct, hole-punched) */
+  /** how this node is reached and how each connection runs (relayed, direct, direct after relay) */
   reachability: () => ReachabilityReport
   /** the transports this host can dial and listen on ('quic' only where its native module loaded) */
   readonly transports: string[]
@@ -395,8 +387,6 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
   if (quic.factory == null && listen.some(a => QUIC_V1.matches(multiaddr(a)))) {
     throw new NetError(NetErrorCode.LISTEN_FAILED, `cannot listen on ${listen.filter(a => a.includes('/quic')).join(', ')}: QUIC is not available here (${quic.why ?? 'unknown'}); listen on /tcp instead`)
   }
-  let prediction: QuicPortPrediction | undefined
-  const predict = nat.predictQuicPort ?? reservations > 0
 
   const catalogRules = catalogDhtRules(runId)
   const libp2p = await createLibp2p<TapestryServices>({
@@ -437,7 +427,8 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     services: {
       identify: identify(),
       ping: ping(),
-      autonat: autoNAT(),
+      // v2: its server dials back on a new connection (v1's closed the member's own connection)
+      autonat: autoNATv2(),
       dcutr: dcutr(),
       ...(nat.relayServe ?? true
         ? {
@@ -451,7 +442,6 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
           }
         : {}),
       ...(nat.upnp === true ? { upnp: uPnPNAT({ autoConfirmAddress: true, portMappingDescription: `tapestry ${runName}` }) } : {}),
-      ...(predict ? { quicPortPrediction: (components: ConstructorParameters<typeof QuicPortPrediction>[0]) => (prediction = new QuicPortPrediction(components)) } : {}),
       dht: kadDHT({
         protocol: dhtProtocol(runId),
         // the run's data catalog (catalog.ts): signed records every DHT node checks before keeping one
@@ -501,7 +491,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
   const stopKeeper = bootstrapList.length > 0 ? keepBootstrapped(libp2p, bootstrapList, { log }) : () => {}
 
   const pubsub = asPubSub(libp2p.services.pubsub)
-  const watch = new ReachabilityWatch(libp2p, { upnp: nat.upnp === true, predicted: () => prediction?.predicted() ?? [] })
+  const watch = new ReachabilityWatch(libp2p, { upnp: nat.upnp === true })
 
   return {
     libp2p,

@@ -8,6 +8,7 @@ function source (over: Partial<ViewSource> = {}): ViewSource {
     peerId: 'me', runId: 'run', runName: 'test run', waiting: null, refused: { connections: 0, gossip: 0, streams: 0, gossipRate: 0 }, device: 'cpu',
     addrs: () => ['/ip4/127.0.0.1/tcp/1/p2p/me'],
     connections: () => [{ peerId: 'a', addr: '/ip4/127.0.0.1/tcp/2' }],
+    reachability: () => ({ reachability: 'private', addresses: { relay: [], public: [], private: [], loopback: ['/ip4/127.0.0.1/tcp/1/p2p/me'] }, connections: { direct: 1, relayed: 0, 'direct-after-relay': 0 }, peers: { a: 'direct' }, upgrades: 0, relays: [], relayingFor: 0, upnp: false }),
     round: 3, modelId: 'm3', candidates: ['a', 'me', 'b', 'c'], banned: [], opsPort: null, backups: 2,
     groupRole: () => null,
     peers: new Map([['b', { peerId: 'b', round: 2, lastSeen: 1, latencyMs: 12 }]]),
@@ -33,7 +34,7 @@ test('roles: aggregator, backups, members, and the group role in hierarchical mo
 
 test('the peer table joins connections and presence, without this node', () => {
   const rows = peerTable(source())
-  assert.deepEqual(rows.map(r => [r.peerId, r.connected, r.round, r.latencyMs, r.addrs.length]).sort(), [['a', true, -1, null, 1], ['b', false, 2, 12, 0]])
+  assert.deepEqual(rows.map(r => [r.peerId, r.connected, r.round, r.latencyMs, r.addrs.length, r.path]).sort(), [['a', true, -1, null, 1, 'direct'], ['b', false, 2, 12, 0, null]])
 })
 
 test('status and model views', () => {

@@ -104,11 +104,34 @@ export function registerHistory (program: Command): void {
     })
 }
 
+/** How outsiders reach this node, and through which addresses (reachability.ts). */
+export function reachableLine (b: Pick<StatusView, 'reachability'>): string {
+  const r = b.reachability
+  const how = r.reachability === 'public'
+    ? `public: ${r.addresses.public.join(', ')}`
+    : r.reachability === 'relayed'
+      ? `relayed through ${r.relays.map(short).join(', ')} (no public address verified; DCUtR upgrades connections where the NAT allows)`
+      : r.reachability === 'private' ? 'private: LAN or loopback addresses only (no relay reservation)' : 'unreachable: no dialable address'
+  const extra = [
+    r.relayingFor != null && r.relayingFor > 0 ? `relaying for ${r.relayingFor} member(s)` : '',
+    r.upnp ? 'UPnP on' : ''
+  ].filter(x => x !== '')
+  return extra.length > 0 ? `${how}\n${extra.join('; ')}` : how
+}
+
+/** Peers, and how the connections to them run. */
+function peersLine (b: Pick<StatusView, 'peers' | 'reachability'>): string {
+  const c = b.reachability.connections
+  const paths = [c.direct > 0 ? `${c.direct} direct` : '', c.relayed > 0 ? `${c.relayed} relayed` : '', c['direct-after-relay'] > 0 ? `${c['direct-after-relay']} direct after relay (hole punch or upgrade)` : ''].filter(x => x !== '')
+  return paths.length > 0 ? `${b.peers.length} (connections: ${paths.join(', ')})` : String(b.peers.length)
+}
+
 function statusTable (b: StatusView, forks: number): string {
   const t = table()
   t.push({ 'peer id': b.peerId }, { run: `${b.runName} (${b.runId})` }, { listen: b.addrs.join('\n') || '-' },
     { round: b.waiting != null ? `${b.round}, waiting for members: ${b.waiting.members} of ${b.waiting.minMembers} connected` : String(b.round) },
-    { aggregator: String(b.aggregator ?? '-') }, { role: b.role }, { device: b.device }, { peers: String(b.peers.length) },
+    { reachable: reachableLine(b) },
+    { aggregator: String(b.aggregator ?? '-') }, { role: b.role }, { device: b.device }, { peers: peersLine(b) },
     { model: `${short(b.model.cid)} (round ${b.model.round})` },
     { 'page, metrics': b.opsUrl != null ? `${b.opsUrl}  ${b.opsUrl}metrics` : '-' },
     { forks: forks === 0 ? 'on the one chain; never left a branch' : `left ${forks} branch(es) for the one the electorate followed (evidence kept)` },
