@@ -6,6 +6,7 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { createServer } from 'node:net'
+import { createSocket } from 'node:dgram'
 import { parseNodeConfig, runSettingsOf, checkRuleFeasible, type NodeConfig } from './config.js'
 import { loadRun, saveManifest } from './run-files.js'
 import { assertSettingsAgree, type SignedManifest } from '../manifest/index.js'
@@ -144,16 +145,30 @@ export async function initDataDir (dir: string, opts: InitOptions): Promise<Init
 }
 
 /**
- * Listen addresses with TCP port 0 get a port that is free now, written into the config: the
+ * Listen addresses with TCP or UDP (QUIC) port 0 get a port that is free now, written into the config: the
  * address handed to partners then stays valid across restarts (a port 0 would change each start).
  */
 async function pinListenPorts (listen: string[]): Promise<string[]> {
   const out: string[] = []
   for (const a of listen) {
-    const m = /^\/(ip4|ip6)\/([^/]+)\/tcp\/0(\/.*)?$/.exec(a)
-    out.push(m == null ? a : `/${m[1]}/${m[2]}/tcp/${await freeTcpPort(m[2])}${m[3] ?? ''}`)
+    const m = /^\/(ip4|ip6)\/([^/]+)\/(tcp|udp)\/0(\/.*)?$/.exec(a)
+    if (m == null) { out.push(a); continue }
+    const port = m[3] === 'tcp' ? await freeTcpPort(m[2]) : await freeUdpPort(m[2], m[1] === 'ip6' ? 'udp6' : 'udp4')
+    out.push(`/${m[1]}/${m[2]}/${m[3]}/${port}${m[4] ?? ''}`)
   }
   return out
+}
+
+/** A UDP port free on `host` now (QUIC listens on UDP). */
+async function freeUdpPort (host: string, type: 'udp4' | 'udp6'): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createSocket(type)
+    s.once('error', reject)
+    s.bind(0, host, () => {
+      const port = s.address().port
+      s.close(() => resolve(port))
+    })
+  })
 }
 
 /** A TCP port free on `host` now (the OS picks it). */

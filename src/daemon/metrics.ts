@@ -1,6 +1,7 @@
 // The daemon's Prometheus metrics: libp2p's own (through @libp2p/prometheus-metrics, same registry)
 // and Tapestry's, fed from the round driver's typed events — nothing here reads log text.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { ReachabilityReport } from '../net/index.js'
 import type { DriverEvent } from '../round/index.js'
 
 export class NodeMetrics {
@@ -18,6 +19,9 @@ export class NodeMetrics {
   private readonly forks = new Counter({ name: 'tapestry_forks_total', help: 'fork choices made: adopted another branch, or kept this one', labelNames: ['outcome'], registers: [this.registry] })
   private readonly epsilon = new Gauge({ name: 'tapestry_privacy_epsilon', help: 'differential privacy ε spent by this node at the run\'s δ (absent when off)', registers: [this.registry] })
   private readonly banned = new Gauge({ name: 'tapestry_members_excluded', help: 'members excluded for equivocation (proven on the chain)', registers: [this.registry] })
+  private readonly reachable = new Gauge({ name: 'tapestry_reachability', help: 'how this node is reached: 1 on the current state (public, relayed, private, unreachable)', labelNames: ['state'], registers: [this.registry] })
+  private readonly paths = new Gauge({ name: 'tapestry_connections', help: 'open connections to peers by path (direct, relayed, direct-after-relay)', labelNames: ['path'], registers: [this.registry] })
+  private readonly relayingFor = new Gauge({ name: 'tapestry_relay_reservations_served', help: 'members holding a relay reservation on this node', registers: [this.registry] })
   private startedAt = new Map<number, number>()
 
   /** One driver event: the counters and gauges it moves. */
@@ -42,6 +46,13 @@ export class NodeMetrics {
       case 'announced': this.bytes.inc({ direction: 'out', kind: 'update' }, e.size); break
       case 'forkChosen': this.forks.inc({ outcome: e.adopted ? 'adopted' : 'kept' }); break
     }
+  }
+
+  /** How the node is reached and how its connections run (ReachabilityWatch's report). */
+  reachability (r: ReachabilityReport): void {
+    for (const state of ['public', 'relayed', 'private', 'unreachable'] as const) this.reachable.set({ state }, r.reachability === state ? 1 : 0)
+    for (const [path, n] of Object.entries(r.connections)) this.paths.set({ path }, n)
+    this.relayingFor.set(r.relayingFor ?? 0)
   }
 
   /** Gossip this node put on the wire (bytes × recipients). */

@@ -61,6 +61,8 @@ export interface NodeComponents {
 }
 
 const LATENCY_MS = 5_000
+/** how often the reachability report feeds metrics and the log */
+const REACHABILITY_MS = 5_000
 
 /** Digest used for every content id: the CID string of the bytes (sha2-256, raw). */
 const cidOf = (bytes: Uint8Array): string => blobCid(bytes).toString()
@@ -94,6 +96,7 @@ export class TapestryNode {
   private fetchedBytes = 0
   private denseBytes = 0
   private stopping = false
+  private lastReachability = ''
   private readonly stopped: Promise<void>
   private resolveStopped!: () => void
 
@@ -245,6 +248,7 @@ export class TapestryNode {
       this.every(CATALOG_REPUBLISH_MS, () => { void publishCatalog(this.c) })
     }
     this.every(LATENCY_MS, () => { void this.measureLatency() })
+    this.every(REACHABILITY_MS, () => { this.watchReachability() })
     log.info({ peerId: host.peerId, addrs: host.multiaddrs(), control: port, round: this.driver.round }, 'node started')
     // a late joiner (or a node back from a long crash) first asks peers whether the run moved on
     this.later(this.presence.periodMs + 500, () => { void this.startWhenEnoughMembers() })
@@ -497,6 +501,18 @@ export class TapestryNode {
         this.presence.info(p.toString()).latencyMs = await libp2p.services.ping.ping(p, { signal: AbortSignal.timeout(2_000) })
       } catch {}
     }
+  }
+
+  /** Metrics, and a log line whenever how this node is reached changes (relayed ⇄ public, a new relay). */
+  private watchReachability (): void {
+    const r = this.c.host.reachability()
+    this.c.metrics.reachability(r)
+    const now = `${r.reachability} ${r.relays.join(',')}`
+    if (now === this.lastReachability) return
+    this.lastReachability = now
+    this.c.log.info({ reachability: r.reachability, relays: r.relays, public: r.addresses.public }, r.reachability === 'relayed'
+      ? `reachable through relay ${r.relays.join(', ')} (no public address verified)`
+      : `reachability: ${r.reachability}`)
   }
 
   private every (ms: number, fn: () => void): void {

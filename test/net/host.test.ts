@@ -1,12 +1,14 @@
-// The libp2p host: TLS first, run-private DHT, membership gate, persistent identity, ping.
+// The libp2p host: TLS first, run-private DHT, membership gate, relaying for members, persistent identity, ping.
 import { describe, it, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { NetError, NetErrorCode, createTapestryHost, dhtProtocol, runTopics } from '../../src/net/index.js'
+import { NetError, NetErrorCode, createTapestryHost, dhtProtocol, runTopics, MemoryBlobStore, serveBlobs, fetchBlob } from '../../src/net/index.js'
 import { RUN, connect, makeHost, stopAll, waitFor } from './helpers.js'
 import type { TapestryHost } from '../../src/net/index.js'
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 describe('tapestry host', () => {
   const hosts: TapestryHost[] = []
@@ -110,6 +112,44 @@ describe('tapestry host', () => {
     await theirs.dial(ours.multiaddrs()[0]).catch(() => {})
     // whichever side identifies the other first hangs up
     await waitFor(() => ours.refused.connections + theirs.refused.connections >= 1 && ours.libp2p.getConnections(theirs.libp2p.peerId).length === 0, 5000, 'peer of another run dropped')
+  })
+
+  it('relays between members only: a member reached through a relay serves blobs over it, an outsider can neither reserve nor be relayed', async () => {
+    const keys = await Promise.all([0, 1, 2, 3].map(async () => await generateKeyPair('Ed25519')))
+    const [relayId, aId, bId] = keys.map(k => peerIdFromPrivateKey(k).toString())
+    const members = new Set([relayId, aId, bId])
+    const allowPeer = (id: string): boolean => members.has(id)
+    const relay = track(await makeHost({ privateKey: keys[0], allowPeer }))
+    // a listens on nothing but its reservation: like a member behind a NAT, it is reachable only through the relay
+    const a = track(await makeHost({ privateKey: keys[1], allowPeer, listen: [], nat: { relayReservations: 1 }, bootstrap: [relay.multiaddrs()[0]] }))
+    const b = track(await makeHost({ privateKey: keys[2], allowPeer }))
+    const outsider = track(await makeHost({ privateKey: keys[3], nat: { relayReservations: 1 }, bootstrap: [relay.multiaddrs()[0]] }))
+    await waitFor(() => a.reachability().relays.includes(relayId), 15_000, 'a reservation on the relay')
+    const circuit = a.multiaddrs().find(m => m.includes('/p2p-circuit/'))
+    assert.ok(circuit != null, a.multiaddrs().join(' '))
+    assert.equal(a.reachability().reachability, 'relayed')
+
+    // b reaches a only through the relay, and a blob crosses it
+    const store = new MemoryBlobStore()
+    const bytes = new Uint8Array(300_000).map((_, i) => i * 7)
+    const cid = store.put(bytes)
+    await serveBlobs(a, { store })
+    await b.dial(circuit)
+    const conns = b.libp2p.getConnections(a.libp2p.peerId)
+    assert.equal(conns.length, 1)
+    assert.match(conns[0].remoteAddr.toString(), /\/p2p-circuit\//)
+    assert.ok(conns[0].limits != null, 'a relayed connection carries the relay\'s limits')
+    const got = await fetchBlob(b, cid, [aId], { maxBytes: 1 << 20 })
+    assert.deepEqual(got, bytes)
+    await waitFor(() => b.reachability().peers[aId] === 'relayed', 2000, 'b to see its path to a as relayed')
+    assert.ok(((relay.reachability().relayingFor) ?? 0) >= 1)
+
+    // an outsider is refused before any relay protocol runs: no reservation, no relayed dial
+    await sleep(1500)
+    assert.equal(outsider.reachability().relays.length, 0, 'no reservation for a non-member')
+    await assert.rejects(outsider.dial(circuit))
+    assert.equal(a.libp2p.getConnections(outsider.libp2p.peerId).length, 0)
+    assert.ok(relay.refused.connections >= 1)
   })
 
   it('dials bootstrap peers at start', async () => {
