@@ -16,7 +16,7 @@ svg { border: 1px solid #ddd; background: #fff; }
 <div class="muted" id="sub">connecting…</div>
 <div class="grid">
   <section><h2>Node</h2><table id="node"></table></section>
-  <section><h2>Members and peers</h2><table id="peers"><thead><tr><th>peer</th><th>role</th><th>round</th><th>latency</th></tr></thead><tbody></tbody></table></section>
+  <section><h2>Members and peers</h2><table id="peers"><thead><tr><th>peer</th><th>role</th><th>round</th><th>latency</th><th>connection</th></tr></thead><tbody></tbody></table></section>
 </div>
 <div class="grid">
   <section><h2>Loss</h2><svg id="loss" width="420" height="180" role="img" aria-label="loss per round"></svg></section>
@@ -45,11 +45,11 @@ async function refresh () {
     document.getElementById('title').textContent = 'Tapestry node — run ' + s.runName
     document.getElementById('sub').textContent = 'peer ' + s.peerId + ' · round ' + s.round + ' · ' + s.role + ' · updated ' + new Date().toLocaleTimeString()
     const node = document.getElementById('node'); node.innerHTML = ''
-    for (const [k, v] of [['run id', s.runId], ['listen', s.addrs.join(' ')], ['round', s.round], ['aggregator', short(s.aggregator)], ['device', s.device],
+    for (const [k, v] of [['run id', s.runId], ['listen', s.addrs.join(' ')], ['reachable', s.reachability.reachability + (s.reachability.relays.length ? ' through ' + s.reachability.relays.map(short).join(', ') : '')], ['round', s.round], ['aggregator', short(s.aggregator)], ['device', s.device],
       ['model', short(s.model.cid) + ' (round ' + s.model.round + ')'], ['excluded', s.banned.length ? s.banned.map(short).join(', ') : 'nobody'],
       ['bytes', 'gossip ' + s.bytes.gossip + ' · fetched ' + s.bytes.fetched + ' · served ' + s.bytes.served]]) row(node, [k, v])
     const peers = document.querySelector('#peers tbody'); peers.innerHTML = ''
-    for (const p of s.peers) row(peers, [short(p.peerId), p.role, p.round, p.latencyMs != null ? p.latencyMs + ' ms' : '-'])
+    for (const p of s.peers) row(peers, [short(p.peerId), p.role, p.round, p.latencyMs != null ? p.latencyMs + ' ms' : '-', p.path ?? '-'])
     const rounds = r.rounds
     const body = document.querySelector('#rounds tbody'); body.innerHTML = ''
     for (const x of rounds.slice(-30).reverse()) row(body, [x.round, short(x.aggregator), x.rank, x.included, x.verified, x.loss != null ? x.loss.toFixed(4) : '-',
