@@ -39,9 +39,22 @@ export function natTopologyUnavailable (): string | undefined {
   return undefined
 }
 
+/** Namespaces left by a run that was killed before it could clean up (its pid is gone). */
+function removeLeftovers (): void {
+  let names: string[] = []
+  try { names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map(l => l.split(' ')[0]) } catch { return }
+  for (const n of names) {
+    const pid = /^t(\d+)-/.exec(n)?.[1]
+    if (pid == null || Number(pid) === process.pid) continue
+    try { process.kill(Number(pid), 0); continue } catch {}
+    try { ip('netns', 'del', n) } catch {}
+  }
+}
+
 /** `reachable` hosts sit on the bridge; each of `natted` sits behind its own masquerading router. */
 export function buildNatTopology (reachable: string[], natted: string[]): NatTopology {
-  const tag = `t${process.pid % 100000}`
+  removeLeftovers()
+  const tag = `t${process.pid}`
   const made: string[] = []
   const ns: Record<string, string> = {}
   const hostIp: Record<string, string> = {}
