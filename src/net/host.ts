@@ -17,10 +17,8 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { gossipsub } from '@libp2p/gossipsub'
 import { createTopicScoreParams, type PeerScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
 import { bootstrap } from '@libp2p/bootstrap'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { autoNATv2 } from '@libp2p/autonat-v2'
-import { dcutr } from '@libp2p/dcutr'
-import { uPnPNAT } from '@libp2p/upnp-nat'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { loadQuic, natServices, relayReservationsOf, QUIC_TUNING, type TapestryNatOptions } from './nat.js'
 import { QUIC_V1 } from '@multiformats/multiaddr-matcher'
 import { ReachabilityWatch, type ReachabilityReport } from './reachability.js'
 import { mdns } from '@libp2p/mdns'
@@ -189,40 +187,6 @@ export interface TapestryHostOptions {
   log?: Logger
 }
 
-/**
- * How a host crosses NATs. AutoNAT (is an address of ours dialable from outside?) and DCUtR (hole
- * punching of relayed connections) are always on; these choose the rest.
- */
-export interface TapestryNatOptions {
-  /**
-   * Serve as a circuit relay v2 for the run's members (only members: the gater refuses the rest,
-   * as reservers, sources and destinations). Only useful on a reachable node; harmless elsewhere.
-   *
-   * @default true
-   */
-  relayServe?: boolean
-  /**
-   * Reservations to hold on relay members: a node behind a NAT that allows no inbound connections
-   * is reached through these (`/p2p-circuit` listen addresses). Two give a spare when a relay dies.
-   *
-   * @default 0
-   */
-  relayReservations?: number
-  /** Most members one relay serves at once. @default 64 */
-  relayMaxReservations?: number
-  /** Bytes one relayed connection may carry before the relay resets it (it is then reopened). @default 268_435_456 (256 MiB) */
-  relayDataLimitBytes?: number
-  /** How long one relayed connection may stay open. @default 1_800_000 (30 min) */
-  relayDurationLimitMs?: number
-  /**
-   * Ask the LAN's gateway for port mappings (UPnP IGD / NAT-PMP); a mapping the gateway grants is
-   * advertised at once.
-   *
-   * @default false
-   */
-  upnp?: boolean
-}
-
 /** Topic names of one run: the only topics this host's gossipsub will touch. */
 export interface RunTopics {
   presence: string
@@ -380,8 +344,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
   }
 
   const nat = options.nat ?? {}
-  const reservations = nat.relayReservations ?? 0
-  if (!Number.isInteger(reservations) || reservations < 0 || reservations > 4) throw new NetError(NetErrorCode.BAD_INPUT, 'nat.relayReservations must be an integer 0 … 4')
+  const reservations = relayReservationsOf(nat)
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0']
   const quic = await loadQuic()
   if (quic.factory == null && listen.some(a => QUIC_V1.matches(multiaddr(a)))) {
@@ -428,20 +391,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
       identify: identify(),
       ping: ping(),
       // v2: its server dials back on a new connection (v1's closed the member's own connection)
-      autonat: autoNATv2(),
-      dcutr: dcutr(),
-      ...(nat.relayServe ?? true
-        ? {
-            relay: circuitRelayServer({
-              reservations: {
-                maxReservations: nat.relayMaxReservations ?? 64,
-                defaultDataLimit: BigInt(nat.relayDataLimitBytes ?? 256 * 1024 * 1024),
-                defaultDurationLimit: nat.relayDurationLimitMs ?? 30 * 60_000
-              }
-            })
-          }
-        : {}),
-      ...(nat.upnp === true ? { upnp: uPnPNAT({ autoConfirmAddress: true, portMappingDescription: `tapestry ${runName}` }) } : {}),
+      ...natServices(nat, runName),
       dht: kadDHT({
         protocol: dhtProtocol(runId),
         // the run's data catalog (catalog.ts): signed records every DHT node checks before keeping one
@@ -516,29 +466,6 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
       await libp2p.stop()
     }
   }
-}
-
-/**
- * QUIC flow-control windows sized like yamux's (64 MiB a stream covers 1.6 GB/s at 40 ms RTT);
- * the package's defaults (10 MB a stream, 15 MB a connection) cap a 40 ms link near 250 MB/s.
- */
-const QUIC_TUNING = {
-  maxStreamData: 64 * 1024 * 1024,
-  maxConnectionData: 96 * 1024 * 1024
-}
-
-type QuicFactory = typeof import('@chainsafe/libp2p-quic').quic
-let quicLoad: Promise<{ factory?: QuicFactory, why?: string }> | undefined
-
-/**
- * QUIC comes as a prebuilt native module per platform (an optional dependency npm picks); where
- * none fits, or it fails to load, the host runs on TCP alone and says why.
- */
-async function loadQuic (): Promise<{ factory?: QuicFactory, why?: string }> {
-  quicLoad ??= import('@chainsafe/libp2p-quic')
-    .then(m => ({ factory: m.quic }))
-    .catch((err: unknown) => ({ why: err instanceof Error ? err.message.split('\n')[0] : String(err) }))
-  return await quicLoad
 }
 
 /**

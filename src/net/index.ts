@@ -1,6 +1,6 @@
 // Public face of the net layer: the libp2p host, gossip topics, blob transfer and chain sync.
 export { createTapestryHost, runTopics, dhtProtocol, mdnsServiceTag, runUserAgent, runOfUserAgent, YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
-export type { TapestryHost, TapestryHostOptions, TapestryNatOptions, TapestryYamuxOptions, TapestryServices, RunTopics, GateCounters, GossipGate } from './host.js'
+export type { TapestryHost, TapestryHostOptions, TapestryYamuxOptions, TapestryServices, RunTopics, GateCounters, GossipGate } from './host.js'
 export {
   publishPresence, publishAnnounce, publishCommit, publishSubAggregate, republish,
   subscribePresence, subscribeAnnounce, subscribeCommit, subscribeSubAggregate, meshPeers, topicSubscribers, GOSSIP_AUTHOR_LIMITS, GOSSIP_RELAY_LIMIT
@@ -29,3 +29,4 @@ export { Libp2pRoundTransport, encodeState, decodeState, STATE_KIND, type Libp2p
 export { serveMembership, membershipProtocol, MAX_MEMBERSHIP_DOC_BYTES, type MembershipExchange, type MembershipExchangeOptions, type DocVerdict } from './membership.js'
 export { catalogKey, signCatalogEntry, openCatalogRecord, CatalogEntrySchema, type CatalogEntry } from './catalog.js'
 export { addressKind, type Reachability, type ReachabilityReport, type ConnectionPath, type AddressKind } from './reachability.js'
+export type { TapestryNatOptions } from './nat.js'
