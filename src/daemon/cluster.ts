@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { initDataDir, dataDirPaths, readControlInfo, readToken, ensureIdentity, loadIdentity, freeTcpPort } from './datadir.js'
 import { saveRosterDoc } from './run-files.js'
+import { RoundLog } from './round-log.js'
 import { admit, createManifest, verifyRosterDoc, type SignedManifest } from '../manifest/index.js'
 import { splitFields } from './create-run.js'
 import { controlRequest, type ControlRoute } from './control.js'
@@ -28,6 +29,14 @@ export interface ClusterOptions {
   minMembers?: number
   /** extra env for the children */
   env?: Record<string, string>
+  /** per node: the IPv4 address it listens on and is dialled at @default 127.0.0.1 for every node */
+  hosts?: readonly string[]
+  /**
+   * per node: an argv prefix its daemon runs under (e.g. `ip netns exec NS`, which execs, so the
+   * child's pid is the daemon's). Its control API (127.0.0.1 where it runs) is then out of reach:
+   * start() waits for its control.json instead and rounds() reads its rounds.jsonl.
+   */
+  launch?: (i: number) => string[]
 }
 
 export interface ClusterNode {
@@ -42,6 +51,7 @@ export interface ClusterNode {
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'tapestry.js')
 
 const freePort = async (): Promise<number> => await freeTcpPort('127.0.0.1')
+const LOOPBACK = '127.0.0.1'
 
 export class LocalCluster {
   readonly nodes: ClusterNode[] = []
@@ -76,20 +86,24 @@ export class LocalCluster {
   }
 
   private async configure (n: ClusterNode, shards: number): Promise<void> {
-    const bootstrap = this.nodes.filter(m => m !== n && m.peerId !== '').map(m => `/ip4/127.0.0.1/tcp/${m.port}/p2p/${m.peerId}`)
+    const bootstrap = this.nodes.filter(m => m !== n && m.peerId !== '').map(m => `/ip4/${this.host(m.index)}/tcp/${m.port}/p2p/${m.peerId}`)
     const { local } = splitFields(this.o.config ?? {})
     await initDataDir(n.dataDir, {
       force: true,
       manifest: this.manifest,
       config: {
         ...local,
-        listen: [`/ip4/127.0.0.1/tcp/${n.port}`],
+        listen: [`/ip4/${this.host(n.index)}/tcp/${n.port}`],
         bootstrap,
         shards,
         shard: n.index % shards,
         maxRounds: this.o.rounds
       }
     })
+  }
+
+  private host (i: number): string {
+    return this.o.hosts?.[i] ?? LOOPBACK
   }
 
   /**
@@ -120,17 +134,22 @@ export class LocalCluster {
   async start (i: number): Promise<void> {
     const n = this.nodes[i]
     const log = await open(join(this.dir, `node-${i}.log`), 'a')
-    const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', n.dataDir], {
+    const argv = [...this.o.launch?.(i) ?? [], process.execPath, BIN, 'start', '--data-dir', n.dataDir]
+    const proc = spawn(argv[0], argv.slice(1), {
       stdio: ['ignore', log.fd, log.fd],
       env: { ...process.env, ...this.o.env }
     })
     n.proc = proc
     n.exited = new Promise(resolve => proc.once('exit', code => { void log.close(); resolve(code) }))
-    // ready once its control API answers
+    // ready once its control API answers (out of reach: once it wrote control.json)
     const deadline = Date.now() + 60_000
     for (;;) {
       if (proc.exitCode != null) throw new Error(`node ${i} exited with ${proc.exitCode} (see ${join(this.dir, `node-${i}.log`)})`)
-      try { await this.query(i, 'status'); return } catch {}
+      try {
+        if (this.o.launch == null) await this.query(i, 'status')
+        else await readControlInfo(dataDirPaths(n.dataDir))
+        return
+      } catch {}
       if (Date.now() > deadline) throw new Error(`node ${i} did not start within 60 s`)
       await sleep(200)
     }
@@ -146,7 +165,9 @@ export class LocalCluster {
     return await controlRequest(info.port, await readToken(paths), route, 5_000, body)
   }
 
+  /** The node's round history: from its control API, or from its rounds.jsonl when that is out of reach (`launch`). */
   async rounds (i: number): Promise<RoundHistory[]> {
+    if (this.o.launch != null) return await new RoundLog(dataDirPaths(this.nodes[i].dataDir).rounds).read()
     try { return (await this.query(i, 'rounds')).rounds } catch { return [] }
   }
 
