@@ -78,8 +78,9 @@ test('loss lowers throughput by the Mathis bound 1.22·MSS/(RTT·√p)', () => {
     const rate = MATHIS_C * 1460 / (2 * lat / 1000 * Math.sqrt(loss)) // bytes/s
     const streaming = bytes / rate * 1000
     const extra = m.transferArrival(0, 0, 1, bytes)! - 2 * lat - streaming
-    // whatever is left is the request's retransmissions: whole round trips
-    assert.ok(extra > -1e-6 && Math.abs(extra / (2 * lat) - Math.round(extra / (2 * lat))) < 1e-6, `extra ${extra}`)
+    // whatever is left is the request's retransmissions and the transfer's timeouts: whole RTOs (RTT + 200 ms)
+    const rto = 2 * lat + 200
+    assert.ok(extra > -1e-6 && Math.abs(extra / rto - Math.round(extra / rto)) < 1e-6, `extra ${extra}`)
     return streaming
   }
   const lossless = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss: 0 }).transferArrival(0, 0, 1, bytes)! - 2 * lat
@@ -88,10 +89,36 @@ test('loss lowers throughput by the Mathis bound 1.22·MSS/(RTT·√p)', () => {
   const d4 = duration(0.04)
   assert.ok(d1 > 1000 * lossless)
   close(d4 / d1, 2, 'four times the loss halves the throughput')
-  // the bound scales with the segment size
+  // the bound scales with the segment size (timeouts come on top: whole RTOs)
   const big = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss: 0.01 }, { mss: 2920 }, { kind: 'full' }, 4)
-  const t = big.transferArrival(0, 0, 1, bytes)! - 2 * lat
-  assert.ok(t < d1 / 2 + 10 * 2 * lat && t >= d1 / 2 - 1e-6, `mss 2920: ${t} vs ${d1 / 2}`)
+  const t = big.transferArrival(0, 0, 1, bytes)! - 2 * lat - d1 / 2
+  assert.ok(t > -1e-6 && Math.abs(t / 300 - Math.round(t / 300)) < 1e-6, `mss 2920: ${t} beyond ${d1 / 2}`)
+})
+
+test('a lossy transfer draws retransmission timeouts: Poisson(segments · p · min(1, 3/W)), one RTO each', () => {
+  // 206,820 B (142 segments) at the Mathis rate over 40 ms: W = 1.22/√p ≈ 12.2 segments, so a loss
+  // ends in a timeout with probability 3/W; p = 1 % gives 0.35 timeouts per transfer on average
+  const bytes = 206_820
+  const lossy = net(2, { latencyMs: 20, bandwidthMBps: 2, loss: 0.01 }, { rtoMinMs: 200 })
+  const p = lossy.topology.path(0, 1)
+  const rate = lossy.mathisMBps(p)
+  const deterministic = 20 + bytes / (rate * 1e3) + 20
+  const rto = 240
+  const trials = 4000
+  let timeouts = 0
+  for (let i = 0; i < trials; i++) {
+    const now = i * 1e6 // far apart: no queue on the uplink
+    const extra = lossy.transferArrival(now, 0, 1, bytes)! - now - deterministic
+    const n = extra / rto
+    assert.ok(n > -1e-6 && Math.abs(n - Math.round(n)) < 1e-6, `extra ${extra}`)
+    timeouts += Math.round(n)
+  }
+  // the request's own retransmissions add about 1 % of a timeout each: within the tolerance
+  const expected = Math.ceil(bytes / 1460) * 0.01 * Math.min(1, 3 / (rate * 1e3 * 40 / 1460))
+  assert.ok(Math.abs(timeouts / trials - expected) < 0.1 * expected, `${timeouts / trials} timeouts per transfer, expected ${expected}`)
+  // lossless paths draw none
+  const clean = net(2, { latencyMs: 20, bandwidthMBps: 2, loss: 0 })
+  for (let i = 0; i < 100; i++) close(clean.transferArrival(i * 1e6, 0, 1, bytes)! - i * 1e6, 40 + bytes / 2e3, 'lossless')
 })
 
 test('messages: latency plus serialisation; lost packets cost retransmission timeouts (RTT + 200 ms, doubling)', () => {
