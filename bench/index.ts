@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   crash: async () => (await import('./crash.js')).benchCrash,
   privacy: async () => (await import('./privacy.js')).benchPrivacy,
   byzantine: async () => (await import('./byzantine.js')).benchByzantine,
+  links: async () => (await import('./links.js')).benchLinks,
   cli: async () => (await import('./cli-help.js')).benchCliHelp
 }
 

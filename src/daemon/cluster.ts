@@ -10,6 +10,7 @@ import { initDataDir, dataDirPaths, readControlInfo, readToken, ensureIdentity, 
 import { saveRosterDoc } from './run-files.js'
 import { admit, createManifest, verifyRosterDoc, type SignedManifest } from '../manifest/index.js'
 import { splitFields } from './create-run.js'
+import { RoundLog } from './round-log.js'
 import { controlRequest, type ControlRoute } from './control.js'
 import type { NodeConfig } from './config.js'
 import type { RoundHistory } from './node.js'
@@ -29,14 +30,16 @@ export interface ClusterOptions {
   /** extra env for the children */
   env?: Record<string, string>
   /**
-   * Per node: run it inside this network namespace (made by the caller), listening on `ip` over TCP
-   * and QUIC; `reachable: false` keeps it out of the others' bootstrap lists (behind a NAT).
-   * Nodes without a placement listen on 127.0.0.1 in this namespace.
+   * Per node: run it inside this network namespace (made by the caller, `ip netns exec`, which
+   * execs, so the child's pid is the daemon's), listening on `ip` over TCP (and QUIC with `quic`);
+   * `reachable: false` keeps it out of the others' bootstrap lists (behind a NAT). Its control API
+   * is on that namespace's 127.0.0.1: queries go through a process started there, and rounds() reads
+   * its rounds.jsonl. Nodes without a placement listen on 127.0.0.1 in this namespace.
    */
   placement?: Array<NodePlacement | undefined>
 }
 
-export interface NodePlacement { netns: string, ip: string, reachable: boolean }
+export interface NodePlacement { netns: string, ip: string, reachable: boolean, /** also listen on QUIC @default true */ quic?: boolean }
 
 export interface ClusterNode {
   index: number
@@ -91,7 +94,7 @@ export class LocalCluster {
     const bootstrap = this.nodes.filter(m => m !== n && m.peerId !== '' && (this.placed(m.index)?.reachable ?? true))
       .map(m => `/ip4/${this.placed(m.index)?.ip ?? '127.0.0.1'}/tcp/${m.port}/p2p/${m.peerId}`)
     const at = this.placed(n.index)
-    const listen = at == null ? [`/ip4/127.0.0.1/tcp/${n.port}`] : [`/ip4/${at.ip}/tcp/${n.port}`, `/ip4/${at.ip}/udp/${n.port}/quic-v1`]
+    const listen = at == null ? [`/ip4/127.0.0.1/tcp/${n.port}`] : [`/ip4/${at.ip}/tcp/${n.port}`, ...(at.quic ?? true ? [`/ip4/${at.ip}/udp/${n.port}/quic-v1`] : [])]
     const { local } = splitFields(this.o.config ?? {})
     await initDataDir(n.dataDir, {
       force: true,
@@ -144,11 +147,15 @@ export class LocalCluster {
     })
     n.proc = proc
     n.exited = new Promise(resolve => proc.once('exit', code => { void log.close(); resolve(code) }))
-    // ready once its control API answers
+    // ready once its control API answers (in another namespace: once it wrote control.json)
     const deadline = Date.now() + 60_000
     for (;;) {
       if (proc.exitCode != null) throw new Error(`node ${i} exited with ${proc.exitCode} (see ${join(this.dir, `node-${i}.log`)})`)
-      try { await this.query(i, 'status'); return } catch {}
+      try {
+        if (ns == null) await this.query(i, 'status')
+        else await readControlInfo(dataDirPaths(n.dataDir))
+        return
+      } catch {}
       if (Date.now() > deadline) throw new Error(`node ${i} did not start within 60 s`)
       await sleep(200)
     }
@@ -166,7 +173,9 @@ export class LocalCluster {
     return await controlRequest(info.port, await readToken(paths), route, 5_000, body)
   }
 
+  /** The node's round history: from its control API, or from its rounds.jsonl for a node in another namespace (no process per poll). */
   async rounds (i: number): Promise<RoundHistory[]> {
+    if (this.placed(i) != null) return await new RoundLog(dataDirPaths(this.nodes[i].dataDir).rounds).read().catch(() => [])
     try { return (await this.query(i, 'rounds')).rounds } catch { return [] }
   }
 

@@ -27,6 +27,11 @@ export const SimSettingsSchema = RunSettingsSchema.extend({
     bandwidthMBps: z.number().positive(),
     loss: z.number().min(0).lt(1)
   }).strict().default({ latencyMs: 20, bandwidthMBps: 12.5, loss: 0 }),
+  /**
+   * every node's downlink capacity, MB/s: its downloads then queue at its own end too (an access
+   * link, as a member on the internet has); unset: downloads are limited by the sender and the path only
+   */
+  downlinkMBps: z.number().positive().optional(),
   /** virtual compute time of one local step on an average node */
   stepMs: z.number().min(0).default(20),
   /** log-normal sigma of per-node speed (stragglers); 0 = all equal */
@@ -100,6 +105,10 @@ export function applySetting (c: SimConfig, key: string, raw: string): SimConfig
     case 'latency': case 'latencyMs': return { ...c, link: { ...c.link, latencyMs: num('latencyMs') } }
     case 'bandwidth': case 'bandwidthMBps': return { ...c, link: { ...c.link, bandwidthMBps: num('bandwidthMBps') } }
     case 'loss': return { ...c, link: { ...c.link, loss: num('loss') } }
+    case 'downlink': case 'downlinkMBps': {
+      const r = SimSettingsSchema.shape.downlinkMBps.safeParse(valueFromText(0, raw))
+      return r.success ? { ...c, downlinkMBps: r.data } : fail(`${settingsIssue(r.error).message} (got "${raw}")`, 'downlinkMBps')
+    }
     case 'outer':
       // presets of the two outer-optimizer fields; nesterov keeps them as set
       if (raw === 'fedavg') return { ...c, outerLr: 1, outerMomentum: 0 }

@@ -24,6 +24,21 @@ export interface NetworkOptions {
    */
   mss?: number
   /**
+   * TCP's initial congestion window, segments, from which every transfer starts (slow start):
+   * rounds are seconds apart, longer than a retransmission timeout, so the connection a blob
+   * travels on has been idle and restarts from it (RFC 5681 §4.1; Linux's
+   * tcp_slow_start_after_idle, on by default). Infinity: transfers start at their full rate.
+   * @default 10 (RFC 6928, Linux)
+   */
+  initialWindow?: number
+  /**
+   * TCP's minimum retransmission timeout, ms: a lost packet of a message (too few packets behind
+   * it for a fast retransmit) is resent after RTT + this, doubling on each further loss
+   * (Linux: RTO = SRTT + max(4·RTTVAR, TCP_RTO_MIN))
+   * @default 200 (Linux's TCP_RTO_MIN)
+   */
+  rtoMinMs?: number
+  /**
    * size of a blob request, bytes (only its delivery time matters; it is not accounted)
    * @default 100
    */
@@ -57,14 +72,18 @@ export const MATHIS_C = 1.22
 
 /**
  * Time model, all in virtual milliseconds, MB = 10^6 bytes:
- * - message: one-way latency + bytes / path bottleneck + lost-packet retransmissions. Gossip
- *   is small, so it does not queue on the uplink.
+ * - message: one-way latency + bytes / path bottleneck + lost-packet retransmissions, each after
+ *   a retransmission timeout (RTT + rtoMinMs, doubling). Gossip is small, so it does not queue
+ *   on the uplink.
  * - transfer: the request travels to the provider, waits FIFO for the provider's uplink (and
  *   the requester's downlink, if modelled), then streams at min(path bottleneck, uplink,
- *   downlink, Mathis bound); the last byte lands one latency later.
- * The uplink is held for bytes / uplink, not for the whole transfer: a flow slowed by its path
- * or by loss leaves uplink capacity for the next one (a fluid approximation of TCP sharing).
- * When the rate is the uplink itself — the common case — that is exactly FIFO serialisation.
+ *   downlink, Mathis bound) after TCP's slow start (the window starts at `initialWindow`
+ *   segments and doubles every round trip until it carries that rate), plus the retransmission
+ *   timeouts its lost segments drew (lossy paths only); the last byte lands one latency later.
+ * The uplink is held for bytes / uplink, not for the whole transfer: a flow slowed by its path,
+ * by slow start or by loss leaves uplink capacity for the next one (a fluid approximation of TCP
+ * sharing). When the rate is the uplink itself and the window is open — the common case for
+ * large blobs — that is exactly FIFO serialisation.
  */
 export class NetworkModel {
   readonly stats: NetworkStats
@@ -75,12 +94,17 @@ export class NetworkModel {
   private readonly upBusy: Float64Array
   private readonly downBusy: Float64Array
   private readonly mss: number
+  private readonly initialWindow: number
+  private readonly rtoMinMs: number
   private readonly requestBytes: number
   private readonly maxRetransmits: number
 
   constructor (readonly topology: Topology, private readonly rng: Rng, opts: NetworkOptions = {}) {
     const n = this.n = topology.n
     this.mss = positive(opts.mss ?? 1460, 'mss', false)
+    this.initialWindow = positive(opts.initialWindow ?? 10, 'initialWindow', true)
+    this.rtoMinMs = opts.rtoMinMs ?? 200
+    if (!(this.rtoMinMs >= 0 && Number.isFinite(this.rtoMinMs))) throw new SimError(SimErrorCode.CONFIG, `rtoMinMs must be a finite number ≥ 0, got ${String(opts.rtoMinMs)}`, { option: 'rtoMinMs' })
     this.requestBytes = nonNegative(opts.requestBytes ?? 100, 'requestBytes')
     this.maxRetransmits = nonNegative(opts.maxRetransmits ?? 8, 'maxRetransmits')
     const base = topology.link.bandwidthMBps
@@ -145,7 +169,23 @@ export class NetworkModel {
     this.upBusy[from] = start + bytes / (up * 1e3)
     if (this.downlink !== undefined) this.downBusy[to] = start + bytes / (down * 1e3)
     const rate = Math.min(p.bandwidthMBps, up, down, this.mathisMBps(p))
-    return start + bytes / (rate * 1e3) + p.latencyMs
+    return start + sendingMs(bytes, rate, 2 * p.latencyMs, this.initialWindow * this.mss) + this.timeoutDelay(p, bytes, rate) + p.latencyMs
+  }
+
+  /**
+   * Retransmission timeouts of a transfer over a lossy path. The Mathis rate covers losses that
+   * fast retransmit repairs; a loss that leaves too few segments behind it for three duplicate
+   * acknowledgements (window W segments) ends in a timeout instead, with probability
+   * min(1, 3/W) (Padhye, Firoiu, Towsley, Kurose 1998, whose mean throughput this then gives).
+   * Each of a transfer's k segments is lost with probability p, so its timeouts are drawn as
+   * Poisson(k·p·min(1, 3/W)), each costing one RTO. Lossless paths draw nothing.
+   */
+  private timeoutDelay (p: PathInfo, bytes: number, rateMBps: number): number {
+    if (p.loss <= 0 || p.latencyMs <= 0) return 0
+    const rttMs = 2 * p.latencyMs
+    const window = Math.max(1, rateMBps * 1e3 * rttMs / this.mss)
+    const mean = Math.ceil(bytes / this.mss) * p.loss * Math.min(1, 3 / window)
+    return this.rtoMs(p) * poisson(mean, this.rng)
   }
 
   /** Book a gossip broadcast of `bytes` from `from` that reached `receivers` nodes, each edge carrying it once. */
@@ -168,8 +208,10 @@ export class NetworkModel {
   /**
    * Extra delay from lost packets. With k packets each lost with probability q per round,
    * the rounds needed beyond the first, X, satisfy P(X ≤ x) = (1 − q^(x+1))^k; X is drawn by
-   * inversion from one uniform and each round costs one retransmission timeout ≈ 2× latency.
-   * Lossless paths draw nothing, so adding loss elsewhere does not shift their randomness.
+   * inversion from one uniform. A message is a few packets, too few behind a lost one for a fast
+   * retransmit, so each round waits out a retransmission timeout, RTT + rtoMinMs at first and
+   * doubled after each (exponential backoff): X rounds cost RTO·(2^X − 1). Lossless paths draw
+   * nothing, so adding loss elsewhere does not shift their randomness.
    */
   private retransmitDelay (p: PathInfo, bytes: number): number {
     if (p.loss <= 0) return 0
@@ -177,7 +219,12 @@ export class NetworkModel {
     const u = this.rng.next()
     let x = 0
     while (x < this.maxRetransmits && Math.exp(k * Math.log1p(-Math.pow(p.loss, x + 1))) < u) x++
-    return x * 2 * p.latencyMs
+    return this.rtoMs(p) * (2 ** x - 1)
+  }
+
+  /** the first retransmission timeout on path `p`, ms: RTT + rtoMinMs */
+  rtoMs (p: PathInfo): number {
+    return 2 * p.latencyMs + this.rtoMinMs
   }
 
   private check (node: number): void {
@@ -189,6 +236,40 @@ export class NetworkModel {
   private checkBytes (bytes: number): void {
     if (!(Number.isFinite(bytes) && bytes >= 0)) throw new SimError(SimErrorCode.CONFIG, `bytes must be a finite number ≥ 0, got ${String(bytes)}`)
   }
+}
+
+/**
+ * Time, ms, for a TCP sender to put `bytes` on the wire at up to `rateMBps` when its window starts
+ * at `initialBytes` and doubles every round trip (slow start) until it covers the bandwidth-delay
+ * product: each round trip of slow start sends one window and waits for its acknowledgements,
+ * then the rest streams at the rate. With a window already that large, or no round trip, it is
+ * bytes / rate.
+ */
+export function sendingMs (bytes: number, rateMBps: number, rttMs: number, initialBytes: number): number {
+  const perMs = rateMBps * 1e3
+  const bdp = perMs * rttMs
+  let window = initialBytes
+  let sent = 0
+  let ms = 0
+  // at most log2(bdp / initialBytes) rounds: the window doubles each time
+  while (window < bdp && sent + window < bytes) {
+    sent += window
+    ms += rttMs
+    window *= 2
+  }
+  return ms + (bytes - sent) / perMs
+}
+
+/** A Poisson draw: inversion for small means, a rounded normal for large ones (a transfer of many MB over a lossy path). */
+function poisson (mean: number, rng: Rng): number {
+  if (mean <= 0) return 0
+  if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * rng.normal()))
+  const u = rng.next()
+  let k = 0
+  let term = Math.exp(-mean)
+  let cdf = term
+  while (cdf < u && k < 1000) { k++; term *= mean / k; cdf += term }
+  return k
 }
 
 function positive (x: number, what: string, allowInfinity: boolean): number {

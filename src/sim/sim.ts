@@ -14,6 +14,7 @@ import { NetworkModel } from './network.js'
 import type { SimConfig } from './config.js'
 import type { TrainingBackend } from './backend.js'
 import { createAdversary, type Adversary, type AnnounceOut, type AttackKind } from './attack.js'
+import { SimError, SimErrorCode } from './errors.js'
 
 export interface RoundRecord {
   round: number
@@ -94,6 +95,11 @@ export interface SimFaults {
   observe?: (node: number, e: DriverEvent) => void
   /** every message a node puts on the wire, as it is sent (after any attack rewrote it); `blobOf` reads the node's blob store */
   published?: (node: number, out: OutgoingMessage, blobOf: (id: string) => Uint8Array | undefined) => void
+  /**
+   * virtual ms a node's local work of `round` takes, in place of steps × stepMs × its speed (for
+   * replaying compute times measured elsewhere, e.g. on real daemons); undefined keeps the model's
+   */
+  computeMs?: (node: number, round: number, steps: number) => number | undefined
 }
 
 const MAX_EVENTS = 500_000_000
@@ -139,7 +145,8 @@ export class Simulation {
     // hierarchical rounds talk to every group's candidates: keep all their path trees (memory permitting)
     const candidates = (cfg.mode === 'hierarchical' ? Math.ceil(cfg.nodes / cfg.groupSize) + 1 : 1) * (cfg.backups + 1)
     const topo = buildTopology(cfg.topology, cfg.nodes, cfg.link, this.rng.fork('topology'), { cacheTrees: Math.max(64, 2 * candidates) })
-    this.net = new NetworkModel(topo, this.rng.fork('network'))
+    const down = cfg.downlinkMBps
+    this.net = new NetworkModel(topo, this.rng.fork('network'), down != null ? { downlinkMBps: () => down } : {})
     this.crashRounds = new Set(cfg.crashRounds)
     this.adversary = createAdversary(cfg, backend.layout, peerName, sha256Hex)
     this.roundCfg = toRoundConfig(cfg, { runId: `sim-${cfg.seed}`, members: cfg.nodes })
@@ -330,7 +337,8 @@ export class Simulation {
         const adversary = this.adversary
         const result = adversary?.kindOf(i) == null ? trained : trained.then(r => adversary.trained(i, round, params, r))
         result.catch(() => {})
-        const computeMs = steps * this.cfg.stepMs * n().speed
+        const computeMs = this.faults.computeMs?.(i, round, steps) ?? steps * this.cfg.stepMs * n().speed
+        if (!(computeMs >= 0 && Number.isFinite(computeMs))) throw new SimError(SimErrorCode.CONFIG, `compute time of node ${i} in round ${round} must be a finite number ≥ 0 ms, got ${String(computeMs)}`)
         this.push(this.now + computeMs, { kind: 'trained', node: i, life: n().life, result, done })
         this.nodeRounds++
       },

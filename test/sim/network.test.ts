@@ -1,7 +1,8 @@
-// Tests of the network model: uplink FIFO queueing, the Mathis loss bound, presence, accounting, determinism.
+// Tests of the network model: uplink FIFO queueing, TCP slow start, the Mathis loss bound,
+// retransmission timeouts, presence, accounting, determinism.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NetworkModel, MATHIS_C, type NetworkOptions } from '../../src/sim/network.js'
+import { NetworkModel, MATHIS_C, sendingMs, type NetworkOptions } from '../../src/sim/network.js'
 import { buildTopology, parseEdgeList, type LinkSpec, type TopologySpec } from '../../src/sim/topology.js'
 import { SimErrorCode } from '../../src/sim/errors.js'
 import { Rng } from '../../src/tensor/rng.js'
@@ -9,8 +10,9 @@ import { Rng } from '../../src/tensor/rng.js'
 const MB = 1e6
 const LINK: LinkSpec = { latencyMs: 20, bandwidthMBps: 10, loss: 0 }
 
+/** Most tests check the fluid arithmetic (a transfer at its full rate from the first byte); slow start has tests of its own. */
 function net (n: number, link: LinkSpec = LINK, opts?: NetworkOptions, spec: TopologySpec = { kind: 'full' }, seed = 1): NetworkModel {
-  return new NetworkModel(buildTopology(spec, n, link, new Rng(seed)), new Rng(seed).fork('net'), opts)
+  return new NetworkModel(buildTopology(spec, n, link, new Rng(seed)), new Rng(seed).fork('net'), { initialWindow: Infinity, ...opts })
 }
 const code = (c: string) => (e: any): boolean => { assert.equal(e.code, c, e.message); return true }
 const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) < 1e-6, `${what}: ${a} vs ${b}`)
@@ -49,6 +51,25 @@ test('the slowest of path, uplink and downlink sets the rate; a path-limited flo
   close(chain.transferArrival(0, 0, 2, 4 * MB)!, 20 + 1000 + 20, 'bottleneck 4 MB/s, 20 ms path')
 })
 
+test('slow start: the window starts at 10 segments and doubles every round trip until it carries the rate', () => {
+  const iw = 10 * 1460
+  // 206,820 B at 5 MB/s over a 40 ms round trip (bandwidth-delay product 200 kB): windows of 14.6, 29.2
+  // and 58.4 kB take a round trip each, then the last 104.6 kB stream at the rate
+  close(sendingMs(206_820, 5, 40, iw), 3 * 40 + (206_820 - 7 * iw) / 5e3, '3 round trips then the rest')
+  // a blob inside the first window goes at the rate; a long one pays the ramp once
+  close(sendingMs(10_000, 5, 40, iw), 2, 'one window')
+  const ramp = sendingMs(100 * MB, 5, 40, iw) - 100 * MB / 5e3
+  assert.ok(ramp > 0 && ramp < 5 * 40, `ramp ${ramp}`)
+  // no round trip, or a window already covering the bandwidth-delay product: the fluid time
+  close(sendingMs(MB, 5, 0, iw), 200, 'no round trip')
+  close(sendingMs(MB, 5, 40, Infinity), 200, 'open window')
+  // in the model: the default initial window is 10 segments, and slow start leaves the uplink to the next flow
+  const m = new NetworkModel(buildTopology({ kind: 'full' }, 3, { latencyMs: 20, bandwidthMBps: 5, loss: 0 }, new Rng(1)), new Rng(1).fork('net'))
+  const first = m.transferArrival(0, 0, 1, 206_820)!
+  close(first, 20 + sendingMs(206_820, 5, 40, iw) + 20, 'one update')
+  close(m.transferArrival(0, 0, 2, 206_820)!, first + 206_820 / 5e3, 'the second starts once the first\'s bytes left the uplink')
+})
+
 test('loss lowers throughput by the Mathis bound 1.22·MSS/(RTT·√p)', () => {
   const bytes = 10 * MB
   const lat = 50
@@ -57,8 +78,9 @@ test('loss lowers throughput by the Mathis bound 1.22·MSS/(RTT·√p)', () => {
     const rate = MATHIS_C * 1460 / (2 * lat / 1000 * Math.sqrt(loss)) // bytes/s
     const streaming = bytes / rate * 1000
     const extra = m.transferArrival(0, 0, 1, bytes)! - 2 * lat - streaming
-    // whatever is left is the request's retransmissions: whole round trips
-    assert.ok(extra > -1e-6 && Math.abs(extra / (2 * lat) - Math.round(extra / (2 * lat))) < 1e-6, `extra ${extra}`)
+    // whatever is left is the request's retransmissions and the transfer's timeouts: whole RTOs (RTT + 200 ms)
+    const rto = 2 * lat + 200
+    assert.ok(extra > -1e-6 && Math.abs(extra / rto - Math.round(extra / rto)) < 1e-6, `extra ${extra}`)
     return streaming
   }
   const lossless = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss: 0 }).transferArrival(0, 0, 1, bytes)! - 2 * lat
@@ -67,24 +89,58 @@ test('loss lowers throughput by the Mathis bound 1.22·MSS/(RTT·√p)', () => {
   const d4 = duration(0.04)
   assert.ok(d1 > 1000 * lossless)
   close(d4 / d1, 2, 'four times the loss halves the throughput')
-  // the bound scales with the segment size
+  // the bound scales with the segment size (timeouts come on top: whole RTOs)
   const big = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss: 0.01 }, { mss: 2920 }, { kind: 'full' }, 4)
-  const t = big.transferArrival(0, 0, 1, bytes)! - 2 * lat
-  assert.ok(t < d1 / 2 + 10 * 2 * lat && t >= d1 / 2 - 1e-6, `mss 2920: ${t} vs ${d1 / 2}`)
+  const t = big.transferArrival(0, 0, 1, bytes)! - 2 * lat - d1 / 2
+  assert.ok(t > -1e-6 && Math.abs(t / 300 - Math.round(t / 300)) < 1e-6, `mss 2920: ${t} beyond ${d1 / 2}`)
 })
 
-test('messages: latency plus serialisation; lost packets cost whole round trips', () => {
+test('a lossy transfer draws retransmission timeouts: Poisson(segments · p · min(1, 3/W)), one RTO each', () => {
+  // 206,820 B (142 segments) at the Mathis rate over 40 ms: W = 1.22/√p ≈ 12.2 segments, so a loss
+  // ends in a timeout with probability 3/W; p = 1 % gives 0.35 timeouts per transfer on average
+  const bytes = 206_820
+  const lossy = net(2, { latencyMs: 20, bandwidthMBps: 2, loss: 0.01 }, { rtoMinMs: 200 })
+  const p = lossy.topology.path(0, 1)
+  const rate = lossy.mathisMBps(p)
+  const deterministic = 20 + bytes / (rate * 1e3) + 20
+  const rto = 240
+  const trials = 4000
+  let timeouts = 0
+  for (let i = 0; i < trials; i++) {
+    const now = i * 1e6 // far apart: no queue on the uplink
+    const extra = lossy.transferArrival(now, 0, 1, bytes)! - now - deterministic
+    const n = extra / rto
+    assert.ok(n > -1e-6 && Math.abs(n - Math.round(n)) < 1e-6, `extra ${extra}`)
+    timeouts += Math.round(n)
+  }
+  // the request's own retransmissions add about 1 % of a timeout each: within the tolerance
+  const expected = Math.ceil(bytes / 1460) * 0.01 * Math.min(1, 3 / (rate * 1e3 * 40 / 1460))
+  assert.ok(Math.abs(timeouts / trials - expected) < 0.1 * expected, `${timeouts / trials} timeouts per transfer, expected ${expected}`)
+  // lossless paths draw none
+  const clean = net(2, { latencyMs: 20, bandwidthMBps: 2, loss: 0 })
+  for (let i = 0; i < 100; i++) close(clean.transferArrival(i * 1e6, 0, 1, bytes)! - i * 1e6, 40 + bytes / 2e3, 'lossless')
+})
+
+test('messages: latency plus serialisation; lost packets cost retransmission timeouts (RTT + 200 ms, doubling)', () => {
   const ring = net(6, LINK, {}, { kind: 'ring' })
   close(ring.messageArrival(10, 0, 3, 1000)!, 10 + 60 + 0.1, 'three hops plus 1000 B at 10 MB/s')
   assert.equal(ring.messageArrival(10, 4, 4, 1000), 10)
   const lossy = net(2, { latencyMs: 20, bandwidthMBps: 10, loss: 0.3 })
   let late = 0
   const trials = 4000
+  const rto = 40 + 200
   for (let i = 0; i < trials; i++) {
     const extra = lossy.messageArrival(0, 0, 1, 100)! - 20 - 0.01
-    const rounds = extra / 40
+    // x lost rounds wait RTO + 2·RTO + … = RTO·(2^x − 1)
+    const rounds = Math.log2(extra / rto + 1)
     assert.ok(Math.abs(rounds - Math.round(rounds)) < 1e-6 && rounds <= 8, `extra ${extra}`)
     if (rounds >= 1) late++
+  }
+  close(lossy.rtoMs(lossy.topology.path(0, 1)), rto, 'first timeout')
+  const quick = net(2, { latencyMs: 20, bandwidthMBps: 10, loss: 0.3 }, { rtoMinMs: 0 })
+  for (let i = 0; i < 100; i++) {
+    const rounds = Math.log2((quick.messageArrival(0, 0, 1, 100)! - 20 - 0.01) / 40 + 1)
+    assert.ok(Math.abs(rounds - Math.round(rounds)) < 1e-6, 'rtoMinMs 0: timeouts of one round trip, doubling')
   }
   // one packet: a retransmission happens with probability p = 0.3
   assert.ok(Math.abs(late / trials - 0.3) < 0.03, `retransmitted ${late / trials}`)
@@ -142,6 +198,8 @@ test('the same seed gives the same times; bad settings are typed errors', () => 
   assert.throws(() => net(3, LINK, { uplinkMBps: i => i === 2 ? 0 : 10 }), code(SimErrorCode.CONFIG))
   assert.throws(() => net(3, LINK, { downlinkMBps: () => NaN }), code(SimErrorCode.CONFIG))
   assert.throws(() => net(3, LINK, { mss: 0 }), code(SimErrorCode.CONFIG))
+  assert.throws(() => net(3, LINK, { initialWindow: 0 }), code(SimErrorCode.CONFIG))
+  assert.throws(() => net(3, LINK, { rtoMinMs: -1 }), code(SimErrorCode.CONFIG))
   const m = net(3)
   assert.throws(() => m.messageArrival(0, 0, 3, 1), code(SimErrorCode.NODE_RANGE))
   assert.throws(() => m.transferArrival(0, -1, 1, 1), code(SimErrorCode.NODE_RANGE))

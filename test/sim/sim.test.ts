@@ -138,6 +138,27 @@ test('churn: nodes leave and rejoin, every round commits, returners catch up', a
   assertChurnHandled(churn, r, trace)
 })
 
+test('replayed compute times stand in for stepMs; a downlink makes a node\'s downloads queue at its end', async () => {
+  // a collect window longer than any node's work: every round waits for every update
+  const even = { ...base, stragglerSigma: 0, stepMs: 200, deadlineMs: 20_000, collectMs: 10_000 }
+  const modelled = await simulate(even)
+  // 5 steps × 200 ms, replayed as measured: the same run
+  const replay = async (cfg: SimConfig, ms: (node: number, round: number) => number | undefined): Promise<Awaited<ReturnType<Simulation['run']>>> =>
+    await new Simulation(validateSimConfig(cfg), new SyntheticBackend(cfg.syntheticParams, cfg.seed), undefined, { computeMs: ms }).run()
+  assert.deepEqual((await replay(even, () => 1000)).rounds, modelled.rounds)
+  assert.deepEqual((await replay(even, () => undefined)).rounds, modelled.rounds, 'undefined keeps the model')
+  // node 3 takes 4 s in round 2: that round waits for it (every update is in time)
+  const slow = await replay(even, (node, round) => node === 3 && round === 2 ? 4000 : 1000)
+  const dur = (r: Awaited<ReturnType<Simulation['run']>>, round: number): number => r.rounds[round].time - r.rounds[round - 1].time
+  assert.ok(Math.abs(dur(slow, 2) - dur(modelled, 2) - 3) < 0.1, `round 2: ${dur(slow, 2)} s vs ${dur(modelled, 2)} s`)
+  assert.equal(slow.rounds[2].included, 12)
+  // gossip mode: every node downloads 11 dense updates of 2 kB; through a 10 kB/s downlink they queue (≥ 2.2 s a round)
+  assert.equal(applySetting(even, 'downlink', '0.01').downlinkMBps, 0.01)
+  const wide = await simulate({ ...even, codec: 'int8' })
+  const narrow = await simulate({ ...even, codec: 'int8', downlinkMBps: 0.01 })
+  for (let r = 1; r < 4; r++) assert.ok(dur(narrow, r) > dur(wide, r) + 2, `round ${r} with a 10 kB/s downlink: ${dur(narrow, r)} s vs ${dur(wide, r)} s`)
+})
+
 test('bad settings are refused before anything runs', () => {
   /** `field` is the setting the error names (detail.field); undefined where none is named */
   const refused = (fn: () => unknown, code: SimErrorCode, field?: string): void => {
@@ -153,6 +174,7 @@ test('bad settings are refused before anything runs', () => {
   assert.equal(toRoundConfig(validateSimConfig({ ...base, backups: 12 }), { runId: 'r', members: base.nodes }).backups, base.nodes - 1)
   refused(() => applySetting(base, 'leave-rate', '-1'), SimErrorCode.CONFIG, 'leavePerHour')
   refused(() => applySetting(base, 'loss', '1.5'), SimErrorCode.CONFIG, 'link.loss')
+  refused(() => applySetting(base, 'downlink', '0'), SimErrorCode.CONFIG, 'downlinkMBps')
   refused(() => applySetting(base, 'mode', 'carrier-pigeon'), SimErrorCode.CONFIG, 'mode')
   refused(() => applySetting(base, 'group-size', '1'), SimErrorCode.CONFIG, 'groupSize')
   refused(() => applySetting(base, 'sub-aggregate-codec', 'gzip'), SimErrorCode.CONFIG, 'subAggregateCodec')

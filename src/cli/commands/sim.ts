@@ -32,6 +32,7 @@ const FLAG_SETTINGS: Array<[flag: string, key: string, help: string]> = [
   ['latency', 'latency', helpWithDefault('per-link one-way latency (ms)', SIM.link.latencyMs)],
   ['bandwidth', 'bandwidth', helpWithDefault('per-link bandwidth (MB/s)', SIM.link.bandwidthMBps)],
   ['loss', 'loss', helpWithDefault('per-link packet loss probability', SIM.link.loss)],
+  ['downlink', 'downlink', "every node's downlink capacity (MB/s); unset: downloads queue only at the sender"],
   ['step-ms', 'step-ms', helpWithDefault('virtual compute time of one local step (ms)', SIM.stepMs)],
   ['stragglers', 'stragglers', helpWithDefault('log-normal sigma of node speed', SIM.stragglerSigma)],
   ['leave-rate', 'leave-rate', helpWithDefault('departures per node per virtual hour', SIM.leavePerHour)],
@@ -216,7 +217,7 @@ function describeConfig (c: SimConfig): string {
 function placeholderOf (flag: string, help: string): string {
   const named: Record<string, string> = {
     model: 'name', data: 'name', mode: 'mode', outer: 'preset', partition: 'spec', topology: 'spec', attack: 'kinds',
-    bandwidth: 'MB/s', stragglers: 'sigma', 'restore-excluded': 'bool', 'keep-inner-state': 'bool'
+    bandwidth: 'MB/s', downlink: 'MB/s', stragglers: 'sigma', 'restore-excluded': 'bool', 'keep-inner-state': 'bool'
   }
   if (named[flag] != null) return named[flag]
   if (/-ms$/.test(flag) || /\(ms\b/.test(help)) return 'ms'
