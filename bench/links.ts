@@ -202,8 +202,8 @@ async function realRun (s: Shape, rounds: number, say: (m: string) => void, onCl
       name: `links-${s.name}-${process.pid}`,
       minMembers: NODES,
       config: NODE_CONFIG,
-      // TCP only, like the simulator's links
-      placement: members.map(m => ({ netns: m.ns, ip: m.addr, reachable: true, quic: false })),
+      // TCP, like the simulator's links
+      placement: members.map(m => ({ netns: m.ns, ip: m.addr, reachable: true })),
       env: { TAPESTRY_DIST: DIST, TAPESTRY_LOG: 'info' }
     })
     const t0 = Date.now()

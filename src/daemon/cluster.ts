@@ -31,7 +31,7 @@ export interface ClusterOptions {
   env?: Record<string, string>
   /**
    * Per node: run it inside this network namespace (made by the caller, `ip netns exec`, which
-   * execs, so the child's pid is the daemon's), listening on `ip` over TCP (and QUIC with `quic`);
+   * execs, so the child's pid is the daemon's), listening on `ip` over TCP (and QUIC with `quic`, where installed);
    * `reachable: false` keeps it out of the others' bootstrap lists (behind a NAT). Its control API
    * is on that namespace's 127.0.0.1: queries go through a process started there, and rounds() reads
    * its rounds.jsonl. Nodes without a placement listen on 127.0.0.1 in this namespace.
@@ -39,7 +39,7 @@ export interface ClusterOptions {
   placement?: Array<NodePlacement | undefined>
 }
 
-export interface NodePlacement { netns: string, ip: string, reachable: boolean, /** also listen on QUIC @default true */ quic?: boolean }
+export interface NodePlacement { netns: string, ip: string, reachable: boolean, /** also listen on QUIC (where it is installed) @default false */ quic?: boolean }
 
 export interface ClusterNode {
   index: number
@@ -94,7 +94,7 @@ export class LocalCluster {
     const bootstrap = this.nodes.filter(m => m !== n && m.peerId !== '' && (this.placed(m.index)?.reachable ?? true))
       .map(m => `/ip4/${this.placed(m.index)?.ip ?? '127.0.0.1'}/tcp/${m.port}/p2p/${m.peerId}`)
     const at = this.placed(n.index)
-    const listen = at == null ? [`/ip4/127.0.0.1/tcp/${n.port}`] : [`/ip4/${at.ip}/tcp/${n.port}`, ...(at.quic ?? true ? [`/ip4/${at.ip}/udp/${n.port}/quic-v1`] : [])]
+    const listen = at == null ? [`/ip4/127.0.0.1/tcp/${n.port}`] : [`/ip4/${at.ip}/tcp/${n.port}`, ...(at.quic === true ? [`/ip4/${at.ip}/udp/${n.port}/quic-v1`] : [])]
     const { local } = splitFields(this.o.config ?? {})
     await initDataDir(n.dataDir, {
       force: true,

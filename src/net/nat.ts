@@ -5,6 +5,7 @@ import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { uPnPNAT } from '@libp2p/upnp-nat'
+import type { tcp } from '@libp2p/tcp'
 import { NetError, NetErrorCode } from './errors.js'
 
 /**
@@ -89,16 +90,25 @@ export const QUIC_TUNING = {
   maxConnectionData: 96 * 1024 * 1024
 }
 
-type QuicFactory = typeof import('@chainsafe/libp2p-quic').quic
+/** The QUIC package, installed on demand (not a dependency: see loadQuic). */
+export const QUIC_PACKAGE = '@chainsafe/libp2p-quic'
+
+/** `quic(init)` of the QUIC package: a libp2p transport factory, like tcp()'s. */
+type QuicFactory = (init: typeof QUIC_TUNING) => ReturnType<typeof tcp>
 let quicLoad: Promise<{ factory?: QuicFactory, why?: string }> | undefined
 
 /**
- * QUIC comes as a prebuilt native module per platform (an optional dependency npm picks); where
- * none fits, or it fails to load, the host runs on TCP alone and says why.
+ * QUIC is optional: `npm install --no-save @chainsafe/libp2p-quic@2.1.1` adds it (README). It is
+ * not a dependency because `npm ci` cannot install it: its 2.1.1 release lists native packages
+ * for six platforms that were never published at that version (only linux-x64-gnu was), so no lock
+ * file can name them and `npm ci` refuses every lock. Where it is missing, or its native module does
+ * not load, the host runs on TCP alone and says why.
  */
 export async function loadQuic (): Promise<{ factory?: QuicFactory, why?: string }> {
-  quicLoad ??= import('@chainsafe/libp2p-quic')
-    .then(m => ({ factory: m.quic }))
-    .catch((err: unknown) => ({ why: err instanceof Error ? err.message.split('\n')[0] : String(err) }))
+  // a variable specifier: the compiler must not require the package to be there
+  const specifier: string = QUIC_PACKAGE
+  quicLoad ??= import(specifier)
+    .then((m: { quic?: unknown }) => typeof m.quic === 'function' ? { factory: m.quic as QuicFactory } : { why: `${QUIC_PACKAGE} has no quic()` })
+    .catch((err: unknown) => ({ why: `${QUIC_PACKAGE} not installed or not loadable (${err instanceof Error ? err.message.split('\n')[0] : String(err)})` }))
   return await quicLoad
 }
