@@ -36,6 +36,7 @@ import { Simulation } from '../src/sim/sim.js'
 import { OnnxBackend } from '../src/sim/onnx-backend.js'
 import { openHubNetwork, type DirectionStats, type HubNetwork } from './net-link.js'
 import { modelFanOut, probeFanOut, type ProbeResult } from './link-probe.js'
+import { spread } from './stats.js'
 
 const NODES = 4
 const DEFAULT_ROUNDS = 10
@@ -80,12 +81,7 @@ const QUEUE_BYTES = 1 << 20
 /** how close the simulated round time must come to the real one */
 const TOLERANCE = 0.2
 
-const median = (xs: number[]): number => {
-  if (xs.length === 0) return NaN
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}
+const median = (xs: number[]): number => spread(xs).median
 
 /** The dist directory this file was compiled into, so the daemons run the same build. */
 const DIST = basename(join(dirname(fileURLToPath(import.meta.url)), '..'))
@@ -93,8 +89,7 @@ const DIST = basename(join(dirname(fileURLToPath(import.meta.url)), '..'))
 /** One round as either side saw it. */
 interface RoundTimes { round: number, ms: number, tailMs: number }
 
-interface Spread { median: number, min: number, max: number }
-const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) })
+type Spread = ReturnType<typeof spread>
 /** median, 90th percentile and largest */
 interface Tail { p50: number, p90: number, max: number }
 const tail = (xs: number[]): Tail => {

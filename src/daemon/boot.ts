@@ -3,7 +3,8 @@
 import type { Logger } from 'pino'
 import { FsDatastore } from 'datastore-fs'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createTapestryHost, type TapestryNatOptions } from '../net/index.js'
+import { addressKind, createTapestryHost, type TapestryNatOptions } from '../net/index.js'
+import { multiaddr } from '@multiformats/multiaddr'
 import { BatchSampler, parsePartition, shard, thinTokenEval, type Dataset } from '../data/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
 import { Trainer, DEFAULT_INNER_OPTIMIZER, isOnnxRef, loadDataFor, loadLocalCsvSplit, loadLocalTextSplit, loadOnnxModelFile, modelSpec, fusedCount, onnxRef, type OnnxRef } from '../train/index.js'
@@ -24,7 +25,7 @@ import { createPrivacySettings } from '../privacy/index.js'
 
 /** Loopback-only nodes (tests, one-host runs) have no NAT to cross: no reservation, no UPnP. */
 export function natOptions (cfg: Pick<NodeConfig, 'listen' | 'relayServe' | 'relayReservations' | 'upnp'>): TapestryNatOptions {
-  const loopbackOnly = cfg.listen.every(a => /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/.test(a))
+  const loopbackOnly = cfg.listen.every(a => addressKind(multiaddr(a)) === 'loopback')
   return {
     relayServe: cfg.relayServe,
     relayReservations: cfg.relayReservations === 'auto' ? (loopbackOnly ? 0 : 1) : cfg.relayReservations,

@@ -46,9 +46,8 @@ export function roleOf (s: Pick<ViewSource, 'candidates' | 'backups' | 'groupRol
   return `${root}, group ${g.group}${sub}`
 }
 
-export function peerTable (s: ViewSource): PeerView[] {
+export function peerTable (s: ViewSource, paths = s.reachability().peers): PeerView[] {
   const conns = s.connections()
-  const paths = s.reachability().peers
   const connected = new Set(conns.map(c => c.peerId))
   const ids = new Set([...connected, ...s.peers.keys()])
   ids.delete(s.peerId)
@@ -68,6 +67,7 @@ export function modelView (s: ViewSource): ModelView {
 }
 
 export function statusView (s: ViewSource): StatusView {
+  const reachability = s.reachability()
   return {
     peerId: s.peerId,
     runId: s.runId,
@@ -81,8 +81,8 @@ export function statusView (s: ViewSource): StatusView {
     opsUrl: s.opsPort != null ? `http://127.0.0.1:${s.opsPort}/` : null,
     device: s.device,
     addrs: s.addrs(),
-    reachability: s.reachability(),
-    peers: peerTable(s),
+    reachability,
+    peers: peerTable(s, reachability.peers),
     model: modelView(s),
     bytes: { sent: s.bytes.gossip + s.bytes.served, fetched: s.bytes.fetched, gossip: s.bytes.gossip, served: s.bytes.served },
     lastRound: s.history[s.history.length - 1] ?? null,

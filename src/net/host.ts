@@ -1,5 +1,5 @@
-// The Tapestry libp2p host: QUIC (native, where its prebuilt module loads) and TCP with TLS 1.3
-// then Noise and yamux tuned for long fat links; circuit relay v2, DCUtR, AutoNAT and UPnP for
+// The Tapestry libp2p host: TCP with TLS 1.3 then Noise and yamux tuned for long fat links, and
+// QUIC where its optional package is installed (nat.ts); circuit relay v2, DCUtR, AutoNAT and UPnP for
 // members behind NATs; identify, ping, a run-private kad-dht, gossipsub limited to the run's
 // topics, discovery, gating.
 import { createHash } from 'node:crypto'
@@ -229,8 +229,6 @@ export interface TapestryHost {
   multiaddrs: () => string[]
   /** how this node is reached and how each connection runs (relayed, direct, direct after relay) */
   reachability: () => ReachabilityReport
-  /** the transports this host can dial and listen on ('quic' only where its native module loaded) */
-  readonly transports: string[]
   /** connect to a peer (multiaddr string, Multiaddr, or a PeerId the peer store can route) */
   dial: (target: string | Multiaddr | PeerId, options?: { signal?: AbortSignal }) => Promise<void>
   stop: () => Promise<void>
@@ -347,8 +345,9 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
   const reservations = relayReservationsOf(nat)
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0']
   const quic = await loadQuic()
-  if (quic.factory == null && listen.some(a => QUIC_V1.matches(multiaddr(a)))) {
-    throw new NetError(NetErrorCode.LISTEN_FAILED, `cannot listen on ${listen.filter(a => a.includes('/quic')).join(', ')}: QUIC is not available here (${quic.why ?? 'unknown'}); listen on /tcp instead`)
+  const quicListen = listen.filter(a => QUIC_V1.matches(multiaddr(a)))
+  if (quic.factory == null && quicListen.length > 0) {
+    throw new NetError(NetErrorCode.LISTEN_FAILED, `cannot listen on ${quicListen.join(', ')}: QUIC is not available here (${quic.why ?? 'unknown'}); listen on /tcp instead`)
   }
 
   const catalogRules = catalogDhtRules(runId)
@@ -390,7 +389,6 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     services: {
       identify: identify(),
       ping: ping(),
-      // v2: its server dials back on a new connection (v1's closed the member's own connection)
       ...natServices(nat, runName),
       dht: kadDHT({
         protocol: dhtProtocol(runId),
@@ -456,7 +454,6 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     log,
     multiaddrs: () => libp2p.getMultiaddrs().map(ma => ma.toString()),
     reachability: () => watch.report(),
-    transports: ['tcp', ...(quic.factory != null ? ['quic'] : []), 'circuit-relay'],
     dial: async (target, opts) => {
       const t = typeof target === 'string' ? multiaddr(target) : target
       await libp2p.dial(t, { signal: opts?.signal })

@@ -29,6 +29,8 @@ export type AddressKind = 'relay' | 'public' | 'private' | 'loopback'
 
 export function addressKind (ma: Multiaddr): AddressKind {
   if (Circuit.matches(ma)) return 'relay'
+  const first = ma.getComponents()[0]
+  if (first?.name.startsWith('dns') === true && first.value === 'localhost') return 'loopback'
   try {
     if (isLoopback(ma)) return 'loopback'
     if (isPrivate(ma)) return 'private'
