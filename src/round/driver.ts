@@ -324,19 +324,39 @@ export class RoundDriver {
       const adopt = (): void => {
         if (!this.stopped && check.state.round > this.engine.round) {
           this.emit({ type: 'synced', from: offer.from, round: check.state.round, commits: check.adopted.length, at: this.transport.now() })
-          this.deliver({ type: 'synced', state: check.state })
+          this.deliverFirst({ type: 'synced', state: check.state })
         }
         done()
       }
       const persisted = asPromise(this.hooks.adopted?.(check.adopted, check.state))
       if (persisted == null) adopt()
       else {
+        const release = this.hold()
         persisted.then(adopt, err => {
           this.emit({ type: 'syncFailed', reason: `adopted chain not persisted: ${String(err)}`, at: this.transport.now() })
           done()
-        })
+        }).finally(release)
       }
     }))
+  }
+
+  /**
+   * Hold the event queue while an adopted chain is persisted: a commit applied (and persisted) in
+   * between would leave the store with the adopted commits and that commit's state, or the other
+   * way round, and a crash then resumes at a snapshot its log does not lead to. Events that arrive
+   * meanwhile wait; the returned function lets them through.
+   */
+  private hold (): () => void {
+    this.busy = true
+    if (this.resolveIdle == null) this.idle = new Promise(resolve => { this.resolveIdle = resolve })
+    return () => { this.busy = false; this.drain() }
+  }
+
+  /** The move to an adopted state goes ahead of events that queued while it was persisted. */
+  private deliverFirst (ev: RoundEvent): void {
+    if (this.stopped) return
+    this.queue.unshift(ev)
+    this.drain()
   }
 
   /**
@@ -413,14 +433,15 @@ export class RoundDriver {
     const abandoned = mine.filter(c => c.round >= fork.round)
     const move = (): void => {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: true, abandoned: abandoned.length, at: this.transport.now() })
-      this.deliver({ type: 'synced', state: check.state, rewind: true })
+      this.deliverFirst({ type: 'synced', state: check.state, rewind: true })
     }
     const persisted = asPromise(this.hooks.adopted?.(check.adopted, check.state, { round: fork.round, abandoned }))
     if (persisted == null) { move(); return undefined }
     this.adopting = true
+    const release = this.hold()
     persisted.then(move, err => {
       this.emit({ type: 'syncFailed', reason: `adopted branch not persisted: ${String(err)}`, at: this.transport.now() })
-    }).finally(() => { this.adopting = false; this.syncing = false })
+    }).finally(() => { this.adopting = false; this.syncing = false; release() })
     return undefined
   }
 
