@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createTapestryHost, serveBlobs, fetchBlob, MemoryBlobStore } from '../src/net/index.js'
+import { BulkServer, createTapestryHost, serveBlobs, fetchBlob, MemoryBlobStore } from '../src/net/index.js'
 import { openNetnsLink } from './net-link.js'
 import { AesRecordReader, aesInMemoryMBps, serveAesRecords } from './net-aes.js'
 import { spread } from './stats.js'
@@ -45,12 +45,16 @@ const TLS_YAMUX = 'tcp+tls+yamux'
 const NOISE_YAMUX = 'tcp+noise+yamux'
 const QUIC = 'quic'
 const NODE_TLS = 'node-tls-socket'
+/** the blob protocol with bulk transfer (blob.md §7): request over tcp+tls+yamux, bytes over TLS-PSK */
+const BULK = 'blob+bulk-tls-psk'
 const AES_RECORDS = 'node-aes-gcm-1mib'
 /** not a transport: the cipher alone, in memory, in the requester's process */
 const CIPHER = 'aes-gcm-in-memory'
 const STOCK_WINDOW = 'tcp+tls+yamux, 16 MiB window'
 /** the encrypted libp2p transports, one of which a host adopts */
 const LIBP2P_TRANSPORTS = [TLS_YAMUX, NOISE_YAMUX, QUIC]
+/** what a Tapestry daemon moves blobs with (default settings): the adopted path */
+const TAPESTRY_PATHS = [...LIBP2P_TRANSPORTS, BULK]
 
 interface ServerReady {
   cid: string
@@ -73,7 +77,7 @@ interface ProxyReady { ports: number[] }
 /** One subject of a measurement session, as data (it crosses to the requester process). */
 type SubjectSpec =
   | { name: string, kind: 'bytes', host: string, port: number, tls: boolean }
-  | { name: string, kind: 'blob', addr: string, transport: 'tcp' | 'quic', encryption?: 'tls' | 'noise', window: number }
+  | { name: string, kind: 'blob', addr: string, transport: 'tcp' | 'quic', encryption?: 'tls' | 'noise', window: number, bulk?: boolean }
   | { name: string, kind: 'aes', host: string, port: number }
   | { name: string, kind: 'cipher' }
 
@@ -234,7 +238,9 @@ async function serverRole (listenIp: string): Promise<void> {
     main = await createTapestryHost(hostOptions(TUNED_WINDOW, [tcpAddr]))
   }
   const stock = await createTapestryHost(hostOptions(YAMUX_DEFAULT_MAX_WINDOW, [tcpAddr], ['tls']))
-  await serveBlobs(main, { store })
+  // the main provider offers bulk transfers; a requester gets them only when it asks (the BULK subject)
+  const bulk = await BulkServer.listen({ listenIp })
+  await serveBlobs(main, { store, bulk: { server: bulk } })
   await serveBlobs(stock, { store })
   const raw = createServer({ noDelay: true }, sock => serveBytes(sock, data))
   await new Promise<void>(resolve => raw.listen(0, listenIp, resolve))
@@ -409,7 +415,7 @@ async function openBlob (spec: SubjectSpec & { kind: 'blob' }, cid: string): Pro
     const ok = spec.transport === 'quic'
       ? addr.includes('/quic-v1') && c.multiplexer === 'quic'
       : addr.includes('/tcp/') && c.multiplexer === '/yamux/1.0.0' && c.encryption === (spec.encryption === 'noise' ? '/noise' : '/tls/1.0.0')
-    const what = `${spec.transport === 'quic' ? 'udp/quic-v1 (TLS 1.3 inside)' : 'tcp'} ${String(c.encryption)} ${String(c.multiplexer)}`
+    const what = `${spec.transport === 'quic' ? 'udp/quic-v1 (TLS 1.3 inside)' : 'tcp'} ${String(c.encryption)} ${String(c.multiplexer)}${spec.bulk === true ? ', bytes over a TLS 1.2 PSK-AES256-GCM connection' : ''}`
     if (!ok) throw new Error(`${spec.name}: the connection is ${what} (${addr})`)
     connection = what
   }
@@ -425,7 +431,7 @@ async function openBlob (spec: SubjectSpec & { kind: 'blob' }, cid: string): Pro
     get connection () { return connection },
     once: async () => {
       const t0 = performance.now()
-      const got = await fetchBlob(host, cid, [peer], { maxBytes: SIZE, timeoutMs: 120_000 })
+      const got = await fetchBlob(host, cid, [peer], { maxBytes: SIZE, timeoutMs: 120_000, bulk: spec.bulk === true ? {} : undefined })
       const ms = performance.now() - t0
       if (got.byteLength !== SIZE) throw new Error('short blob')
       check()
@@ -468,8 +474,11 @@ async function runSession (req: SessionRequest): Promise<SessionResult> {
   }
 }
 
-/** The subjects of the main comparison, against a provider; `via` maps a TCP port to the one to dial (proxy). */
-function subjectSpecs (s: ServerReady, via: (port: number) => number = p => p, withQuic = true, withCipher = true): SubjectSpec[] {
+/**
+ * The subjects of the main comparison, against a provider; `via` maps a TCP port to the one to dial
+ * (the proxy, which carries neither QUIC nor the bulk port the provider names: `direct` false).
+ */
+function subjectSpecs (s: ServerReady, via: (port: number) => number = p => p, direct = true, withCipher = true): SubjectSpec[] {
   const host = hostOf(s.tcp)
   const tcpVia = (addr: string): string => addr.replace(/\/tcp\/(\d+)\//, (_, p: string) => `/tcp/${via(Number(p))}/`)
   const specs: SubjectSpec[] = [
@@ -477,7 +486,8 @@ function subjectSpecs (s: ServerReady, via: (port: number) => number = p => p, w
     { name: TLS_YAMUX, kind: 'blob', addr: tcpVia(s.tcp), transport: 'tcp', encryption: 'tls', window: TUNED_WINDOW },
     { name: NOISE_YAMUX, kind: 'blob', addr: tcpVia(s.tcp), transport: 'tcp', encryption: 'noise', window: TUNED_WINDOW }
   ]
-  if (withQuic && s.quic != null) specs.push({ name: QUIC, kind: 'blob', addr: s.quic, transport: 'quic', window: TUNED_WINDOW })
+  if (direct) specs.push({ name: BULK, kind: 'blob', addr: tcpVia(s.tcp), transport: 'tcp', encryption: 'tls', window: TUNED_WINDOW, bulk: true })
+  if (direct && s.quic != null) specs.push({ name: QUIC, kind: 'blob', addr: s.quic, transport: 'quic', window: TUNED_WINDOW })
   if (s.tlsPort != null) specs.push({ name: NODE_TLS, kind: 'bytes', host, port: via(s.tlsPort), tls: true })
   specs.push({ name: AES_RECORDS, kind: 'aes', host, port: via(s.aesPort) })
   if (withCipher) specs.push({ name: CIPHER, kind: 'cipher' })
@@ -601,7 +611,7 @@ export async function benchNet (opts: { json: boolean }): Promise<object> {
     // and runs the cipher; the two costs added estimate what any encryption there can reach
     const cipherNear = near[CIPHER] == null ? undefined : spread(near[CIPHER].rates).median
     const bound = cipherNear == null ? NaN : 1 / (1 / rawNear + 1 / cipherNear)
-    const libp2p = encrypted.filter(n => LIBP2P_TRANSPORTS.includes(n))
+    const libp2p = encrypted.filter(n => TAPESTRY_PATHS.includes(n))
     const adopted = libp2p.reduce((a, b) => ratio(b) > ratio(a) ? b : a, libp2p[0])
     const w = {
       raw: stat(far.window, RAW)?.median ?? NaN,
@@ -624,7 +634,7 @@ export async function benchNet (opts: { json: boolean }): Promise<object> {
     }
     if (cipherNear != null) say(`  estimate: each side copies through its socket and runs the cipher on one core: 1/(1/raw + 1/cipher) = ${f(bound)} MB/s = ${(bound / rawNear).toFixed(2)}× raw TCP (cipher ${f(cipherNear)} MB/s in memory = ${(cipherNear / rawNear).toFixed(2)}× raw; medians of this run); ${TARGET_RATIO}× needs a cipher ≥ ${(TARGET_RATIO / (1 - TARGET_RATIO)).toFixed(0)}× raw TCP's rate on one core`)
     say(`  target: ≥ ${TARGET_RATIO}× raw TCP encrypted on loopback: ${meeting.length > 0 ? `met by ${meeting.join(', ')}` : 'met by none'}`)
-    say(`  adopted (fastest encrypted libp2p transport on loopback): ${adopted} (${ratio(adopted).toFixed(2)}× raw TCP)`)
+    say(`  fastest path a daemon uses, on loopback: ${adopted} (${ratio(adopted).toFixed(2)}× raw TCP; ${(ratio(adopted) / ratio(TLS_YAMUX)).toFixed(2)}× ${TLS_YAMUX})`)
     say(`  connections: ${names.map(n => `${n} = ${near[n].connection}`).join('; ')}`)
     if (s.quic == null) say(`  no QUIC row: ${s.quicWhy ?? 'QUIC unavailable'}`)
     else if (far.quicWhy != null) say(`  no QUIC at 40 ms: ${far.quicWhy}`)

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino'
 import { FsDatastore } from 'datastore-fs'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { addressKind, createTapestryHost, type TapestryNatOptions } from '../net/index.js'
+import { addressKind, BulkServer, createTapestryHost, type TapestryNatOptions } from '../net/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { BatchSampler, parsePartition, shard, thinTokenEval, type Dataset } from '../data/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
@@ -22,6 +22,15 @@ import type { NodeComponents } from './node.js'
 import { PrivacyLedger } from './privacy-ledger.js'
 import { NodeMetrics } from './metrics.js'
 import { createPrivacySettings } from '../privacy/index.js'
+
+/** The IP the bulk transfer port listens on: the first TCP listen address's; undefined when there is none. */
+export function bulkListenIp (listen: readonly string[]): string | undefined {
+  for (const a of listen) {
+    const m = /^\/ip([46])\/([^/]+)\/tcp\//.exec(a)
+    if (m != null) return m[2]
+  }
+  return undefined
+}
 
 /** Loopback-only nodes (tests, one-host runs) have no NAT to cross: no reservation, no UPnP. */
 export function natOptions (cfg: Pick<NodeConfig, 'listen' | 'relayServe' | 'relayReservations' | 'upnp'>): TapestryNatOptions {
@@ -130,5 +139,16 @@ export async function openComponents (dataDir: string, log: Logger, overrides: R
     await trainer.close()
     throw err
   }
-  return { paths, cfg, members, log, token, host, trainer, blobs, store, model, sampler, test: test.kind === 'tokens' ? thinTokenEval(test, DAEMON_EVAL_WINDOWS) : test, samples: rows.length, restored, privacy, metrics }
+  let bulk: BulkServer | null = null
+  const bulkIp = bulkListenIp(cfg.listen)
+  if (cfg.bulkTransfer && bulkIp != null) {
+    try {
+      bulk = await BulkServer.listen({ listenIp: bulkIp, port: cfg.bulkPort, log })
+    } catch (err) {
+      await host.stop()
+      await trainer.close()
+      throw err
+    }
+  }
+  return { paths, cfg, members, log, token, host, bulk, trainer, blobs, store, model, sampler, test: test.kind === 'tokens' ? thinTokenEval(test, DAEMON_EVAL_WINDOWS) : test, samples: rows.length, restored, privacy, metrics }
 }

@@ -30,6 +30,16 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
   relayReservations: z.union([z.literal('auto'), z.number().int().min(0).max(4)]).default('auto').describe('relay reservations to hold on reachable members: auto (1 unless listening on loopback only) or 0 … 4'),
   /** ask the LAN gateway for port mappings (UPnP IGD); skipped when every listen address is loopback */
   upnp: z.boolean().default(true).describe('ask the LAN gateway for port mappings (UPnP); skipped when listening on loopback only'),
+  /**
+   * large blob ranges go over a TCP connection of their own with TLS-PSK (blob.md §7): 1.4× the
+   * libp2p stream on loopback, but each transfer opens a fresh connection (handshake, slow start),
+   * so over long paths it is slower (bench net): off unless the members share a fast, short network
+   */
+  bulkTransfer: z.boolean().default(false).describe('send and fetch large blob ranges over a separate TLS-PSK TCP connection (faster on a fast LAN, slower over long paths; the libp2p stream stays the fallback)'),
+  /** smallest range sent or fetched over bulk transfer */
+  bulkMinBytes: z.number().int().min(65_536).default(4 * 1024 * 1024).describe('smallest blob range sent or fetched over bulk transfer, bytes (≥ 65536)'),
+  /** the bulk transfer port, on the IP of the first TCP listen address; 0 picks a free one at each start */
+  bulkPort: z.number().int().min(0).max(65535).default(0).describe('TCP port for bulk transfers on the first TCP listen address (0: a free one at each start; open it in a firewall, or requesters fall back to the libp2p stream)'),
   /** control API port on 127.0.0.1; 0 picks a free one */
   controlPort: z.number().int().min(0).max(65535).default(0).describe('control API port on 127.0.0.1 (0: a free one, written to control.json)'),
   /** Prometheus metrics (/metrics) and the status page (/) on 127.0.0.1; 0 picks a free one (status shows it) */

@@ -128,10 +128,14 @@ export interface StatusView {
   peers: PeerView[]
   model: ModelView
   bytes: { sent: number, fetched: number, gossip: number, served: number }
+  /** bulk transfers served (blob.md §7): the port, ranges sent, their bytes, handshakes refused; null when off */
+  bulk: BulkView | null
   lastRound: RoundHistory | null
   /** node-side differential privacy: ε spent at the run's δ over this node's releases; null when off */
   privacy: PrivacyView | null
 }
+
+export interface BulkView { port: number, transfers: number, bytes: number, refused: number }
 
 export interface PrivacyView { epsilon: number, delta: number, releases: number, clipNorm: number, noiseMultiplier: number }
 

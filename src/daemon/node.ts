@@ -4,7 +4,7 @@
 import type { Logger } from 'pino'
 import {
   serveBlobs, serveSync, serveMembership, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState,
-  type TapestryHost, type BlobServer, type MembershipExchange
+  type TapestryHost, type BlobServer, type BulkServer, type MembershipExchange
 } from '../net/index.js'
 import { EvidenceStore, makeEvidence, type EvidenceInput } from './evidence.js'
 import { RoundLog } from './round-log.js'
@@ -43,6 +43,8 @@ export interface NodeComponents {
   log: Logger
   token: string
   host: TapestryHost
+  /** the bulk transfer listener (blob.md §7), null when off or without a TCP listen address */
+  bulk: BulkServer | null
   trainer: Trainer
   blobs: DiskBlobStore
   store: ChainStore
@@ -130,6 +132,7 @@ export class TapestryNode {
       peersAhead: () => this.syncBackoff.usable(this.presence.ahead(host.libp2p.getPeers().map(p => p.toString()))),
       log,
       timeoutMs: Math.max(10_000, cfg.deadlineMs),
+      bulk: cfg.bulkTransfer ? { unreachable: new Map(), minBytes: cfg.bulkMinBytes } : undefined,
       onGossipBytes: n => { this.gossipBytes += n; this.c.metrics.gossipOut(n) },
       onCommitReceived: msg => this.timer.commitReceived(msg.round, Date.now()),
       onAnnounceReceived: (msg, from) => {
@@ -198,7 +201,12 @@ export class TapestryNode {
     this.history.push(...(await this.roundLog.read()).filter(h => h.round < this.driver.round))
     log.info({ device: trainer.device, reason: trainer.deviceReason }, `execution provider: ${trainer.device}`)
     await this.publishState(this.driver.state)
-    this.blobServer = await serveBlobs(host, { store: blobs, log })
+    this.blobServer = await serveBlobs(host, { store: blobs, log, bulk: this.c.bulk != null ? { server: this.c.bulk, minBytes: this.c.cfg.bulkMinBytes } : undefined })
+    if (this.c.bulk != null) {
+      const bulk = this.c.bulk
+      this.stopFns.push(async () => await bulk.close())
+      log.info({ port: bulk.port, minBytes: cfg.bulkMinBytes }, `bulk transfers (blob ranges of ${cfg.bulkMinBytes} bytes and more, TLS-PSK) on TCP port ${bulk.port}`)
+    }
     const sync = await serveSync(host, {
       getChain: (from, limit) => store.all.filter(c => c.commit.round >= from).slice(0, limit).map(c => Buffer.from(c.signed, 'base64')),
       getModel: () => this.modelRef
@@ -490,6 +498,7 @@ export class TapestryNode {
       params: trainer.layout.total,
       layout: layoutToString(trainer.layout),
       bytes: { gossip: this.gossipBytes, fetched: this.fetchedBytes, served: this.blobServer?.bytesServed ?? 0 },
+      bulk: this.c.bulk != null ? { port: this.c.bulk.port, transfers: this.c.bulk.stats.transfers, bytes: this.c.bulk.stats.bytes, refused: this.c.bulk.stats.refused } : null,
       privacy: this.c.privacy?.view() ?? null
     }
   }

@@ -1,6 +1,6 @@
 // The control API's views of a running node, built from a narrow read-only source so they can be
 // tested without a daemon.
-import type { ModelView, PeerView, PrivacyView, RefusedView, RoundHistory, StatusView } from './control-types.js'
+import type { BulkView, ModelView, PeerView, PrivacyView, RefusedView, RoundHistory, StatusView } from './control-types.js'
 import type { PeerInfo } from './presence.js'
 import type { ReachabilityReport } from '../net/index.js'
 
@@ -33,6 +33,7 @@ export interface ViewSource {
   params: number
   layout: string
   bytes: { gossip: number, fetched: number, served: number }
+  bulk: BulkView | null
   privacy: PrivacyView | null
 }
 
@@ -85,6 +86,7 @@ export function statusView (s: ViewSource): StatusView {
     peers: peerTable(s, reachability.peers),
     model: modelView(s),
     bytes: { sent: s.bytes.gossip + s.bytes.served, fetched: s.bytes.fetched, gossip: s.bytes.gossip, served: s.bytes.served },
+    bulk: s.bulk,
     lastRound: s.history[s.history.length - 1] ?? null,
     privacy: s.privacy
   }

@@ -9,6 +9,8 @@ import { StreamReader, lengthPrefixed } from './frame.js'
 import { blobProtocol, BLOB_VERSION, MAX_BLOB_HEADER_BYTES } from './blob-server.js'
 import { BlobRequest, BlobResponse } from './wire/blob.js'
 import { YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
+import { BULK_TICKET_BYTES, bulkKey, receiveBulk } from './bulk.js'
+import { DEFAULT_BULK_MIN_BYTES } from './blob-server.js'
 import type { ProviderFailure } from './errors.js'
 import type { BlobCid } from './cid.js'
 import type { TapestryHost } from './host.js'
@@ -68,7 +70,23 @@ export interface FetchBlobOptions {
   parallel?: number
   /** @default 4 MiB */
   segmentBytes?: number
+  /** Ask providers to send large ranges over a bulk TLS-PSK connection (blob.md §7); absent: never. */
+  bulk?: BulkFetchOptions
   log?: Logger
+}
+
+export interface BulkFetchOptions {
+  /** ask for ranges that may reach this many bytes @default 4 MiB */
+  minBytes?: number
+  /** connecting and the handshake, and the longest the provider may send nothing @default 3_000 */
+  timeoutMs?: number
+  /**
+   * providers whose bulk port could not be reached, until when they are not asked again (ms since
+   * the epoch); pass one map for all fetches so an unreachable port costs one timeout, not one per fetch
+   */
+  unreachable?: Map<string, number>
+  /** how long an unreachable bulk port is left alone @default 600_000 */
+  retryAfterMs?: number
 }
 
 /** Bytes gathered so far; survives a change of provider so the next one resumes. */
@@ -221,6 +239,9 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
     }, windowMs)
   }
   const reader = new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 })
+  const expectedRange = length === 0 ? options.maxBytes - offset : length
+  const bulkTo = options.bulk != null && expectedRange >= (options.bulk.minBytes ?? DEFAULT_BULK_MIN_BYTES) ? bulkAddress(host, peer, options.bulk) : undefined
+  const key = bulkTo != null ? bulkKey() : undefined
   let ok = false
   try {
     arm()
@@ -228,7 +249,7 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
     // before the request, so the window updates reach the provider ahead of it
     const expected = length === 0 ? options.maxBytes : length
     openReceiveWindow(stream, Math.min(expected + MAX_BLOB_HEADER_BYTES, FETCH_WINDOW_BYTES))
-    stream.send(lengthPrefixed(BlobRequest.encode({ version: BLOB_VERSION, cid: cid.bytes, offset, length, maxSize: options.maxBytes })))
+    stream.send(lengthPrefixed(BlobRequest.encode({ version: BLOB_VERSION, cid: cid.bytes, offset, length, maxSize: options.maxBytes, bulkKey: key != null ? new Uint8Array(key) : undefined })))
     await stream.close()
     let header: BlobResponse
     try {
@@ -257,6 +278,31 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
       throw fail(NetErrorCode.PROTOCOL, `provider offers ${header.length} bytes from ${offset}, range has ${end - offset}`)
     }
     let pos = offset
+    if (header.bulkPort !== 0) {
+      if (key == null || bulkTo == null || header.bulkPort > 65535 || header.bulkTicket.byteLength !== BULK_TICKET_BYTES) throw fail(NetErrorCode.PROTOCOL, 'provider offered a bulk transfer that was not asked for, or a malformed one')
+      clearTimeout(stallTimer)
+      const bulk = options.bulk!
+      const ctl = new AbortController()
+      const onOuter = (): void => ctl.abort()
+      signal.addEventListener('abort', onOuter)
+      rateTimer = floor > 0 ? setInterval(() => { if (windowBytes * 1000 / windowMs < floor) ctl.abort(fail(NetErrorCode.TIMEOUT, `provider sends ${Math.round(windowBytes * 1000 / windowMs)} B/s, below the floor of ${floor} B/s`, true)); windowBytes = 0 }, windowMs) : undefined
+      try {
+        await receiveBulk({
+          ip: bulkTo, port: header.bulkPort, ticket: header.bulkTicket, key, length: end - offset, peer, signal: ctl.signal, timeoutMs: bulk.timeoutMs ?? 3_000,
+          onChunk: bytes => { sink.chunk(bytes, pos); pos += bytes.byteLength; windowBytes += bytes.byteLength }
+        })
+      } catch (err) {
+        if (!(err instanceof TransferError) || err.code !== NetErrorCode.DIAL_FAILED || signal.aborted) throw err
+        // the port cannot be reached from here (firewall, NAT): this range and later ones go over the stream
+        bulk.unreachable?.set(peer, Date.now() + (bulk.retryAfterMs ?? 600_000))
+        ;(options.log ?? host.log)?.debug({ peer, ip: bulkTo, port: header.bulkPort, err: err.message }, 'bulk transfer port unreachable, fetching over the stream')
+        return await requestRange(host, cid, provider, offset, length, sink, { ...options, bulk: undefined }, signal)
+      } finally {
+        signal.removeEventListener('abort', onOuter)
+      }
+      ok = true
+      return 'done'
+    }
     startRateFloor(end - offset)
     while (pos < end) {
       const chunk = await reader.readChunk()
@@ -281,6 +327,24 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
     // on success the provider closes its end; on failure free the stream now
     if (!ok && stream.status === 'open') stream.abort(new Error('blob fetch abandoned'))
   }
+}
+
+/**
+ * The IP address to reach `peer`'s bulk port at: the remote address of a direct (not relayed)
+ * connection to it; undefined when there is none, or its port failed recently.
+ */
+function bulkAddress (host: TapestryHost, peer: string, bulk: BulkFetchOptions): string | undefined {
+  const until = bulk.unreachable?.get(peer)
+  if (until != null) {
+    if (until > Date.now()) return undefined
+    bulk.unreachable?.delete(peer)
+  }
+  for (const c of host.libp2p.getConnections()) {
+    if (c.remotePeer.toString() !== peer || c.limits != null) continue
+    const ip = /^\/ip[46]\/([^/]+)\/(tcp|udp)\//.exec(c.remoteAddr.toString())?.[1]
+    if (ip != null) return ip
+  }
+  return undefined
 }
 
 /**

@@ -4,6 +4,7 @@ import { NetError, NetErrorCode, isNetError } from './errors.js'
 import { decodeBlobCid } from './cid.js'
 import { StreamReader, lengthPrefixed, sendChunked, sendWithBackpressure } from './frame.js'
 import { BlobRequest, BlobResponse } from './wire/blob.js'
+import { BULK_KEY_BYTES, type BulkServer } from './bulk.js'
 import type { BlobStore } from './blob-store.js'
 import type { BlobCid } from './cid.js'
 import type { TapestryHost } from './host.js'
@@ -48,8 +49,16 @@ export interface BlobServerOptions {
    * @default 10_000
    */
   requestTimeoutMs?: number
+  /**
+   * Send ranges of at least `minBytes` over this bulk TLS-PSK listener when the requester asks
+   * (blob.md §7) and the connection is direct; never over a relay.
+   */
+  bulk?: { server: BulkServer, minBytes?: number }
   log?: Logger
 }
+
+/** smallest range a provider sends over a bulk connection: below it the handshake costs more than it saves */
+export const DEFAULT_BULK_MIN_BYTES = 4 * 1024 * 1024
 
 export interface BlobServer {
   /** transfers in progress */
@@ -67,7 +76,7 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
   const log = options.log ?? host.log
   const stats = { active: 0, bytesServed: 0 }
 
-  const respond = async (stream: Stream, r: Omit<BlobResponse, 'version'>): Promise<void> => {
+  const respond = async (stream: Stream, r: Omit<BlobResponse, 'version' | 'bulkPort' | 'bulkTicket'> & Partial<Pick<BlobResponse, 'bulkPort' | 'bulkTicket'>>): Promise<void> => {
     await sendWithBackpressure(stream, lengthPrefixed(BlobResponse.encode({ version: BLOB_VERSION, ...r })))
   }
   const refuse = async (stream: Stream, status: BlobResponse.Status, totalSize = 0): Promise<void> => {
@@ -133,6 +142,18 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
           return
         }
         const end = req.length === 0 ? total : Math.min(total, req.offset + req.length)
+        const bulk = options.bulk
+        const ticket = bulk != null && req.bulkKey.byteLength === BULK_KEY_BYTES && connection.limits == null && end - req.offset >= (bulk.minBytes ?? DEFAULT_BULK_MIN_BYTES)
+          ? bulk.server.offer(req.bulkKey, bytes.subarray(req.offset, end), peer)
+          : undefined
+        if (ticket != null) {
+          // the bytes go over the bulk connection that proves the request's key; nothing follows here
+          await respond(stream, { status: BlobResponse.Status.OK, totalSize: total, length: end - req.offset, bulkPort: bulk!.server.port, bulkTicket: ticket })
+          stats.bytesServed += end - req.offset
+          await stream.close()
+          log?.debug({ peer, cid: cid.toString(), offset: req.offset, bytes: end - req.offset }, 'blob offered over bulk transfer')
+          return
+        }
         await respond(stream, { status: BlobResponse.Status.OK, totalSize: total, length: end - req.offset })
         await sendChunked(stream, bytes.subarray(req.offset, end), chunkSize)
         stats.bytesServed += end - req.offset

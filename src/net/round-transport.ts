@@ -7,7 +7,7 @@ import { equals } from 'uint8arrays'
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js'
 import { layoutToString, type ParamLayout } from '../tensor/index.js'
 import { encodeCommit } from './gossip-codec.js'
-import { fetchBlob } from './blob-fetch.js'
+import { fetchBlob, type BulkFetchOptions } from './blob-fetch.js'
 import { catchUp, requestChain } from './sync.js'
 import { publishAnnounce, publishSubAggregate, republish, subscribeAnnounce, subscribeCommit, subscribeSubAggregate } from './topics.js'
 import type { TapestryHost } from './host.js'
@@ -31,6 +31,8 @@ export interface Libp2pTransportOptions {
   log: Logger
   /** blob fetch and chain request timeout @default 10_000 */
   timeoutMs?: number
+  /** fetch large blobs over bulk transfer connections where providers offer them (blob.md §7) */
+  bulk?: BulkFetchOptions
   /** bytes this node put on the wire by gossip (for the operator's counters) */
   onGossipBytes?: (bytes: number) => void
   /** a commit was received: its round (timing) */
@@ -156,7 +158,7 @@ export class Libp2pRoundTransport implements RoundTransport {
 
   fetchBlob (id: string, providers: readonly string[], _kind: BlobKind, done: (r: { ok: true, bytes: Uint8Array } | { ok: false, reason: string }) => void): void {
     const maxBytes = this.o.layout.total * 8 + (1 << 20)
-    fetchBlob(this.o.host, id, providers, { maxBytes, timeoutMs: this.o.timeoutMs ?? 10_000 })
+    fetchBlob(this.o.host, id, providers, { maxBytes, timeoutMs: this.o.timeoutMs ?? 10_000, bulk: this.o.bulk })
       .then(bytes => done({ ok: true, bytes }), err => done({ ok: false, reason: (err as Error).message }))
   }
 
@@ -172,7 +174,7 @@ export class Libp2pRoundTransport implements RoundTransport {
     const peers = peer != null ? [peer] : this.o.peersAhead()
     if (peers.length === 0) { done(null); return }
     const layout = this.o.layout
-    catchUp(this.o.host, peers, { fromRound, maxModelBytes: layout.total * 8 + (1 << 20), timeoutMs: this.o.timeoutMs ?? 10_000 })
+    catchUp(this.o.host, peers, { fromRound, maxModelBytes: layout.total * 8 + (1 << 20), timeoutMs: this.o.timeoutMs ?? 10_000, bulk: this.o.bulk })
       .then(r => {
         if (r.commits.length === 0 || r.modelBytes == null) { done(null); return }
         const state = decodeState(r.modelBytes, layout)

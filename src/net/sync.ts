@@ -6,7 +6,7 @@ import { isBlobCidString } from './cid.js'
 import { StreamReader, lengthPrefixed, sendWithBackpressure } from './frame.js'
 import { MAX_GOSSIP_BYTES, decodeCommit } from './gossip-codec.js'
 import { PeerRateLimiter, type RateLimit } from './rate-limit.js'
-import { fetchBlob } from './blob-fetch.js'
+import { fetchBlob, type BulkFetchOptions } from './blob-fetch.js'
 import { SyncRequest, SyncResponse } from './wire/sync.js'
 import type { Awaitable } from './blob-store.js'
 import type { ProviderFailure } from './errors.js'
@@ -246,6 +246,8 @@ export interface CatchUpOptions {
   modelTimeoutMs?: number
   /** skip fetching the model (just the chain) @default false */
   skipModel?: boolean
+  /** fetch the model's ranges over bulk transfer connections where providers offer them (blob.md §7) */
+  bulk?: BulkFetchOptions
 }
 
 export interface CatchUpResult {
@@ -284,7 +286,7 @@ export async function catchUp (host: TapestryHost, peers: ReadonlyArray<PeerId |
         const others = peers.filter(q => q.toString() !== peer)
         // the model is the one large transfer of a join: above one segment, up to 4 peers serve ranges of it
         result.modelBytes = await fetchBlob(host, result.model.cid, [p, ...others], {
-          maxBytes: options.maxModelBytes, signal: options.signal, timeoutMs: options.modelTimeoutMs, parallel: 4
+          maxBytes: options.maxModelBytes, signal: options.signal, timeoutMs: options.modelTimeoutMs, parallel: 4, bulk: options.bulk
         })
       }
       return result

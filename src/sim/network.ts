@@ -4,6 +4,7 @@
 import type { Rng } from '../tensor/rng.js'
 import { SimError, SimErrorCode } from './errors.js'
 import type { PathInfo, Topology } from './topology.js'
+import { MATHIS_C, renoSendingMs } from './reno.js'
 
 export interface NetworkOptions {
   /**
@@ -67,8 +68,7 @@ export interface NetworkStats {
   broadcastBytes: number
 }
 
-/** Mathis et al. (1997): steady-state TCP throughput ≈ C·MSS / (RTT·√p) with C = √(3/2) ≈ 1.22. */
-export const MATHIS_C = 1.22
+export { MATHIS_C }
 
 /**
  * Time model, all in virtual milliseconds, MB = 10^6 bytes:
@@ -77,9 +77,11 @@ export const MATHIS_C = 1.22
  *   on the uplink.
  * - transfer: the request travels to the provider, waits FIFO for the provider's uplink (and
  *   the requester's downlink, if modelled), then streams at min(path bottleneck, uplink,
- *   downlink, Mathis bound) after TCP's slow start (the window starts at `initialWindow`
- *   segments and doubles every round trip until it carries that rate), plus the retransmission
- *   timeouts its lost segments drew (lossy paths only); the last byte lands one latency later.
+ *   downlink) after TCP's slow start (the window starts at `initialWindow` segments and doubles
+ *   every round trip until it carries that rate); the last byte lands one latency later. Over a
+ *   lossy path the sending is drawn round trip by round trip instead (reno.ts: random losses,
+ *   fast retransmit or timeout, congestion avoidance), which averages to the Mathis bound on long
+ *   transfers and gives short ones their long tail.
  * The uplink is held for bytes / uplink, not for the whole transfer: a flow slowed by its path,
  * by slow start or by loss leaves uplink capacity for the next one (a fluid approximation of TCP
  * sharing). When the rate is the uplink itself and the window is open — the common case for
@@ -168,24 +170,12 @@ export class NetworkModel {
     if (this.downlink !== undefined) start = Math.max(start, this.downBusy[to])
     this.upBusy[from] = start + bytes / (up * 1e3)
     if (this.downlink !== undefined) this.downBusy[to] = start + bytes / (down * 1e3)
-    const rate = Math.min(p.bandwidthMBps, up, down, this.mathisMBps(p))
-    return start + sendingMs(bytes, rate, 2 * p.latencyMs, this.initialWindow * this.mss) + this.timeoutDelay(p, bytes, rate) + p.latencyMs
-  }
-
-  /**
-   * Retransmission timeouts of a transfer over a lossy path. The Mathis rate covers losses that
-   * fast retransmit repairs; a loss that leaves too few segments behind it for three duplicate
-   * acknowledgements (window W segments) ends in a timeout instead, with probability
-   * min(1, 3/W) (Padhye, Firoiu, Towsley, Kurose 1998, whose mean throughput this then gives).
-   * Each of a transfer's k segments is lost with probability p, so its timeouts are drawn as
-   * Poisson(k·p·min(1, 3/W)), each costing one RTO. Lossless paths draw nothing.
-   */
-  private timeoutDelay (p: PathInfo, bytes: number, rateMBps: number): number {
-    if (p.loss <= 0 || p.latencyMs <= 0) return 0
-    const rttMs = 2 * p.latencyMs
-    const window = Math.max(1, rateMBps * 1e3 * rttMs / this.mss)
-    const mean = Math.ceil(bytes / this.mss) * p.loss * Math.min(1, 3 / window)
-    return this.rtoMs(p) * poisson(mean, this.rng)
+    const rate = Math.min(p.bandwidthMBps, up, down)
+    if (p.loss > 0 && p.latencyMs > 0 && bytes > 0) {
+      const sending = renoSendingMs(Math.ceil(bytes / this.mss), { rttMs: 2 * p.latencyMs, segmentsPerMs: rate * 1e3 / this.mss, loss: p.loss, rtoMs: this.rtoMs(p), initialWindow: this.initialWindow }, this.rng)
+      return start + sending + p.latencyMs
+    }
+    return start + sendingMs(bytes, rate, 2 * p.latencyMs, this.initialWindow * this.mss) + p.latencyMs
   }
 
   /** Book a gossip broadcast of `bytes` from `from` that reached `receivers` nodes, each edge carrying it once. */
@@ -258,18 +248,6 @@ export function sendingMs (bytes: number, rateMBps: number, rttMs: number, initi
     window *= 2
   }
   return ms + (bytes - sent) / perMs
-}
-
-/** A Poisson draw: inversion for small means, a rounded normal for large ones (a transfer of many MB over a lossy path). */
-function poisson (mean: number, rng: Rng): number {
-  if (mean <= 0) return 0
-  if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * rng.normal()))
-  const u = rng.next()
-  let k = 0
-  let term = Math.exp(-mean)
-  let cdf = term
-  while (cdf < u && k < 1000) { k++; term *= mean / k; cdf += term }
-  return k
 }
 
 function positive (x: number, what: string, allowInfinity: boolean): number {

@@ -16,6 +16,7 @@ function source (over: Partial<ViewSource> = {}): ViewSource {
     modelRef: { round: 2, cid: 'bafy' },
     params: 10, layout: 'w:10',
     bytes: { gossip: 5, fetched: 7, served: 11 },
+    bulk: null,
     privacy: null,
     ...over
   }

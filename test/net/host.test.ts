@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { NetError, NetErrorCode, createTapestryHost, dhtProtocol, runTopics, MemoryBlobStore, serveBlobs, fetchBlob } from '../../src/net/index.js'
+import { BulkServer, NetError, NetErrorCode, createTapestryHost, dhtProtocol, runTopics, MemoryBlobStore, serveBlobs, fetchBlob } from '../../src/net/index.js'
 import { RUN, connect, makeHost, stopAll, waitFor } from './helpers.js'
 import type { TapestryHost } from '../../src/net/index.js'
 
@@ -133,14 +133,18 @@ describe('tapestry host', () => {
     const store = new MemoryBlobStore()
     const bytes = new Uint8Array(300_000).map((_, i) => i * 7)
     const cid = store.put(bytes)
-    await serveBlobs(a, { store })
+    // a offers bulk transfers, but never over a relay: the bytes must cross the relay's limits
+    const bulk = await BulkServer.listen({ listenIp: '127.0.0.1' })
+    await serveBlobs(a, { store, bulk: { server: bulk, minBytes: 65_536 } })
     await b.dial(circuit)
     const conns = b.libp2p.getConnections(a.libp2p.peerId)
     assert.equal(conns.length, 1)
     assert.match(conns[0].remoteAddr.toString(), /\/p2p-circuit\//)
     assert.ok(conns[0].limits != null, 'a relayed connection carries the relay\'s limits')
-    const got = await fetchBlob(b, cid, [aId], { maxBytes: 1 << 20 })
+    const got = await fetchBlob(b, cid, [aId], { maxBytes: 1 << 20, bulk: { minBytes: 65_536 } })
     assert.deepEqual(got, bytes)
+    assert.equal(bulk.stats.transfers, 0, 'no bulk transfer over a relayed connection')
+    await bulk.close()
     await waitFor(() => b.reachability().peers[aId] === 'relayed', 2000, 'b to see its path to a as relayed')
     assert.ok(((relay.reachability().relayingFor) ?? 0) >= 1)
 

@@ -1,8 +1,9 @@
-// Tests of the network model: uplink FIFO queueing, TCP slow start, the Mathis loss bound,
-// retransmission timeouts, presence, accounting, determinism.
+// Tests of the network model: uplink FIFO queueing, TCP slow start, lossy transfers round trip by
+// round trip (reno.ts) against Padhye's rate, retransmission timeouts, presence, accounting, determinism.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { NetworkModel, MATHIS_C, sendingMs, type NetworkOptions } from '../../src/sim/network.js'
+import { padhyeSegmentsPerMs, renoSendingMs } from '../../src/sim/reno.js'
 import { buildTopology, parseEdgeList, type LinkSpec, type TopologySpec } from '../../src/sim/topology.js'
 import { SimErrorCode } from '../../src/sim/errors.js'
 import { Rng } from '../../src/tensor/rng.js'
@@ -70,55 +71,47 @@ test('slow start: the window starts at 10 segments and doubles every round trip 
   close(m.transferArrival(0, 0, 2, 206_820)!, first + 206_820 / 5e3, 'the second starts once the first\'s bytes left the uplink')
 })
 
-test('loss lowers throughput by the Mathis bound 1.22·MSS/(RTT·√p)', () => {
-  const bytes = 10 * MB
-  const lat = 50
-  const duration = (loss: number): number => {
-    const m = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss }, {}, { kind: 'full' }, 4)
-    const rate = MATHIS_C * 1460 / (2 * lat / 1000 * Math.sqrt(loss)) // bytes/s
-    const streaming = bytes / rate * 1000
-    const extra = m.transferArrival(0, 0, 1, bytes)! - 2 * lat - streaming
-    // whatever is left is the request's retransmissions and the transfer's timeouts: whole RTOs (RTT + 200 ms)
-    const rto = 2 * lat + 200
-    assert.ok(extra > -1e-6 && Math.abs(extra / rto - Math.round(extra / rto)) < 1e-6, `extra ${extra}`)
-    return streaming
+test('lossy long transfers average Padhye\'s rate (the Mathis bound less its timeouts); four times the loss, about half the rate', () => {
+  // 3000 segments over a 100 ms RTT, the link far faster than the loss allows: ~250 round trips drawn one by one
+  const rate = (loss: number): number => {
+    const rng = new Rng(5)
+    const path = { rttMs: 100, segmentsPerMs: 1e6 / 1460, loss, rtoMs: 300, initialWindow: 10 }
+    let ms = 0
+    for (let i = 0; i < 300; i++) ms += renoSendingMs(3000, path, rng)
+    return 3000 * 300 / ms
   }
-  const lossless = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss: 0 }).transferArrival(0, 0, 1, bytes)! - 2 * lat
-  close(lossless, 10, 'lossless: 10 MB at 1000 MB/s')
-  const d1 = duration(0.01)
-  const d4 = duration(0.04)
-  assert.ok(d1 > 1000 * lossless)
-  close(d4 / d1, 2, 'four times the loss halves the throughput')
-  // the bound scales with the segment size (timeouts come on top: whole RTOs)
-  const big = net(2, { latencyMs: lat, bandwidthMBps: 1000, loss: 0.01 }, { mss: 2920 }, { kind: 'full' }, 4)
-  const t = big.transferArrival(0, 0, 1, bytes)! - 2 * lat - d1 / 2
-  assert.ok(t > -1e-6 && Math.abs(t / 300 - Math.round(t / 300)) < 1e-6, `mss 2920: ${t} beyond ${d1 / 2}`)
+  for (const loss of [0.01, 0.04]) {
+    const padhye = padhyeSegmentsPerMs(100, loss, 300)
+    assert.ok(Math.abs(rate(loss) / padhye - 1) < 0.1, `p ${loss}: ${rate(loss)} segments/ms, Padhye ${padhye}`)
+  }
+  close(padhyeSegmentsPerMs(100, 0.01, 0), MATHIS_C / (100 * Math.sqrt(0.01)) * (Math.sqrt(1.5) / MATHIS_C), 'without timeouts Padhye is the Mathis bound (C = √(3/2))')
+  const ratio = rate(0.01) / rate(0.04)
+  assert.ok(ratio > 1.8 && ratio < 3, `1 % against 4 %: ${ratio}×`)
+  // the model's transfers: 10 MB at 1000 MB/s over 100 ms takes the Padhye time, not the link's 10 ms
+  const m = net(2, { latencyMs: 50, bandwidthMBps: 1000, loss: 0.01 }, { initialWindow: 10 })
+  const t = m.transferArrival(0, 0, 1, 10 * MB)! - 100
+  const expected = Math.ceil(10 * MB / 1460) / padhyeSegmentsPerMs(100, 0.01, 300)
+  assert.ok(Math.abs(t / expected - 1) < 0.25, `10 MB: ${t} ms, Padhye ${expected}`)
 })
 
-test('a lossy transfer draws retransmission timeouts: Poisson(segments · p · min(1, 3/W)), one RTO each', () => {
-  // 206,820 B (142 segments) at the Mathis rate over 40 ms: W = 1.22/√p ≈ 12.2 segments, so a loss
-  // ends in a timeout with probability 3/W; p = 1 % gives 0.35 timeouts per transfer on average
-  const bytes = 206_820
-  const lossy = net(2, { latencyMs: 20, bandwidthMBps: 2, loss: 0.01 }, { rtoMinMs: 200 })
-  const p = lossy.topology.path(0, 1)
-  const rate = lossy.mathisMBps(p)
-  const deterministic = 20 + bytes / (rate * 1e3) + 20
-  const rto = 240
-  const trials = 4000
-  let timeouts = 0
-  for (let i = 0; i < trials; i++) {
-    const now = i * 1e6 // far apart: no queue on the uplink
-    const extra = lossy.transferArrival(now, 0, 1, bytes)! - now - deterministic
-    const n = extra / rto
-    assert.ok(n > -1e-6 && Math.abs(n - Math.round(n)) < 1e-6, `extra ${extra}`)
-    timeouts += Math.round(n)
-  }
-  // the request's own retransmissions add about 1 % of a timeout each: within the tolerance
-  const expected = Math.ceil(bytes / 1460) * 0.01 * Math.min(1, 3 / (rate * 1e3 * 40 / 1460))
-  assert.ok(Math.abs(timeouts / trials - expected) < 0.1 * expected, `${timeouts / trials} timeouts per transfer, expected ${expected}`)
-  // lossless paths draw none
-  const clean = net(2, { latencyMs: 20, bandwidthMBps: 2, loss: 0 })
-  for (let i = 0; i < 100; i++) close(clean.transferArrival(i * 1e6, 0, 1, bytes)! - i * 1e6, 40 + bytes / 2e3, 'lossless')
+test('a short lossy transfer: lossless time when no segment is lost, a long tail of fast retransmits and timeouts', () => {
+  // 142 segments (one 207 kB update) over 40 ms RTT at 2 MB/s with 1 % loss, the links bench's lossy shape
+  const rng = new Rng(7)
+  const path = { rttMs: 40, segmentsPerMs: 2000 / 1460, loss: 0.01, rtoMs: 240, initialWindow: 10 }
+  const xs = Array.from({ length: 4000 }, () => renoSendingMs(142, path, rng)).sort((a, b) => a - b)
+  const lossless = renoSendingMs(142, { ...path, loss: 1e-12 }, new Rng(1))
+  close(lossless, sendingMs(142 * 1460, 2, 40, 10 * 1460), 'no loss: slow start then the link rate, as sendingMs')
+  assert.ok(xs[0] >= lossless - 1e-6, 'never faster than without loss')
+  // P(no loss among 142 segments) = 0.99^142 ≈ 0.24
+  const clean = xs.filter(x => Math.abs(x - lossless) < 1e-6).length / xs.length
+  assert.ok(Math.abs(clean - 0.99 ** 142) < 0.03, `${clean} of the transfers lost nothing`)
+  const p90 = xs[Math.floor(0.9 * xs.length)]
+  assert.ok(p90 > lossless + path.rtoMs, `p90 ${p90} ms: a tenth of the transfers wait out a timeout (${lossless} ms lossless)`)
+  // the same seed draws the same times
+  assert.equal(renoSendingMs(142, path, new Rng(9)), renoSendingMs(142, path, new Rng(9)))
+  // lossless paths draw nothing and are sendingMs exactly
+  const cleanNet = net(2, { latencyMs: 20, bandwidthMBps: 2, loss: 0 })
+  for (let i = 0; i < 100; i++) close(cleanNet.transferArrival(i * 1e6, 0, 1, 206_820)! - i * 1e6, 40 + 206_820 / 2e3, 'lossless')
 })
 
 test('messages: latency plus serialisation; lost packets cost retransmission timeouts (RTT + 200 ms, doubling)', () => {

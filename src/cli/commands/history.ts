@@ -137,6 +137,7 @@ function statusTable (b: StatusView, forks: number): string {
     { forks: forks === 0 ? 'on the one chain; never left a branch' : `left ${forks} branch(es) for the one the electorate followed (evidence kept)` },
     { excluded: b.banned.length === 0 ? 'nobody' : b.banned.map(short).join(', ') + ' (equivocation, proven on the chain)' })
   t.push({ refused: `${b.refused.connections} connections, ${b.refused.gossip} gossip messages, ${b.refused.streams} streams from non-members; ${b.refused.gossipRate} gossip messages over budget` })
+  if (b.bulk != null) t.push({ 'bulk transfers': `TCP port ${b.bulk.port}: ${b.bulk.transfers} ranges sent (${(b.bulk.bytes / 1e6).toFixed(1)} MB), ${b.bulk.refused} handshakes refused` })
   if (b.privacy != null) t.push({ privacy: `ε = ${b.privacy.epsilon.toFixed(3)} at δ = ${b.privacy.delta} after ${b.privacy.releases} releases (σ ${b.privacy.noiseMultiplier}, clip ${b.privacy.clipNorm})` })
   return t.toString()
 }

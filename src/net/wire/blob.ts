@@ -11,6 +11,7 @@ export interface BlobRequest {
   offset: number
   length: number
   maxSize: number
+  bulkKey: Uint8Array<ArrayBuffer>
 }
 
 export namespace BlobRequest {
@@ -48,6 +49,11 @@ export namespace BlobRequest {
           w.uint64Number(obj.maxSize)
         }
 
+        if ((obj.bulkKey != null && obj.bulkKey.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.bulkKey)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -57,7 +63,8 @@ export namespace BlobRequest {
           cid: uint8ArrayAlloc(0),
           offset: 0,
           length: 0,
-          maxSize: 0
+          maxSize: 0,
+          bulkKey: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -84,6 +91,10 @@ export namespace BlobRequest {
             }
             case 5: {
               obj.maxSize = reader.uint64Number()
+              break
+            }
+            case 6: {
+              obj.bulkKey = reader.bytes()
               break
             }
             default: {
@@ -136,6 +147,13 @@ export namespace BlobRequest {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.bulkKey`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -173,6 +191,11 @@ export namespace BlobRequest {
     value: number
   }
 
+  export interface BlobRequestBulkKeyFieldEvent {
+    field: '$.bulkKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<BlobRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, BlobRequest.codec())
   }
@@ -181,7 +204,7 @@ export namespace BlobRequest {
     return decodeMessage(buf, BlobRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobRequest>): Generator<BlobRequestVersionFieldEvent | BlobRequestCidFieldEvent | BlobRequestOffsetFieldEvent | BlobRequestLengthFieldEvent | BlobRequestMaxSizeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobRequest>): Generator<BlobRequestVersionFieldEvent | BlobRequestCidFieldEvent | BlobRequestOffsetFieldEvent | BlobRequestLengthFieldEvent | BlobRequestMaxSizeFieldEvent | BlobRequestBulkKeyFieldEvent> {
     return streamMessage(buf, BlobRequest.codec(), opts)
   }
 }
@@ -191,6 +214,8 @@ export interface BlobResponse {
   status: BlobResponse.Status
   totalSize: number
   length: number
+  bulkPort: number
+  bulkTicket: Uint8Array<ArrayBuffer>
 }
 
 export namespace BlobResponse {
@@ -247,6 +272,16 @@ export namespace BlobResponse {
           w.uint64Number(obj.length)
         }
 
+        if ((obj.bulkPort != null && obj.bulkPort !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.bulkPort)
+        }
+
+        if ((obj.bulkTicket != null && obj.bulkTicket.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.bulkTicket)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -255,7 +290,9 @@ export namespace BlobResponse {
           version: 0,
           status: Status.STATUS_UNSPECIFIED,
           totalSize: 0,
-          length: 0
+          length: 0,
+          bulkPort: 0,
+          bulkTicket: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -278,6 +315,14 @@ export namespace BlobResponse {
             }
             case 4: {
               obj.length = reader.uint64Number()
+              break
+            }
+            case 5: {
+              obj.bulkPort = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.bulkTicket = reader.bytes()
               break
             }
             default: {
@@ -323,6 +368,20 @@ export namespace BlobResponse {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.bulkPort`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.bulkTicket`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -355,6 +414,16 @@ export namespace BlobResponse {
     value: number
   }
 
+  export interface BlobResponseBulkPortFieldEvent {
+    field: '$.bulkPort'
+    value: number
+  }
+
+  export interface BlobResponseBulkTicketFieldEvent {
+    field: '$.bulkTicket'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<BlobResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, BlobResponse.codec())
   }
@@ -363,7 +432,7 @@ export namespace BlobResponse {
     return decodeMessage(buf, BlobResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobResponse>): Generator<BlobResponseVersionFieldEvent | BlobResponseStatusFieldEvent | BlobResponseTotalSizeFieldEvent | BlobResponseLengthFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobResponse>): Generator<BlobResponseVersionFieldEvent | BlobResponseStatusFieldEvent | BlobResponseTotalSizeFieldEvent | BlobResponseLengthFieldEvent | BlobResponseBulkPortFieldEvent | BlobResponseBulkTicketFieldEvent> {
     return streamMessage(buf, BlobResponse.codec(), opts)
   }
 }
