@@ -36,6 +36,11 @@ export function modelFanOut (n: number, link: LinkSpec, downlinkMBps: number | u
   return last
 }
 
+/** The model's fan-out under `draws` seeds: over a lossy path each draw is one roll of its losses, so one says little. */
+export function modelFanOutDraws (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 1000): number[] {
+  return Array.from({ length: draws }, (_, i) => modelFanOut(n, link, downlinkMBps, bytes, i + 1))
+}
+
 /** Lines from a child's stdout, each to the first waiter that wants it. */
 class Child {
   private buf = ''

@@ -35,7 +35,7 @@ import { DEFAULT_SIM_CONFIG, validateSimConfig } from '../src/sim/config.js'
 import { Simulation } from '../src/sim/sim.js'
 import { OnnxBackend } from '../src/sim/onnx-backend.js'
 import { openHubNetwork, type DirectionStats, type HubNetwork } from './net-link.js'
-import { modelFanOut, probeFanOut, type ProbeResult } from './link-probe.js'
+import { modelFanOutDraws, probeFanOut, type ProbeResult } from './link-probe.js'
 import { spread } from './stats.js'
 
 const NODES = 4
@@ -90,11 +90,11 @@ const DIST = basename(join(dirname(fileURLToPath(import.meta.url)), '..'))
 interface RoundTimes { round: number, ms: number, tailMs: number }
 
 type Spread = ReturnType<typeof spread>
-/** median, 90th percentile and largest */
-interface Tail { p50: number, p90: number, max: number }
+/** 10th percentile, median, 90th percentile and largest */
+interface Tail { p10: number, p50: number, p90: number, max: number }
 const tail = (xs: number[]): Tail => {
   const s = [...xs].sort((a, b) => a - b)
-  return { p50: median(s), p90: s[Math.min(s.length - 1, Math.floor(0.9 * s.length))], max: s[s.length - 1] }
+  return { p10: s[Math.floor(0.1 * s.length)], p50: median(s), p90: s[Math.min(s.length - 1, Math.floor(0.9 * s.length))], max: s[s.length - 1] }
 }
 
 export interface RealRun {
@@ -113,7 +113,7 @@ export interface RealRun {
   /** every daemon's round log (for --raw) */
   histories: RoundHistory[][]
   /** one update fanned out to the other members, after the daemons stopped: model, kernel TCP, blob protocol */
-  probe: ProbeResult
+  probe: ProbeResult & { model: Tail }
 }
 
 const key = (node: number, round: number): string => `${node}/${round}`
@@ -221,7 +221,8 @@ async function realRun (s: Shape, rounds: number, say: (m: string) => void, onCl
     ok = real.irregular.length === 0
     // the same links with the daemons gone: one update fanned out, three ways
     await cluster.stopAll()
-    const probe = await probeFanOut(net, real.updateBytes, PROBE_REPS, modelFanOut(NODES, simLink(s), simDownlink(s), real.updateBytes))
+    const drawn = tail(modelFanOutDraws(NODES, simLink(s), simDownlink(s), real.updateBytes))
+    const probe = { ...await probeFanOut(net, real.updateBytes, PROBE_REPS, drawn.p50), model: drawn }
     return { ...real, packets, startupMs, histories, probe }
   } finally {
     await cleanup()
@@ -286,7 +287,7 @@ interface ShapeResult {
   access: ReturnType<typeof accessLink>
   real: { roundMs: Spread, tailMs: Spread, foldMs: number, trainMs: number, perRound: RoundTimes[], startupMs: number, irregular: number[], packets: RealRun['packets'] }
   /** one update from one member to the three others, after 1 s idle: the model's time, kernel TCP's and the blob protocol's (ms) */
-  probe: { modelMs: number, tcpMs: Spread, blobMs: Spread }
+  probe: { modelMs: number, model: Tail, tcpMs: Spread, blobMs: Spread }
   /** every update fetch of the compared rounds, start to last byte (ms): what the daemons saw and what the simulator made of it */
   fetchMs: { real: Tail, sim: Tail }
   sim: { roundMs: Spread, tailMs: Spread, perRound: RoundTimes[], computeReplayed: number, computeModelled: number }
@@ -319,7 +320,7 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
     access: accessLink(s),
     real: { roundMs: r, tailMs: rt, foldMs: median(real.foldMs.filter(Number.isFinite)), trainMs: real.trainMs, perRound: realRounds, startupMs: real.startupMs, irregular: real.irregular, packets: real.packets },
     sim: { roundMs: m, tailMs: mt, perRound: sim.rounds, computeReplayed: sim.replayed, computeModelled: sim.modelled },
-    probe: { modelMs: real.probe.modelMs, tcpMs: spread(real.probe.tcpMs), blobMs: spread(real.probe.blobMs) },
+    probe: { modelMs: real.probe.modelMs, model: real.probe.model, tcpMs: spread(real.probe.tcpMs), blobMs: spread(real.probe.blobMs) },
     fetchMs: {
       real: tail(real.histories.flatMap(h => h.filter(x => compared.has(x.round)).flatMap(x => (x.timing?.fetches ?? []).filter(f => f.ok && f.kind === 'update').map(f => f.doneAt - f.startAt)))),
       sim: tail(sim.events.filter(e => e.type === 'fetched' && compared.has(e.round ?? -1) && (e.bytes ?? 0) > 0).map(e => e.at - (e.startAt ?? e.at)))
@@ -342,7 +343,7 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
   const sent = real.packets.reduce((a, [u, d]) => a + u.sent + d.sent, 0)
   say(`  update ${(res.updateBytes / 1000).toFixed(0)} kB; training ${ms(real.trainMs)} ms per round (median); committer's fold ${ms(res.real.foldMs)} ms (not charged by the simulator); access links: ${sent} packets delivered, ${lost} lost, ${dropped} dropped at full queues`)
   const p = res.probe
-  say(`  one update to the other ${NODES - 1} members after 1 s idle: model ${ms(p.modelMs)} ms, kernel TCP ${ms(p.tcpMs.median)} ms (${ms(p.tcpMs.min)}–${ms(p.tcpMs.max)}), ` +
+  say(`  one update to the other ${NODES - 1} members after 1 s idle: model ${ms(p.modelMs)} ms (p10–p90 ${ms(p.model.p10)}–${ms(p.model.p90)} over 1000 draws), kernel TCP ${ms(p.tcpMs.median)} ms (${ms(p.tcpMs.min)}–${ms(p.tcpMs.max)}), ` +
     `libp2p blob protocol ${ms(p.blobMs.median)} ms (${ms(p.blobMs.min)}–${ms(p.blobMs.max)}); medians of ${PROBE_REPS}`)
   const f = res.fetchMs
   say(`  update fetches in the rounds compared (p50 / p90 / max): real ${ms(f.real.p50)} / ${ms(f.real.p90)} / ${ms(f.real.max)} ms, sim ${ms(f.sim.p50)} / ${ms(f.sim.p90)} / ${ms(f.sim.max)} ms`)

@@ -188,7 +188,10 @@ export async function receiveBulk (r: BulkReceive): Promise<void> {
       checkServerIdentity: () => undefined,
       pskCallback: () => ({ psk: key, identity })
     })
+    let settled = false
     const fail = (code: NetErrorCode, message: string): void => {
+      if (settled) return
+      settled = true
       cleanup()
       sock.destroy()
       reject(new TransferError(secure ? code : NetErrorCode.DIAL_FAILED, r.peer, `bulk transfer: ${message}`, {}, { resumable: secure }))
@@ -196,7 +199,7 @@ export async function receiveBulk (r: BulkReceive): Promise<void> {
     // a caller that aborts with a TransferError (a rate floor) has that error thrown as it is
     const onAbort = (): void => {
       const why: unknown = r.signal.reason
-      if (why instanceof TransferError) { cleanup(); sock.destroy(); reject(why) } else fail(NetErrorCode.ABORTED, 'aborted')
+      if (why instanceof TransferError && !settled) { settled = true; cleanup(); sock.destroy(); reject(why) } else fail(NetErrorCode.ABORTED, 'aborted')
     }
     const cleanup = (): void => { r.signal.removeEventListener('abort', onAbort) }
     r.signal.addEventListener('abort', onAbort)
@@ -212,9 +215,11 @@ export async function receiveBulk (r: BulkReceive): Promise<void> {
       r.onChunk(d)
     })
     sock.once('end', () => {
-      if (got === r.length) { cleanup(); sock.end(); resolve() } else fail(NetErrorCode.TRUNCATED, `connection ended at ${got} of ${r.length} bytes`)
+      if (got === r.length && !settled) { settled = true; cleanup(); sock.end(); resolve() } else fail(NetErrorCode.TRUNCATED, `connection ended at ${got} of ${r.length} bytes`)
     })
     sock.once('error', err => fail(NetErrorCode.STREAM_FAILED, err.message))
+    // closed without a TLS close (a reset, a kill): short, whatever arrived
+    sock.once('close', () => fail(NetErrorCode.TRUNCATED, `connection closed at ${got} of ${r.length} bytes`))
   })
 }
 

@@ -118,6 +118,34 @@ describe('bulk transfer', () => {
 })
 
 describe('bulk transfer fallback', () => {
+  it('an outsider holding every connection slot: the fetch falls back to the stream and completes', async () => {
+    const provider = await makeHost()
+    const requester = await makeHost()
+    const store = new MemoryBlobStore()
+    const big = bytesOf(8 * MiB, 10)
+    const cid = store.put(big)
+    const bulk = await BulkServer.listen({ listenIp: '127.0.0.1', maxConnections: 16, timeoutMs: 30_000 })
+    const server = await serveBlobs(provider, { store, bulk: { server: bulk } })
+    const flood = Array.from({ length: 16 }, () => tcp(bulk.port, '127.0.0.1'))
+    for (const s of flood) s.on('error', () => {})
+    try {
+      await Promise.all(flood.map(async s => await new Promise(resolve => s.once('connect', resolve))))
+      await new Promise(resolve => setTimeout(resolve, 100))
+      assert.equal(bulk.connections, 16, 'the outsider holds every slot')
+      await connect(requester, provider)
+      const unreachable = new Map<string, number>()
+      const got = await fetchBlob(requester, cid, [provider.peerId], { maxBytes: 64 * MiB, bulk: { unreachable } })
+      assert.ok(Buffer.from(got).equals(Buffer.from(big)))
+      assert.equal(bulk.stats.transfers, 0)
+      assert.ok(unreachable.has(provider.peerId))
+    } finally {
+      for (const s of flood) s.destroy()
+      await server.stop()
+      await bulk.close()
+      await stopAll([provider, requester])
+    }
+  })
+
   it('an unreachable bulk port: the range comes over the stream, and the port is left alone after', async () => {
     const provider = await makeHost()
     const requester = await makeHost()
