@@ -3,6 +3,7 @@
 // handshake: a fixed bench key), and the cipher's in-memory rate on this core. Not a transport
 // Tapestry uses: it shows how far any encryption in one Node process per side can get.
 import { createCipheriv, createDecipheriv, type DecipherGCM } from 'node:crypto'
+import { answerRequests } from './net-serve.js'
 import type { Socket } from 'node:net'
 
 const RECORD = 1024 * 1024
@@ -18,36 +19,16 @@ function nonce (i: number): Buffer {
 
 /** Answers every request byte with `data` as records: [length u32][ciphertext][tag], under the socket's backpressure. */
 export function serveAesRecords (sock: Socket, data: Uint8Array): void {
-  let pending = 0
-  let sending = false
-  const pump = (): void => {
-    sending = true
-    let i = 0
-    const more = (): void => {
-      while (i * RECORD < data.byteLength) {
-        const c = createCipheriv('aes-256-gcm', KEY, nonce(i))
-        const ct = c.update(data.subarray(i * RECORD, (i + 1) * RECORD))
-        c.final()
-        const len = Buffer.alloc(4)
-        len.writeUInt32BE(ct.byteLength)
-        i++
-        sock.cork()
-        sock.write(len)
-        sock.write(ct)
-        const ok = sock.write(c.getAuthTag())
-        sock.uncork()
-        if (!ok) { sock.once('drain', more); return }
-      }
-      sending = false
-      if (--pending > 0) pump()
+  answerRequests(sock, function * () {
+    for (let i = 0; i * RECORD < data.byteLength; i++) {
+      const c = createCipheriv('aes-256-gcm', KEY, nonce(i))
+      const ct = c.update(data.subarray(i * RECORD, (i + 1) * RECORD))
+      c.final()
+      const len = Buffer.alloc(4)
+      len.writeUInt32BE(ct.byteLength)
+      yield [len, ct, c.getAuthTag()]
     }
-    more()
-  }
-  sock.on('data', (req: Buffer) => {
-    pending += req.byteLength
-    if (!sending) pump()
   })
-  sock.on('error', () => {})
 }
 
 /**

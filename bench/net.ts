@@ -14,9 +14,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BulkServer, createTapestryHost, serveBlobs, fetchBlob, MemoryBlobStore } from '../src/net/index.js'
+import { BulkClient, BulkServer, createTapestryHost, serveBlobs, fetchBlob, MemoryBlobStore } from '../src/net/index.js'
 import { openNetnsLink } from './net-link.js'
 import { AesRecordReader, aesInMemoryMBps, serveAesRecords } from './net-aes.js'
+import { answerRequests } from './net-serve.js'
 import { spread } from './stats.js'
 import type { NetnsLink } from './net-link.js'
 import type { TapestryHost, TapestryHostOptions } from '../src/net/index.js'
@@ -177,32 +178,11 @@ function hostOptions (maxWindow: number, listen: string[], encryption?: Array<'t
   return { runId: 'bench-net', listen, encryption, yamux: { maxStreamWindowSize: maxWindow } }
 }
 
-/**
- * Every request byte on a connection is answered with the whole buffer, under the socket's own
- * backpressure, so a warm connection is measured as the blob one is. Raw TCP and Node TLS alike.
- */
+/** Every request byte is answered with the whole buffer in 256 KiB writes: raw TCP and Node TLS alike. */
 function serveBytes (sock: Socket | TLSSocket, data: Uint8Array): void {
-  let pending = 0
-  let sending = false
-  const pump = (): void => {
-    sending = true
-    let off = 0
-    const more = (): void => {
-      while (off < data.byteLength) {
-        const chunk = data.subarray(off, off + 256 * 1024)
-        off += chunk.byteLength
-        if (!sock.write(chunk)) { sock.once('drain', more); return }
-      }
-      sending = false
-      if (--pending > 0) pump()
-    }
-    more()
-  }
-  sock.on('data', (req: Buffer) => {
-    pending += req.byteLength
-    if (!sending) pump()
+  answerRequests(sock, function * () {
+    for (let off = 0; off < data.byteLength; off += 256 * 1024) yield [data.subarray(off, off + 256 * 1024)]
   })
-  sock.on('error', () => {})
 }
 
 /** A throwaway self-signed P-256 certificate from the openssl binary, or why there is none. */
@@ -406,6 +386,8 @@ async function openSubject (spec: SubjectSpec, cid: string): Promise<Subject> {
 async function openBlob (spec: SubjectSpec & { kind: 'blob' }, cid: string): Promise<Subject> {
   const host = await createTapestryHost(hostOptions(spec.window, [], spec.encryption == null ? undefined : [spec.encryption]))
   const peer = spec.addr.split('/p2p/')[1]
+  // the bulk subject keeps its bulk connection between transfers, as a daemon does
+  const bulk = spec.bulk === true ? new BulkClient() : undefined
   let connection = ''
   const check = (): void => {
     const conns = host.libp2p.getConnections().filter(c => c.remotePeer.toString() === peer)
@@ -431,13 +413,13 @@ async function openBlob (spec: SubjectSpec & { kind: 'blob' }, cid: string): Pro
     get connection () { return connection },
     once: async () => {
       const t0 = performance.now()
-      const got = await fetchBlob(host, cid, [peer], { maxBytes: SIZE, timeoutMs: 120_000, bulk: spec.bulk === true ? {} : undefined })
+      const got = await fetchBlob(host, cid, [peer], { maxBytes: SIZE, timeoutMs: 120_000, bulk: bulk != null ? { client: bulk } : undefined })
       const ms = performance.now() - t0
       if (got.byteLength !== SIZE) throw new Error('short blob')
       check()
       return SIZE / 1e6 / (ms / 1000)
     },
-    close: async () => { await host.stop() }
+    close: async () => { bulk?.close(); await host.stop() }
   }
 }
 
@@ -500,7 +482,9 @@ function windowSpecs (s: ServerReady, via: (port: number) => number = p => p): S
   return [
     { name: RAW, kind: 'bytes', host: hostOf(s.tcp), port: via(s.rawPort), tls: false },
     { name: TLS_YAMUX, kind: 'blob', addr: tcpVia(s.tcp), transport: 'tcp', encryption: 'tls', window: TUNED_WINDOW },
-    { name: STOCK_WINDOW, kind: 'blob', addr: tcpVia(s.stock), transport: 'tcp', encryption: 'tls', window: YAMUX_DEFAULT_MAX_WINDOW }
+    { name: STOCK_WINDOW, kind: 'blob', addr: tcpVia(s.stock), transport: 'tcp', encryption: 'tls', window: YAMUX_DEFAULT_MAX_WINDOW },
+    // over the proxy the bulk port is not delayed: only where the provider is reached directly
+    ...(via(s.rawPort) === s.rawPort ? [{ name: BULK, kind: 'blob' as const, addr: tcpVia(s.tcp), transport: 'tcp' as const, encryption: 'tls' as const, window: TUNED_WINDOW, bulk: true }] : [])
   ]
 }
 
@@ -616,7 +600,8 @@ export async function benchNet (opts: { json: boolean }): Promise<object> {
     const w = {
       raw: stat(far.window, RAW)?.median ?? NaN,
       tuned: stat(far.window, TLS_YAMUX)?.median ?? NaN,
-      stock: stat(far.window, STOCK_WINDOW)?.median ?? NaN
+      stock: stat(far.window, STOCK_WINDOW)?.median ?? NaN,
+      bulk: stat(far.window, BULK)?.median ?? NaN
     }
 
     const f = (x: number | undefined): string => x == null || Number.isNaN(x) ? '' : x.toFixed(0)
@@ -640,7 +625,7 @@ export async function benchNet (opts: { json: boolean }): Promise<object> {
     else if (far.quicWhy != null) say(`  no QUIC at 40 ms: ${far.quicWhy}`)
     if (s.tlsPort == null) say(`  no ${NODE_TLS} row: ${s.tlsWhy ?? 'no certificate'}`)
     const windowWhere = far.method === 'netns' ? `40 ms RTT, TCP buffers ${TUNED_TCP_BUFFER / MiB} MiB` : '40 ms RTT (proxy)'
-    say(`  ${windowWhere}, median of ${TUNED_REPS}: raw TCP ${f(w.raw)} MB/s; ${TLS_YAMUX} ${f(w.tuned)} MB/s (${(w.tuned / w.raw).toFixed(2)}×); yamux stock 16 MiB window ${f(w.stock)} MB/s → 64 MiB window = ${(w.tuned / w.stock).toFixed(2)}×`)
+    say(`  ${windowWhere}, median of ${TUNED_REPS}: raw TCP ${f(w.raw)} MB/s; ${TLS_YAMUX} ${f(w.tuned)} MB/s (${(w.tuned / w.raw).toFixed(2)}×); yamux stock 16 MiB window ${f(w.stock)} MB/s → 64 MiB window = ${(w.tuned / w.stock).toFixed(2)}×${Number.isNaN(w.bulk) ? '' : `; ${BULK} ${f(w.bulk)} MB/s (${(w.bulk / w.raw).toFixed(2)}× raw, ${(w.bulk / w.tuned).toFixed(2)}× ${TLS_YAMUX})`}`)
     say(`  (${far.note}${far.delayLineCpuSeconds == null ? '' : `; delay line used ${far.delayLineCpuSeconds.toFixed(1)} CPU s`}; bench took ${seconds.toFixed(0)} s)`)
 
     const transports = Object.fromEntries(names.map(n => {
@@ -679,6 +664,7 @@ export async function benchNet (opts: { json: boolean }): Promise<object> {
         rawTcpMBps: w.raw,
         tunedWindowMBps: w.tuned,
         stockWindowMBps: w.stock,
+        bulkMBps: Number.isNaN(w.bulk) ? undefined : w.bulk,
         ratioVsRaw: w.tuned / w.raw,
         ratioTunedVsStockWindow: w.tuned / w.stock
       },

@@ -31,9 +31,9 @@ export const NodeConfigSchema = RunSettingsSchema.extend({
   /** ask the LAN gateway for port mappings (UPnP IGD); skipped when every listen address is loopback */
   upnp: z.boolean().default(true).describe('ask the LAN gateway for port mappings (UPnP); skipped when listening on loopback only'),
   /**
-   * large blob ranges go over a TCP connection of their own with TLS-PSK (blob.md §7): 1.4× the
-   * libp2p stream on loopback, but each transfer opens a fresh connection (handshake, slow start),
-   * so over long paths it is slower (bench net): off unless the members share a fast, short network
+   * large blob ranges go over TCP connections of their own with TLS-PSK (blob.md §7): 1.3–1.6× the
+   * libp2p stream on loopback, about even over a 40 ms path with large TCP buffers, 0.91× with the
+   * usual ones (one more round trip per range; bench net): off unless members share a fast, short network
    */
   bulkTransfer: z.boolean().default(false).describe('send and fetch large blob ranges over a separate TLS-PSK TCP connection (faster on a fast LAN, slower over long paths; the libp2p stream stays the fallback)'),
   /** smallest range sent or fetched over bulk transfer */

@@ -3,7 +3,7 @@
 // API. It decides nothing about rounds itself; it persists what the driver applies.
 import type { Logger } from 'pino'
 import {
-  serveBlobs, serveSync, serveMembership, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState,
+  serveBlobs, serveSync, serveMembership, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState, BulkClient,
   type TapestryHost, type BlobServer, type BulkServer, type MembershipExchange
 } from '../net/index.js'
 import { EvidenceStore, makeEvidence, type EvidenceInput } from './evidence.js'
@@ -87,6 +87,8 @@ export class TapestryNode {
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly stopFns: Array<() => unknown> = []
   private blobServer!: BlobServer
+  /** this node's bulk transfer connections to providers, kept between fetches (blob.md §7) */
+  private readonly bulkClient = new BulkClient()
   private membership: MembershipExchange | undefined
   /** set while round 0 waits for the manifest's minimum of members */
   private waiting: { members: number, minMembers: number } | null = null
@@ -132,7 +134,7 @@ export class TapestryNode {
       peersAhead: () => this.syncBackoff.usable(this.presence.ahead(host.libp2p.getPeers().map(p => p.toString()))),
       log,
       timeoutMs: Math.max(10_000, cfg.deadlineMs),
-      bulk: cfg.bulkTransfer ? { unreachable: new Map(), minBytes: cfg.bulkMinBytes } : undefined,
+      bulk: cfg.bulkTransfer ? { unreachable: new Map(), minBytes: cfg.bulkMinBytes, client: this.bulkClient } : undefined,
       onGossipBytes: n => { this.gossipBytes += n; this.c.metrics.gossipOut(n) },
       onCommitReceived: msg => this.timer.commitReceived(msg.round, Date.now()),
       onAnnounceReceived: (msg, from) => {
@@ -202,6 +204,7 @@ export class TapestryNode {
     log.info({ device: trainer.device, reason: trainer.deviceReason }, `execution provider: ${trainer.device}`)
     await this.publishState(this.driver.state)
     this.blobServer = await serveBlobs(host, { store: blobs, log, bulk: this.c.bulk != null ? { server: this.c.bulk, minBytes: this.c.cfg.bulkMinBytes } : undefined })
+    this.stopFns.push(() => { this.bulkClient.close() })
     if (this.c.bulk != null) {
       const bulk = this.c.bulk
       this.stopFns.push(async () => await bulk.close())

@@ -9,7 +9,7 @@ import { StreamReader, lengthPrefixed } from './frame.js'
 import { blobProtocol, BLOB_VERSION, MAX_BLOB_HEADER_BYTES } from './blob-server.js'
 import { BlobRequest, BlobResponse } from './wire/blob.js'
 import { YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
-import { BULK_TICKET_BYTES, bulkKey, receiveBulk } from './bulk.js'
+import { BULK_TICKET_BYTES, BulkClient, bulkKey } from './bulk.js'
 import { DEFAULT_BULK_MIN_BYTES } from './blob-server.js'
 import type { ProviderFailure } from './errors.js'
 import type { BlobCid } from './cid.js'
@@ -87,6 +87,8 @@ export interface BulkFetchOptions {
   unreachable?: Map<string, number>
   /** how long an unreachable bulk port is left alone @default 600_000 */
   retryAfterMs?: number
+  /** keeps bulk connections open between fetches (one per node); absent: one connection per range */
+  client?: BulkClient
 }
 
 /** Bytes gathered so far; survives a change of provider so the next one resumes. */
@@ -287,7 +289,7 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
       signal.addEventListener('abort', onOuter)
       rateTimer = floor > 0 ? setInterval(() => { if (windowBytes * 1000 / windowMs < floor) ctl.abort(fail(NetErrorCode.TIMEOUT, `provider sends ${Math.round(windowBytes * 1000 / windowMs)} B/s, below the floor of ${floor} B/s`, true)); windowBytes = 0 }, windowMs) : undefined
       try {
-        await receiveBulk({
+        await (bulk.client ?? new BulkClient({ maxIdlePerProvider: 0 })).receive({
           ip: bulkTo, port: header.bulkPort, ticket: header.bulkTicket, key, length: end - offset, peer, signal: ctl.signal, timeoutMs: bulk.timeoutMs ?? 3_000,
           onChunk: bytes => { sink.chunk(bytes, pos); pos += bytes.byteLength; windowBytes += bytes.byteLength }
         })

@@ -33,8 +33,10 @@ export interface BulkServerOptions {
   ticketTtlMs?: number
   /** connections open at once, handshaking or sending @default 64 */
   maxConnections?: number
-  /** TLS handshake deadline; also the longest a connection may send nothing @default 10_000 */
+  /** TLS handshake deadline @default 10_000 */
   timeoutMs?: number
+  /** a connection with nothing going either way for this long is closed (requesters keep theirs for less) @default 30_000 */
+  idleMs?: number
   log?: Logger
 }
 
@@ -60,7 +62,7 @@ export class BulkServer {
   readonly stats = { transfers: 0, bytes: 0, refused: 0 }
 
   private constructor (opts: BulkServerOptions) {
-    this.opts = { maxTickets: 64, maxTicketsPerPeer: 4, ticketTtlMs: 10_000, maxConnections: 64, timeoutMs: 10_000, ...opts }
+    this.opts = { maxTickets: 64, maxTicketsPerPeer: 4, ticketTtlMs: 10_000, maxConnections: 64, timeoutMs: 10_000, idleMs: 30_000, ...opts }
     this.server = createServer({
       minVersion: TLS_VERSION,
       maxVersion: TLS_VERSION,
@@ -75,7 +77,7 @@ export class BulkServer {
         this.claimed.set(socket, t)
         return t.key
       }
-    }, sock => { this.send(sock) })
+    }, sock => { this.serve(sock) })
     this.server.maxConnections = this.opts.maxConnections
     this.server.on('connection', sock => {
       this.open++
@@ -123,23 +125,47 @@ export class BulkServer {
     return ticket
   }
 
-  private send (sock: TLSSocket): void {
-    const t = this.claimed.get(sock)
-    if (t == null) { sock.destroy(); return }
-    sock.setTimeout(this.opts.timeoutMs, () => sock.destroy())
-    let off = 0
-    const more = (): void => {
-      while (off < t.bytes.byteLength) {
-        const chunk = t.bytes.subarray(off, off + CHUNK)
-        off += chunk.byteLength
-        this.stats.bytes += chunk.byteLength
-        if (!sock.write(chunk)) { sock.once('drain', more); return }
+  /**
+   * A connection's first range is its handshake's ticket; after it the connection stays open and
+   * each further 16 bytes the requester sends name another ticket of the same peer, whose range
+   * follows. Anything else (an unknown ticket, another peer's, bytes while a range is going out)
+   * closes it. Idle for `idleMs`: closed.
+   */
+  private serve (sock: TLSSocket): void {
+    const first = this.claimed.get(sock)
+    if (first == null) { sock.destroy(); return }
+    sock.setTimeout(this.opts.idleMs, () => sock.destroy())
+    let sending = false
+    let asked = Buffer.alloc(0)
+    const send = (t: Ticket): void => {
+      sending = true
+      let off = 0
+      const more = (): void => {
+        while (off < t.bytes.byteLength) {
+          const chunk = t.bytes.subarray(off, off + CHUNK)
+          off += chunk.byteLength
+          this.stats.bytes += chunk.byteLength
+          if (!sock.write(chunk)) { sock.once('drain', more); return }
+        }
+        this.stats.transfers++
+        sending = false
+        this.opts.log?.debug({ peer: t.peer, bytes: t.bytes.byteLength }, 'blob range sent over bulk transfer')
       }
-      this.stats.transfers++
-      sock.end()
-      this.opts.log?.debug({ peer: t.peer, bytes: t.bytes.byteLength }, 'blob range sent over bulk transfer')
+      more()
     }
-    more()
+    sock.on('data', (d: Buffer) => {
+      asked = Buffer.concat([asked, d])
+      if (sending || asked.byteLength > BULK_TICKET_BYTES) { this.stats.refused++; sock.destroy(); return }
+      if (asked.byteLength < BULK_TICKET_BYTES) return
+      const id = asked.toString('hex')
+      asked = Buffer.alloc(0)
+      const t = this.tickets.get(id)
+      if (t == null || t.peer !== first.peer) { this.stats.refused++; sock.destroy(); return }
+      this.tickets.delete(id)
+      clearTimeout(t.expires)
+      send(t)
+    })
+    send(first)
   }
 
   async close (): Promise<void> {
@@ -166,60 +192,187 @@ export interface BulkReceive {
   onChunk: (bytes: Uint8Array) => void
 }
 
+export interface BulkClientOptions {
+  /** an idle connection is closed after this long (below the provider's 30 s, so the requester closes first) @default 20_000 */
+  idleMs?: number
+  /** idle connections kept per provider address @default 2 */
+  maxIdlePerProvider?: number
+}
+
 /**
- * The requester's side: connect, prove the key, read `length` bytes. Before the handshake is
- * done a failure is DIAL_FAILED (the port is unreachable: firewall, NAT), after it the bytes
- * received so far are valid and the error is resumable.
+ * The requester's side, with its connections: a range comes over an idle connection to the same
+ * provider address when there is one (the requester sends the ticket; no handshake, and TCP's
+ * window may still be open), else over a new one keyed with the ticket's PSK. A new connection
+ * that fails before its handshake completes is ERR_NET_DIAL_FAILED: the port cannot be reached
+ * (firewall, NAT). Any later failure leaves the bytes received so far valid.
  */
-export async function receiveBulk (r: BulkReceive): Promise<void> {
-  if (isIP(r.ip) === 0) throw new TransferError(NetErrorCode.DIAL_FAILED, r.peer, `bulk transfer needs an IP address, got ${r.ip}`)
-  const identity = Buffer.from(r.ticket).toString('hex')
-  const key = Buffer.from(r.key)
+export class BulkClient {
+  private readonly idle = new Map<string, Set<TLSSocket>>()
+  /** each idle connection's listener that drops it (closed, timed out, or sent something) */
+  private readonly drops = new WeakMap<TLSSocket, () => void>()
+  private readonly opts: Required<BulkClientOptions>
+  private closed = false
+
+  constructor (opts: BulkClientOptions = {}) {
+    this.opts = { idleMs: 20_000, maxIdlePerProvider: 2, ...opts }
+  }
+
+  /** connections kept idle now */
+  get idleConnections (): number {
+    let n = 0
+    for (const s of this.idle.values()) n += s.size
+    return n
+  }
+
+  async receive (r: BulkReceive): Promise<void> {
+    if (isIP(r.ip) === 0) throw new TransferError(NetErrorCode.DIAL_FAILED, r.peer, `bulk transfer needs an IP address, got ${r.ip}`)
+    const where = `${r.peer}|${r.ip}|${r.port}`
+    const pooled = this.take(where)
+    if (pooled != null) {
+      let got = false
+      try {
+        pooled.write(Buffer.from(r.ticket))
+        await transfer(pooled, { ...r, onChunk: b => { got = true; r.onChunk(b) } })
+        this.keep(where, pooled)
+        return
+      } catch (err) {
+        // the provider closed it while idle (nothing came): a new connection, keyed with this ticket
+        if (got || r.signal.aborted) throw err
+      }
+    }
+    const sock = await this.connect(r)
+    await transfer(sock, r)
+    this.keep(where, sock)
+  }
+
+  /** Close every idle connection; later receives open new ones. */
+  close (): void {
+    this.closed = true
+    for (const set of this.idle.values()) for (const s of set) s.destroy()
+    this.idle.clear()
+  }
+
+  private take (where: string): TLSSocket | undefined {
+    const set = this.idle.get(where)
+    for (const s of set ?? []) {
+      set!.delete(s)
+      const drop = this.drops.get(s)
+      if (drop != null) { s.off('close', drop); s.off('data', drop); s.off('timeout', drop) }
+      s.setTimeout(0)
+      if (!s.destroyed) return s
+    }
+    return undefined
+  }
+
+  private keep (where: string, sock: TLSSocket): void {
+    let set = this.idle.get(where)
+    if (set == null) this.idle.set(where, set = new Set())
+    if (this.closed || sock.destroyed || set.size >= this.opts.maxIdlePerProvider) { sock.destroy(); return }
+    set.add(sock)
+    const drop = (): void => {
+      set.delete(sock)
+      if (set.size === 0 && this.idle.get(where) === set) this.idle.delete(where)
+      sock.destroy()
+    }
+    this.drops.set(sock, drop)
+    sock.setTimeout(this.opts.idleMs)
+    sock.once('timeout', drop)
+    sock.once('close', drop)
+    // nothing may arrive on an idle connection
+    sock.once('data', drop)
+  }
+
+  private async connect (r: BulkReceive): Promise<TLSSocket> {
+    const identity = Buffer.from(r.ticket).toString('hex')
+    const key = Buffer.from(r.key)
+    return await new Promise<TLSSocket>((resolve, reject) => {
+      const sock = connect({
+        host: r.ip,
+        port: r.port,
+        minVersion: TLS_VERSION,
+        maxVersion: TLS_VERSION,
+        ciphers: BULK_CIPHERS,
+        // no certificate: the PSK authenticates both ends
+        checkServerIdentity: () => undefined,
+        pskCallback: () => ({ psk: key, identity })
+      })
+      const fail = (message: string): void => {
+        off()
+        sock.destroy()
+        reject(new TransferError(NetErrorCode.DIAL_FAILED, r.peer, `bulk transfer: ${message}`))
+      }
+      const onError = (err: Error): void => fail(err.message)
+      const onClose = (): void => fail('closed during the handshake')
+      const onAbort = (): void => fail('aborted')
+      const onTimeout = (): void => fail(`no handshake in ${r.timeoutMs} ms`)
+      // named listeners, all removed: the connection may live on in the pool for many ranges
+      const off = (): void => {
+        sock.off('error', onError)
+        sock.off('close', onClose)
+        sock.off('timeout', onTimeout)
+        sock.setTimeout(0)
+        r.signal.removeEventListener('abort', onAbort)
+      }
+      sock.once('error', onError)
+      sock.once('close', onClose)
+      sock.setTimeout(r.timeoutMs)
+      sock.once('timeout', onTimeout)
+      r.signal.addEventListener('abort', onAbort)
+      sock.once('secureConnect', () => {
+        off()
+        // the provider must have taken our PSK (no other suite is offered), i.e. it knew the key
+        if (sock.getCipher().standardName !== 'TLS_PSK_WITH_AES_256_GCM_SHA384') { sock.destroy(); reject(new TransferError(NetErrorCode.PROTOCOL, r.peer, `bulk transfer: unexpected cipher ${sock.getCipher().standardName}`)); return }
+        resolve(sock)
+      })
+    })
+  }
+}
+
+/** Read exactly `r.length` bytes of one range from `sock`; the connection stays usable after. */
+async function transfer (sock: TLSSocket, r: BulkReceive): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let got = 0
-    let secure = false
-    const sock = connect({
-      host: r.ip,
-      port: r.port,
-      minVersion: TLS_VERSION,
-      maxVersion: TLS_VERSION,
-      ciphers: BULK_CIPHERS,
-      // no certificate: the PSK authenticates both ends
-      checkServerIdentity: () => undefined,
-      pskCallback: () => ({ psk: key, identity })
-    })
     let settled = false
-    const fail = (code: NetErrorCode, message: string): void => {
+    const finish = (err?: Error): void => {
       if (settled) return
       settled = true
-      cleanup()
+      sock.off('data', onData)
+      sock.off('end', onEnd)
+      sock.off('error', onError)
+      sock.off('close', onClose)
+      sock.off('timeout', onTimeout)
+      sock.setTimeout(0)
+      r.signal.removeEventListener('abort', onAbort)
+      if (err == null) { resolve(); return }
       sock.destroy()
-      reject(new TransferError(secure ? code : NetErrorCode.DIAL_FAILED, r.peer, `bulk transfer: ${message}`, {}, { resumable: secure }))
+      reject(err)
     }
-    // a caller that aborts with a TransferError (a rate floor) has that error thrown as it is
-    const onAbort = (): void => {
-      const why: unknown = r.signal.reason
-      if (why instanceof TransferError && !settled) { settled = true; cleanup(); sock.destroy(); reject(why) } else fail(NetErrorCode.ABORTED, 'aborted')
-    }
-    const cleanup = (): void => { r.signal.removeEventListener('abort', onAbort) }
-    r.signal.addEventListener('abort', onAbort)
-    sock.setTimeout(r.timeoutMs, () => fail(NetErrorCode.TIMEOUT, `no progress for ${r.timeoutMs} ms`))
-    sock.once('secureConnect', () => {
-      // the server must have taken our PSK (no other suite is offered), i.e. it knew the key
-      if (sock.getCipher().standardName !== 'TLS_PSK_WITH_AES_256_GCM_SHA384') { fail(NetErrorCode.PROTOCOL, `unexpected cipher ${sock.getCipher().standardName}`); return }
-      secure = true
-    })
-    sock.on('data', (d: Buffer) => {
+    const fail = (code: NetErrorCode, message: string): void => finish(new TransferError(code, r.peer, `bulk transfer: ${message}`, {}, { resumable: true }))
+    const onData = (d: Buffer): void => {
       if (got + d.byteLength > r.length) { fail(NetErrorCode.PROTOCOL, `provider sent more than ${r.length} bytes`); return }
       got += d.byteLength
       r.onChunk(d)
-    })
-    sock.once('end', () => {
-      if (got === r.length && !settled) { settled = true; cleanup(); sock.end(); resolve() } else fail(NetErrorCode.TRUNCATED, `connection ended at ${got} of ${r.length} bytes`)
-    })
-    sock.once('error', err => fail(NetErrorCode.STREAM_FAILED, err.message))
+      if (got === r.length) finish()
+    }
+    const onEnd = (): void => fail(NetErrorCode.TRUNCATED, `connection ended at ${got} of ${r.length} bytes`)
+    const onError = (err: Error): void => fail(NetErrorCode.STREAM_FAILED, err.message)
     // closed without a TLS close (a reset, a kill): short, whatever arrived
-    sock.once('close', () => fail(NetErrorCode.TRUNCATED, `connection closed at ${got} of ${r.length} bytes`))
+    const onClose = (): void => fail(NetErrorCode.TRUNCATED, `connection closed at ${got} of ${r.length} bytes`)
+    // a caller that aborts with a TransferError (a rate floor) has that error thrown as it is
+    const onAbort = (): void => {
+      const why: unknown = r.signal.reason
+      if (why instanceof TransferError) finish(why)
+      else fail(NetErrorCode.ABORTED, 'aborted')
+    }
+    sock.on('data', onData)
+    sock.once('end', onEnd)
+    sock.once('error', onError)
+    sock.once('close', onClose)
+    const onTimeout = (): void => fail(NetErrorCode.TIMEOUT, `no progress for ${r.timeoutMs} ms`)
+    sock.setTimeout(r.timeoutMs)
+    sock.once('timeout', onTimeout)
+    r.signal.addEventListener('abort', onAbort)
+    if (r.length === 0) finish()
   })
 }
 

@@ -415,7 +415,8 @@ export class RoundDriver {
     const parent = mine.find(c => c.round === fork.round - 1)
     const electorate = fork.round === 0 ? this.o.genesisElectorate : parent != null ? commitMembers(parent).members : undefined
     if (electorate == null) return undefined
-    if (this.faulty.has(commitKey(theirFirst)) || !prefersTheirs(myFirst, theirFirst, electorate)) {
+    const lengths = { mine: mine.filter(c => c.round >= fork.round).length, theirs: theirs.filter(c => c.round >= fork.round).length }
+    if (this.faulty.has(commitKey(theirFirst)) || !prefersTheirs(myFirst, theirFirst, electorate, lengths)) {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at })
       return undefined
     }

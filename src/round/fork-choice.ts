@@ -1,5 +1,6 @@
 // Fork choice: when two signed chains from one common ancestor diverge, every node picks the same
-// one — the branch whose first commit folded more of that round's electorate (protocols/sync.md §7).
+// one — the branch whose first commit folded more of that round's electorate, unless one branch
+// ran on for more than FORK_SETTLE_ROUNDS rounds past the fork: then the longer (protocols/sync.md §7).
 import { compareUtf8 } from './fold.js'
 import type { Commit } from './messages.js'
 import type { Member } from './types.js'
@@ -37,11 +38,22 @@ export function branchWeight (first: Commit, electorate: readonly Member[]): num
 }
 
 /**
- * True when the branch starting with `theirs` wins over the one starting with `mine` (both commits
- * of the fork round, extending the same model): more of the round's electorate folded, then the
- * lower rank (the aggregator before its backups), then the smaller new model id (UTF-8 bytes).
+ * A branch that ran on for more rounds than this past the fork is settled by length: the run moved
+ * on with it. Without this a node alone on a heavier branch nobody else saw (it committed, then
+ * died before its commit was gossiped) would keep it forever, and a heavier commit held back and
+ * shown rounds later would roll the whole run back to it.
  */
-export function prefersTheirs (mine: Commit, theirs: Commit, electorate: readonly Member[]): boolean {
+export const FORK_SETTLE_ROUNDS = 8
+
+/**
+ * True when the branch starting with `theirs` wins over the one starting with `mine` (both commits
+ * of the fork round, extending the same model). With `lengths` (each branch's commits from the
+ * fork round on, as this node holds them) and either above FORK_SETTLE_ROUNDS: the longer branch.
+ * Otherwise, or at equal lengths: more of the round's electorate folded, then the lower rank (the
+ * aggregator before its backups), then the smaller new model id (UTF-8 bytes).
+ */
+export function prefersTheirs (mine: Commit, theirs: Commit, electorate: readonly Member[], lengths?: { mine: number, theirs: number }): boolean {
+  if (lengths != null && lengths.mine !== lengths.theirs && Math.max(lengths.mine, lengths.theirs) > FORK_SETTLE_ROUNDS) return lengths.theirs > lengths.mine
   const a = branchWeight(mine, electorate)
   const b = branchWeight(theirs, electorate)
   if (a !== b) return b > a

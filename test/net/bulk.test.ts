@@ -7,18 +7,19 @@ import assert from 'node:assert/strict'
 import { connect as tlsConnect } from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import { connect as tcp, createServer, type AddressInfo } from 'node:net'
-import { BULK_CIPHERS, BulkServer, MemoryBlobStore, NetErrorCode, TransferError, bulkKey, fetchBlob, receiveBulk, serveBlobs } from '../../src/net/index.js'
+import { BULK_CIPHERS, BulkClient, BulkServer, MemoryBlobStore, NetErrorCode, TransferError, bulkKey, fetchBlob, serveBlobs } from '../../src/net/index.js'
 import { bytesOf, connect, makeHost, stopAll } from './helpers.js'
 import type { BlobServer, TapestryHost } from '../../src/net/index.js'
 
 const MiB = 1024 * 1024
 
 /** A TLS-PSK handshake with this identity and key: resolves with the bytes read, or the error. */
-async function tryPsk (port: number, identity: string, key: Uint8Array): Promise<{ bytes: number } | { error: string }> {
+async function tryPsk (port: number, identity: string, key: Uint8Array, expect = Infinity): Promise<{ bytes: number } | { error: string }> {
   return await new Promise(resolve => {
     let bytes = 0
     const sock = tlsConnect({ host: '127.0.0.1', port, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: BULK_CIPHERS, checkServerIdentity: () => undefined, pskCallback: () => ({ psk: Buffer.from(key), identity }) })
-    sock.on('data', (d: Buffer) => { bytes += d.byteLength })
+    // the provider keeps the connection open for further ranges: done once the range is in
+    sock.on('data', (d: Buffer) => { bytes += d.byteLength; if (bytes >= expect) { sock.destroy(); resolve({ bytes }) } })
     sock.once('end', () => { sock.destroy(); resolve({ bytes }) })
     sock.once('error', err => { sock.destroy(); resolve({ error: err.message }) })
   })
@@ -84,7 +85,7 @@ describe('bulk transfer', () => {
     assert.ok('error' in late, 'a ticket is single-use')
     const key2 = bulkKey()
     const t2 = bulk.offer(key2, small, 'test')!
-    const right = await tryPsk(bulk.port, Buffer.from(t2).toString('hex'), key2)
+    const right = await tryPsk(bulk.port, Buffer.from(t2).toString('hex'), key2, small.byteLength)
     assert.deepEqual(right, { bytes: small.byteLength })
     const again = await tryPsk(bulk.port, Buffer.from(t2).toString('hex'), key2)
     assert.ok('error' in again, 'a used ticket is refused')
@@ -104,16 +105,67 @@ describe('bulk transfer', () => {
     assert.equal(bulk.offer(new Uint8Array(16), small, 'other'), undefined, 'a key of the wrong size gets none')
   })
 
-  it('receiveBulk: a provider that sends more than asked, or ends short, is refused', async () => {
+  it('a provider that sends more than asked is refused; one that stops short times out, resumable', async () => {
+    const client = new BulkClient()
     const key = bulkKey()
     const ticket = bulk.offer(key, small, 'test')!
-    const chunks: number[] = []
-    await assert.rejects(receiveBulk({ ip: '127.0.0.1', port: bulk.port, ticket, key, length: small.byteLength - 10, peer: 'p', signal: AbortSignal.timeout(5000), timeoutMs: 3000, onChunk: b => chunks.push(b.byteLength) }),
+    await assert.rejects(client.receive({ ip: '127.0.0.1', port: bulk.port, ticket, key, length: small.byteLength - 10, peer: 'test', signal: AbortSignal.timeout(5000), timeoutMs: 3000, onChunk: () => {} }),
       (err: unknown) => err instanceof TransferError && err.code === NetErrorCode.PROTOCOL)
     const k2 = bulkKey()
     const t2 = bulk.offer(k2, small, 'test')!
-    await assert.rejects(receiveBulk({ ip: '127.0.0.1', port: bulk.port, ticket: t2, key: k2, length: small.byteLength + 10, peer: 'p', signal: AbortSignal.timeout(5000), timeoutMs: 3000, onChunk: () => {} }),
-      (err: unknown) => err instanceof TransferError && err.code === NetErrorCode.TRUNCATED && err.resumable)
+    await assert.rejects(client.receive({ ip: '127.0.0.1', port: bulk.port, ticket: t2, key: k2, length: small.byteLength + 10, peer: 'test', signal: AbortSignal.timeout(5000), timeoutMs: 500, onChunk: () => {} }),
+      (err: unknown) => err instanceof TransferError && err.code === NetErrorCode.TIMEOUT && err.resumable)
+    assert.equal(client.idleConnections, 0, 'a failed connection is not kept')
+  })
+
+  it('one connection carries range after range; a ticket of another peer on it is refused', async () => {
+    const client = new BulkClient()
+    const before = { ...bulk.stats }
+    for (let i = 0; i < 3; i++) {
+      const got = await fetchBlob(requester, bigCid, [provider.peerId], { maxBytes: 64 * MiB, bulk: { client } })
+      assert.ok(Buffer.from(got).equals(Buffer.from(big)))
+      assert.equal(client.idleConnections, 1, 'the connection is kept for the next range')
+    }
+    assert.equal(bulk.stats.transfers - before.transfers, 3)
+    assert.equal(bulk.connections, 1, 'the provider saw one connection for the three ranges')
+    client.close()
+    // after its first range, a connection names a ticket the provider issued to someone else: closed, counted
+    const k = bulkKey()
+    const mine = bulk.offer(k, small, 'me')!
+    const other = bulk.offer(bulkKey(), small, 'someone-else')!
+    const refused = bulk.stats.refused
+    const sock = tlsConnect({ host: '127.0.0.1', port: bulk.port, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: BULK_CIPHERS, checkServerIdentity: () => undefined, pskCallback: () => ({ psk: Buffer.from(k), identity: Buffer.from(mine).toString('hex') }) })
+    let got = 0
+    await new Promise<void>(resolve => {
+      sock.on('data', (d: Buffer) => { got += d.byteLength; if (got === small.byteLength) sock.write(Buffer.from(other)) })
+      sock.once('close', () => resolve())
+      sock.on('error', () => {})
+    })
+    assert.equal(got, small.byteLength, 'its own range came, nothing of the other peer\'s')
+    assert.equal(bulk.stats.refused, refused + 1)
+  })
+
+  it('a connection the provider closed while idle: the next range opens a new one', async () => {
+    const quick = await BulkServer.listen({ listenIp: '127.0.0.1', idleMs: 200 })
+    const client = new BulkClient()
+    try {
+      const recv = async (): Promise<number> => {
+        const k = bulkKey()
+        const t = quick.offer(k, small, 'me')!
+        let n = 0
+        await client.receive({ ip: '127.0.0.1', port: quick.port, ticket: t, key: k, length: small.byteLength, peer: 'p', signal: AbortSignal.timeout(5000), timeoutMs: 3000, onChunk: b => { n += b.byteLength } })
+        return n
+      }
+      assert.equal(await recv(), small.byteLength)
+      assert.equal(client.idleConnections, 1)
+      await new Promise(resolve => setTimeout(resolve, 500))
+      assert.equal(client.idleConnections, 0, 'dropped from the pool when the provider closed it')
+      assert.equal(await recv(), small.byteLength)
+      assert.equal(quick.stats.transfers, 2)
+    } finally {
+      client.close()
+      await quick.close()
+    }
   })
 })
 

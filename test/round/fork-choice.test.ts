@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Harness } from './harness.js'
-import { RefusalCode, branchWeight, checkChain, findFork, prefersTheirs, type Commit } from '../../src/round/index.js'
+import { FORK_SETTLE_ROUNDS, RefusalCode, branchWeight, checkChain, findFork, prefersTheirs, type Commit } from '../../src/round/index.js'
 
 const commit = (round: number, prev: string, next: string, peers: string[], rank = 0): Commit => ({
   runId: 'r', round, aggregator: peers[0] ?? 'x', rank, prevModelId: prev, newModelId: next, aggregateId: '',
@@ -30,6 +30,20 @@ test('fork choice: more of the electorate wins, then the lower rank, then the sm
   assert.equal(prefersTheirs(commit(3, 'm', 'y', ['b'], 1), commit(3, 'm', 'z', ['c'], 0), electorate), true, 'lower rank')
   assert.equal(prefersTheirs(commit(3, 'm', 'y', ['b']), commit(3, 'm', 'x', ['c']), electorate), true, 'smaller model id')
   assert.equal(prefersTheirs(commit(3, 'm', 'x', ['b']), commit(3, 'm', 'y', ['c']), electorate), false)
+})
+
+test('fork choice: a branch that ran on past FORK_SETTLE_ROUNDS is settled by length, whatever its first commit weighed', () => {
+  const electorate = ['a', 'b', 'c'].map(p => ({ peerId: p, capacity: 1 }))
+  const heavy = commit(30, 'm', 'h', ['a', 'b', 'c'])
+  const light = commit(30, 'm', 'l', ['a', 'b'])
+  // a node alone on the heavier branch (it committed, then died before gossiping it); the run went on
+  assert.equal(prefersTheirs(heavy, light, electorate, { mine: 1, theirs: 300 }), true, 'the lone node adopts the run\'s branch')
+  assert.equal(prefersTheirs(light, heavy, electorate, { mine: 300, theirs: 1 }), false, 'the run keeps its branch')
+  // short forks (a backup's commit beside the aggregator's) stay with the weight rule
+  assert.equal(prefersTheirs(heavy, light, electorate, { mine: 1, theirs: FORK_SETTLE_ROUNDS }), false)
+  assert.equal(prefersTheirs(light, heavy, electorate, { mine: FORK_SETTLE_ROUNDS, theirs: 2 }), true)
+  // equal lengths, however long: the weight rule
+  assert.equal(prefersTheirs(light, heavy, electorate, { mine: 40, theirs: 40 }), true)
 })
 
 test('a node cut off that committed alone adopts the majority\'s branch once the partition heals', () => {
