@@ -21,7 +21,7 @@ import type { PrivacyLedger } from './privacy-ledger.js'
 import type { NodeConfig } from './config.js'
 import { writeControlInfo, clearControlInfo, type DataDirPaths } from './datadir.js'
 import type { DiskBlobStore } from './disk-blob-store.js'
-import type { ChainStore } from './chain-store.js'
+import type { ChainStore, StoredCommit } from './chain-store.js'
 import { ControlServer } from './control.js'
 import type { RoundHistory } from './control-types.js'
 import { PresenceTracker } from './presence.js'
@@ -460,11 +460,15 @@ export class TapestryNode {
       const kept = await this.c.store.rewind(fork.round)
       this.c.log.warn({ round: fork.round, abandoned: fork.abandoned.length, evidence: kept }, 'fork choice: left this node\'s branch for the one the electorate followed (own branch kept as evidence)')
     }
+    const stored: StoredCommit[] = []
     for (const c of commits) {
       const signed = c.signed ?? this.transport.signedCommit(c.commit)
-      if (signed == null) { this.c.log.error({ round: c.commit.round }, 'adopted a commit whose signed bytes are gone: not in the chain store'); continue }
-      await this.c.store.append({ commit: c.commit, signed: Buffer.from(signed).toString('base64') })
+      // without its signed bytes the chain could not be served: persist nothing, move nowhere (the sync fails)
+      if (signed == null) throw new Error(`adopted commit of round ${c.commit.round} has no signed bytes`)
+      stored.push({ commit: c.commit, signed: Buffer.from(signed).toString('base64') })
     }
+    // one write and one fsync for the whole adopted chain
+    await this.c.store.appendAll(stored)
     // unless the engine got past it meanwhile (its own snapshot is newer)
     if (state.round > this.driver.round || fork != null) await this.c.store.saveSnapshot({ chain: state, codec: this.driver.engine.snapshot().codec }, this.c.trainer.layout)
   }

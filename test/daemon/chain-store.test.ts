@@ -38,6 +38,22 @@ test('commits survive a reopen; a round is stored once', async () => withDir(asy
   assert.deepEqual(again.latest, stored(2))
 }))
 
+test('appendAll: one write for many commits, rounds stored already skipped, a gap refused with nothing written', async () => withDir(async dir => {
+  const s = await reopen(dir)
+  await s.append(stored(0))
+  await s.appendAll([stored(0), stored(1), stored(2), stored(3)])
+  assert.deepEqual((await reopen(dir)).all.map(c => c.commit.round), [0, 1, 2, 3])
+  const before = await readFile(join(dir, 'chain', 'commits.jsonl'), 'utf8')
+  await assert.rejects(s.appendAll([stored(4), stored(6)]), (e: unknown) => e instanceof DaemonError && e.code === DaemonErrorCode.StoreCorrupt)
+  assert.equal(await readFile(join(dir, 'chain', 'commits.jsonl'), 'utf8'), before, 'a batch with a gap writes nothing')
+  await s.appendAll([stored(4), stored(5)])
+  const again = await reopen(dir)
+  assert.deepEqual(again.all.map(c => c.commit.round), [0, 1, 2, 3, 4, 5])
+  // offsets follow the batch: a roll-back cuts at the right byte
+  assert.equal(await again.rollBackTo(3), 3)
+  assert.deepEqual((await reopen(dir)).all.map(c => c.commit.round), [0, 1, 2])
+}))
+
 test('a torn last append is dropped and cut, so the next append starts clean', async () => withDir(async dir => {
   const s = await reopen(dir)
   for (const r of [0, 1]) await s.append(stored(r))
