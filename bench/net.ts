@@ -3,8 +3,8 @@
 // raw TCP of the same bytes over the same path, measured in the same run and interleaved (round-robin
 // over the transports, several rounds), with Node's own TLS on a TCP socket as the ceiling of any
 // encrypted transport hosted in Node, and AES-256-GCM hand-framed on Node's crypto (bench/net-aes.ts)
-// with the cipher's in-memory rate, which bound any encryption in one Node process per side. On loopback, and over an emulated 40 ms RTT link: two network
-// namespaces joined by a kernel-path delay line (bench/net-link.ts), so TCP and QUIC run end to end
+// with the cipher's in-memory rate, from which an estimate of any encryption in one Node process
+// per side follows. On loopback, and over an emulated 40 ms RTT link: two network namespaces joined by a kernel-path delay line (bench/net-link.ts), so TCP and QUIC run end to end
 // with their real windows and congestion control; where namespaces cannot be made (not root, no
 // TUN, no C compiler) a userland TCP delay proxy stands in (no QUIC then), and the output says so.
 import { execFileSync, fork, spawn } from 'node:child_process'
@@ -468,7 +468,7 @@ function subjectSpecs (s: ServerReady, via: (port: number) => number = p => p, d
     { name: TLS_YAMUX, kind: 'blob', addr: tcpVia(s.tcp), transport: 'tcp', encryption: 'tls', window: TUNED_WINDOW },
     { name: NOISE_YAMUX, kind: 'blob', addr: tcpVia(s.tcp), transport: 'tcp', encryption: 'noise', window: TUNED_WINDOW }
   ]
-  if (direct) specs.push({ name: BULK, kind: 'blob', addr: tcpVia(s.tcp), transport: 'tcp', encryption: 'tls', window: TUNED_WINDOW, bulk: true })
+  if (direct) specs.push(bulkSpec(s))
   if (direct && s.quic != null) specs.push({ name: QUIC, kind: 'blob', addr: s.quic, transport: 'quic', window: TUNED_WINDOW })
   if (s.tlsPort != null) specs.push({ name: NODE_TLS, kind: 'bytes', host, port: via(s.tlsPort), tls: true })
   specs.push({ name: AES_RECORDS, kind: 'aes', host, port: via(s.aesPort) })
@@ -476,15 +476,19 @@ function subjectSpecs (s: ServerReady, via: (port: number) => number = p => p, d
   return specs
 }
 
-/** The yamux-window rows: raw TCP, the tuned and the stock window. */
-function windowSpecs (s: ServerReady, via: (port: number) => number = p => p): SubjectSpec[] {
+/** The blob protocol with bulk transfer: only where the provider is reached directly (a proxy would not delay its bulk port). */
+function bulkSpec (s: ServerReady): SubjectSpec {
+  return { name: BULK, kind: 'blob', addr: s.tcp, transport: 'tcp', encryption: 'tls', window: TUNED_WINDOW, bulk: true }
+}
+
+/** The yamux-window rows: raw TCP, the tuned and the stock window, and bulk transfer where `direct`. */
+function windowSpecs (s: ServerReady, via: (port: number) => number = p => p, direct = true): SubjectSpec[] {
   const tcpVia = (addr: string): string => addr.replace(/\/tcp\/(\d+)\//, (_, p: string) => `/tcp/${via(Number(p))}/`)
   return [
     { name: RAW, kind: 'bytes', host: hostOf(s.tcp), port: via(s.rawPort), tls: false },
     { name: TLS_YAMUX, kind: 'blob', addr: tcpVia(s.tcp), transport: 'tcp', encryption: 'tls', window: TUNED_WINDOW },
     { name: STOCK_WINDOW, kind: 'blob', addr: tcpVia(s.stock), transport: 'tcp', encryption: 'tls', window: YAMUX_DEFAULT_MAX_WINDOW },
-    // over the proxy the bulk port is not delayed: only where the provider is reached directly
-    ...(via(s.rawPort) === s.rawPort ? [{ name: BULK, kind: 'blob' as const, addr: tcpVia(s.tcp), transport: 'tcp' as const, encryption: 'tls' as const, window: TUNED_WINDOW, bulk: true }] : [])
+    ...(direct ? [bulkSpec(s)] : [])
   ]
 }
 
@@ -554,7 +558,7 @@ async function farProxy (s: ServerReady, why: string): Promise<FarResult> {
   const via = (port: number): number => proxy.ready.ports[ports.indexOf(port)]
   try {
     const main = await runSession({ id: 0, cid: s.cid, reps: REPS, subjects: subjectSpecs(s, via, false, false) })
-    const window = await runSession({ id: 1, cid: s.cid, reps: TUNED_REPS, subjects: windowSpecs(s, via) })
+    const window = await runSession({ id: 1, cid: s.cid, reps: TUNED_REPS, subjects: windowSpecs(s, via, false) })
     return {
       method: 'proxy',
       note: `USERLAND DELAY PROXY (network namespaces unavailable: ${why}); ${ONE_WAY_DELAY_MS} ms each way, in-flight cap ${(kernelMaxTcpWindow() / MiB).toFixed(0)} MiB; it terminates TCP, so raw TCP never sees the RTT in its window; it carries TCP only, so no QUIC row`,
@@ -594,7 +598,7 @@ export async function benchNet (opts: { json: boolean }): Promise<object> {
     // each side of a transfer runs on one core: it copies through its socket (what raw TCP costs)
     // and runs the cipher; the two costs added estimate what any encryption there can reach
     const cipherNear = near[CIPHER] == null ? undefined : spread(near[CIPHER].rates).median
-    const bound = cipherNear == null ? NaN : 1 / (1 / rawNear + 1 / cipherNear)
+    const estimate = cipherNear == null ? NaN : 1 / (1 / rawNear + 1 / cipherNear)
     const libp2p = encrypted.filter(n => TAPESTRY_PATHS.includes(n))
     const adopted = libp2p.reduce((a, b) => ratio(b) > ratio(a) ? b : a, libp2p[0])
     const w = {
@@ -617,7 +621,7 @@ export async function benchNet (opts: { json: boolean }): Promise<object> {
         : n === AES_RECORDS ? '  (ceiling: hand-framed AES-256-GCM on Node crypto, no TLS, no libp2p)' : n === CIPHER ? '  (the cipher alone, one core, in memory)' : ''
       say(`  ${n.padEnd(16)} ${cell(stat(near, n))}   ${ratio(n).toFixed(2)}×   ${cell(nf)} ${nf == null ? '' : `${(nf.median / rawFar).toFixed(2)}×`}${ceiling}`)
     }
-    if (cipherNear != null) say(`  estimate: each side copies through its socket and runs the cipher on one core: 1/(1/raw + 1/cipher) = ${f(bound)} MB/s = ${(bound / rawNear).toFixed(2)}× raw TCP (cipher ${f(cipherNear)} MB/s in memory = ${(cipherNear / rawNear).toFixed(2)}× raw; medians of this run); ${TARGET_RATIO}× needs a cipher ≥ ${(TARGET_RATIO / (1 - TARGET_RATIO)).toFixed(0)}× raw TCP's rate on one core`)
+    if (cipherNear != null) say(`  estimate: each side copies through its socket and runs the cipher on one core: 1/(1/raw + 1/cipher) = ${f(estimate)} MB/s = ${(estimate / rawNear).toFixed(2)}× raw TCP (cipher ${f(cipherNear)} MB/s in memory = ${(cipherNear / rawNear).toFixed(2)}× raw; medians of this run); ${TARGET_RATIO}× needs a cipher ≥ ${(TARGET_RATIO / (1 - TARGET_RATIO)).toFixed(0)}× raw TCP's rate on one core`)
     say(`  target: ≥ ${TARGET_RATIO}× raw TCP encrypted on loopback: ${meeting.length > 0 ? `met by ${meeting.join(', ')}` : 'met by none'}`)
     say(`  fastest path a daemon uses, on loopback: ${adopted} (${ratio(adopted).toFixed(2)}× raw TCP; ${(ratio(adopted) / ratio(TLS_YAMUX)).toFixed(2)}× ${TLS_YAMUX})`)
     say(`  connections: ${names.map(n => `${n} = ${near[n].connection}`).join('; ')}`)
@@ -657,7 +661,7 @@ export async function benchNet (opts: { json: boolean }): Promise<object> {
       transports,
       adopted,
       meetingTarget: meeting,
-      encryptionBound: cipherNear == null ? undefined : { cipherMBps: cipherNear, MBps: bound, ratioVsRaw: bound / rawNear, note: 'estimate: one core per side copies through its socket and runs the cipher: 1/(1/raw + 1/cipher); the in-memory cipher allocates a fresh output per record, as Node\'s API does, and varies from run to run' },
+      encryptionBound: cipherNear == null ? undefined : { cipherMBps: cipherNear, MBps: estimate, ratioVsRaw: estimate / rawNear, note: 'estimate: one core per side copies through its socket and runs the cipher: 1/(1/raw + 1/cipher); the in-memory cipher allocates a fresh output per record, as Node\'s API does, and varies from run to run' },
       yamuxWindowAt40msRtt: {
         tcpBufferBytes: far.method === 'netns' ? TUNED_TCP_BUFFER : undefined,
         reps: TUNED_REPS,

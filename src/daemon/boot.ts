@@ -3,7 +3,7 @@
 import type { Logger } from 'pino'
 import { FsDatastore } from 'datastore-fs'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { addressKind, BulkServer, createTapestryHost, type TapestryNatOptions } from '../net/index.js'
+import { addressKind, BulkServer, createTapestryHost, ipOf, type TapestryNatOptions } from '../net/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { BatchSampler, parsePartition, shard, thinTokenEval, type Dataset } from '../data/index.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
@@ -26,8 +26,8 @@ import { createPrivacySettings } from '../privacy/index.js'
 /** The IP the bulk transfer port listens on: the first TCP listen address's; undefined when there is none. */
 export function bulkListenIp (listen: readonly string[]): string | undefined {
   for (const a of listen) {
-    const m = /^\/ip([46])\/([^/]+)\/tcp\//.exec(a)
-    if (m != null) return m[2]
+    const ip = ipOf(multiaddr(a), ['tcp'])
+    if (ip != null) return ip
   }
   return undefined
 }

@@ -92,15 +92,19 @@ export class ChainStore {
   async appendAll (cs: readonly StoredCommit[]): Promise<void> {
     await this.serial(async () => {
       const fresh: StoredCommit[] = []
+      // the log is one chain, round after round, so the rounds it holds are [first, last]
+      let first = this.commits[0]?.commit.round
       let last = this.commits[this.commits.length - 1]?.commit.round
       for (const c of cs) {
-        if (this.commits.some(x => x.commit.round === c.commit.round) || fresh.some(x => x.commit.round === c.commit.round)) continue
-        // the log is one chain, round after round: a commit past a gap would be served as if it followed
-        if (last != null && c.commit.round !== last + 1) {
-          throw new DaemonError(DaemonErrorCode.StoreCorrupt, `commit of round ${c.commit.round} does not follow the stored round ${last}`)
+        const round = c.commit.round
+        if (first != null && last != null && round >= first && round <= last) continue
+        // a commit past a gap would be served as if it followed
+        if (last != null && round !== last + 1) {
+          throw new DaemonError(DaemonErrorCode.StoreCorrupt, `commit of round ${round} does not follow the stored round ${last}`)
         }
         fresh.push(c)
-        last = c.commit.round
+        first ??= round
+        last = round
       }
       if (fresh.length === 0) return
       const lines = fresh.map(c => jsonLine(c) + '\n')

@@ -505,7 +505,7 @@ export class TapestryNode {
       params: trainer.layout.total,
       layout: layoutToString(trainer.layout),
       bytes: { gossip: this.gossipBytes, fetched: this.fetchedBytes, served: this.blobServer?.bytesServed ?? 0 },
-      bulk: this.c.bulk != null ? { port: this.c.bulk.port, transfers: this.c.bulk.stats.transfers, bytes: this.c.bulk.stats.bytes, refused: this.c.bulk.stats.refused } : null,
+      bulk: this.c.bulk != null ? { port: this.c.bulk.port, ...this.c.bulk.stats } : null,
       privacy: this.c.privacy?.view() ?? null
     }
   }

@@ -6,11 +6,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { FetchError, NetError, NetErrorCode, TransferError, isNetError } from './errors.js'
 import { toBlobCid } from './cid.js'
 import { StreamReader, lengthPrefixed } from './frame.js'
-import { blobProtocol, BLOB_VERSION, MAX_BLOB_HEADER_BYTES } from './blob-server.js'
+import { blobProtocol, BLOB_VERSION, DEFAULT_BULK_MIN_BYTES, MAX_BLOB_HEADER_BYTES } from './blob-server.js'
 import { BlobRequest, BlobResponse } from './wire/blob.js'
 import { YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
-import { BULK_TICKET_BYTES, BulkClient, bulkKey } from './bulk.js'
-import { DEFAULT_BULK_MIN_BYTES } from './blob-server.js'
+import { BULK_TICKET_BYTES, BulkClient, bulkKey, ipOf } from './bulk.js'
 import type { ProviderFailure } from './errors.js'
 import type { BlobCid } from './cid.js'
 import type { TapestryHost } from './host.js'
@@ -343,7 +342,7 @@ function bulkAddress (host: TapestryHost, peer: string, bulk: BulkFetchOptions):
   }
   for (const c of host.libp2p.getConnections()) {
     if (c.remotePeer.toString() !== peer || c.limits != null) continue
-    const ip = /^\/ip[46]\/([^/]+)\/(tcp|udp)\//.exec(c.remoteAddr.toString())?.[1]
+    const ip = ipOf(c.remoteAddr, ['tcp', 'udp'])
     if (ip != null) return ip
   }
   return undefined

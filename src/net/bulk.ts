@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer, connect, type TLSSocket, type Server } from 'node:tls'
 import { isIP } from 'node:net'
 import { NetError, NetErrorCode, TransferError } from './errors.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 
 export const BULK_CIPHERS = 'PSK-AES256-GCM-SHA384'
@@ -374,6 +375,12 @@ async function transfer (sock: TLSSocket, r: BulkReceive): Promise<void> {
     r.signal.addEventListener('abort', onAbort)
     if (r.length === 0) finish()
   })
+}
+
+/** The IP address of `/ip4|ip6/<ip>/<transport>/…` with one of `transports`; undefined for anything else (DNS, relays). */
+export function ipOf (ma: Multiaddr, transports: readonly string[]): string | undefined {
+  const [ip, carrier] = ma.getComponents()
+  return (ip?.name === 'ip4' || ip?.name === 'ip6') && carrier != null && transports.includes(carrier.name) ? ip.value : undefined
 }
 
 /** A fresh key for a bulk request. */

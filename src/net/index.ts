@@ -19,7 +19,7 @@ export type { BlobStore, MemoryBlobStoreOptions, Awaitable } from './blob-store.
 export { serveBlobs, blobProtocol, BLOB_VERSION } from './blob-server.js'
 export type { BlobServer, BlobServerOptions } from './blob-server.js'
 export { fetchBlob, type BulkFetchOptions } from './blob-fetch.js'
-export { BulkServer, BulkClient, bulkKey, BULK_CIPHERS, type BulkServerOptions, type BulkClientOptions, type BulkReceive } from './bulk.js'
+export { BulkServer, BulkClient, bulkKey, ipOf, BULK_CIPHERS, type BulkServerOptions, type BulkClientOptions, type BulkReceive } from './bulk.js'
 export type { FetchBlobOptions, FetchBlobProgress } from './blob-fetch.js'
 export { serveSync, requestChain, catchUp, syncProtocol, SYNC_VERSION, MAX_SYNC_COMMITS } from './sync.js'
 export type { SyncServerOptions, RequestChainOptions, ChainPage, CatchUpOptions, CatchUpResult, ModelRef } from './sync.js'

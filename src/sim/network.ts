@@ -4,7 +4,7 @@
 import type { Rng } from '../tensor/rng.js'
 import { SimError, SimErrorCode } from './errors.js'
 import type { PathInfo, Topology } from './topology.js'
-import { MATHIS_C, renoSendingMs } from './reno.js'
+import { renoSendingMs } from './reno.js'
 
 export interface NetworkOptions {
   /**
@@ -20,7 +20,7 @@ export interface NetworkOptions {
    */
   downlinkMBps?: (node: number) => number
   /**
-   * TCP maximum segment size, bytes: sets packets per message and the Mathis throughput bound
+   * TCP maximum segment size, bytes: sets packets per message and segments per transfer
    * @default 1460
    */
   mss?: number
@@ -68,8 +68,6 @@ export interface NetworkStats {
   broadcastBytes: number
 }
 
-export { MATHIS_C }
-
 /**
  * Time model, all in virtual milliseconds, MB = 10^6 bytes:
  * - message: one-way latency + bytes / path bottleneck + lost-packet retransmissions, each after
@@ -80,8 +78,8 @@ export { MATHIS_C }
  *   downlink) after TCP's slow start (the window starts at `initialWindow` segments and doubles
  *   every round trip until it carries that rate); the last byte lands one latency later. Over a
  *   lossy path the sending is drawn round trip by round trip instead (reno.ts: random losses,
- *   fast retransmit or timeout, congestion avoidance), which averages to the Mathis bound on long
- *   transfers and gives short ones their long tail.
+ *   fast retransmit or timeout, congestion avoidance), which averages to Padhye et al.'s rate on
+ *   long transfers and gives short ones their long tail.
  * The uplink is held for bytes / uplink, not for the whole transfer: a flow slowed by its path,
  * by slow start or by loss leaves uplink capacity for the next one (a fluid approximation of TCP
  * sharing). When the rate is the uplink itself and the window is open — the common case for
@@ -186,13 +184,6 @@ export class NetworkModel {
     this.stats.bytesTotal += total
     this.stats.broadcastBytes += total
     this.stats.sentBy[from] += total
-  }
-
-  /** Mathis bound for the path, MB/s; Infinity when lossless or with zero RTT (no bound applies). */
-  mathisMBps (p: PathInfo): number {
-    const rttS = 2 * p.latencyMs / 1000
-    if (p.loss <= 0 || rttS <= 0) return Infinity
-    return MATHIS_C * this.mss / (rttS * Math.sqrt(p.loss)) / 1e6
   }
 
   /**

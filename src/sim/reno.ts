@@ -9,9 +9,6 @@
 // the long tail measured over namespace links (docs/researchers.md).
 import type { Rng } from '../tensor/rng.js'
 
-/** Mathis et al. (1997): steady-state TCP throughput ≈ C·MSS / (RTT·√p) with C = √(3/2) ≈ 1.22. */
-export const MATHIS_C = 1.22
-
 export interface RenoPath {
   /** round-trip time, ms (> 0) */
   rttMs: number
