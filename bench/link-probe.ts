@@ -28,17 +28,33 @@ export interface ProbeResult {
   blobMs: number[]
 }
 
-/** The model's answer: receivers 1..n−1 request `bytes` from node 0 at time 0. */
-export function modelFanOut (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, seed = 1): number {
-  const m = new NetworkModel(buildTopology({ kind: 'full' }, n, link, new Rng(seed)), new Rng(seed).fork('probe'), downlinkMBps != null ? { downlinkMBps: () => downlinkMBps } : {})
-  let last = 0
-  for (let to = 1; to < n; to++) last = Math.max(last, m.transferArrival(0, 0, to, bytes) ?? Infinity)
-  return last
+/** The model's answer: receivers 1..n−1 request `bytes` from node 0 at `at` on model `m`; ms until the last has it. */
+function modelFanOutOn (m: NetworkModel, n: number, bytes: number, at: number): number {
+  let last = at
+  for (let to = 1; to < n; to++) last = Math.max(last, m.transferArrival(at, 0, to, bytes) ?? Infinity)
+  return last - at
 }
 
-/** The model's fan-out under `draws` seeds: over a lossy path each draw is one roll of its losses, so one says little. */
-export function modelFanOutDraws (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 1000): number[] {
-  return Array.from({ length: draws }, (_, i) => modelFanOut(n, link, downlinkMBps, bytes, i + 1))
+/**
+ * The model's fan-outs as the probe runs them: one after another over the same connections, each
+ * `IDLE_MS` after the last ended, after `warmUp` unmeasured ones (the probe's connections carried
+ * a warm-up and earlier repetitions; over a lossy path they keep the window their losses left).
+ * Over a lossy path each is one roll of its losses, so one says little.
+ */
+export function modelFanOutDraws (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 1000, warmUp = 8): number[] {
+  const m = fanOutModel(n, link, downlinkMBps, 1)
+  const out: number[] = []
+  let at = 0
+  for (let i = 0; i < warmUp + draws; i++) {
+    const ms = modelFanOutOn(m, n, bytes, at)
+    if (i >= warmUp) out.push(ms)
+    at += ms + IDLE_MS
+  }
+  return out
+}
+
+function fanOutModel (n: number, link: LinkSpec, downlinkMBps: number | undefined, seed: number): NetworkModel {
+  return new NetworkModel(buildTopology({ kind: 'full' }, n, link, new Rng(seed)), new Rng(seed).fork('probe'), downlinkMBps != null ? { downlinkMBps: () => downlinkMBps } : {})
 }
 
 /** Lines from a child's stdout, each to the first waiter that wants it. */

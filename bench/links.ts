@@ -1,5 +1,6 @@
 // `npm run bench -- links [--json] [--rounds=N] [--shapes=NAME,...]`: the simulator's link model
-// (src/sim/network.ts: latency, bottleneck bandwidth, loss with a Mathis bound, per-uplink FIFO)
+// (src/sim/network.ts and reno.ts: latency, bottleneck bandwidth, per-uplink FIFO, loss drawn round
+// trip by round trip on connections that keep their window)
 // against real daemons on emulated links, the same round in both.
 //
 // Real: NODES daemons (LocalCluster), each in its own network namespace on its own access link to
@@ -77,6 +78,9 @@ const PROBE_REPS = 8
 
 /** each access link's queue, per direction */
 const QUEUE_BYTES = 1 << 20
+
+/** simulated runs per shape (seeds 1…): each is one roll of its losses and elections, so their rounds are pooled */
+const SIM_SEEDS = 5
 
 /** how close the simulated round time must come to the real one */
 const TOLERANCE = 0.2
@@ -234,10 +238,11 @@ async function realRun (s: Shape, rounds: number, say: (m: string) => void, onCl
 
 interface SimRun { rounds: RoundTimes[], virtualSeconds: number, replayed: number, modelled: number, /** for --raw */ events: Array<{ node: number, type: string, round?: number, at: number, startAt?: number, bytes?: number }> }
 
-export async function simRun (s: Shape, rounds: number, real: RealRun): Promise<SimRun> {
+export async function simRun (s: Shape, rounds: number, real: RealRun, seed = SETTINGS.seed): Promise<SimRun> {
   const cfg = validateSimConfig({
     ...DEFAULT_SIM_CONFIG,
     ...SETTINGS,
+    seed,
     nodes: NODES,
     rounds,
     partition: { kind: 'iid' },
@@ -290,7 +295,8 @@ interface ShapeResult {
   probe: { modelMs: number, model: Tail, tcpMs: Spread, blobMs: Spread }
   /** every update fetch of the compared rounds, start to last byte (ms): what the daemons saw and what the simulator made of it */
   fetchMs: { real: Tail, sim: Tail }
-  sim: { roundMs: Spread, tailMs: Spread, perRound: RoundTimes[], computeReplayed: number, computeModelled: number }
+  /** roundMs, tailMs: over SIM_SEEDS simulated runs pooled; perRound: the first (the daemons' seed) */
+  sim: { roundMs: Spread, tailMs: Spread, seeds: number, perRound: RoundTimes[], computeReplayed: number, computeModelled: number }
   updateBytes: number
   /** the unshaped control, not a link shape */
   control: boolean
@@ -305,25 +311,29 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
   const t0 = Date.now()
   say(Number.isFinite(s.MBps) ? `${s.name}: one-way ${s.oneWayMs} ms, ${s.MBps} MB/s, loss ${(100 * s.loss).toFixed(1)}%` : `${s.name}: no delay, no rate limit (the control: what the daemons cost beyond any link)`)
   const real = await realRun(s, rounds, say, onCleanup)
-  const sim = await simRun(s, rounds, real)
+  // one simulated run is one roll of its losses and elections: pool several seeds (the first is the daemons')
+  const sims: SimRun[] = []
+  for (let k = 0; k < SIM_SEEDS; k++) sims.push(await simRun(s, rounds, real, SETTINGS.seed + k))
+  const sim = sims[0]
+  const pooled = sims.flatMap(x => x.rounds)
   const raw = process.argv.find(a => a.startsWith('--raw='))?.slice(6)
   if (raw != null) await writeFile(`${raw}.${s.name}.json`, JSON.stringify({ histories: real.histories, sim: sim.events }))
   const compared = new Set(sim.rounds.map(x => x.round))
   const realRounds = real.rounds.filter(x => compared.has(x.round))
   const r = spread(realRounds.map(x => x.ms))
-  const m = spread(sim.rounds.map(x => x.ms))
+  const m = spread(pooled.map(x => x.ms))
   const rt = spread(realRounds.map(x => x.tailMs))
-  const mt = spread(sim.rounds.map(x => x.tailMs))
+  const mt = spread(pooled.map(x => x.tailMs))
   const ratio = m.median / r.median
   const res: ShapeResult = {
     shape: s,
     access: accessLink(s),
     real: { roundMs: r, tailMs: rt, foldMs: median(real.foldMs.filter(Number.isFinite)), trainMs: real.trainMs, perRound: realRounds, startupMs: real.startupMs, irregular: real.irregular, packets: real.packets },
-    sim: { roundMs: m, tailMs: mt, perRound: sim.rounds, computeReplayed: sim.replayed, computeModelled: sim.modelled },
+    sim: { roundMs: m, tailMs: mt, seeds: SIM_SEEDS, perRound: sim.rounds, computeReplayed: sim.replayed, computeModelled: sim.modelled },
     probe: { modelMs: real.probe.modelMs, model: real.probe.model, tcpMs: spread(real.probe.tcpMs), blobMs: spread(real.probe.blobMs) },
     fetchMs: {
       real: tail(real.histories.flatMap(h => h.filter(x => compared.has(x.round)).flatMap(x => (x.timing?.fetches ?? []).filter(f => f.ok && f.kind === 'update').map(f => f.doneAt - f.startAt)))),
-      sim: tail(sim.events.filter(e => e.type === 'fetched' && compared.has(e.round ?? -1) && (e.bytes ?? 0) > 0).map(e => e.at - (e.startAt ?? e.at)))
+      sim: tail(sims.flatMap(x => x.events).filter(e => e.type === 'fetched' && compared.has(e.round ?? -1) && (e.bytes ?? 0) > 0).map(e => e.at - (e.startAt ?? e.at)))
     },
     updateBytes: real.updateBytes,
     control: !Number.isFinite(s.MBps),
@@ -333,7 +343,7 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
     seconds: (Date.now() - t0) / 1000
   }
   const ms = (x: number): string => x.toFixed(0)
-  say('  round     real ms (tail)     sim ms (tail)')
+  say(`  round     real ms (tail)     sim ms (tail), seed ${SETTINGS.seed} (the daemons')`)
   for (const x of realRounds) {
     const y = sim.rounds.find(z => z.round === x.round)!
     say(`  ${String(x.round).padStart(5)} ${ms(x.ms).padStart(11)} (${ms(x.tailMs).padStart(4)}) ${ms(y.ms).padStart(12)} (${ms(y.tailMs).padStart(4)})`)
@@ -347,7 +357,7 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
     `libp2p blob protocol ${ms(p.blobMs.median)} ms (${ms(p.blobMs.min)}–${ms(p.blobMs.max)}); medians of ${PROBE_REPS}`)
   const f = res.fetchMs
   say(`  update fetches in the rounds compared (p50 / p90 / max): real ${ms(f.real.p50)} / ${ms(f.real.p90)} / ${ms(f.real.max)} ms, sim ${ms(f.sim.p50)} / ${ms(f.sim.p90)} / ${ms(f.sim.max)} ms`)
-  say(`  → real ${ms(r.median)} ms (${ms(r.min)}–${ms(r.max)}), sim ${ms(m.median)} ms (${ms(m.min)}–${ms(m.max)}): sim/real ${ratio.toFixed(2)} ${res.within ? 'within' : 'NOT within'} ${100 * TOLERANCE}%; tail real ${ms(rt.median)} ms, sim ${ms(mt.median)} ms (${res.tailRatio.toFixed(2)})`)
+  say(`  → real ${ms(r.median)} ms (${ms(r.min)}–${ms(r.max)}), sim ${ms(m.median)} ms (${ms(m.min)}–${ms(m.max)}; ${SIM_SEEDS} seeds pooled): sim/real ${ratio.toFixed(2)} ${res.within ? 'within' : 'NOT within'} ${100 * TOLERANCE}%; tail real ${ms(rt.median)} ms, sim ${ms(mt.median)} ms (${res.tailRatio.toFixed(2)})`)
   return res
 }
 

@@ -4,7 +4,7 @@
 import type { Rng } from '../tensor/rng.js'
 import { SimError, SimErrorCode } from './errors.js'
 import type { PathInfo, Topology } from './topology.js'
-import { renoSendingMs } from './reno.js'
+import { freshConnection, renoSendingMs, restartAfterIdle, type RenoConnection } from './reno.js'
 
 export interface NetworkOptions {
   /**
@@ -78,8 +78,9 @@ export interface NetworkStats {
  *   downlink) after TCP's slow start (the window starts at `initialWindow` segments and doubles
  *   every round trip until it carries that rate); the last byte lands one latency later. Over a
  *   lossy path the sending is drawn round trip by round trip instead (reno.ts: random losses,
- *   fast retransmit or timeout, congestion avoidance), which averages to Padhye et al.'s rate on
- *   long transfers and gives short ones their long tail.
+ *   SACK/RACK repair, tail loss probe or timeout, congestion avoidance), from the window and
+ *   threshold the connection between the two kept from its earlier transfers and messages; it
+ *   averages to the Mathis rate on long transfers and gives short ones their long tail.
  * The uplink is held for bytes / uplink, not for the whole transfer: a flow slowed by its path,
  * by slow start or by loss leaves uplink capacity for the next one (a fluid approximation of TCP
  * sharing). When the rate is the uplink itself and the window is open — the common case for
@@ -98,6 +99,8 @@ export class NetworkModel {
   private readonly rtoMinMs: number
   private readonly requestBytes: number
   private readonly maxRetransmits: number
+  /** the sending side of each ordered pair's connection over a lossy path (key from·n + to), kept between transfers as TCP keeps it */
+  private readonly connections = new Map<number, RenoConnection>()
 
   constructor (readonly topology: Topology, private readonly rng: Rng, opts: NetworkOptions = {}) {
     const n = this.n = topology.n
@@ -124,7 +127,11 @@ export class NetworkModel {
   setOnline (node: number, online: boolean): void {
     this.check(node)
     this.online[node] = online ? 1 : 0
-    if (!online) { this.upBusy[node] = 0; this.downBusy[node] = 0 }
+    if (!online) {
+      this.upBusy[node] = 0; this.downBusy[node] = 0
+      // its connections close; a new one starts afresh (Linux no longer caches the threshold per host)
+      for (let j = 0; j < this.n; j++) { this.connections.delete(node * this.n + j); this.connections.delete(j * this.n + node) }
+    }
   }
 
   isOnline (node: number): boolean {
@@ -143,7 +150,7 @@ export class NetworkModel {
     this.stats.messages++
     if (from === to) return now
     const p = this.topology.path(to, from) // the sender is the popular endpoint of a broadcast
-    return now + p.latencyMs + bytes / (p.bandwidthMBps * 1e3) + this.retransmitDelay(p, bytes)
+    return now + p.latencyMs + bytes / (p.bandwidthMBps * 1e3) + this.retransmitDelay(now, from, to, p, bytes)
   }
 
   /**
@@ -161,7 +168,7 @@ export class NetworkModel {
     s.sentBy[from] += bytes
     s.receivedBy[to] += bytes
     const p = this.topology.path(from, to)
-    const requested = now + p.latencyMs + this.retransmitDelay(p, this.requestBytes)
+    const requested = now + p.latencyMs + this.retransmitDelay(now, to, from, p, this.requestBytes)
     const up = this.uplink[from]
     const down = this.downlink === undefined ? Infinity : this.downlink[to]
     let start = Math.max(requested, this.upBusy[from])
@@ -170,7 +177,11 @@ export class NetworkModel {
     if (this.downlink !== undefined) this.downBusy[to] = start + bytes / (down * 1e3)
     const rate = Math.min(p.bandwidthMBps, up, down)
     if (p.loss > 0 && p.latencyMs > 0 && bytes > 0) {
-      const sending = renoSendingMs(Math.ceil(bytes / this.mss), { rttMs: 2 * p.latencyMs, segmentsPerMs: rate * 1e3 / this.mss, loss: p.loss, rtoMs: this.rtoMs(p), initialWindow: this.initialWindow }, this.rng)
+      const conn = this.connection(from, to)
+      const rtoMs = this.rtoMs(p)
+      restartAfterIdle(conn, start, rtoMs, this.initialWindow)
+      const sending = renoSendingMs(Math.ceil(bytes / this.mss), { rttMs: 2 * p.latencyMs, segmentsPerMs: rate * 1e3 / this.mss, loss: p.loss, rtoMs, initialWindow: this.initialWindow }, this.rng, conn)
+      conn.lastSentAt = Math.max(conn.lastSentAt, start + sending)
       return start + sending + p.latencyMs
     }
     return start + sendingMs(bytes, rate, 2 * p.latencyMs, this.initialWindow * this.mss) + p.latencyMs
@@ -187,20 +198,42 @@ export class NetworkModel {
   }
 
   /**
-   * Extra delay from lost packets. With k packets each lost with probability q per round,
-   * the rounds needed beyond the first, X, satisfy P(X ≤ x) = (1 − q^(x+1))^k; X is drawn by
-   * inversion from one uniform. A message is a few packets, too few behind a lost one for a fast
-   * retransmit, so each round waits out a retransmission timeout, RTT + rtoMinMs at first and
-   * doubled after each (exponential backoff): X rounds cost RTO·(2^X − 1). Lossless paths draw
-   * nothing, so adding loss elsewhere does not shift their randomness.
+   * Extra delay from lost packets of a message `from` sends `to` at `now`. With k packets each lost
+   * with probability q per round, the rounds needed beyond the first, X, satisfy
+   * P(X ≤ x) = (1 − q^(x+1))^k; X is drawn by inversion from one uniform. A message is a few
+   * packets, too few behind a lost one for a fast retransmit, so each round waits out a
+   * retransmission timeout, RTT + rtoMinMs at first and doubled after each (exponential backoff):
+   * X rounds cost RTO·(2^X − 1). The timeout also costs the connection its window (half of it
+   * becomes the threshold, the window restarts from one segment and the acknowledged resend lets it
+   * grow to two), so the next blob on it starts slow: the round's small messages and its
+   * transfers share a connection. Lossless paths draw nothing, so adding loss elsewhere does not
+   * shift their randomness.
    */
-  private retransmitDelay (p: PathInfo, bytes: number): number {
+  private retransmitDelay (now: number, from: number, to: number, p: PathInfo, bytes: number): number {
     if (p.loss <= 0) return 0
     const k = Math.max(1, Math.ceil(bytes / this.mss))
     const u = this.rng.next()
     let x = 0
     while (x < this.maxRetransmits && Math.exp(k * Math.log1p(-Math.pow(p.loss, x + 1))) < u) x++
-    return this.rtoMs(p) * (2 ** x - 1)
+    const delay = this.rtoMs(p) * (2 ** x - 1)
+    if (from !== to && p.latencyMs > 0) {
+      const conn = this.connection(from, to)
+      restartAfterIdle(conn, now, this.rtoMs(p), this.initialWindow)
+      if (x > 0) {
+        conn.ssthresh = Math.max(2, Math.floor(conn.cwnd / 2))
+        conn.cwnd = Math.min(2, conn.ssthresh)
+      }
+      conn.lastSentAt = Math.max(conn.lastSentAt, now + delay)
+    }
+    return delay
+  }
+
+  /** the sending side of the connection `from` → `to` (lossy paths only keep one) */
+  private connection (from: number, to: number): RenoConnection {
+    const key = from * this.n + to
+    let conn = this.connections.get(key)
+    if (conn === undefined) this.connections.set(key, conn = freshConnection(this.initialWindow))
+    return conn
   }
 
   /** the first retransmission timeout on path `p`, ms: RTT + rtoMinMs */
