@@ -1,9 +1,10 @@
-// The transfer a gossip round is made of — one member's update fetched by the three others at
-// once, over connections idle for a second — timed three ways on the same emulated links: the
-// simulator's network model, kernel TCP (request, then the bytes), and libp2p's blob protocol
-// (the daemons' fetch). Where a round's real time parts from the simulated one, this says whether
-// the link model or what runs over the links is the reason. Used by bench/links.ts; this file is
-// also each member's child process (`--link-probe-role=…`, run inside its namespace).
+// The transfers a gossip round is made of, over connections idle for a second, timed three ways on
+// the same emulated links: the simulator's network model, kernel TCP (request, then the bytes),
+// and libp2p's blob protocol (the daemons' fetch). Two patterns: one member's update fetched by
+// the others at once (fan-out), and every member fetching every other's at once (the exchange of
+// a gossip round). Where a round's real time parts from the simulated one, this says whether the
+// link model or what runs over the links is the reason. Used by bench/links.ts; this file is also
+// each member's child process (`--link-probe-child`, run inside its namespace).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, connect, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
@@ -15,17 +16,19 @@ import { buildTopology, type LinkSpec } from '../src/sim/topology.js'
 import { Rng } from '../src/tensor/index.js'
 import type { HubNetwork } from './net-link.js'
 
-const ROLE_ARG = '--link-probe-role='
+const CHILD_ARG = '--link-probe-child'
 const TCP_PORT = 7311
 /** between repetitions: longer than a retransmission timeout, as between rounds, so windows restart */
 const IDLE_MS = 1_000
 const REQUEST = Buffer.from([1])
 
 export interface ProbeResult {
-  /** per repetition: ms until the last of the receivers had the whole blob */
+  /** fan-out, per repetition: ms until the last of the receivers had the whole blob */
   modelMs: number
   tcpMs: number[]
   blobMs: number[]
+  /** exchange, every transfer of every repetition: ms from its request to its last byte */
+  exchange: { tcpFlowMs: number[], blobFlowMs: number[] }
 }
 
 /** The model's answer: receivers 1..n−1 request `bytes` from node 0 at `at` on model `m`; ms until the last has it. */
@@ -49,6 +52,29 @@ export function modelFanOutDraws (n: number, link: LinkSpec, downlinkMBps: numbe
     const ms = modelFanOutOn(m, n, bytes, at)
     if (i >= warmUp) out.push(ms)
     at += ms + IDLE_MS
+  }
+  return out
+}
+
+/**
+ * The model's exchanges as the probe runs them (every member fetching every other's update at
+ * once, `IDLE_MS` after the last ended, over the same connections): each transfer's ms.
+ */
+export function modelExchangeFlows (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 300, warmUp = 8): number[] {
+  const m = fanOutModel(n, link, downlinkMBps, 1)
+  const out: number[] = []
+  let at = 0
+  for (let i = 0; i < warmUp + draws; i++) {
+    let last = at
+    for (let to = 0; to < n; to++) {
+      for (let from = 0; from < n; from++) {
+        if (from === to) continue
+        const t = m.transferArrival(at, from, to, bytes) ?? Infinity
+        if (i >= warmUp) out.push(t - at)
+        last = Math.max(last, t)
+      }
+    }
+    at = last + IDLE_MS
   }
   return out
 }
@@ -105,40 +131,50 @@ class Child {
 }
 
 /**
- * Times `reps` fan-outs of a `bytes` blob from member 0 to every other member of `net`, by kernel
- * TCP and by the blob protocol; `model` is the network model's time for the same transfers.
+ * Times `reps` fan-outs of a `bytes` blob from member 0 to every other member of `net`, and `reps`
+ * exchanges (every member fetching every other's), by kernel TCP and by the blob protocol,
+ * interleaved; `model` is the network model's median fan-out time.
  */
 export async function probeFanOut (net: HubNetwork, bytes: number, reps: number, model: number): Promise<ProbeResult> {
   const script = fileURLToPath(import.meta.url)
   const children: Child[] = []
   try {
-    for (let i = 0; i < net.members.length; i++) {
-      const m = net.members[i]
-      const role = i === 0 ? 'sender' : 'receiver'
-      children.push(new Child(spawn('ip', ['netns', 'exec', m.ns, process.execPath, script, `${ROLE_ARG}${role}`, m.addr, String(bytes)], { stdio: ['pipe', 'pipe', 'inherit'] })))
+    const members = net.members
+    const info: Array<{ addr: string, blobAddr: string, cids: string[] }> = []
+    for (const m of members) {
+      const c = new Child(spawn('ip', ['netns', 'exec', m.ns, process.execPath, script, CHILD_ARG, m.addr, String(bytes)], { stdio: ['pipe', 'pipe', 'inherit'] }))
+      children.push(c)
+      const [, blobAddr, cids] = (await c.expect('ready ', 30_000)).split(' ')
+      info.push({ addr: m.addr, blobAddr, cids: cids.split(',') })
     }
-    const [sender, ...receivers] = children
-    const ready = await sender.expect('ready ', 30_000)
-    const [, blobAddr, cids] = ready.split(' ')
-    for (const r of receivers) r.send(`connect ${net.members[0].addr} ${blobAddr}`)
-    for (const r of receivers) await r.expect('connected', 30_000)
-    const once = async (kind: 'tcp' | 'blob', rep: number): Promise<number> => {
+    for (let i = 0; i < children.length; i++) {
+      children[i].send(`connect ${info.filter((_, j) => j !== i).map(x => `${x.addr}=${x.blobAddr}`).join('|')}`)
+      await children[i].expect('connected', 30_000)
+    }
+    let used = 0
+    /** every fetcher's transfers at once, after the links sat idle; each transfer's ms */
+    const once = async (kind: 'tcp' | 'blob', pattern: 'fan' | 'all'): Promise<number[]> => {
       await new Promise(resolve => setTimeout(resolve, IDLE_MS))
-      const t0 = performance.now()
-      for (const r of receivers) r.send(kind === 'tcp' ? 'tcp' : `blob ${cids.split(',')[rep]}`)
-      await Promise.all(receivers.map(async r => await r.expect(`${kind}-done`, 60_000)))
-      return performance.now() - t0
+      const blob = used++
+      const fetchers = pattern === 'fan' ? children.slice(1).map((c, k) => ({ c, from: [0], k: k + 1 })) : children.map((c, k) => ({ c, from: children.map((_, j) => j).filter(j => j !== k), k }))
+      for (const { c, from } of fetchers) {
+        c.send(`${kind} ${from.map(j => info[j].addr).join(',')} ${from.map(j => info[j].cids[blob]).join(',')}`)
+      }
+      const lines = await Promise.all(fetchers.map(async ({ c }) => await c.expect(`${kind}-done `, 60_000)))
+      return lines.flatMap(l => l.split(' ')[1].split(',').map(Number))
     }
     // one warm-up each: the first use of a connection (and of the code) is not a round's
-    await once('tcp', 0)
-    await once('blob', 0)
+    for (const kind of ['tcp', 'blob'] as const) for (const pattern of ['fan', 'all'] as const) await once(kind, pattern)
     const tcpMs: number[] = []
     const blobMs: number[] = []
-    for (let rep = 1; rep <= reps; rep++) {
-      tcpMs.push(await once('tcp', rep))
-      blobMs.push(await once('blob', rep))
+    const exchange = { tcpFlowMs: [] as number[], blobFlowMs: [] as number[] }
+    for (let rep = 0; rep < reps; rep++) {
+      tcpMs.push(Math.max(...await once('tcp', 'fan')))
+      blobMs.push(Math.max(...await once('blob', 'fan')))
+      exchange.tcpFlowMs.push(...await once('tcp', 'all'))
+      exchange.blobFlowMs.push(...await once('blob', 'all'))
     }
-    return { modelMs: model, tcpMs, blobMs }
+    return { modelMs: model, tcpMs, blobMs, exchange }
   } finally {
     for (const c of children) c.proc.kill()
   }
@@ -146,50 +182,61 @@ export async function probeFanOut (net: HubNetwork, bytes: number, reps: number,
 
 // ---------------------------------------------------------------- the children
 
-async function child (role: string, addr: string, bytes: number): Promise<void> {
+/** One member: serves its blobs over kernel TCP and the blob protocol, and fetches others' on command. */
+async function child (addr: string, bytes: number): Promise<void> {
   const out = (s: string): void => { process.stdout.write(s + '\n') }
   const host = await createTapestryHost({ runId: 'link-probe', listen: [`/ip4/${addr}/tcp/0`] })
   const store = new MemoryBlobStore()
   await serveBlobs(host, { store })
-  if (role === 'sender') {
-    const blob = Buffer.from(randomBytes(bytes))
-    const cids = Array.from({ length: 64 }, () => store.put(randomBytes(bytes)).toString())
-    // a request byte is answered with the whole blob
-    const server = createServer({ noDelay: true }, sock => {
-      sock.on('data', d => { for (let i = 0; i < d.length; i++) sock.write(blob) })
-      sock.on('error', () => {})
-    })
-    server.listen(TCP_PORT, addr, () => { out(`ready ${host.multiaddrs()[0].toString()} ${cids.join(',')}`) })
-    return
+  const blob = Buffer.from(randomBytes(bytes))
+  const cids = Array.from({ length: 64 }, () => store.put(randomBytes(bytes)).toString())
+  // a request byte is answered with the whole blob
+  const server = createServer({ noDelay: true }, sock => {
+    sock.on('data', d => { for (let i = 0; i < d.length; i++) sock.write(blob) })
+    sock.on('error', () => {})
+  })
+  await new Promise<void>(resolve => server.listen(TCP_PORT, addr, resolve))
+  out(`ready ${host.multiaddrs()[0].toString()} ${cids.join(',')}`)
+  /** per provider address: the kernel TCP connection, its byte count and the waiter for the current blob */
+  const peers = new Map<string, { sock: Socket, peerId: string, got: number, done?: () => void }>()
+  /** `what` of each provider at once; one line with each one's ms, in the order asked */
+  const fetchAll = (what: string, addrs: string[], fetchOne: (a: string, i: number) => Promise<void>): void => {
+    const t0 = performance.now()
+    Promise.all(addrs.map(async (a, i) => { await fetchOne(a, i); return performance.now() - t0 }))
+      .then(ms => { out(`${what}-done ${ms.map(x => x.toFixed(1)).join(',')}`) }, err => { out(`error ${(err as Error).message}`) })
   }
-  let sock: Socket | undefined
-  let provider = ''
-  let got = 0
   let input = ''
   process.stdin.on('data', (d: Buffer) => {
     input += d.toString()
     let i
     while ((i = input.indexOf('\n')) >= 0) {
-      const [cmd, a, b] = input.slice(0, i).split(' ')
+      const [cmd, a = '', b = ''] = input.slice(0, i).split(' ')
       input = input.slice(i + 1)
       if (cmd === 'connect') {
-        provider = b.split('/p2p/')[1]
-        sock = connect({ host: a, port: TCP_PORT, noDelay: true }, () => {
-          host.dial(multiaddr(b)).then(() => out('connected'), err => { out(`error ${(err as Error).message}`) })
+        const targets = a.split('|').map(x => x.split('='))
+        Promise.all(targets.map(async ([ip, ma]) => {
+          const p = { sock: connect({ host: ip, port: TCP_PORT, noDelay: true }), peerId: ma.split('/p2p/')[1], got: 0, done: undefined as (() => void) | undefined }
+          p.sock.on('data', d => { p.got += d.length; if (p.got >= bytes) { p.got -= bytes; p.done?.() } })
+          p.sock.on('error', err => { out(`error ${err.message}`) })
+          peers.set(ip, p)
+          await new Promise(resolve => p.sock.once('connect', resolve))
+          await host.dial(multiaddr(ma))
+        })).then(() => { out('connected') }, err => { out(`error ${(err as Error).message}`) })
+      } else if (cmd === 'tcp') {
+        fetchAll('tcp', a.split(','), async ip => {
+          const p = peers.get(ip)!
+          await new Promise<void>(resolve => { p.done = resolve; p.sock.write(REQUEST) })
         })
-        sock.on('data', d => { got += d.length; if (got >= bytes) { got -= bytes; out('tcp-done') } })
-        sock.on('error', err => { out(`error ${err.message}`) })
-      } else if (cmd === 'tcp') sock?.write(REQUEST)
-      else if (cmd === 'blob') {
-        fetchBlob(host, a, [provider], { maxBytes: bytes, timeoutMs: 60_000 }).then(() => out('blob-done'), err => { out(`error ${(err as Error).message}`) })
+      } else if (cmd === 'blob') {
+        const cidList = b.split(',')
+        fetchAll('blob', a.split(','), async (ip, k) => {
+          await fetchBlob(host, cidList[k], [peers.get(ip)!.peerId], { maxBytes: bytes, timeoutMs: 60_000 })
+        })
       }
     }
   })
   process.stdin.on('end', () => process.exit(0))
 }
 
-const roleArg = process.argv.find(a => a.startsWith(ROLE_ARG))
-if (roleArg != null) {
-  const i = process.argv.indexOf(roleArg)
-  await child(roleArg.slice(ROLE_ARG.length), process.argv[i + 1], Number(process.argv[i + 2]))
-}
+const childArg = process.argv.indexOf(CHILD_ARG)
+if (childArg >= 0) await child(process.argv[childArg + 1], Number(process.argv[childArg + 2]))

@@ -22,7 +22,8 @@
 // announce of round r: the part of the round the link model alone decides.
 //
 // Per shape, after the daemons stopped, bench/link-probe.ts times one update fanned out to the
-// other members on the same links (model, kernel TCP, blob protocol); the 'unshaped' control has
+// other members, and every member's update fetched by every other at once, on the same links
+// (model, kernel TCP, blob protocol); the 'unshaped' control has
 // no delay or rate limit, so what it leaves is what the daemons cost beyond any link. The
 // comparison and its results: docs/researchers.md, "Link model against namespace links".
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -36,7 +37,7 @@ import { DEFAULT_SIM_CONFIG, validateSimConfig } from '../src/sim/config.js'
 import { Simulation } from '../src/sim/sim.js'
 import { OnnxBackend } from '../src/sim/onnx-backend.js'
 import { openHubNetwork, type DirectionStats, type HubNetwork } from './net-link.js'
-import { modelFanOutDraws, probeFanOut, type ProbeResult } from './link-probe.js'
+import { modelExchangeFlows, modelFanOutDraws, probeFanOut, type ProbeResult } from './link-probe.js'
 import { spread } from './stats.js'
 
 const NODES = 4
@@ -73,7 +74,7 @@ export const SHAPES: Shape[] = [
 ]
 
 const UNSHAPED_MBPS = 1000
-/** fan-outs timed per way in the transfer probe */
+/** fan-outs and exchanges timed per way in the transfer probe */
 const PROBE_REPS = 8
 
 /** each access link's queue, per direction */
@@ -116,8 +117,8 @@ export interface RealRun {
   irregular: number[]
   /** every daemon's round log (for --raw) */
   histories: RoundHistory[][]
-  /** one update fanned out to the other members, after the daemons stopped: model, kernel TCP, blob protocol */
-  probe: ProbeResult & { model: Tail }
+  /** one update fanned out to the other members, and every member's to every other, after the daemons stopped: model, kernel TCP, blob protocol */
+  probe: ProbeResult & { model: Tail, exchangeModel: Tail }
 }
 
 const key = (node: number, round: number): string => `${node}/${round}`
@@ -223,10 +224,11 @@ async function realRun (s: Shape, rounds: number, say: (m: string) => void, onCl
     if (real.rounds.length === 0) throw new Error(`${s.name}: no clean round to compare (logs in ${dir})`)
     say(`  real: ${NODES} daemons up in ${(startupMs / 1000).toFixed(1)} s, rounds 0–${rounds - 1} applied` + (real.irregular.length > 0 ? `; rounds ${real.irregular.join(', ')} not clean (left out; logs in ${dir})` : ''))
     ok = real.irregular.length === 0
-    // the same links with the daemons gone: one update fanned out, three ways
+    // the same links with the daemons gone: one update fanned out, and all exchanged, three ways
     await cluster.stopAll()
     const drawn = tail(modelFanOutDraws(NODES, simLink(s), simDownlink(s), real.updateBytes))
-    const probe = { ...await probeFanOut(net, real.updateBytes, PROBE_REPS, drawn.p50), model: drawn }
+    const exchangeModel = tail(modelExchangeFlows(NODES, simLink(s), simDownlink(s), real.updateBytes))
+    const probe = { ...await probeFanOut(net, real.updateBytes, PROBE_REPS, drawn.p50), model: drawn, exchangeModel }
     return { ...real, packets, startupMs, histories, probe }
   } finally {
     await cleanup()
@@ -292,7 +294,7 @@ interface ShapeResult {
   access: ReturnType<typeof accessLink>
   real: { roundMs: Spread, tailMs: Spread, foldMs: number, trainMs: number, perRound: RoundTimes[], startupMs: number, irregular: number[], packets: RealRun['packets'] }
   /** one update from one member to the three others, after 1 s idle: the model's time, kernel TCP's and the blob protocol's (ms) */
-  probe: { modelMs: number, model: Tail, tcpMs: Spread, blobMs: Spread }
+  probe: { modelMs: number, model: Tail, tcpMs: Spread, blobMs: Spread, exchange: { model: Tail, tcp: Tail, blob: Tail } }
   /** every update fetch of the compared rounds, start to last byte (ms): what the daemons saw and what the simulator made of it */
   fetchMs: { real: Tail, sim: Tail }
   /** roundMs, tailMs: over SIM_SEEDS simulated runs pooled; perRound: the first (the daemons' seed) */
@@ -330,7 +332,13 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
     access: accessLink(s),
     real: { roundMs: r, tailMs: rt, foldMs: median(real.foldMs.filter(Number.isFinite)), trainMs: real.trainMs, perRound: realRounds, startupMs: real.startupMs, irregular: real.irregular, packets: real.packets },
     sim: { roundMs: m, tailMs: mt, seeds: SIM_SEEDS, perRound: sim.rounds, computeReplayed: sim.replayed, computeModelled: sim.modelled },
-    probe: { modelMs: real.probe.modelMs, model: real.probe.model, tcpMs: spread(real.probe.tcpMs), blobMs: spread(real.probe.blobMs) },
+    probe: {
+      modelMs: real.probe.modelMs,
+      model: real.probe.model,
+      tcpMs: spread(real.probe.tcpMs),
+      blobMs: spread(real.probe.blobMs),
+      exchange: { model: real.probe.exchangeModel, tcp: tail(real.probe.exchange.tcpFlowMs), blob: tail(real.probe.exchange.blobFlowMs) }
+    },
     fetchMs: {
       real: tail(real.histories.flatMap(h => h.filter(x => compared.has(x.round)).flatMap(x => (x.timing?.fetches ?? []).filter(f => f.ok && f.kind === 'update').map(f => f.doneAt - f.startAt)))),
       sim: tail(sims.flatMap(x => x.events).filter(e => e.type === 'fetched' && compared.has(e.round ?? -1) && (e.bytes ?? 0) > 0).map(e => e.at - (e.startAt ?? e.at)))
@@ -355,6 +363,9 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
   const p = res.probe
   say(`  one update to the other ${NODES - 1} members after 1 s idle: model ${ms(p.modelMs)} ms (p10–p90 ${ms(p.model.p10)}–${ms(p.model.p90)} over 1000 draws), kernel TCP ${ms(p.tcpMs.median)} ms (${ms(p.tcpMs.min)}–${ms(p.tcpMs.max)}), ` +
     `libp2p blob protocol ${ms(p.blobMs.median)} ms (${ms(p.blobMs.min)}–${ms(p.blobMs.max)}); medians of ${PROBE_REPS}`)
+  const x = p.exchange
+  say(`  every member fetching the ${NODES - 1} others' updates at once, per transfer (p50 / p90): model ${ms(x.model.p50)} / ${ms(x.model.p90)} ms, ` +
+    `kernel TCP ${ms(x.tcp.p50)} / ${ms(x.tcp.p90)} ms, libp2p blob protocol ${ms(x.blob.p50)} / ${ms(x.blob.p90)} ms (${PROBE_REPS} exchanges each)`)
   const f = res.fetchMs
   say(`  update fetches in the rounds compared (p50 / p90 / max): real ${ms(f.real.p50)} / ${ms(f.real.p90)} / ${ms(f.real.max)} ms, sim ${ms(f.sim.p50)} / ${ms(f.sim.p90)} / ${ms(f.sim.max)} ms`)
   say(`  → real ${ms(r.median)} ms (${ms(r.min)}–${ms(r.max)}), sim ${ms(m.median)} ms (${ms(m.min)}–${ms(m.max)}; ${SIM_SEEDS} seeds pooled): sim/real ${ratio.toFixed(2)} ${res.within ? 'within' : 'NOT within'} ${100 * TOLERANCE}%; tail real ${ms(rt.median)} ms, sim ${ms(mt.median)} ms (${res.tailRatio.toFixed(2)})`)

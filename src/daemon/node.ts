@@ -352,6 +352,9 @@ export class TapestryNode {
         if (e.ok) {
           this.fetchedBytes += e.bytes
           this.denseBytes += this.c.trainer.layout.total * 4 // every blob kind stands for one dense fp32 vector
+        } else {
+          // the engine tries again elsewhere; why it failed is the operator's first question on a bad link
+          log.warn({ round: e.round, kind: e.kind, blob: e.id, ms: Math.round(e.at - e.startAt), reason: e.reason }, 'fetch failed')
         }
         break
       case 'setClosed': log.info({ round: e.round, rank: e.rank, included: e.included, groups: e.groups }, 'closing round'); break

@@ -8,6 +8,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js'
 import { layoutToString, type ParamLayout } from '../tensor/index.js'
 import { encodeCommit } from './gossip-codec.js'
 import { fetchBlob, type BulkFetchOptions } from './blob-fetch.js'
+import { FetchError } from './errors.js'
 import { catchUp, requestChain } from './sync.js'
 import { publishAnnounce, publishSubAggregate, republish, subscribeAnnounce, subscribeCommit, subscribeSubAggregate } from './topics.js'
 import type { TapestryHost } from './host.js'
@@ -159,7 +160,7 @@ export class Libp2pRoundTransport implements RoundTransport {
   fetchBlob (id: string, providers: readonly string[], _kind: BlobKind, done: (r: { ok: true, bytes: Uint8Array } | { ok: false, reason: string }) => void): void {
     const maxBytes = this.o.layout.total * 8 + (1 << 20)
     fetchBlob(this.o.host, id, providers, { maxBytes, timeoutMs: this.o.timeoutMs ?? 10_000, bulk: this.o.bulk })
-      .then(bytes => done({ ok: true, bytes }), err => done({ ok: false, reason: (err as Error).message }))
+      .then(bytes => done({ ok: true, bytes }), err => done({ ok: false, reason: fetchFailure(err) }))
   }
 
   train (round: number, params: Float32Array, steps: number, done: (r: TrainResult | null) => void): void {
@@ -280,3 +281,9 @@ export function decodeState (bytes: Uint8Array, layout: ParamLayout): ChainState
 }
 
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+
+/** A failed fetch in words, with each provider's own message (the summary has their codes only). */
+function fetchFailure (err: unknown): string {
+  if (!(err instanceof FetchError) || err.failures.length === 0) return (err as Error).message
+  return `${err.message}: ${err.failures.map(f => f.message).join('; ')}`
+}
