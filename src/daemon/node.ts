@@ -258,7 +258,7 @@ export class TapestryNode {
       this.later(5_000, () => { void publishCatalog(this.c) })
       this.every(CATALOG_REPUBLISH_MS, () => { void publishCatalog(this.c) })
     }
-    this.every(LATENCY_MS, () => { void this.measureLatency() })
+    this.every(LATENCY_MS, () => { this.readLatency() })
     this.every(REACHABILITY_MS, () => { this.watchReachability() })
     log.info({ peerId: host.peerId, addrs: host.multiaddrs(), control: port, round: this.driver.round }, 'node started')
     // a late joiner (or a node back from a long crash) first asks peers whether the run moved on
@@ -513,12 +513,17 @@ export class TapestryNode {
     }
   }
 
-  private async measureLatency (): Promise<void> {
+  /**
+   * Each peer's round-trip time, as libp2p's connection monitor last measured it (its ping every
+   * 10 s). Not a ping of our own: the ping protocol allows one outbound stream per connection, and
+   * the monitor aborts the whole connection, with every blob transfer on it, when its ping finds
+   * ours in flight (seen on lossy links, where a ping waits out a retransmission).
+   */
+  private readLatency (): void {
     const libp2p = this.c.host.libp2p
     for (const p of libp2p.getPeers()) {
-      try {
-        this.presence.info(p.toString()).latencyMs = await libp2p.services.ping.ping(p, { signal: AbortSignal.timeout(2_000) })
-      } catch {}
+      const rtts = libp2p.getConnections(p).map(c => c.rtt).filter((x): x is number => x != null && Number.isFinite(x))
+      if (rtts.length > 0) this.presence.info(p.toString()).latencyMs = Math.round(Math.min(...rtts))
     }
   }
 

@@ -58,6 +58,11 @@ test('4 daemons reach ≥ 90% test accuracy within 10 rounds; a node started aft
   await c.waitFor('round 9 on node 0', async () => (await applied(c, 0, 9)) != null, 150_000)
   const r9 = (await applied(c, 0, 9))!
   assert.ok(r9.accuracy != null && r9.accuracy >= 0.9, `accuracy after 10 rounds: ${String(r9.accuracy)}`)
+  // round-trip times come from libp2p's connection monitor (its ping every 10 s), not from pings of the daemon's own
+  await c.waitFor('every connected peer\'s round-trip time', async () => {
+    const peers = (await c.query(0, 'peers')).peers.filter(p => p.connected)
+    return peers.length >= 4 && peers.every(p => p.latencyMs != null && p.latencyMs >= 0)
+  }, 30_000)
   // every node holds the same model for every round it applied
   const byRound = new Map<number, string>()
   for (let i = 0; i < c.nodes.length; i++) {
