@@ -22,7 +22,8 @@ test('a member left alone trains no solo rounds; the run resumes when its partne
     await c.waitFor('node 0 to wait for members', async () => (await c.query(0, 'status')).waiting != null, 120_000)
   } catch (err) {
     const tail = (await readFile(join(c.dir, 'node-0.log'), 'utf8')).trim().split('\n').slice(-40).join('\n')
-    throw new Error(`${(err as Error).message}\nnode 0's last log lines:\n${tail}`, { cause: err })
+    const status = JSON.stringify(await c.query(0, 'status').catch((e: Error) => e.message))
+    throw new Error(`${(err as Error).message}\nnode 0's status: ${status}\nnode 0's last log lines:\n${tail}`, { cause: err })
   }
   const stalled = (await c.query(0, 'status')).round
   await sleep(8_000)
