@@ -88,10 +88,22 @@ test('members behind NATs train over a relay, go direct where the NAT allows, an
     const relays = (await status(A))?.reachability.relays ?? []
     return relays.length > 0 && !relays.includes(id(dying))
   }, 90_000, 1000)
-  await cl.waitFor('two commits with A\'s update after the relay died', async () => {
-    const recent = (await cl.rounds(other)).filter(r => r.at > killedAt)
-    const chain = await chainOf(cl, other)
-    const withA = chain.filter(k => recent.some(r => r.round === k.round) && k.included.some(u => u.peerId === id(A)))
-    return withA.length >= 2
-  }, 150_000, 2000)
+  try {
+    await cl.waitFor('two commits with A\'s update after the relay died', async () => {
+      const recent = (await cl.rounds(other)).filter(r => r.at > killedAt)
+      const chain = await chainOf(cl, other)
+      const withA = chain.filter(k => recent.some(r => r.round === k.round) && k.included.some(u => u.peerId === id(A)))
+      return withA.length >= 2
+    }, 150_000, 2000)
+  } catch (err) {
+    // where A and the surviving members stood: their peers, paths and relays, and the last rounds
+    const seen = async (i: number): Promise<string> => {
+      const s = await status(i)
+      const peers = s?.peers.map(p => `${p.peerId.slice(-6)}:${p.connected ? (p.path ?? '?') : 'gone'}@${p.round}`).join(' ') ?? 'no status'
+      return `node ${i} round ${s?.round ?? '?'} relays [${s?.reachability.relays.map(r => r.slice(-6)).join(',') ?? ''}] peers ${peers}`
+    }
+    const lines = await Promise.all([A, B, other].map(seen))
+    const last = (await cl.rounds(other)).slice(-5).map(r => `${r.round}:${r.included}`).join(' ')
+    throw new Error(`${(err as Error).message}\n${lines.join('\n')}\nnode ${other}'s last rounds (round:included) ${last}`, { cause: err })
+  }
 })
