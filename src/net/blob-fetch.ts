@@ -208,7 +208,8 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
   let stream: Stream
   try {
     const peerId = typeof provider === 'string' ? peerIdFromString(provider) : provider
-    // optimistic negotiation where the muxer supports it (the protocol id rides with the request)
+    // negotiateFully: false asks for the protocol id to ride with the request, but libp2p 3's
+    // multistream-select negotiates fully anyway: one round trip before the request (researchers.md)
     stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
   } catch (err) {
     throw new TransferError(NetErrorCode.DIAL_FAILED, peer, `cannot open blob stream: ${String(err)}`, {}, { cause: err, resumable: true })
