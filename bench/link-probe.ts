@@ -31,56 +31,37 @@ export interface ProbeResult {
   exchange: { tcpFlowMs: number[], blobFlowMs: number[] }
 }
 
-/** The model's answer: receivers 1..n−1 request `bytes` from node 0 at `at` on model `m`; ms until the last has it. */
-function modelFanOutOn (m: NetworkModel, n: number, bytes: number, at: number): number {
-  let last = at
-  for (let to = 1; to < n; to++) last = Math.max(last, m.transferArrival(at, 0, to, bytes) ?? Infinity)
-  return last - at
-}
-
 /**
- * The model's fan-outs as the probe runs them: one after another over the same connections, each
- * `IDLE_MS` after the last ended, after `warmUp` unmeasured ones (the probe's connections carried
- * a warm-up and earlier repetitions; over a lossy path they keep the window their losses left).
- * Over a lossy path each is one roll of its losses, so one says little.
+ * The model's answer to the probe: `draws` repetitions, one after another over the same
+ * connections, each `IDLE_MS` after the last ended, after `warmUp` unmeasured ones (the probe's
+ * connections carried a warm-up and earlier repetitions; over a lossy path they keep the window
+ * their losses left). Each repetition requests `bytes` along every [from, to] of `pairs` at once;
+ * its transfers' ms, one array per repetition. Over a lossy path each is one roll of its losses,
+ * so one says little.
  */
-export function modelFanOutDraws (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 1000, warmUp = 8): number[] {
-  const m = fanOutModel(n, link, downlinkMBps, 1)
-  const out: number[] = []
+function modelRepetitions (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, pairs: Array<[number, number]>, draws: number, warmUp: number): number[][] {
+  const m = new NetworkModel(buildTopology({ kind: 'full' }, n, link, new Rng(1)), new Rng(1).fork('probe'), downlinkMBps != null ? { downlinkMBps: () => downlinkMBps } : {})
+  const out: number[][] = []
   let at = 0
   for (let i = 0; i < warmUp + draws; i++) {
-    const ms = modelFanOutOn(m, n, bytes, at)
+    const ms = pairs.map(([from, to]) => (m.transferArrival(at, from, to, bytes) ?? Infinity) - at)
     if (i >= warmUp) out.push(ms)
-    at += ms + IDLE_MS
+    at += Math.max(0, ...ms) + IDLE_MS
   }
   return out
 }
 
-/**
- * The model's exchanges as the probe runs them (every member fetching every other's update at
- * once, `IDLE_MS` after the last ended, over the same connections): each transfer's ms.
- */
+/** The model's fan-outs (receivers 1..n−1 fetch from node 0 at once): ms until the last has it, per repetition. */
+export function modelFanOutDraws (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 1000, warmUp = 8): number[] {
+  const pairs = Array.from({ length: n - 1 }, (_, k): [number, number] => [0, k + 1])
+  return modelRepetitions(n, link, downlinkMBps, bytes, pairs, draws, warmUp).map(ms => Math.max(...ms))
+}
+
+/** The model's exchanges (every member fetching every other's update at once): each transfer's ms. */
 export function modelExchangeFlows (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 300, warmUp = 8): number[] {
-  const m = fanOutModel(n, link, downlinkMBps, 1)
-  const out: number[] = []
-  let at = 0
-  for (let i = 0; i < warmUp + draws; i++) {
-    let last = at
-    for (let to = 0; to < n; to++) {
-      for (let from = 0; from < n; from++) {
-        if (from === to) continue
-        const t = m.transferArrival(at, from, to, bytes) ?? Infinity
-        if (i >= warmUp) out.push(t - at)
-        last = Math.max(last, t)
-      }
-    }
-    at = last + IDLE_MS
-  }
-  return out
-}
-
-function fanOutModel (n: number, link: LinkSpec, downlinkMBps: number | undefined, seed: number): NetworkModel {
-  return new NetworkModel(buildTopology({ kind: 'full' }, n, link, new Rng(seed)), new Rng(seed).fork('probe'), downlinkMBps != null ? { downlinkMBps: () => downlinkMBps } : {})
+  const pairs: Array<[number, number]> = []
+  for (let to = 0; to < n; to++) for (let from = 0; from < n; from++) if (from !== to) pairs.push([from, to])
+  return modelRepetitions(n, link, downlinkMBps, bytes, pairs, draws, warmUp).flat()
 }
 
 /** Lines from a child's stdout, each to the first waiter that wants it. */
@@ -156,7 +137,7 @@ export async function probeFanOut (net: HubNetwork, bytes: number, reps: number,
     const once = async (kind: 'tcp' | 'blob', pattern: 'fan' | 'all'): Promise<number[]> => {
       await new Promise(resolve => setTimeout(resolve, IDLE_MS))
       const blob = used++
-      const fetchers = pattern === 'fan' ? children.slice(1).map((c, k) => ({ c, from: [0], k: k + 1 })) : children.map((c, k) => ({ c, from: children.map((_, j) => j).filter(j => j !== k), k }))
+      const fetchers = pattern === 'fan' ? children.slice(1).map(c => ({ c, from: [0] })) : children.map((c, k) => ({ c, from: children.map((_, j) => j).filter(j => j !== k) }))
       for (const { c, from } of fetchers) {
         c.send(`${kind} ${from.map(j => info[j].addr).join(',')} ${from.map(j => info[j].cids[blob]).join(',')}`)
       }

@@ -177,9 +177,8 @@ export class NetworkModel {
     if (this.downlink !== undefined) this.downBusy[to] = start + bytes / (down * 1e3)
     const rate = Math.min(p.bandwidthMBps, up, down)
     if (p.loss > 0 && p.latencyMs > 0 && bytes > 0) {
-      const conn = this.connection(from, to)
       const rtoMs = this.rtoMs(p)
-      restartAfterIdle(conn, start, rtoMs, this.initialWindow)
+      const conn = this.connectionAt(from, to, start, rtoMs)
       const sending = renoSendingMs(Math.ceil(bytes / this.mss), { rttMs: 2 * p.latencyMs, segmentsPerMs: rate * 1e3 / this.mss, loss: p.loss, rtoMs, initialWindow: this.initialWindow }, this.rng, conn)
       conn.lastSentAt = Math.max(conn.lastSentAt, start + sending)
       return start + sending + p.latencyMs
@@ -215,10 +214,10 @@ export class NetworkModel {
     const u = this.rng.next()
     let x = 0
     while (x < this.maxRetransmits && Math.exp(k * Math.log1p(-Math.pow(p.loss, x + 1))) < u) x++
-    const delay = this.rtoMs(p) * (2 ** x - 1)
+    const rtoMs = this.rtoMs(p)
+    const delay = rtoMs * (2 ** x - 1)
     if (from !== to && p.latencyMs > 0) {
-      const conn = this.connection(from, to)
-      restartAfterIdle(conn, now, this.rtoMs(p), this.initialWindow)
+      const conn = this.connectionAt(from, to, now, rtoMs)
       if (x > 0) {
         conn.ssthresh = Math.max(2, Math.floor(conn.cwnd / 2))
         conn.cwnd = Math.min(2, conn.ssthresh)
@@ -228,11 +227,12 @@ export class NetworkModel {
     return delay
   }
 
-  /** the sending side of the connection `from` → `to` (lossy paths only keep one) */
-  private connection (from: number, to: number): RenoConnection {
+  /** the sending side of the connection `from` → `to` (lossy paths only keep one) as it stands when it sends at `now`: restarted if it sat idle */
+  private connectionAt (from: number, to: number, now: number, rtoMs: number): RenoConnection {
     const key = from * this.n + to
     let conn = this.connections.get(key)
     if (conn === undefined) this.connections.set(key, conn = freshConnection(this.initialWindow))
+    restartAfterIdle(conn, now, rtoMs, this.initialWindow)
     return conn
   }
 
