@@ -10,6 +10,7 @@ import { blobProtocol, BLOB_VERSION, DEFAULT_BULK_MIN_BYTES, MAX_BLOB_HEADER_BYT
 import { BlobRequest, BlobResponse } from './wire/blob.js'
 import { YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
 import { BULK_TICKET_BYTES, BulkClient, bulkKey, ipOf } from './bulk.js'
+import type { BlobStreamLease } from './blob-streams.js'
 import type { ProviderFailure } from './errors.js'
 import type { BlobCid } from './cid.js'
 import type { TapestryHost } from './host.js'
@@ -201,19 +202,42 @@ interface RangeSink {
 
 /**
  * Ask `provider` for bytes [offset, offset + length) of `cid` (length 0: to the end) and hand them
- * to `sink`. Throws TransferError; `resumable` ones leave what the sink got valid.
+ * to `sink`, on an idle blob stream to it if the host keeps one, else on a new stream. Throws
+ * TransferError; `resumable` ones leave what the sink got valid.
  */
 async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId | string, offset: number, length: number, sink: RangeSink, options: FetchBlobOptions, signal: AbortSignal): Promise<'done' | 'restart'> {
-  const peer = provider.toString()
-  let stream: Stream
+  const kept = host.blobStreams.take(provider.toString())
+  if (kept == null) return await requestOn(host, await openBlobStream(host, provider, signal), cid, provider, offset, length, sink, options, signal)
+  try {
+    return await requestOn(host, kept, cid, provider, offset, length, sink, options, signal)
+  } catch (err) {
+    // the provider ended the kept stream as the request went out (its idle limit, a restart):
+    // nothing was answered, so this says nothing about the provider; ask again on a new stream
+    if (!(err instanceof StaleStream) || signal.aborted) throw err
+    return await requestOn(host, await openBlobStream(host, provider, signal), cid, provider, offset, length, sink, options, signal)
+  }
+}
+
+/** A kept stream that ended before any answer to the request on it. */
+class StaleStream extends TransferError {}
+
+async function openBlobStream (host: TapestryHost, provider: PeerId | string, signal: AbortSignal): Promise<BlobStreamLease> {
   try {
     const peerId = typeof provider === 'string' ? peerIdFromString(provider) : provider
     // negotiateFully: false asks for the protocol id to ride with the request, but libp2p 3's
-    // multistream-select negotiates fully anyway: one round trip before the request (researchers.md)
-    stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
+    // multistream-select negotiates fully anyway: one round trip before the first request on a
+    // stream (researchers.md); kept streams (blob-streams.ts) spare the later ones
+    const stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
+    return { stream, reader: new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 }), reused: false }
   } catch (err) {
-    throw new TransferError(NetErrorCode.DIAL_FAILED, peer, `cannot open blob stream: ${String(err)}`, {}, { cause: err, resumable: true })
+    throw new TransferError(NetErrorCode.DIAL_FAILED, provider.toString(), `cannot open blob stream: ${String(err)}`, {}, { cause: err, resumable: true })
   }
+}
+
+/** One request on `lease`'s stream; the stream goes back to the host's pool when its response came in whole. */
+async function requestOn (host: TapestryHost, lease: BlobStreamLease, cid: BlobCid, provider: PeerId | string, offset: number, length: number, sink: RangeSink, options: FetchBlobOptions, signal: AbortSignal): Promise<'done' | 'restart'> {
+  const peer = provider.toString()
+  const { stream, reader } = lease
   const fail = (code: NetErrorCode, message: string, resumable = false): TransferError => new TransferError(code, peer, message, {}, { resumable })
   const onAbort = (): void => stream.abort(fail(NetErrorCode.ABORTED, 'aborted'))
   signal.addEventListener('abort', onAbort)
@@ -240,7 +264,6 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
       if (rate < floor) stream.abort(fail(NetErrorCode.TIMEOUT, `provider sends ${Math.round(rate)} B/s, below the floor of ${floor} B/s`, true))
     }, windowMs)
   }
-  const reader = new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 })
   const expectedRange = length === 0 ? options.maxBytes - offset : length
   const bulkTo = options.bulk != null && expectedRange >= (options.bulk.minBytes ?? DEFAULT_BULK_MIN_BYTES) ? bulkAddress(host, peer, options.bulk) : undefined
   const key = bulkTo != null ? bulkKey() : undefined
@@ -251,12 +274,14 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
     // before the request, so the window updates reach the provider ahead of it
     const expected = length === 0 ? options.maxBytes : length
     openReceiveWindow(stream, Math.min(expected + MAX_BLOB_HEADER_BYTES, FETCH_WINDOW_BYTES))
+    // the writing side stays open: the stream may carry the next request (blob.md §2)
     stream.send(lengthPrefixed(BlobRequest.encode({ version: BLOB_VERSION, cid: cid.bytes, offset, length, maxSize: options.maxBytes, bulkKey: key != null ? new Uint8Array(key) : undefined })))
-    await stream.close()
     let header: BlobResponse
     try {
       header = BlobResponse.decode(await reader.readFrame(MAX_BLOB_HEADER_BYTES))
     } catch (err) {
+      const ended = reader.bufferedBytes === 0 && (!isNetError(err) || err.code === NetErrorCode.TRUNCATED || err.code === NetErrorCode.STREAM_FAILED)
+      if (lease.reused && ended && !signal.aborted) throw new StaleStream(NetErrorCode.STREAM_FAILED, peer, `kept stream ended before an answer: ${String(err)}`, {}, { cause: err, resumable: true })
       if (isNetError(err) && !(err instanceof TransferError)) throw fail(err.code, err.message, err.code === NetErrorCode.TRUNCATED)
       throw err
     }
@@ -325,9 +350,13 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
     clearTimeout(stallTimer)
     clearInterval(rateTimer)
     signal.removeEventListener('abort', onAbort)
-    reader.release()
-    // on success the provider closes its end; on failure free the stream now
-    if (!ok && stream.status === 'open') stream.abort(new Error('blob fetch abandoned'))
+    if (ok) {
+      // the response is complete: the stream may carry the next request to this provider
+      host.blobStreams.give(peer, lease)
+    } else {
+      reader.release()
+      if (stream.status === 'open') stream.abort(new Error('blob fetch abandoned'))
+    }
   }
 }
 

@@ -1,5 +1,6 @@
-// Serving side of /tapestry/blob/1.0.0: answer one request per stream with a header and the
-// requested byte range of a stored blob, sent in chunks under backpressure. Spec: protocols/blob.md.
+// Serving side of /tapestry/blob/1.0.0: answer each request on a stream, one after another, with
+// a header and the requested byte range of a stored blob, sent in chunks under backpressure.
+// Spec: protocols/blob.md.
 import { NetError, NetErrorCode, isNetError } from './errors.js'
 import { decodeBlobCid } from './cid.js'
 import { StreamReader, lengthPrefixed, sendChunked, sendWithBackpressure } from './frame.js'
@@ -50,6 +51,12 @@ export interface BlobServerOptions {
    */
   requestTimeoutMs?: number
   /**
+   * Time a stream that carried a request may wait for the next one before it is reset.
+   *
+   * @default 30_000
+   */
+  idleTimeoutMs?: number
+  /**
    * Send ranges of at least `minBytes` over this bulk TLS-PSK listener when the requester asks
    * (blob.md §7) and the connection is direct; never over a relay.
    */
@@ -73,15 +80,62 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
   const chunkSize = options.chunkSize ?? 256 * 1024
   const maxActive = options.maxConcurrentTransfers ?? 32
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000
   const log = options.log ?? host.log
   const stats = { active: 0, bytesServed: 0 }
 
   const respond = async (stream: Stream, r: Omit<BlobResponse, 'version' | 'bulkPort' | 'bulkTicket'> & Partial<Pick<BlobResponse, 'bulkPort' | 'bulkTicket'>>): Promise<void> => {
     await sendWithBackpressure(stream, lengthPrefixed(BlobResponse.encode({ version: BLOB_VERSION, ...r })))
   }
-  const refuse = async (stream: Stream, status: BlobResponse.Status, totalSize = 0): Promise<void> => {
-    await respond(stream, { status, totalSize, length: 0 })
-    await stream.close()
+
+  /** Answer one request. False: the stream must end (a request we could not make sense of). */
+  const serve = async (stream: Stream, connection: Connection, peer: string, frame: Uint8Array): Promise<boolean> => {
+    const refuse = async (status: BlobResponse.Status, totalSize = 0): Promise<boolean> => {
+      await respond(stream, { status, totalSize, length: 0 })
+      return status !== BlobResponse.Status.BAD_REQUEST
+    }
+    let req: BlobRequest
+    let cid: BlobCid
+    try {
+      req = BlobRequest.decode(frame)
+      cid = decodeBlobCid(req.cid)
+    } catch {
+      return await refuse(BlobResponse.Status.BAD_REQUEST)
+    }
+    if (req.version !== BLOB_VERSION || !Number.isSafeInteger(req.offset) || !Number.isSafeInteger(req.length) || !Number.isSafeInteger(req.maxSize)) {
+      return await refuse(BlobResponse.Status.BAD_REQUEST)
+    }
+    const total = await options.store.size(cid)
+    // the requester would refuse a blob above its cap anyway: tell it the size and send nothing
+    if (total === undefined) return await refuse(BlobResponse.Status.NOT_FOUND)
+    if (total > req.maxSize) return await refuse(BlobResponse.Status.TOO_LARGE, total)
+    if (req.offset > total) return await refuse(BlobResponse.Status.BAD_REQUEST, total)
+    if (stats.active >= maxActive) return await refuse(BlobResponse.Status.BUSY, total)
+    stats.active++
+    try {
+      const bytes = await options.store.get(cid)
+      // deleted (or replaced) between size() and get()
+      if (bytes === undefined || bytes.byteLength !== total) return await refuse(BlobResponse.Status.NOT_FOUND)
+      const end = req.length === 0 ? total : Math.min(total, req.offset + req.length)
+      const bulk = options.bulk
+      const ticket = bulk != null && req.bulkKey.byteLength === BULK_KEY_BYTES && connection.limits == null && end - req.offset >= (bulk.minBytes ?? DEFAULT_BULK_MIN_BYTES)
+        ? bulk.server.offer(req.bulkKey, bytes.subarray(req.offset, end), peer)
+        : undefined
+      if (ticket != null) {
+        // the bytes go over the bulk connection that proves the request's key; nothing follows here
+        await respond(stream, { status: BlobResponse.Status.OK, totalSize: total, length: end - req.offset, bulkPort: bulk!.server.port, bulkTicket: ticket })
+        stats.bytesServed += end - req.offset
+        log?.debug({ peer, cid: cid.toString(), offset: req.offset, bytes: end - req.offset }, 'blob offered over bulk transfer')
+        return true
+      }
+      await respond(stream, { status: BlobResponse.Status.OK, totalSize: total, length: end - req.offset })
+      await sendChunked(stream, bytes.subarray(req.offset, end), chunkSize)
+      stats.bytesServed += end - req.offset
+      log?.debug({ peer, cid: cid.toString(), offset: req.offset, bytes: end - req.offset }, 'blob served')
+      return true
+    } finally {
+      stats.active--
+    }
   }
 
   const handler = async (stream: Stream, connection: Connection): Promise<void> => {
@@ -92,80 +146,31 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
       stream.abort(new NetError(NetErrorCode.BAD_INPUT, 'not a member of this run'))
       return
     }
+    // one reader for the stream's life: a next request that arrives early waits in it
     const reader = new StreamReader(stream, { highWaterMark: 64 * 1024 })
-    const timer = setTimeout(() => stream.abort(new NetError(NetErrorCode.TIMEOUT, 'no blob request in time')), requestTimeoutMs)
+    let idle = false
     try {
-      let frame: Uint8Array
-      try {
-        frame = await reader.readFrame(MAX_BLOB_REQUEST_BYTES)
-      } finally {
-        clearTimeout(timer)
-        reader.release()
-      }
-      let req: BlobRequest
-      let cid: BlobCid
-      try {
-        req = BlobRequest.decode(frame)
-        cid = decodeBlobCid(req.cid)
-      } catch {
-        await refuse(stream, BlobResponse.Status.BAD_REQUEST)
-        return
-      }
-      if (req.version !== BLOB_VERSION || !Number.isSafeInteger(req.offset) || !Number.isSafeInteger(req.length) || !Number.isSafeInteger(req.maxSize)) {
-        await refuse(stream, BlobResponse.Status.BAD_REQUEST)
-        return
-      }
-      const total = await options.store.size(cid)
-      if (total === undefined) {
-        await refuse(stream, BlobResponse.Status.NOT_FOUND)
-        return
-      }
-      if (total > req.maxSize) {
-        // the requester would refuse it anyway: tell it the size and send nothing
-        await refuse(stream, BlobResponse.Status.TOO_LARGE, total)
-        return
-      }
-      if (req.offset > total) {
-        await refuse(stream, BlobResponse.Status.BAD_REQUEST, total)
-        return
-      }
-      if (stats.active >= maxActive) {
-        await refuse(stream, BlobResponse.Status.BUSY, total)
-        return
-      }
-      stats.active++
-      try {
-        const bytes = await options.store.get(cid)
-        if (bytes === undefined || bytes.byteLength !== total) {
-          // deleted (or replaced) between size() and get()
-          await refuse(stream, BlobResponse.Status.NOT_FOUND)
-          return
+      for (let served = 0; ; served++) {
+        // the first request must come in time; after a response the stream may wait for the next
+        const timer = served === 0
+          ? setTimeout(() => stream.abort(new NetError(NetErrorCode.TIMEOUT, 'no blob request in time')), requestTimeoutMs)
+          : setTimeout(() => { idle = true; stream.abort(new NetError(NetErrorCode.TIMEOUT, 'blob stream idle')) }, idleTimeoutMs)
+        let frame: Uint8Array | undefined
+        try {
+          frame = served === 0 ? await reader.readFrame(MAX_BLOB_REQUEST_BYTES) : await reader.readFrameOrEnd(MAX_BLOB_REQUEST_BYTES)
+        } finally {
+          clearTimeout(timer)
         }
-        const end = req.length === 0 ? total : Math.min(total, req.offset + req.length)
-        const bulk = options.bulk
-        const ticket = bulk != null && req.bulkKey.byteLength === BULK_KEY_BYTES && connection.limits == null && end - req.offset >= (bulk.minBytes ?? DEFAULT_BULK_MIN_BYTES)
-          ? bulk.server.offer(req.bulkKey, bytes.subarray(req.offset, end), peer)
-          : undefined
-        if (ticket != null) {
-          // the bytes go over the bulk connection that proves the request's key; nothing follows here
-          await respond(stream, { status: BlobResponse.Status.OK, totalSize: total, length: end - req.offset, bulkPort: bulk!.server.port, bulkTicket: ticket })
-          stats.bytesServed += end - req.offset
-          await stream.close()
-          log?.debug({ peer, cid: cid.toString(), offset: req.offset, bytes: end - req.offset }, 'blob offered over bulk transfer')
-          return
-        }
-        await respond(stream, { status: BlobResponse.Status.OK, totalSize: total, length: end - req.offset })
-        await sendChunked(stream, bytes.subarray(req.offset, end), chunkSize)
-        stats.bytesServed += end - req.offset
-        await stream.close()
-        log?.debug({ peer, cid: cid.toString(), offset: req.offset, bytes: end - req.offset }, 'blob served')
-      } finally {
-        stats.active--
+        // the requester closed its writing side: it has no more requests
+        if (frame === undefined || !await serve(stream, connection, peer, frame)) break
       }
+      await stream.close()
     } catch (err) {
       // the requester went away, stalled, or sent garbage: nothing to answer, just free the stream
-      log?.debug({ peer, code: isNetError(err) ? err.code : undefined, err: String(err) }, 'blob stream failed')
+      if (!idle) log?.debug({ peer, code: isNetError(err) ? err.code : undefined, err: String(err) }, 'blob stream failed')
       stream.abort(err instanceof Error ? err : new Error(String(err)))
+    } finally {
+      reader.release()
     }
   }
 

@@ -68,6 +68,14 @@ export class StreamReader {
     return await this.readExactly(length)
   }
 
+  /** As readFrame, but undefined when the stream ends cleanly before the frame's first byte. */
+  async readFrameOrEnd (maxBytes: number): Promise<Uint8Array | undefined> {
+    while (this.chunks.length === 0) {
+      if (!(await this.fill())) return undefined
+    }
+    return await this.readFrame(maxBytes)
+  }
+
   /** Next raw chunk (any size up to what arrived), or undefined at a clean end of stream. */
   async readChunk (): Promise<Uint8Array | undefined> {
     while (this.chunks.length === 0) {

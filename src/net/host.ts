@@ -29,6 +29,7 @@ import { NetError, NetErrorCode } from './errors.js'
 import { asPubSub } from './pubsub.js'
 import { tuneHeapForTransfers } from './heap-tuning.js'
 import { keepBootstrapped, parseBootstrapList } from './bootstrap-keeper.js'
+import { BlobStreamPool } from './blob-streams.js'
 import type { PubSub } from './pubsub.js'
 import type { Libp2p, PeerId, PrivateKey, ConnectionGater } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -229,6 +230,8 @@ export interface TapestryHost {
   multiaddrs: () => string[]
   /** how this node is reached and how each connection runs (relayed, direct, direct after relay) */
   reachability: () => ReachabilityReport
+  /** blob streams kept open between requests, per provider (blob-streams.ts) */
+  readonly blobStreams: BlobStreamPool
   /** connect to a peer (multiaddr string, Multiaddr, or a PeerId the peer store can route) */
   dial: (target: string | Multiaddr | PeerId, options?: { signal?: AbortSignal }) => Promise<void>
   stop: () => Promise<void>
@@ -440,6 +443,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
 
   const pubsub = asPubSub(libp2p.services.pubsub)
   const watch = new ReachabilityWatch(libp2p, { upnp: nat.upnp === true })
+  const blobStreams = new BlobStreamPool()
 
   return {
     libp2p,
@@ -454,12 +458,14 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     log,
     multiaddrs: () => libp2p.getMultiaddrs().map(ma => ma.toString()),
     reachability: () => watch.report(),
+    blobStreams,
     dial: async (target, opts) => {
       const t = typeof target === 'string' ? multiaddr(target) : target
       await libp2p.dial(t, { signal: opts?.signal })
     },
     stop: async () => {
       stopKeeper()
+      blobStreams.clear()
       await libp2p.stop()
     }
   }

@@ -5,8 +5,8 @@ import {
   blobProtocol, FetchError, MemoryBlobStore, NetErrorCode, blobCid, fetchBlob, serveBlobs
 } from '../../src/net/index.js'
 import { StreamReader, lengthPrefixed, sendChunked } from '../../src/net/frame.js'
-import { BlobResponse } from '../../src/net/wire/blob.js'
-import { bytesOf, connect, makeHost, stopAll } from './helpers.js'
+import { BlobRequest, BlobResponse } from '../../src/net/wire/blob.js'
+import { RUN, bytesOf, connect, makeHost, stopAll, waitFor } from './helpers.js'
 import type { BlobServer, BlobStore, TapestryHost } from '../../src/net/index.js'
 import type { Stream } from '@libp2p/interface'
 
@@ -326,6 +326,87 @@ describe('blob protocol', () => {
     const ac = new AbortController()
     const p = fetchBlob(client, cid, [honest.peerId], { maxBytes: 16 * MiB, signal: ac.signal, onProgress: () => ac.abort() })
     await rejectsWith(p, NetErrorCode.ABORTED)
+  })
+
+  it('keeps a stream open between requests: later fetches from a provider skip the negotiation', async () => {
+    const provider = await makeHost()
+    try {
+      const store = new MemoryBlobStore()
+      const small = [bytesOf(1000, 11), bytesOf(2000, 12), bytesOf(3000, 13)]
+      const cids = small.map(b => store.put(b))
+      await serveBlobs(provider, { store })
+      await connect(client, provider)
+      for (let i = 0; i < 3; i++) {
+        const got = await fetchBlob(client, cids[i], [provider.peerId], { maxBytes: MiB })
+        assert.ok(Buffer.from(got).equals(Buffer.from(small[i])))
+      }
+      const blobStreamsAt = (h: TapestryHost): number => h.libp2p.getConnections().flatMap(c => c.streams).filter(s => s.protocol === blobProtocol(h.runId)).length
+      assert.equal(blobStreamsAt(provider), 1, 'three fetches in a row ride on one stream')
+      // fetches at once need a stream each; the requester keeps two per provider idle
+      await Promise.all(cids.map(async c => await fetchBlob(client, c, [provider.peerId], { maxBytes: MiB })))
+      await waitFor(() => blobStreamsAt(provider) === 2, 5000, 'the third stream to end')
+    } finally {
+      await provider.stop()
+    }
+  })
+
+  it('a provider resets a stream idle past its limit; the requester drops it and opens a new one', async () => {
+    const provider = await makeHost()
+    try {
+      const store = new MemoryBlobStore()
+      const small = bytesOf(5000, 21)
+      const c = store.put(small)
+      await serveBlobs(provider, { store, idleTimeoutMs: 200 })
+      await connect(client, provider)
+      await fetchBlob(client, c, [provider.peerId], { maxBytes: MiB })
+      await waitFor(() => !client.libp2p.getConnections(provider.libp2p.peerId).some(conn => conn.streams.some(s => s.protocol === blobProtocol(RUN))), 5000, 'the idle stream to go')
+      const got = await fetchBlob(client, c, [provider.peerId], { maxBytes: MiB })
+      assert.ok(Buffer.from(got).equals(Buffer.from(small)))
+    } finally {
+      await provider.stop()
+    }
+  })
+
+  it('a kept stream the provider ends without answering: the request goes again on a new stream', async () => {
+    // the race the idle limits make rare: the provider ends a stream as the next request goes out
+    const provider = await makeHost()
+    const small = bytesOf(4000, 31)
+    const c = blobCid(small)
+    let streams = 0
+    try {
+      await provider.libp2p.handle(blobProtocol(provider.runId), async (stream: Stream) => {
+        streams++
+        const reader = new StreamReader(stream)
+        await reader.readFrame(256)
+        stream.send(lengthPrefixed(BlobResponse.encode({ version: 1, status: BlobResponse.Status.OK, totalSize: small.byteLength, length: small.byteLength })))
+        stream.send(small)
+        // the second request on this stream gets no answer: the stream ends under it
+        await reader.readFrame(256)
+        reader.release()
+        await stream.close()
+      })
+      await connect(client, provider)
+      await fetchBlob(client, c, [provider.peerId], { maxBytes: MiB })
+      const got = await fetchBlob(client, c, [provider.peerId], { maxBytes: MiB })
+      assert.ok(Buffer.from(got).equals(Buffer.from(small)))
+      assert.equal(streams, 2)
+    } finally {
+      await provider.stop()
+    }
+  })
+
+  it('answers a requester that closes after its request, then ends the stream (one request per stream)', async () => {
+    const stream = await client.libp2p.dialProtocol(honest.libp2p.peerId, blobProtocol(RUN))
+    const reader = new StreamReader(stream)
+    stream.send(lengthPrefixed(BlobRequest.encode({ version: 1, cid: cid.bytes, offset: 8 * MiB - 10, length: 0, maxSize: 16 * MiB })))
+    await stream.close()
+    const header = BlobResponse.decode(await reader.readFrame(64))
+    assert.equal(header.status, BlobResponse.Status.OK)
+    assert.equal(header.length, 10)
+    let got = 0
+    for (let c = await reader.readChunk(); c !== undefined; c = await reader.readChunk()) got += c.byteLength
+    assert.equal(got, 10, 'the bytes, then the end of the stream')
+    reader.release()
   })
 
   it('refuses a malformed CID string with ERR_NET_BAD_CID', async () => {
