@@ -51,7 +51,8 @@ export interface BlobServerOptions {
    */
   requestTimeoutMs?: number
   /**
-   * Time a stream that carried a request may wait for the next one before it is reset.
+   * Time a stream that carried a request may wait for the next one before the provider ends it
+   * (gracefully; reset if the requester does not end its side within `requestTimeoutMs`).
    *
    * @default 30_000
    */
@@ -149,20 +150,29 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
     // one reader for the stream's life: a next request that arrives early waits in it
     const reader = new StreamReader(stream, { highWaterMark: 64 * 1024 })
     let idle = false
+    let grace: ReturnType<typeof setTimeout> | undefined
+    // idle: end our side gracefully, so the tail of the last response (still in buffers) arrives
+    // whole and the requester drops the stream; a requester that does not end its side is reset
+    const endIdle = (): void => {
+      idle = true
+      stream.close().catch(() => {})
+      grace = setTimeout(() => stream.abort(new NetError(NetErrorCode.TIMEOUT, 'blob stream idle')), requestTimeoutMs)
+      stream.addEventListener('close', () => clearTimeout(grace), { once: true })
+    }
     try {
       for (let served = 0; ; served++) {
         // the first request must come in time; after a response the stream may wait for the next
         const timer = served === 0
           ? setTimeout(() => stream.abort(new NetError(NetErrorCode.TIMEOUT, 'no blob request in time')), requestTimeoutMs)
-          : setTimeout(() => { idle = true; stream.abort(new NetError(NetErrorCode.TIMEOUT, 'blob stream idle')) }, idleTimeoutMs)
+          : setTimeout(endIdle, idleTimeoutMs)
         let frame: Uint8Array | undefined
         try {
           frame = served === 0 ? await reader.readFrame(MAX_BLOB_REQUEST_BYTES) : await reader.readFrameOrEnd(MAX_BLOB_REQUEST_BYTES)
         } finally {
           clearTimeout(timer)
         }
-        // the requester closed its writing side: it has no more requests
-        if (frame === undefined || !await serve(stream, connection, peer, frame)) break
+        // the requester closed its writing side (no more requests), or a request crossed our end
+        if (frame === undefined || idle || !await serve(stream, connection, peer, frame)) break
       }
       await stream.close()
     } catch (err) {

@@ -350,7 +350,7 @@ describe('blob protocol', () => {
     }
   })
 
-  it('a provider resets a stream idle past its limit; the requester drops it and opens a new one', async () => {
+  it('a provider ends a stream idle past its limit; the requester drops it and opens a new one', async () => {
     const provider = await makeHost()
     try {
       const store = new MemoryBlobStore()
@@ -362,6 +362,26 @@ describe('blob protocol', () => {
       await waitFor(() => !client.libp2p.getConnections(provider.libp2p.peerId).some(conn => conn.streams.some(s => s.protocol === blobProtocol(RUN))), 5000, 'the idle stream to go')
       const got = await fetchBlob(client, c, [provider.peerId], { maxBytes: MiB })
       assert.ok(Buffer.from(got).equals(Buffer.from(small)))
+    } finally {
+      await provider.stop()
+    }
+  })
+
+  it('a response still on its way when the provider\'s idle limit passes arrives whole', async () => {
+    // the provider's idle clock starts once the last bytes are handed to the stream, not once
+    // they are read: ending the stream must not cut them off (a reset did)
+    const provider = await makeHost()
+    try {
+      const store = new MemoryBlobStore()
+      await serveBlobs(provider, { store, idleTimeoutMs: 1 })
+      await connect(client, provider)
+      // fetches at once keep the provider's streams busy past its 1 ms idle limit, request after request
+      const small = [1000, 70_000, 300_000].map((n, i) => bytesOf(n, 40 + i))
+      const cids = small.map(b => store.put(b))
+      for (let round = 0; round < 20; round++) {
+        const got = await Promise.all(Array.from({ length: 6 }, async (_, i) => await fetchBlob(client, cids[i % 3], [provider.peerId], { maxBytes: MiB })))
+        got.forEach((g, i) => assert.ok(Buffer.from(g).equals(Buffer.from(small[i % 3]))))
+      }
     } finally {
       await provider.stop()
     }
