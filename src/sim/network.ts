@@ -50,6 +50,15 @@ export interface NetworkOptions {
    * @default 8
    */
   maxRetransmits?: number
+  /**
+   * A pair's messages, requests and blobs share one connection, in order (libp2p: one TCP
+   * connection per pair): a message or request waits until the blobs its sender queued before
+   * it to the same peer have left (head-of-line), and the connection's window is kept while
+   * messages flow (Linux restarts it only after an idle RTO). false: every message departs at
+   * once, and every lossless transfer starts at the initial window.
+   * @default true
+   */
+  sharedConnections?: boolean
 }
 
 /** Bytes moved so far. Gossip bytes come from accountBroadcast, blob bytes from transferArrival. */
@@ -72,11 +81,17 @@ export interface NetworkStats {
  * Time model, all in virtual milliseconds, MB = 10^6 bytes:
  * - message: one-way latency + bytes / path bottleneck + lost-packet retransmissions, each after
  *   a retransmission timeout (RTT + rtoMinMs, doubling). Gossip is small, so it does not queue
- *   on the uplink.
+ *   on the uplink; but a pair shares one connection (`sharedConnections`), so a message (or a
+ *   blob request) leaves only after the part of an earlier blob to the same peer that waits in
+ *   the sender's socket: about one window (Linux's send buffer is twice the window, libp2p's
+ *   muxer holds a stream's rest back), so at most one round trip of a window-limited flow and
+ *   window / rate of one at the link's rate.
  * - transfer: the request travels to the provider, waits FIFO for the provider's uplink (and
  *   the requester's downlink, if modelled), then streams at min(path bottleneck, uplink,
- *   downlink) after TCP's slow start (the window starts at `initialWindow` segments and doubles
- *   every round trip until it carries that rate); the last byte lands one latency later. Over a
+ *   downlink) after TCP's slow start (the window starts at the connection's: `initialWindow`
+ *   segments on a new connection or after an idle RTO, else what the last transfer reached,
+ *   since messages in between keep it open; it doubles every round trip until it carries that
+ *   rate); the last byte lands one latency later. Over a
  *   lossy path the sending is drawn round trip by round trip instead (reno.ts: random losses,
  *   SACK/RACK repair, tail loss probe or timeout, congestion avoidance), from the window and
  *   threshold the connection between the two kept from its earlier transfers and messages; it
@@ -101,6 +116,15 @@ export class NetworkModel {
   private readonly maxRetransmits: number
   /** the sending side of each ordered pair's connection over a lossy path (key from·n + to), kept between transfers as TCP keeps it */
   private readonly connections = new Map<number, RenoConnection>()
+  private readonly shared: boolean
+  /**
+   * per ordered pair (key from·n + to): when the last byte of the latest blob from → to leaves the
+   * sender, and how long the part of it that waits in the sender's socket takes to leave: the
+   * kernel buffers about one window beyond what is in flight (Linux sizes the send buffer at twice
+   * the window), and libp2p's muxer holds the rest of a stream's data back, so later frames of other
+   * streams pass it
+   */
+  private readonly blobSentUntil = new Map<number, { until: number, socketMs: number }>()
 
   constructor (readonly topology: Topology, private readonly rng: Rng, opts: NetworkOptions = {}) {
     const n = this.n = topology.n
@@ -110,6 +134,7 @@ export class NetworkModel {
     if (!(this.rtoMinMs >= 0 && Number.isFinite(this.rtoMinMs))) throw new SimError(SimErrorCode.CONFIG, `rtoMinMs must be a finite number ≥ 0, got ${String(opts.rtoMinMs)}`, { option: 'rtoMinMs' })
     this.requestBytes = nonNegative(opts.requestBytes ?? 100, 'requestBytes')
     this.maxRetransmits = nonNegative(opts.maxRetransmits ?? 8, 'maxRetransmits')
+    this.shared = opts.sharedConnections ?? true
     const base = topology.link.bandwidthMBps
     this.uplink = new Float64Array(n)
     for (let i = 0; i < n; i++) this.uplink[i] = positive(opts.uplinkMBps?.(i) ?? base, `uplinkMBps(${i})`, true)
@@ -130,7 +155,9 @@ export class NetworkModel {
     if (!online) {
       this.upBusy[node] = 0; this.downBusy[node] = 0
       // its connections close; a new one starts afresh (Linux no longer caches the threshold per host)
-      for (let j = 0; j < this.n; j++) { this.connections.delete(node * this.n + j); this.connections.delete(j * this.n + node) }
+      for (let j = 0; j < this.n; j++) {
+        for (const key of [node * this.n + j, j * this.n + node]) { this.connections.delete(key); this.blobSentUntil.delete(key) }
+      }
     }
   }
 
@@ -150,7 +177,8 @@ export class NetworkModel {
     this.stats.messages++
     if (from === to) return now
     const p = this.topology.path(to, from) // the sender is the popular endpoint of a broadcast
-    return now + p.latencyMs + bytes / (p.bandwidthMBps * 1e3) + this.retransmitDelay(now, from, to, p, bytes)
+    const departs = this.departure(now, from, to)
+    return departs + p.latencyMs + bytes / (p.bandwidthMBps * 1e3) + this.retransmitDelay(departs, from, to, p, bytes)
   }
 
   /**
@@ -168,7 +196,8 @@ export class NetworkModel {
     s.sentBy[from] += bytes
     s.receivedBy[to] += bytes
     const p = this.topology.path(from, to)
-    const requested = now + p.latencyMs + this.retransmitDelay(now, to, from, p, this.requestBytes)
+    const asked = this.departure(now, to, from)
+    const requested = asked + p.latencyMs + this.retransmitDelay(asked, to, from, p, this.requestBytes)
     const up = this.uplink[from]
     const down = this.downlink === undefined ? Infinity : this.downlink[to]
     let start = Math.max(requested, this.upBusy[from])
@@ -181,9 +210,32 @@ export class NetworkModel {
       const conn = this.connectionAt(from, to, start, rtoMs)
       const sending = renoSendingMs(Math.ceil(bytes / this.mss), { rttMs: 2 * p.latencyMs, segmentsPerMs: rate * 1e3 / this.mss, loss: p.loss, rtoMs, initialWindow: this.initialWindow }, this.rng, conn)
       conn.lastSentAt = Math.max(conn.lastSentAt, start + sending)
+      // a window-limited flow sends one window per round trip
+      this.blobSent(from, to, start + sending, 2 * p.latencyMs)
       return start + sending + p.latencyMs
     }
-    return start + sendingMs(bytes, rate, 2 * p.latencyMs, this.initialWindow * this.mss) + p.latencyMs
+    // lossless: slow start from the connection's window (kept while the pair's messages flow)
+    const conn = this.shared && p.latencyMs > 0 ? this.connectionAt(from, to, start, this.rtoMs(p)) : undefined
+    const s2 = slowStart(bytes, rate, 2 * p.latencyMs, (conn?.cwnd ?? this.initialWindow) * this.mss)
+    if (conn !== undefined) {
+      conn.cwnd = Math.max(conn.cwnd, Math.floor(s2.windowBytes / this.mss))
+      conn.lastSentAt = Math.max(conn.lastSentAt, start + s2.ms)
+    }
+    this.blobSent(from, to, start + s2.ms, s2.windowBytes / (rate * 1e3))
+    return start + s2.ms + p.latencyMs
+  }
+
+  /** When a message `from` → `to` handed to their connection at `now` leaves: after the blobs queued on it before. */
+  private departure (now: number, from: number, to: number): number {
+    if (!this.shared || from === to) return now
+    const b = this.blobSentUntil.get(from * this.n + to)
+    return b === undefined || b.until <= now ? now : Math.min(b.until, now + b.socketMs)
+  }
+
+  private blobSent (from: number, to: number, until: number, socketMs: number): void {
+    const key = from * this.n + to
+    const b = this.blobSentUntil.get(key)
+    if (b === undefined || until >= b.until) this.blobSentUntil.set(key, { until, socketMs })
   }
 
   /** Book a gossip broadcast of `bytes` from `from` that reached `receivers` nodes, each edge carrying it once. */
@@ -209,7 +261,14 @@ export class NetworkModel {
    * shift their randomness.
    */
   private retransmitDelay (now: number, from: number, to: number, p: PathInfo, bytes: number): number {
-    if (p.loss <= 0) return 0
+    if (p.loss <= 0) {
+      // a message keeps its connection busy: its window is not restarted by the next blob
+      if (this.shared && from !== to && p.latencyMs > 0) {
+        const conn = this.connectionAt(from, to, now, this.rtoMs(p))
+        conn.lastSentAt = Math.max(conn.lastSentAt, now)
+      }
+      return 0
+    }
     const k = Math.max(1, Math.ceil(bytes / this.mss))
     const u = this.rng.next()
     let x = 0
@@ -260,6 +319,11 @@ export class NetworkModel {
  * bytes / rate.
  */
 export function sendingMs (bytes: number, rateMBps: number, rttMs: number, initialBytes: number): number {
+  return slowStart(bytes, rateMBps, rttMs, initialBytes).ms
+}
+
+/** sendingMs, and the window (bytes) the transfer ends with */
+export function slowStart (bytes: number, rateMBps: number, rttMs: number, initialBytes: number): { ms: number, windowBytes: number } {
   const perMs = rateMBps * 1e3
   const bdp = perMs * rttMs
   let window = initialBytes
@@ -271,7 +335,7 @@ export function sendingMs (bytes: number, rateMBps: number, rttMs: number, initi
     ms += rttMs
     window *= 2
   }
-  return ms + (bytes - sent) / perMs
+  return { ms: ms + (bytes - sent) / perMs, windowBytes: window }
 }
 
 function positive (x: number, what: string, allowInfinity: boolean): number {

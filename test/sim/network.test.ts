@@ -3,7 +3,7 @@
 // retransmission timeouts, presence, accounting, determinism.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NetworkModel, sendingMs, type NetworkOptions } from '../../src/sim/network.js'
+import { NetworkModel, sendingMs, slowStart, type NetworkOptions } from '../../src/sim/network.js'
 import { freshConnection, mathisSegmentsPerMs, renoSendingMs, restartAfterIdle } from '../../src/sim/reno.js'
 import { buildTopology, parseEdgeList, type LinkSpec, type TopologySpec } from '../../src/sim/topology.js'
 import { SimErrorCode } from '../../src/sim/errors.js'
@@ -177,6 +177,42 @@ test('messages: latency plus serialisation; lost packets cost retransmission tim
   let lateBig = 0
   for (let i = 0; i < trials; i++) if (lossy.messageArrival(0, 0, 1, 10 * 1460)! - 20 - 1.46 > 1) lateBig++
   assert.ok(lateBig / trials > 0.9, `10 packets retransmitted ${lateBig / trials}`)
+})
+
+test('a message waits behind the blob before it on its connection, for at most what the sender\'s socket holds', () => {
+  // measured (docs/researchers.md): over libp2p a 100-byte reply behind a 207 kB blob on the same
+  // connection ends with the blob; the socket holds about one window, the muxer keeps the rest back
+  const link = { latencyMs: 20, bandwidthMBps: 2, loss: 0 }
+  const m = net(2, link, { initialWindow: 10 })
+  const arrives = m.transferArrival(0, 0, 1, 206_820)!
+  const leaves = arrives - 20
+  const w = slowStart(206_820, 2, 40, 10 * 1460).windowBytes
+  close(m.messageArrival(100, 0, 1, 100)!, Math.min(leaves, 100 + w / 2e3) + 20 + 100 / 2e3, 'behind the blob')
+  close(m.messageArrival(100, 1, 0, 100)!, 100 + 20 + 100 / 2e3, 'the other way is free')
+  close(m.messageArrival(leaves + 1, 0, 1, 100)!, leaves + 1 + 20 + 100 / 2e3, 'once the blob has left')
+  // over separate connections nothing waits
+  const apart = net(2, link, { initialWindow: 10, sharedConnections: false })
+  apart.transferArrival(0, 0, 1, 206_820)
+  close(apart.messageArrival(100, 0, 1, 100)!, 100 + 20 + 100 / 2e3, 'own connection')
+  // a window-limited (lossy) flow leaves about one window in the socket: one round trip
+  const lossy = net(2, { latencyMs: 20, bandwidthMBps: 2, loss: 0.01 }, { initialWindow: 10 }, { kind: 'full' }, 3)
+  const end = lossy.transferArrival(0, 0, 1, 2_000_000)! - 20
+  assert.ok(end > 500, `a 2 MB lossy transfer takes a while (${end} ms)`)
+  const at = lossy.messageArrival(200, 0, 1, 100)!
+  assert.ok(at >= 200 + 40 + 20 && at < 200 + 40 + 20 + 300, `one round trip behind, plus any retransmission (${at})`)
+})
+
+test('messages keep a connection\'s window open; a connection idle past the RTO restarts in slow start', () => {
+  const link = { latencyMs: 20, bandwidthMBps: 2, loss: 0 }
+  const time = (chatter: boolean): number => {
+    const m = net(2, link, { initialWindow: 10 })
+    m.transferArrival(0, 0, 1, 206_820)
+    if (chatter) for (let t = 300; t < 1000; t += 100) m.messageArrival(t, 0, 1, 300)
+    return m.transferArrival(1000, 0, 1, 206_820)! - 1000
+  }
+  const fresh = 20 + sendingMs(206_820, 2, 40, 10 * 1460) + 20
+  close(time(false), fresh, 'idle 1 s: slow start from 10 segments again')
+  assert.ok(time(true) < fresh - 40, `with gossip between: ${time(true)} against ${fresh}`)
 })
 
 test('offline ends give null; going offline drops the queued uploads', () => {
