@@ -123,7 +123,7 @@ function usable (lease: BlobStreamLease): boolean {
 }
 
 /** Close our writing side (the provider answers by ending the stream); abort what cannot close. */
-export function retire (lease: BlobStreamLease): void {
+function retire (lease: BlobStreamLease): void {
   const s = lease.stream
   const unread = lease.reader.bufferedBytes > 0 || s.readBufferLength > 0
   lease.reader.release()

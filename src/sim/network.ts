@@ -52,10 +52,10 @@ export interface NetworkOptions {
   maxRetransmits?: number
   /**
    * A pair's messages, requests and blobs share one connection, in order (libp2p: one TCP
-   * connection per pair): a message or request waits until the blobs its sender queued before
-   * it to the same peer have left (head-of-line), and the connection's window is kept while
-   * messages flow (Linux restarts it only after an idle RTO). false: every message departs at
-   * once, and every lossless transfer starts at the initial window.
+   * connection per pair): a message or request waits behind the part of an earlier blob to the
+   * same peer still in the sender's socket (head-of-line, about one window), and the
+   * connection's window is kept while messages flow (Linux restarts it only after an idle RTO).
+   * false: every message departs at once, and every lossless transfer starts at the initial window.
    * @default true
    */
   sharedConnections?: boolean
@@ -114,7 +114,7 @@ export class NetworkModel {
   private readonly rtoMinMs: number
   private readonly requestBytes: number
   private readonly maxRetransmits: number
-  /** the sending side of each ordered pair's connection over a lossy path (key from·n + to), kept between transfers as TCP keeps it */
+  /** the sending side of each ordered pair's connection (key from·n + to), kept between transfers as TCP keeps it */
   private readonly connections = new Map<number, RenoConnection>()
   private readonly shared: boolean
   /**
@@ -286,7 +286,7 @@ export class NetworkModel {
     return delay
   }
 
-  /** the sending side of the connection `from` → `to` (lossy paths only keep one) as it stands when it sends at `now`: restarted if it sat idle */
+  /** the sending side of the connection `from` → `to` as it stands when it sends at `now`: restarted if it sat idle */
   private connectionAt (from: number, to: number, now: number, rtoMs: number): RenoConnection {
     const key = from * this.n + to
     let conn = this.connections.get(key)
