@@ -7,7 +7,7 @@ import {
 import { StreamReader, lengthPrefixed, sendChunked } from '../../src/net/frame.js'
 import { BlobRequest, BlobResponse } from '../../src/net/wire/blob.js'
 import { RUN, bytesOf, connect, makeHost, stopAll, waitFor } from './helpers.js'
-import type { BlobServer, BlobStore, TapestryHost } from '../../src/net/index.js'
+import type { BlobServer, BlobServerOptions, BlobStore, TapestryHost } from '../../src/net/index.js'
 import type { Stream } from '@libp2p/interface'
 
 const MiB = 1024 * 1024
@@ -106,6 +106,19 @@ describe('blob protocol', () => {
   })
 
   after(async () => { await stopAll([client, honest, honest2, liar, cutter, huge, empty]) })
+
+  /** A fresh provider serving its own store with `opts`, connected to the client, stopped after `fn`. */
+  async function withProvider (opts: Partial<BlobServerOptions>, fn: (provider: TapestryHost, store: MemoryBlobStore) => Promise<void>): Promise<void> {
+    const provider = await makeHost()
+    try {
+      const store = new MemoryBlobStore()
+      await serveBlobs(provider, { store, ...opts })
+      await connect(client, provider)
+      await fn(provider, store)
+    } finally {
+      await provider.stop()
+    }
+  }
 
   it('fetches 8 MiB intact from one provider', async () => {
     const t0 = performance.now()
@@ -329,13 +342,9 @@ describe('blob protocol', () => {
   })
 
   it('keeps a stream open between requests: later fetches from a provider skip the negotiation', async () => {
-    const provider = await makeHost()
-    try {
-      const store = new MemoryBlobStore()
+    await withProvider({}, async (provider, store) => {
       const small = [bytesOf(1000, 11), bytesOf(2000, 12), bytesOf(3000, 13)]
       const cids = small.map(b => store.put(b))
-      await serveBlobs(provider, { store })
-      await connect(client, provider)
       for (let i = 0; i < 3; i++) {
         const got = await fetchBlob(client, cids[i], [provider.peerId], { maxBytes: MiB })
         assert.ok(Buffer.from(got).equals(Buffer.from(small[i])))
@@ -345,36 +354,24 @@ describe('blob protocol', () => {
       // fetches at once need a stream each; the requester keeps two per provider idle
       await Promise.all(cids.map(async c => await fetchBlob(client, c, [provider.peerId], { maxBytes: MiB })))
       await waitFor(() => blobStreamsAt(provider) === 2, 5000, 'the third stream to end')
-    } finally {
-      await provider.stop()
-    }
+    })
   })
 
   it('a provider ends a stream idle past its limit; the requester drops it and opens a new one', async () => {
-    const provider = await makeHost()
-    try {
-      const store = new MemoryBlobStore()
+    await withProvider({ idleTimeoutMs: 200 }, async (provider, store) => {
       const small = bytesOf(5000, 21)
       const c = store.put(small)
-      await serveBlobs(provider, { store, idleTimeoutMs: 200 })
-      await connect(client, provider)
       await fetchBlob(client, c, [provider.peerId], { maxBytes: MiB })
       await waitFor(() => !client.libp2p.getConnections(provider.libp2p.peerId).some(conn => conn.streams.some(s => s.protocol === blobProtocol(RUN))), 5000, 'the idle stream to go')
       const got = await fetchBlob(client, c, [provider.peerId], { maxBytes: MiB })
       assert.ok(Buffer.from(got).equals(Buffer.from(small)))
-    } finally {
-      await provider.stop()
-    }
+    })
   })
 
   it('a response still on its way when the provider\'s idle limit passes arrives whole', async () => {
     // the provider's idle clock starts once the last bytes are handed to the stream, not once
     // they are read: ending the stream must not cut them off (a reset did)
-    const provider = await makeHost()
-    try {
-      const store = new MemoryBlobStore()
-      await serveBlobs(provider, { store, idleTimeoutMs: 1 })
-      await connect(client, provider)
+    await withProvider({ idleTimeoutMs: 1 }, async (provider, store) => {
       // fetches at once keep the provider's streams busy past its 1 ms idle limit, request after request
       const small = [1000, 70_000, 300_000].map((n, i) => bytesOf(n, 40 + i))
       const cids = small.map(b => store.put(b))
@@ -382,9 +379,7 @@ describe('blob protocol', () => {
         const got = await Promise.all(Array.from({ length: 6 }, async (_, i) => await fetchBlob(client, cids[i % 3], [provider.peerId], { maxBytes: MiB })))
         got.forEach((g, i) => assert.ok(Buffer.from(g).equals(Buffer.from(small[i % 3]))))
       }
-    } finally {
-      await provider.stop()
-    }
+    })
   })
 
   it('a kept stream the provider ends without answering: the request goes again on a new stream', async () => {
