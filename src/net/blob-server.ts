@@ -58,6 +58,13 @@ export interface BlobServerOptions {
    */
   idleTimeoutMs?: number
   /**
+   * A requester that takes no bytes of a response for this long (it stopped reading, so its
+   * receive window stays shut) is cut off: it would otherwise hold a transfer slot for good.
+   *
+   * @default 20_000
+   */
+  sendStallMs?: number
+  /**
    * Send ranges of at least `minBytes` over this bulk TLS-PSK listener when the requester asks
    * (blob.md §7) and the connection is direct; never over a relay.
    */
@@ -82,6 +89,7 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
   const maxActive = options.maxConcurrentTransfers ?? 32
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
   const idleTimeoutMs = options.idleTimeoutMs ?? 30_000
+  const sendStallMs = options.sendStallMs ?? 20_000
   const log = options.log ?? host.log
   const stats = { active: 0, bytesServed: 0 }
 
@@ -130,7 +138,19 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
         return true
       }
       await respond(stream, { status: BlobResponse.Status.OK, totalSize: total, length: end - req.offset })
-      await sendChunked(stream, bytes.subarray(req.offset, end), chunkSize)
+      // one timer that looks at the last slice taken, not one re-armed per slice
+      let taken = Date.now()
+      const watch = (): void => {
+        const quiet = Date.now() - taken
+        if (quiet >= sendStallMs) stream.abort(new NetError(NetErrorCode.TIMEOUT, `requester took nothing for ${sendStallMs} ms`))
+        else stall = setTimeout(watch, sendStallMs - quiet)
+      }
+      let stall = setTimeout(watch, sendStallMs)
+      try {
+        await sendChunked(stream, bytes.subarray(req.offset, end), chunkSize, () => { taken = Date.now() })
+      } finally {
+        clearTimeout(stall)
+      }
       stats.bytesServed += end - req.offset
       log?.debug({ peer, cid: cid.toString(), offset: req.offset, bytes: end - req.offset }, 'blob served')
       return true

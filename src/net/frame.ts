@@ -248,9 +248,10 @@ async function nextDrain (stream: MessageStream): Promise<void> {
   })
 }
 
-/** Send `data` in `chunkSize` slices (no copies), honouring backpressure between slices. */
-export async function sendChunked (stream: MessageStream, data: Uint8Array, chunkSize: number): Promise<void> {
+/** Send `data` in `chunkSize` slices (no copies), honouring backpressure between slices; `onSlice` after each one is taken. */
+export async function sendChunked (stream: MessageStream, data: Uint8Array, chunkSize: number, onSlice?: () => void): Promise<void> {
   for (let off = 0; off < data.byteLength; off += chunkSize) {
     await sendWithBackpressure(stream, data.subarray(off, Math.min(off + chunkSize, data.byteLength)), chunkSize)
+    onSlice?.()
   }
 }

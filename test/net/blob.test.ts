@@ -410,6 +410,27 @@ describe('blob protocol', () => {
     }
   })
 
+  it('cuts off a requester that stops reading, so it cannot hold a transfer slot', async () => {
+    const provider = await makeHost()
+    try {
+      const store = new MemoryBlobStore()
+      store.put(blob)
+      const server = await serveBlobs(provider, { store, maxConcurrentTransfers: 1, sendStallMs: 300 })
+      await connect(client, provider)
+      const stream = await client.libp2p.dialProtocol(provider.libp2p.peerId, blobProtocol(RUN))
+      // paused: yamux grants no more window, so the provider can send no more than its first window
+      stream.pause()
+      stream.send(lengthPrefixed(BlobRequest.encode({ version: 1, cid: cid.bytes, offset: 0, length: 0, maxSize: 16 * MiB })))
+      await waitFor(() => server.active === 1, 5000, 'the transfer to start')
+      await waitFor(() => server.active === 0, 5000, 'the stalled transfer to be cut off')
+      assert.notEqual(stream.status, 'open')
+      const got = await fetchBlob(client, cid, [provider.peerId], { maxBytes: 16 * MiB })
+      assert.ok(Buffer.from(got).equals(Buffer.from(blob)), 'the slot is free for the next requester')
+    } finally {
+      await provider.stop()
+    }
+  })
+
   it('answers a requester that closes after its request, then ends the stream (one request per stream)', async () => {
     const stream = await client.libp2p.dialProtocol(honest.libp2p.peerId, blobProtocol(RUN))
     const reader = new StreamReader(stream)
