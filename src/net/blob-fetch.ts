@@ -2,15 +2,14 @@
 // next provider from the last byte received (or, for large blobs, from several providers at once in
 // byte ranges), and return it only once it hashes to its CID.
 import { createHash } from 'node:crypto'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { FetchError, NetError, NetErrorCode, TransferError, isNetError } from './errors.js'
 import { toBlobCid } from './cid.js'
-import { StreamReader, lengthPrefixed } from './frame.js'
-import { blobProtocol, BLOB_VERSION, DEFAULT_BULK_MIN_BYTES, MAX_BLOB_HEADER_BYTES } from './blob-server.js'
+import { lengthPrefixed, watchStall } from './frame.js'
+import { BLOB_VERSION, DEFAULT_BULK_MIN_BYTES, MAX_BLOB_HEADER_BYTES } from './blob-server.js'
 import { BlobRequest, BlobResponse } from './wire/blob.js'
 import { YAMUX_SPEC_INITIAL_WINDOW } from './host.js'
 import { BULK_TICKET_BYTES, BulkClient, bulkKey, ipOf } from './bulk.js'
-import type { BlobStreamLease } from './blob-streams.js'
+import { openBlobStream, type BlobStreamLease } from './blob-streams.js'
 import type { ProviderFailure } from './errors.js'
 import type { BlobCid } from './cid.js'
 import type { TapestryHost } from './host.js'
@@ -221,19 +220,6 @@ async function requestRange (host: TapestryHost, cid: BlobCid, provider: PeerId 
 /** A kept stream that ended before any answer to the request on it. */
 class StaleStream extends TransferError {}
 
-async function openBlobStream (host: TapestryHost, provider: PeerId | string, signal: AbortSignal): Promise<BlobStreamLease> {
-  try {
-    const peerId = typeof provider === 'string' ? peerIdFromString(provider) : provider
-    // negotiateFully: false asks for the protocol id to ride with the request, but libp2p 3's
-    // multistream-select negotiates fully anyway: one round trip before the first request on a
-    // stream (researchers.md); kept streams (blob-streams.ts) spare the later ones
-    const stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
-    return { stream, reader: new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 }), reused: false }
-  } catch (err) {
-    throw new TransferError(NetErrorCode.DIAL_FAILED, provider.toString(), `cannot open blob stream: ${String(err)}`, {}, { cause: err, resumable: true })
-  }
-}
-
 /** One request on `lease`'s stream; the stream goes back to the host's pool when its response came in whole. */
 async function requestOn (host: TapestryHost, lease: BlobStreamLease, cid: BlobCid, provider: PeerId | string, offset: number, length: number, sink: RangeSink, options: FetchBlobOptions, signal: AbortSignal): Promise<'done' | 'restart'> {
   const peer = provider.toString()
@@ -242,15 +228,7 @@ async function requestOn (host: TapestryHost, lease: BlobStreamLease, cid: BlobC
   const onAbort = (): void => stream.abort(fail(NetErrorCode.ABORTED, 'aborted'))
   signal.addEventListener('abort', onAbort)
   const stallMs = options.stallTimeoutMs ?? 20_000
-  // one timer that looks at the last arrival, not a timer re-armed per chunk (thousands per blob)
-  let lastData = 0
-  let stallTimer: ReturnType<typeof setTimeout> | undefined
-  const watch = (): void => {
-    const quiet = Date.now() - lastData
-    if (quiet >= stallMs) stream.abort(fail(NetErrorCode.TIMEOUT, `no data for ${stallMs} ms`, true))
-    else stallTimer = setTimeout(watch, stallMs - quiet)
-  }
-  const arm = (): void => { lastData = Date.now() }
+  let stall: ReturnType<typeof watchStall> | undefined
   // the rate floor: bytes of the current window against minBytesPerSecond, checked at each window's end
   const floor = options.minBytesPerSecond ?? 32_768
   const windowMs = options.rateWindowMs ?? 3_000
@@ -269,8 +247,7 @@ async function requestOn (host: TapestryHost, lease: BlobStreamLease, cid: BlobC
   const key = bulkTo != null ? bulkKey() : undefined
   let ok = false
   try {
-    arm()
-    stallTimer = setTimeout(watch, stallMs)
+    stall = watchStall(stallMs, () => stream.abort(fail(NetErrorCode.TIMEOUT, `no data for ${stallMs} ms`, true)))
     // before the request, so the window updates reach the provider ahead of it
     const expected = length === 0 ? options.maxBytes : length
     openReceiveWindow(stream, Math.min(expected + MAX_BLOB_HEADER_BYTES, FETCH_WINDOW_BYTES))
@@ -307,7 +284,7 @@ async function requestOn (host: TapestryHost, lease: BlobStreamLease, cid: BlobC
     let pos = offset
     if (header.bulkPort !== 0) {
       if (key == null || bulkTo == null || header.bulkPort > 65535 || header.bulkTicket.byteLength !== BULK_TICKET_BYTES) throw fail(NetErrorCode.PROTOCOL, 'provider offered a bulk transfer that was not asked for, or a malformed one')
-      clearTimeout(stallTimer)
+      stall.stop()
       const bulk = options.bulk!
       const ctl = new AbortController()
       const onOuter = (): void => ctl.abort()
@@ -338,7 +315,7 @@ async function requestOn (host: TapestryHost, lease: BlobStreamLease, cid: BlobC
       sink.chunk(chunk, pos)
       pos += chunk.byteLength
       windowBytes += chunk.byteLength
-      arm()
+      stall.touch()
     }
     ok = true
     return 'done'
@@ -347,7 +324,7 @@ async function requestOn (host: TapestryHost, lease: BlobStreamLease, cid: BlobC
     // the stream was reset or failed under us: what arrived so far stays valid for a resume
     throw new TransferError(NetErrorCode.STREAM_FAILED, peer, `stream failed: ${String(err)}`, {}, { cause: err, resumable: true })
   } finally {
-    clearTimeout(stallTimer)
+    stall?.stop()
     clearInterval(rateTimer)
     signal.removeEventListener('abort', onAbort)
     if (ok) {

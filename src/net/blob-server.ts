@@ -3,7 +3,7 @@
 // Spec: protocols/blob.md.
 import { NetError, NetErrorCode, isNetError } from './errors.js'
 import { decodeBlobCid } from './cid.js'
-import { StreamReader, lengthPrefixed, sendChunked, sendWithBackpressure } from './frame.js'
+import { StreamReader, lengthPrefixed, sendChunked, sendWithBackpressure, watchStall } from './frame.js'
 import { BlobRequest, BlobResponse } from './wire/blob.js'
 import { BULK_KEY_BYTES, type BulkServer } from './bulk.js'
 import type { BlobStore } from './blob-store.js'
@@ -138,18 +138,11 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
         return true
       }
       await respond(stream, { status: BlobResponse.Status.OK, totalSize: total, length: end - req.offset })
-      // one timer that looks at the last slice taken, not one re-armed per slice
-      let taken = Date.now()
-      const watch = (): void => {
-        const quiet = Date.now() - taken
-        if (quiet >= sendStallMs) stream.abort(new NetError(NetErrorCode.TIMEOUT, `requester took nothing for ${sendStallMs} ms`))
-        else stall = setTimeout(watch, sendStallMs - quiet)
-      }
-      let stall = setTimeout(watch, sendStallMs)
+      const stall = watchStall(sendStallMs, () => stream.abort(new NetError(NetErrorCode.TIMEOUT, `requester took nothing for ${sendStallMs} ms`)))
       try {
-        await sendChunked(stream, bytes.subarray(req.offset, end), chunkSize, () => { taken = Date.now() })
+        await sendChunked(stream, bytes.subarray(req.offset, end), chunkSize, stall.touch)
       } finally {
-        clearTimeout(stall)
+        stall.stop()
       }
       stats.bytesServed += end - req.offset
       log?.debug({ peer, cid: cid.toString(), offset: req.offset, bytes: end - req.offset }, 'blob served')
@@ -170,13 +163,12 @@ export async function serveBlobs (host: TapestryHost, options: BlobServerOptions
     // one reader for the stream's life: a next request that arrives early waits in it
     const reader = new StreamReader(stream, { highWaterMark: 64 * 1024 })
     let idle = false
-    let grace: ReturnType<typeof setTimeout> | undefined
     // idle: end our side gracefully, so the tail of the last response (still in buffers) arrives
     // whole and the requester drops the stream; a requester that does not end its side is reset
     const endIdle = (): void => {
       idle = true
       stream.close().catch(() => {})
-      grace = setTimeout(() => stream.abort(new NetError(NetErrorCode.TIMEOUT, 'blob stream idle')), requestTimeoutMs)
+      const grace = setTimeout(() => stream.abort(new NetError(NetErrorCode.TIMEOUT, 'blob stream idle')), requestTimeoutMs)
       stream.addEventListener('close', () => clearTimeout(grace), { once: true })
     }
     try {

@@ -3,8 +3,12 @@
 // the request may go. A stream whose response came in whole goes back here, and the next request
 // to the same peer rides on it at once: in a gossip round every member fetches from every other
 // once per round, so from the second round on no fetch pays that round trip.
+import { peerIdFromString } from '@libp2p/peer-id'
+import { NetErrorCode, TransferError } from './errors.js'
 import { StreamReader } from './frame.js'
-import type { Stream } from '@libp2p/interface'
+import { blobProtocol } from './blob-server.js'
+import type { TapestryHost } from './host.js'
+import type { PeerId, Stream } from '@libp2p/interface'
 
 /** A negotiated blob stream and the reader that stays attached to it across requests. */
 export interface BlobStreamLease {
@@ -12,6 +16,20 @@ export interface BlobStreamLease {
   reader: StreamReader
   /** false: opened for this request; true: a stream that already carried one */
   reused: boolean
+}
+
+/** Open a new blob stream to `provider` (a dial or negotiation failure is ERR_NET_DIAL_FAILED, resumable). */
+export async function openBlobStream (host: TapestryHost, provider: PeerId | string, signal: AbortSignal): Promise<BlobStreamLease> {
+  try {
+    const peerId = typeof provider === 'string' ? peerIdFromString(provider) : provider
+    // negotiateFully: false asks for the protocol id to ride with the request, but libp2p 3's
+    // multistream-select negotiates fully anyway: one round trip before the first request on a
+    // stream (researchers.md); the pool below spares the later ones
+    const stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
+    return { stream, reader: new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 }), reused: false }
+  } catch (err) {
+    throw new TransferError(NetErrorCode.DIAL_FAILED, provider.toString(), `cannot open blob stream: ${String(err)}`, {}, { cause: err, resumable: true })
+  }
 }
 
 export interface BlobStreamPoolOptions {

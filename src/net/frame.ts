@@ -248,6 +248,22 @@ async function nextDrain (stream: MessageStream): Promise<void> {
   })
 }
 
+/**
+ * Calls `onStall` once nothing `touch`ed it for `ms`: one timer that looks at the last touch, not
+ * a timer re-armed per chunk (thousands per blob). `stop` when the transfer ends.
+ */
+export function watchStall (ms: number, onStall: () => void): { touch: () => void, stop: () => void } {
+  let last = Date.now()
+  let timer: ReturnType<typeof setTimeout>
+  const check = (): void => {
+    const quiet = Date.now() - last
+    if (quiet >= ms) onStall()
+    else timer = setTimeout(check, ms - quiet)
+  }
+  timer = setTimeout(check, ms)
+  return { touch: () => { last = Date.now() }, stop: () => clearTimeout(timer) }
+}
+
 /** Send `data` in `chunkSize` slices (no copies), honouring backpressure between slices; `onSlice` after each one is taken. */
 export async function sendChunked (stream: MessageStream, data: Uint8Array, chunkSize: number, onSlice?: () => void): Promise<void> {
   for (let off = 0; off < data.byteLength; off += chunkSize) {

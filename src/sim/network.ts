@@ -216,13 +216,13 @@ export class NetworkModel {
     }
     // lossless: slow start from the connection's window (kept while the pair's messages flow)
     const conn = this.shared && p.latencyMs > 0 ? this.connectionAt(from, to, start, this.rtoMs(p)) : undefined
-    const s2 = slowStart(bytes, rate, 2 * p.latencyMs, (conn?.cwnd ?? this.initialWindow) * this.mss)
+    const sent = slowStart(bytes, rate, 2 * p.latencyMs, (conn?.cwnd ?? this.initialWindow) * this.mss)
     if (conn !== undefined) {
-      conn.cwnd = Math.max(conn.cwnd, Math.floor(s2.windowBytes / this.mss))
-      conn.lastSentAt = Math.max(conn.lastSentAt, start + s2.ms)
+      conn.cwnd = Math.max(conn.cwnd, Math.floor(sent.windowBytes / this.mss))
+      conn.lastSentAt = Math.max(conn.lastSentAt, start + sent.ms)
     }
-    this.blobSent(from, to, start + s2.ms, s2.windowBytes / (rate * 1e3))
-    return start + s2.ms + p.latencyMs
+    this.blobSent(from, to, start + sent.ms, sent.windowBytes / (rate * 1e3))
+    return start + sent.ms + p.latencyMs
   }
 
   /** When a message `from` → `to` handed to their connection at `now` leaves: after the blobs queued on it before. */
