@@ -16,6 +16,8 @@ export interface BlobStreamLease {
   reader: StreamReader
   /** false: opened for this request; true: a stream that already carried one */
   reused: boolean
+  /** on a relayed connection with limits: not kept, so a later request takes the direct one once there is one */
+  limited: boolean
 }
 
 /** Open a new blob stream to `provider` (a dial or negotiation failure is ERR_NET_DIAL_FAILED, resumable). */
@@ -26,7 +28,8 @@ export async function openBlobStream (host: TapestryHost, provider: PeerId | str
     // multistream-select negotiates fully anyway: one round trip before the first request on a
     // stream (researchers.md); the pool below spares the later ones
     const stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
-    return { stream, reader: new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 }), reused: false }
+    const limited = host.libp2p.getConnections(peerId).some(c => c.limits != null && c.streams.includes(stream))
+    return { stream, reader: new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 }), reused: false, limited }
   } catch (err) {
     throw new TransferError(NetErrorCode.DIAL_FAILED, provider.toString(), `cannot open blob stream: ${String(err)}`, {}, { cause: err, resumable: true })
   }
@@ -93,7 +96,7 @@ export class BlobStreamPool {
    */
   give (peer: string, lease: BlobStreamLease): void {
     const list = this.idle.get(peer) ?? []
-    if (!usable(lease) || list.length >= this.maxIdlePerPeer) {
+    if (lease.limited || !usable(lease) || list.length >= this.maxIdlePerPeer) {
       retire(lease)
       return
     }
