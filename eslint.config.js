@@ -26,7 +26,15 @@ export default [
     rules: {
       // `const XErrorCode = {...} as const` + `type XErrorCode` is the errors.ts pattern; tsc
       // already rejects real redeclarations in TypeScript
-      '@typescript-eslint/no-redeclare': 'off'
+      '@typescript-eslint/no-redeclare': 'off',
+      // onnxruntime-node loads through src/train/ort.ts, which switches its telemetry off first
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [{ name: 'onnxruntime-node', message: 'import src/train/ort.ts: it switches ONNX Runtime\'s telemetry off before the runtime loads', allowTypeImports: true }]
+      }]
     }
+  },
+  {
+    files: ['src/train/ort.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' }
   }
 ]

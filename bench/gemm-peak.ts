@@ -1,6 +1,6 @@
 // The machine's GEMM peak: a 1024³ MatMul in ONNX Runtime, the limit training steps are measured against.
 import onnxProto from 'onnx-proto'
-import ort from 'onnxruntime-node'
+import ort from '../src/train/ort.js'
 import { sessionOptions, type Device } from '../src/train/index.js'
 
 const { onnx } = onnxProto

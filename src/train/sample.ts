@@ -1,5 +1,5 @@
 // Generating text from an exported byte-level language model with stock ONNX Runtime.
-import ort from 'onnxruntime-node'
+import ort from './ort.js'
 import { Rng } from '../tensor/index.js'
 import type { ModelSpec } from '../graph/index.js'
 import { TrainError, TrainErrorCode } from './errors.js'

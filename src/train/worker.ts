@@ -1,7 +1,7 @@
 // Worker thread that owns the ONNX Runtime sessions: session.run is synchronous, so training
 // happens here and the main thread (daemon, CLI progress, network) stays responsive.
 import { parentPort } from 'node:worker_threads'
-import ort from 'onnxruntime-node'
+import ort from './ort.js'
 import { resolveDevice, sessionOptions, type Device } from './device.js'
 import type { Envelope, WorkerReply, WorkerRequest, InitRequest } from './protocol.js'
 

@@ -1,7 +1,7 @@
 // The builder and serializer: tagged attributes, opset/IR, names and scopes, Loop bodies, flat parameters.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import ort from 'onnxruntime-node'
+import ort from '../../src/train/ort.js'
 import {
   buildTrainingStep, decodeModel, GraphBuilder, GraphErrorCode, ops as op, serializeModel, unflatten, attr
 } from '../../src/graph/index.js'

@@ -2,7 +2,7 @@
 // (float64, every parameter tensor), and a fused AdamW step that learns a tiny corpus.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import ort from 'onnxruntime-node'
+import ort from '../../src/train/ort.js'
 import { buildTrainingStep, initOptimizerState, initParams, modelLayout, SpecError, type ModelSpec } from '../../src/graph/index.js'
 import { gptDecays, gptLayout, type GptSpec } from '../../src/graph/models/index.js'
 import { gpt } from '../../src/graph/models/gpt.js'

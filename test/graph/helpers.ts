@@ -1,6 +1,6 @@
 // Test helpers: run built graphs in onnxruntime-node and check gradients against central differences.
 import assert from 'node:assert/strict'
-import ort from 'onnxruntime-node'
+import ort from '../../src/train/ort.js'
 import { GraphBuilder, type Value } from '../../src/graph/builder.js'
 import { gradients } from '../../src/graph/autodiff.js'
 import { serializeModel } from '../../src/graph/serialize.js'

@@ -1,7 +1,7 @@
 // MLP layout and init, the eval model, the exported inference model, and spec validation.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import ort from 'onnxruntime-node'
+import ort from '../../src/train/ort.js'
 import {
   buildEvalModel, buildInferenceModel, buildTrainingStep, decodeModel, GraphErrorCode, initParams, modelLayout, SpecError,
   type ModelSpec

@@ -1,7 +1,7 @@
 // The token path in onnxruntime-node: int64 token inputs, [B, T, V] logits, token cross-entropy, bits per byte.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import ort from 'onnxruntime-node'
+import ort from '../../src/train/ort.js'
 import {
   buildEvalModel, buildTrainingStep, GraphErrorCode, initOptimizerState, initParams, LOSSES, metricValue, modelLayout, SpecError,
   type ModelSpec

@@ -1,7 +1,7 @@
 // End to end in onnxruntime-node: the step graphs train, fuse K steps exactly, and match a JS reference.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import ort from 'onnxruntime-node'
+import ort from '../../src/train/ort.js'
 import {
   bucketLayout, buildTrainingStep, initOptimizerState, initParams, modelLayout,
   type ModelSpec, type OptimizerSpec, type TrainingStepGraph

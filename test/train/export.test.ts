@@ -2,7 +2,7 @@
 // reads back to the same parameters, samples text deterministically, and refuses foreign files.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import ort from 'onnxruntime-node'
+import ort from '../../src/train/ort.js'
 import { createTokenDataset } from '../../src/data/index.js'
 import { exportModel, readExportedModel, runCentral, sampleText, TrainError, TrainErrorCode } from '../../src/train/index.js'
 import type { ModelSpec } from '../../src/graph/index.js'
