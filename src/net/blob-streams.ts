@@ -7,6 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { NetErrorCode, TransferError } from './errors.js'
 import { StreamReader } from './frame.js'
 import { blobProtocol } from './blob-server.js'
+import { dialMemberProtocol } from './member-dial.js'
 import type { TapestryHost } from './host.js'
 import type { PeerId, Stream } from '@libp2p/interface'
 
@@ -27,7 +28,7 @@ export async function openBlobStream (host: TapestryHost, provider: PeerId | str
     // negotiateFully: false asks for the protocol id to ride with the request, but libp2p 3's
     // multistream-select negotiates fully anyway: one round trip before the first request on a
     // stream (researchers.md); the pool below spares the later ones
-    const stream = await host.libp2p.dialProtocol(peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
+    const stream = await dialMemberProtocol(host.libp2p, peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
     const limited = host.libp2p.getConnections(peerId).some(c => c.limits != null && c.streams.includes(stream))
     return { stream, reader: new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 }), reused: false, limited }
   } catch (err) {

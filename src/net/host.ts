@@ -45,12 +45,17 @@ export const YAMUX_SPEC_INITIAL_WINDOW = 256 * 1024
 /** Loopback networks, exempt from libp2p's per-host inbound rate limit. */
 const LOOPBACK_NETS = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
 
+/** The connection monitor's heartbeat protocol, /tapestry/ping/1.0.0 (connections.md §5). */
+export const MONITOR_PING_PREFIX = 'tapestry'
+
 const RUN_ID_RE = /^[A-Za-z0-9._-]{1,128}$/
 
 // a type alias, not an interface: libp2p's ServiceMap constraint needs an index signature
 export type TapestryServices = {
   identify: Identify
   ping: Ping
+  /** answers the connection monitor's heartbeat (MONITOR_PING_PREFIX) */
+  monitorPing: Ping
   dht: KadDHT
   pubsub: unknown
   autonat: unknown
@@ -167,6 +172,13 @@ export interface TapestryHostOptions {
   encryption?: Array<'tls' | 'noise'>
   /** Stream multiplexer tuning, see TapestryYamuxOptions. */
   yamux?: TapestryYamuxOptions
+  /**
+   * The connection monitor's heartbeat: each connection is pinged this often on
+   * /tapestry/ping/1.0.0 and closed when a ping fails (connections.md §5).
+   *
+   * @default 10_000
+   */
+  heartbeatMs?: number
   /**
    * Which addresses the DHT keeps for peers. 'all' keeps private and loopback addresses (LANs,
    * tests, single-host runs); 'public' drops them (internet-wide runs).
@@ -379,6 +391,10 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
       }
     })],
     connectionGater,
+    // the heartbeat pings on a protocol of its own: the ping spec allows one outbound /ipfs/ping
+    // stream per peer, the DHT pings its contacts on that one, and a heartbeat that met the DHT's
+    // ping failed and closed the connection (a relay's: every reservation on it went too)
+    connectionMonitor: { protocolPrefix: MONITOR_PING_PREFIX, pingInterval: options.heartbeatMs ?? 10_000 },
     connectionManager: {
       maxConnections: options.maxConnections ?? 300,
       // libp2p refuses a host's 6th inbound connection within a second: on one machine (the demo,
@@ -392,6 +408,7 @@ export async function createTapestryHost (options: TapestryHostOptions): Promise
     services: {
       identify: identify(),
       ping: ping(),
+      monitorPing: ping({ protocolPrefix: MONITOR_PING_PREFIX }),
       ...natServices(nat, runName),
       dht: kadDHT({
         protocol: dhtProtocol(runId),

@@ -6,6 +6,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { NetError, NetErrorCode } from './errors.js'
 import { StreamReader, lengthPrefixed, sendWithBackpressure } from './frame.js'
 import { TopicValidatorResult } from './pubsub.js'
+import { dialMemberProtocol } from './member-dial.js'
 import type { TapestryHost } from './host.js'
 import type { PeerId, Stream, Connection } from '@libp2p/interface'
 
@@ -72,7 +73,7 @@ export async function serveMembership (host: TapestryHost, o: MembershipExchange
 
   const pull = async (peer: PeerId | string): Promise<number> => {
     const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
-    const stream = await host.libp2p.dialProtocol(id, protocol, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true })
+    const stream = await dialMemberProtocol(host.libp2p, id, protocol, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true })
     const reader = new StreamReader(stream, { highWaterMark: MAX_MEMBERSHIP_LIST_BYTES + 16 })
     try {
       await stream.close()

@@ -7,6 +7,7 @@ import { StreamReader, lengthPrefixed, sendWithBackpressure } from './frame.js'
 import { MAX_GOSSIP_BYTES, decodeCommit } from './gossip-codec.js'
 import { PeerRateLimiter, type RateLimit } from './rate-limit.js'
 import { fetchBlob, type BulkFetchOptions } from './blob-fetch.js'
+import { dialMemberProtocol } from './member-dial.js'
 import { SyncRequest, SyncResponse } from './wire/sync.js'
 import type { Awaitable } from './blob-store.js'
 import type { ProviderFailure } from './errors.js'
@@ -180,7 +181,7 @@ export async function requestChain (host: TapestryHost, peer: PeerId | string, o
   const fail = (code: NetErrorCode, message: string): TransferError => new TransferError(code, id, message)
   let stream: Stream
   try {
-    stream = await host.libp2p.dialProtocol(typeof peer === 'string' ? peerIdFromString(peer) : peer, syncProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
+    stream = await dialMemberProtocol(host.libp2p, typeof peer === 'string' ? peerIdFromString(peer) : peer, syncProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
   } catch (err) {
     throw new TransferError(NetErrorCode.DIAL_FAILED, id, `cannot open sync stream: ${String(err)}`, {}, { cause: err })
   }

@@ -27,6 +27,22 @@ describe('tapestry host', () => {
     assert.ok(rtt >= 0)
   })
 
+  it('keeps a connection whose /ipfs/ping stream is busy: the heartbeat pings on a protocol of its own', async () => {
+    // the DHT checks a contact on /ipfs/ping, which allows one outbound stream per peer; a
+    // heartbeat on that protocol failed meanwhile and libp2p closed the connection (connections.md §5)
+    const a = track(await makeHost({ heartbeatMs: 200 }))
+    const b = track(await makeHost({ heartbeatMs: 200 }))
+    await connect(a, b)
+    const conn = a.libp2p.getConnections(b.libp2p.peerId)[0]
+    const held = await a.libp2p.dialProtocol(b.libp2p.peerId, '/ipfs/ping/1.0.0')
+    await sleep(1_500)
+    assert.equal(conn.status, 'open', 'the connection outlived seven heartbeats')
+    assert.deepEqual(a.libp2p.getConnections(b.libp2p.peerId).map(c => c.id), [conn.id])
+    assert.ok(conn.streams.includes(held), 'the /ipfs/ping stream is still open')
+    assert.ok(typeof conn.rtt === 'number' && conn.rtt >= 0, 'the heartbeat measured the round trip')
+    held.abort(new Error('done'))
+  })
+
   it('falls back to Noise with a peer that only speaks Noise', async () => {
     const a = track(await makeHost())
     const n = track(await makeHost({ encryption: ['noise'] }))
