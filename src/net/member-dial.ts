@@ -34,18 +34,28 @@ export async function dialMemberProtocol (libp2p: Libp2p, peer: PeerId, protocol
   try {
     return await libp2p.dialProtocol(peer, protocol, options)
   } catch (err) {
-    if (!worthALookup(err) || libp2p.getConnections(peer).length > 0) throw err
+    if (!unreachable(err) || libp2p.getConnections(peer).length > 0) throw err
     const learned = learnAddresses(libp2p, peer)
     if (options.signal.aborted || !await unlessAborted(learned, options.signal)) throw err
     return await libp2p.dialProtocol(peer, protocol, options)
   }
 }
 
-/** A refusal of the protocol or of the dial itself is not cured by other addresses. */
-function worthALookup (err: unknown): boolean {
-  const name = (err as Error | undefined)?.name
-  return name !== 'UnsupportedProtocolError' && name !== 'DialDeniedError'
+/**
+ * Whether a dial failed for want of a working address: refused or unroutable, or it hung until it
+ * was given up. A peer that answered and refused us (its gate, the protocol) is where we thought.
+ */
+function unreachable (err: unknown, depth = 0): boolean {
+  if (err == null || typeof err !== 'object' || depth > 4) return false
+  const e = err as { name?: unknown, message?: unknown, errors?: unknown, cause?: unknown }
+  if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'NoValidAddressesError') return true
+  if (UNREACHABLE.test(String(e.message))) return true
+  const inner = [...(Array.isArray(e.errors) ? e.errors : []), e.cause]
+  return inner.some(x => unreachable(x, depth + 1))
 }
+
+/** Socket errors of a connect that reached no one listening for us. */
+const UNREACHABLE = /\b(ECONNREFUSED|ENETUNREACH|EHOSTUNREACH|ETIMEDOUT|EADDRNOTAVAIL)\b/
 
 /** `p`, or false as soon as `signal` fires. */
 async function unlessAborted (p: Promise<boolean>, signal: AbortSignal): Promise<boolean> {
