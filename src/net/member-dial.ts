@@ -5,8 +5,11 @@
 // libp2p asks peer routing only for a peer it knows no address of at all, so a member known by
 // its LAN address and a stale relay address stays undialable for good. After a failed dial we ask
 // the run's DHT for the member's current addresses (the members connected to it hold them, kept
-// fresh by identify push) and dial once more if that taught us anything new.
+// fresh by identify push) and dial once more if that taught us anything new; if it did not (the
+// DHT lagged in the NAT test), we try the member through each relay we are connected to.
+import { Circuit } from '@multiformats/multiaddr-matcher'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface MemberDialOptions {
   signal: AbortSignal
@@ -16,6 +19,8 @@ export interface MemberDialOptions {
 
 /** How long one lookup of a member's addresses may take. */
 const LOOKUP_MS = 5_000
+/** How long a dial waits on a lookup before it tries the relays. */
+const WAIT_MS = 1_500
 /** A member's addresses are looked up at most this often. */
 const LOOKUP_EVERY_MS = 2_000
 
@@ -26,9 +31,10 @@ const lookups = new WeakMap<Libp2p, Map<string, Lookup>>()
 
 /**
  * dialProtocol; when the dial fails and no connection to the peer is left, one lookup of its
- * current addresses and, if it named a new one, one more dial. A dial the caller gave up on (its
- * signal fired, often while a dial to a dead address hung) still starts the lookup, so the
- * caller's next attempt finds the new address.
+ * current addresses and, if it named a new one, one more dial; if it did not, one dial through
+ * each relay we are connected to, since the member may hold a reservation there that no one told
+ * us of. A dial the caller gave up on (its signal fired, often while a dial to a dead address
+ * hung) still starts the lookup, so the caller's next attempt finds the new address.
  */
 export async function dialMemberProtocol (libp2p: Libp2p, peer: PeerId, protocol: string, options: MemberDialOptions): Promise<Stream> {
   try {
@@ -36,10 +42,29 @@ export async function dialMemberProtocol (libp2p: Libp2p, peer: PeerId, protocol
   } catch (err) {
     if (!unreachable(err) || libp2p.getConnections(peer).length > 0) throw err
     const learned = learnAddresses(libp2p, peer)
-    if (options.signal.aborted || !await unlessAborted(learned, options.signal)) throw err
-    return await libp2p.dialProtocol(peer, protocol, options)
+    if (options.signal.aborted) throw err
+    // a walk that finds nothing can take its whole time: the relays are tried after WAIT_MS of it
+    if (await unlessAborted(withinWait(learned), options.signal)) return await libp2p.dialProtocol(peer, protocol, options)
+    const viaRelays = await throughConnectedRelays(libp2p, peer)
+    if (viaRelays.length === 0 || options.signal.aborted) throw err
+    return await libp2p.dialProtocol(viaRelays, protocol, options)
   }
 }
+
+/** Circuit addresses of `peer` through every peer we hold a direct connection to that relays. */
+async function throughConnectedRelays (libp2p: Libp2p, peer: PeerId): Promise<Multiaddr[]> {
+  const out: Multiaddr[] = []
+  for (const c of libp2p.getConnections()) {
+    if (c.remotePeer.equals(peer) || c.limits != null || Circuit.matches(c.remoteAddr)) continue
+    const protocols = (await libp2p.peerStore.get(c.remotePeer).catch(() => undefined))?.protocols ?? []
+    if (!protocols.includes(RELAY_HOP)) continue
+    const relay = c.remoteAddr.getComponents().some(x => x.name === 'p2p') ? c.remoteAddr : c.remoteAddr.encapsulate(`/p2p/${c.remotePeer.toString()}`)
+    out.push(relay.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`))
+  }
+  return out
+}
+
+const RELAY_HOP = '/libp2p/circuit/relay/0.2.0/hop'
 
 /**
  * Whether a dial failed for want of a working address: refused or unroutable, or it hung until it
@@ -56,6 +81,16 @@ function unreachable (err: unknown, depth = 0): boolean {
 
 /** Socket errors of a connect that reached no one listening for us. */
 const UNREACHABLE = /\b(ECONNREFUSED|ENETUNREACH|EHOSTUNREACH|ETIMEDOUT|EADDRNOTAVAIL)\b/
+
+/** `p`, or false once it has taken WAIT_MS (it goes on, for later dials). */
+async function withinWait (p: Promise<boolean>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([p, new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(false) }, WAIT_MS) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** `p`, or false as soon as `signal` fires. */
 async function unlessAborted (p: Promise<boolean>, signal: AbortSignal): Promise<boolean> {

@@ -427,6 +427,11 @@ export class RoundDriver {
     const branch = { ...offer, commits: offer.commits.filter(c => c.commit.round >= fork.round) }
     const proven = branch.commits.find(c => this.faulty.has(commitKey(c.commit)))
     const check = proven != null ? null : checkSyncOffer(head, branch, this.o.cfg, this.o.deps.digest, this.rank, this.o.deps.limits)
+    if (check != null && !check.ok && check.refusal.severity === 'ignore') {
+      // the offered state lags its own chain (the peer is still persisting its head): nothing is
+      // wrong with that branch, so the peer is asked again later instead of being paused as a liar
+      return undefined
+    }
     if (check == null || !check.ok) {
       this.emit({ type: 'syncRefused', from: offer.from, code: check?.refusal.code ?? RefusalCode.ProvenFaulty, reason: `other branch from round ${fork.round}: ${check?.refusal.reason ?? 'holds a commit this node proved wrong'}`, at })
       return undefined

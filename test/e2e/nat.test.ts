@@ -40,6 +40,11 @@ test('members behind NATs train over a relay, go direct where the NAT allows, an
   const cl = made.cluster = await LocalCluster.create({
     nodes: 4,
     rounds: 0,
+    // as in a real manifest (its default is every founding member), a member left on a branch of
+    // its own cannot commit alone. With 1, a NATed member whose relay died as a round closed forked,
+    // committed the next round alone, was then its own whole electorate, and ran ten solo rounds a
+    // second on a branch the others never took
+    minMembers: 2,
     config: CONFIG,
     env: { TAPESTRY_TEST_PARTITION: '1' },
     placement: names.map(n => ({ netns: topo.ns[n], ip: topo.ip[n], reachable: n.startsWith('pub') }))

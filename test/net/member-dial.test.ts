@@ -4,6 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
 import { dialMemberProtocol } from '../../src/net/member-dial.js'
 import { connect, makeHost, stopAll, waitFor } from './helpers.js'
 import type { TapestryHost } from '../../src/net/index.js'
@@ -39,5 +40,27 @@ test('a member that moved is found through the DHT and dialled again', { timeout
   const stream = await dialMemberProtocol(a.libp2p, after.libp2p.peerId, PING, { signal: AbortSignal.timeout(10_000) })
   assert.equal(stream.protocol, PING)
   assert.equal(a.libp2p.getConnections(after.libp2p.peerId)[0]?.remoteAddr.toString(), after.multiaddrs()[0])
+  stream.abort(new Error('done'))
+})
+
+test('a member reserved on a relay that no one told us of is reached through the relays we are connected to', { timeout: 60_000 }, async (t) => {
+  const hosts: TapestryHost[] = []
+  t.after(async () => { await stopAll(hosts) })
+  const relay = await makeHost()
+  hosts.push(relay)
+  // a NATed member: it listens on nothing but its reservation, and no DHT knows that address
+  const natted = await makeHost({ listen: [], nat: { relayReservations: 1 }, bootstrap: [relay.multiaddrs()[0]], dhtAddresses: 'public' })
+  const a = await makeHost({ dhtAddresses: 'public' })
+  hosts.push(natted, a)
+  await waitFor(() => natted.reachability().relays.includes(relay.libp2p.peerId.toString()), 15_000, 'a reservation on the relay')
+  await connect(a, relay)
+  await waitFor(async () => (await a.libp2p.peerStore.get(relay.libp2p.peerId)).protocols.includes('/libp2p/circuit/relay/0.2.0/hop'), 5_000, 'identify of the relay')
+  // what a held before: an address of the member's that is dead now
+  await a.libp2p.peerStore.merge(natted.libp2p.peerId, { multiaddrs: [multiaddr('/ip4/127.0.0.1/tcp/1')] })
+
+  await assert.rejects(a.libp2p.dialProtocol(natted.libp2p.peerId, PING, { signal: AbortSignal.timeout(5_000) }), 'a plain dial tries the dead address only')
+  const stream = await dialMemberProtocol(a.libp2p, natted.libp2p.peerId, PING, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
+  assert.equal(stream.protocol, PING)
+  assert.match(a.libp2p.getConnections(natted.libp2p.peerId)[0]?.remoteAddr.toString() ?? '', /\/p2p-circuit\//)
   stream.abort(new Error('done'))
 })
