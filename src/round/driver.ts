@@ -430,6 +430,7 @@ export class RoundDriver {
     if (check != null && !check.ok && check.refusal.severity === 'ignore') {
       // the offered state lags its own chain (the peer is still persisting its head): nothing is
       // wrong with that branch, so the peer is asked again later instead of being paused as a liar
+      this.emit({ type: 'log', level: 'debug', msg: 'fork offer trails its own chain: asking again later', data: { from: offer.from, round: fork.round }, at })
       return undefined
     }
     if (check == null || !check.ok) {
