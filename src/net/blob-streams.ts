@@ -28,7 +28,7 @@ export async function openBlobStream (host: TapestryHost, provider: PeerId | str
     // negotiateFully: false asks for the protocol id to ride with the request, but libp2p 3's
     // multistream-select negotiates fully anyway: one round trip before the first request on a
     // stream (researchers.md); the pool below spares the later ones
-    const stream = await dialMemberProtocol(host.libp2p, peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
+    const stream = await dialMemberProtocol(host.libp2p, peerId, blobProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true, log: host.log })
     const limited = host.libp2p.getConnections(peerId).some(c => c.limits != null && c.streams.includes(stream))
     return { stream, reader: new StreamReader(stream, { highWaterMark: 8 * 1024 * 1024 }), reused: false, limited }
   } catch (err) {

@@ -10,11 +10,14 @@
 import { Circuit } from '@multiformats/multiaddr-matcher'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
 
 export interface MemberDialOptions {
   signal: AbortSignal
   negotiateFully?: boolean
   runOnLimitedConnection?: boolean
+  /** says at debug when a member was looked up or tried through relays */
+  log?: Logger
 }
 
 /** How long one lookup of a member's addresses may take. */
@@ -37,17 +40,23 @@ const lookups = new WeakMap<Libp2p, Map<string, Lookup>>()
  * hung) still starts the lookup, so the caller's next attempt finds the new address.
  */
 export async function dialMemberProtocol (libp2p: Libp2p, peer: PeerId, protocol: string, options: MemberDialOptions): Promise<Stream> {
+  // libp2p reads a `log` of its own in some dial options: ours stays out of them
+  const { log, ...dial } = options
   try {
-    return await libp2p.dialProtocol(peer, protocol, options)
+    return await libp2p.dialProtocol(peer, protocol, dial)
   } catch (err) {
     if (!unreachable(err) || libp2p.getConnections(peer).length > 0) throw err
     const learned = learnAddresses(libp2p, peer)
-    if (options.signal.aborted) throw err
+    if (dial.signal.aborted) throw err
     // a walk that finds nothing can take its whole time: the relays are tried after WAIT_MS of it
-    if (await unlessAborted(withinWait(learned), options.signal)) return await libp2p.dialProtocol(peer, protocol, options)
+    if (await unlessAborted(withinWait(learned), dial.signal)) {
+      log?.debug({ peer: peer.toString(), protocol }, 'member found at a new address in the DHT: dialling again')
+      return await libp2p.dialProtocol(peer, protocol, dial)
+    }
     const viaRelays = await throughConnectedRelays(libp2p, peer)
-    if (viaRelays.length === 0 || options.signal.aborted) throw err
-    return await libp2p.dialProtocol(viaRelays, protocol, options)
+    if (viaRelays.length === 0 || dial.signal.aborted) throw err
+    log?.debug({ peer: peer.toString(), protocol, relays: viaRelays.length }, 'member unreachable at the addresses we know: trying it through our relays')
+    return await libp2p.dialProtocol(viaRelays, protocol, dial)
   }
 }
 

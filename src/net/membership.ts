@@ -73,7 +73,7 @@ export async function serveMembership (host: TapestryHost, o: MembershipExchange
 
   const pull = async (peer: PeerId | string): Promise<number> => {
     const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
-    const stream = await dialMemberProtocol(host.libp2p, id, protocol, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true })
+    const stream = await dialMemberProtocol(host.libp2p, id, protocol, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true, log: host.log })
     const reader = new StreamReader(stream, { highWaterMark: MAX_MEMBERSHIP_LIST_BYTES + 16 })
     try {
       await stream.close()

@@ -181,7 +181,7 @@ export async function requestChain (host: TapestryHost, peer: PeerId | string, o
   const fail = (code: NetErrorCode, message: string): TransferError => new TransferError(code, id, message)
   let stream: Stream
   try {
-    stream = await dialMemberProtocol(host.libp2p, typeof peer === 'string' ? peerIdFromString(peer) : peer, syncProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true })
+    stream = await dialMemberProtocol(host.libp2p, typeof peer === 'string' ? peerIdFromString(peer) : peer, syncProtocol(host.runId), { signal, negotiateFully: false, runOnLimitedConnection: true, log: host.log })
   } catch (err) {
     throw new TransferError(NetErrorCode.DIAL_FAILED, id, `cannot open sync stream: ${String(err)}`, {}, { cause: err })
   }

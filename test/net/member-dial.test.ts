@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
+import { pino } from 'pino'
 import { dialMemberProtocol } from '../../src/net/member-dial.js'
 import { connect, makeHost, stopAll, waitFor } from './helpers.js'
 import type { TapestryHost } from '../../src/net/index.js'
@@ -59,7 +60,10 @@ test('a member reserved on a relay that no one told us of is reached through the
   await a.libp2p.peerStore.merge(natted.libp2p.peerId, { multiaddrs: [multiaddr('/ip4/127.0.0.1/tcp/1')] })
 
   await assert.rejects(a.libp2p.dialProtocol(natted.libp2p.peerId, PING, { signal: AbortSignal.timeout(5_000) }), 'a plain dial tries the dead address only')
-  const stream = await dialMemberProtocol(a.libp2p, natted.libp2p.peerId, PING, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
+  const said: string[] = []
+  const log = pino({ level: 'debug' }, { write: (line: string) => { said.push(String(JSON.parse(line).msg)) } })
+  const stream = await dialMemberProtocol(a.libp2p, natted.libp2p.peerId, PING, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true, log })
+  assert.deepEqual(said, ['member unreachable at the addresses we know: trying it through our relays'])
   assert.equal(stream.protocol, PING)
   assert.match(a.libp2p.getConnections(natted.libp2p.peerId)[0]?.remoteAddr.toString() ?? '', /\/p2p-circuit\//)
   stream.abort(new Error('done'))
