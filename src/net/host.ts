@@ -46,7 +46,7 @@ export const YAMUX_SPEC_INITIAL_WINDOW = 256 * 1024
 const LOOPBACK_NETS = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
 
 /** The connection monitor's heartbeat protocol, /tapestry/ping/1.0.0 (connections.md §5). */
-export const MONITOR_PING_PREFIX = 'tapestry'
+const MONITOR_PING_PREFIX = 'tapestry'
 
 const RUN_ID_RE = /^[A-Za-z0-9._-]{1,128}$/
 

@@ -49,7 +49,7 @@ export async function dialMemberProtocol (libp2p: Libp2p, peer: PeerId, protocol
     const learned = learnAddresses(libp2p, peer)
     if (dial.signal.aborted) throw err
     // a walk that finds nothing can take its whole time: the relays are tried after WAIT_MS of it
-    if (await unlessAborted(withinWait(learned), dial.signal)) {
+    if (await falseOnAbort(learned, AbortSignal.any([dial.signal, AbortSignal.timeout(WAIT_MS)]))) {
       log?.debug({ peer: peer.toString(), protocol }, 'member found at a new address in the DHT: dialling again')
       return await libp2p.dialProtocol(peer, protocol, dial)
     }
@@ -91,18 +91,9 @@ function unreachable (err: unknown, depth = 0): boolean {
 /** Socket errors of a connect that reached no one listening for us. */
 const UNREACHABLE = /\b(ECONNREFUSED|ENETUNREACH|EHOSTUNREACH|ETIMEDOUT|EADDRNOTAVAIL)\b/
 
-/** `p`, or false once it has taken WAIT_MS (it goes on, for later dials). */
-async function withinWait (p: Promise<boolean>): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  try {
-    return await Promise.race([p, new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(false) }, WAIT_MS) })])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** `p`, or false as soon as `signal` fires. */
-async function unlessAborted (p: Promise<boolean>, signal: AbortSignal): Promise<boolean> {
+/** `p`, or false as soon as `signal` fires (`p` goes on, for later dials). */
+async function falseOnAbort (p: Promise<boolean>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false
   let onAbort = (): void => {}
   const aborted = new Promise<boolean>(resolve => { onAbort = () => { resolve(false) }; signal.addEventListener('abort', onAbort, { once: true }) })
   try {
