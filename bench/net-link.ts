@@ -237,6 +237,23 @@ const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024
 /** SCHED_FIFO priority of realtime delay lines: above every normal process, below the kernel's own threads */
 const REALTIME_PRIORITY = 20
 
+let realtimeProbe: string | null | undefined
+/**
+ * Why this machine cannot run a delay line under SCHED_FIFO (no `chrt`, or the kernel refuses the
+ * policy, as in VMs whose cgroup grants no real-time budget); null when it can. Probed once.
+ */
+function realtimeRefused (): string | null {
+  if (realtimeProbe !== undefined) return realtimeProbe
+  try {
+    execFileSync('chrt', ['-f', String(REALTIME_PRIORITY), 'true'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    realtimeProbe = null
+  } catch (err) {
+    const e = err as { stderr?: Buffer, message: string }
+    realtimeProbe = (e.stderr?.toString().trim() ?? '') || e.message
+  }
+  return realtimeProbe
+}
+
 function ip (...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 }
@@ -436,6 +453,8 @@ export interface HubNetwork {
   stats: () => Promise<Array<[DirectionStats, DirectionStats]>>
   /** CPU seconds all delay lines used so far */
   cpuSeconds: () => number
+  /** whether the delay lines run under SCHED_FIFO, and why not where asked for but refused */
+  realtime: { on: boolean, refused?: string }
   close: () => Promise<void>
 }
 
@@ -449,12 +468,15 @@ export const MAX_HUB_MEMBERS = 64
  * and j's downlink: one-way delay 2 × access.delayMs, bottleneck min of the two rates, loss
  * 1 − (1 − access.loss)² — a star of access links, as institutions on the internet are. With
  * `realtime` the delay lines run under SCHED_FIFO (`chrt`): the emulated links keep their timing
- * while the members load the CPU. Throws (with the reason) when this machine cannot do it; cleans
- * up what it made on failure.
+ * while the members load the CPU; where the kernel refuses that policy they run unprioritised and
+ * `realtime.refused` says why. Throws (with the reason) when this machine cannot do it; cleans up
+ * what it made on failure.
  */
 export async function openHubNetwork (n: number, access: LinkShape, packets: PacketMode = 'mtu', realtime = true): Promise<HubNetwork> {
   if (!(Number.isInteger(n) && n >= 1 && n <= MAX_HUB_MEMBERS)) throw new Error(`members must be an integer in [1, ${MAX_HUB_MEMBERS}], got ${n}`)
   checkMachine()
+  const refused = realtime ? realtimeRefused() : null
+  if (refused != null) realtime = false
   removeLeftovers()
   const bin = delayLineBinary()
   const hub = `${NS_PREFIX}${process.pid}h`
@@ -489,6 +511,7 @@ export async function openHubNetwork (n: number, access: LinkShape, packets: Pac
     execIn: (ns: string) => ['ip', 'netns', 'exec', ns],
     stats: async () => await Promise.all(lines.map(async l => await l.stats())),
     cpuSeconds: () => lines.reduce((a, l) => a + l.cpuSeconds(), 0),
+    realtime: refused != null ? { on: false, refused } : { on: realtime },
     close
   }
 }

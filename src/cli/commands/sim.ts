@@ -12,7 +12,7 @@ import { helpWithDefault, runSettingHelp } from '../parse.js'
 import { parseComparison, runExperiment, type ExperimentReport, type RunReport } from '../../sim/experiment.js'
 import { parseDeviceRequest } from '../../train/index.js'
 import { UsageError } from '../errors.js'
-import { writeLinePlot, type Series } from '../plot.js'
+import type { Series } from '../plot.js'
 
 const SIM = DEFAULT_SIM_CONFIG
 
@@ -171,6 +171,8 @@ async function sim (o: SimCliOptions): Promise<void> {
 
 /** rounds.json per run, summary.json, and plots of loss/accuracy vs round and vs bytes. */
 async function writeOutputs (dir: string, report: ExperimentReport): Promise<void> {
+  // plotting loads vega and resvg (~0.15 s, ~30 MB): only `sim` pays for it, not every daemon and CLI call
+  const { writeLinePlot } = await import('../plot.js')
   await mkdir(dir, { recursive: true })
   await writeFile(join(dir, 'summary.json'), JSON.stringify(report.runs.map(summary), null, 2))
   for (const r of report.runs) {
