@@ -131,7 +131,7 @@ export class RoundDriver {
       // an announce for the next round means its author applied this one: its commit may be lost to us
       this.peerAt(msg.msg.peerId, msg.msg.round - 1)
     }
-    if (msg.type === 'commit' && this.onOtherBranch(msg.msg)) this.forkCheck(msg.msg.aggregator)
+    if (msg.type === 'commit' && this.onOtherBranch(msg.msg)) this.forkCheck(msg.msg.aggregator, msg.msg.round)
     this.deliver(msg)
   }
 
@@ -318,7 +318,7 @@ export class RoundDriver {
         if (check.refusal.severity === 'reject') this.emit({ type: 'syncRefused', from: offer.from, code: check.refusal.code, reason: check.refusal.reason, at })
         done()
         // a chain that does not extend this node's head may be the branch the others followed
-        if (check.refusal.code === RefusalCode.OtherModel && check.refusal.severity === 'reject') this.forkCheck(offer.from)
+        if (check.refusal.code === RefusalCode.OtherModel && check.refusal.severity === 'reject') this.forkCheck(offer.from, offer.commits.at(-1)?.commit.round)
         return
       }
       const adopt = (): void => {
@@ -374,8 +374,10 @@ export class RoundDriver {
    * Ask `peer`, whose chain parts from this node's, for its branch, and move to it if fork choice
    * (fork-choice.ts) prefers it: the fork round's electorate folded more on it. This node's own
    * branch is handed to the `adopted` hook to keep as evidence. At most once per deadline per peer.
+   * `theirRound`: a round the peer's chain is known to hold (the commit or offer that showed the
+   * fork), so a peer far behind this node is asked for rounds it has.
    */
-  private forkCheck (peer: string): void {
+  private forkCheck (peer: string, theirRound?: number): void {
     const own = this.o.ownChain
     if (own == null || this.syncing || this.stopped || peer === this.self) return
     const now = this.transport.now()
@@ -395,7 +397,7 @@ export class RoundDriver {
         }
       }), peer)
     }
-    ask(Math.max(0, this.engine.round - FORK_DEPTH))
+    ask(Math.max(0, Math.min(this.engine.round, theirRound ?? Infinity) - FORK_DEPTH))
   }
 
   private adopting = false
@@ -410,13 +412,12 @@ export class RoundDriver {
       const same = first != null && mine.find(c => c.round === first.round)
       return first != null && same != null && same !== false && same.newModelId !== first.newModelId ? 'no-ancestor' : undefined
     }
-    const myFirst = mine.find(c => c.round === fork.round)!
     const theirFirst = theirs.find(c => c.round === fork.round)!
     const parent = mine.find(c => c.round === fork.round - 1)
     const electorate = fork.round === 0 ? this.o.genesisElectorate : parent != null ? commitMembers(parent).members : undefined
     if (electorate == null) return undefined
-    const lengths = { mine: mine.filter(c => c.round >= fork.round).length, theirs: theirs.filter(c => c.round >= fork.round).length }
-    if (this.faulty.has(commitKey(theirFirst)) || !prefersTheirs(myFirst, theirFirst, electorate, lengths)) {
+    const branches = { mine: mine.filter(c => c.round >= fork.round), theirs: theirs.filter(c => c.round >= fork.round) }
+    if (this.faulty.has(commitKey(theirFirst)) || !prefersTheirs(branches.mine, branches.theirs, electorate)) {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at })
       return undefined
     }

@@ -1,6 +1,7 @@
 // Fork choice: when two signed chains from one common ancestor diverge, every node picks the same
-// one — the branch whose first commit folded more of that round's electorate, unless one branch
-// ran on for more than FORK_SETTLE_ROUNDS rounds past the fork: then the longer (protocols/sync.md §7).
+// one — the branch more of the fork round's electorate built on after the fork, then (past
+// FORK_SETTLE_ROUNDS rounds) the longer, then the one whose first commit folded more of that
+// electorate (protocols/sync.md §7).
 import { compareUtf8 } from './fold.js'
 import type { Commit } from './messages.js'
 import type { Member } from './types.js'
@@ -38,25 +39,47 @@ export function branchWeight (first: Commit, electorate: readonly Member[]): num
 }
 
 /**
- * A branch that ran on for more rounds than this past the fork is settled by length: the run moved
- * on with it. Without this a node alone on a heavier branch nobody else saw (it committed, then
- * died before its commit was gossiped) would keep it forever, and a heavier commit held back and
- * shown rounds later would roll the whole run back to it.
+ * How many of the fork round's electorate built on a branch after its first commit: peers of
+ * `electorate` that any of its commits of later rounds lists. A branch nobody extended (a commit
+ * held back, or one its author never got out) counts 0. What commits list is their aggregators'
+ * word (the chain check does not see the updates): this counts honest partitions, not forgers.
+ */
+export function branchBuilders (branch: readonly Commit[], electorate: readonly Member[]): number {
+  if (branch.length === 0) return 0
+  const members = new Set(electorate.map(m => m.peerId))
+  const first = branch[0].round
+  const built = new Set<string>()
+  for (const c of branch) {
+    if (c.round <= first) continue
+    for (const u of c.included) if (members.has(u.peerId)) built.add(u.peerId)
+  }
+  return built.size
+}
+
+/**
+ * A branch that ran on for more rounds than this past the fork is settled by length among branches
+ * built by as many members: the run moved on with it. Without this a node alone on a heavier first
+ * commit would keep it while as many others ran on from the other one.
  */
 export const FORK_SETTLE_ROUNDS = 8
 
 /**
- * True when the branch starting with `theirs` wins over the one starting with `mine` (both commits
- * of the fork round, extending the same model). With `lengths` (each branch's commits from the
- * fork round on, as this node holds them) and either above FORK_SETTLE_ROUNDS: the longer branch.
- * Otherwise, or at equal lengths: more of the round's electorate folded, then the lower rank (the
- * aggregator before its backups), then the smaller new model id (UTF-8 bytes).
+ * True when the branch `theirs` wins over `mine`: each the commits from the fork round on as this
+ * node holds them (sorted by round, both starting with a commit of the fork round, extending the
+ * same model). More of the fork round's electorate built on it after the fork (branchBuilders)
+ * wins: a lone node or a minority that ran on fast by itself during a partition does not roll back
+ * the members that went on without it. Among as many builders: if
+ * the lengths differ and either is above FORK_SETTLE_ROUNDS, the longer; otherwise the first
+ * commit that folded more of the electorate, then the lower rank (the aggregator before its
+ * backups), then the smaller new model id (UTF-8 bytes).
  */
-export function prefersTheirs (mine: Commit, theirs: Commit, electorate: readonly Member[], lengths?: { mine: number, theirs: number }): boolean {
-  if (lengths != null && lengths.mine !== lengths.theirs && Math.max(lengths.mine, lengths.theirs) > FORK_SETTLE_ROUNDS) return lengths.theirs > lengths.mine
-  const a = branchWeight(mine, electorate)
-  const b = branchWeight(theirs, electorate)
+export function prefersTheirs (mine: readonly Commit[], theirs: readonly Commit[], electorate: readonly Member[]): boolean {
+  const built = { mine: branchBuilders(mine, electorate), theirs: branchBuilders(theirs, electorate) }
+  if (built.mine !== built.theirs) return built.theirs > built.mine
+  if (mine.length !== theirs.length && Math.max(mine.length, theirs.length) > FORK_SETTLE_ROUNDS) return theirs.length > mine.length
+  const a = branchWeight(mine[0], electorate)
+  const b = branchWeight(theirs[0], electorate)
   if (a !== b) return b > a
-  if (mine.rank !== theirs.rank) return theirs.rank < mine.rank
-  return compareUtf8(theirs.newModelId, mine.newModelId) < 0
+  if (mine[0].rank !== theirs[0].rank) return theirs[0].rank < mine[0].rank
+  return compareUtf8(theirs[0].newModelId, mine[0].newModelId) < 0
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Harness } from './harness.js'
-import { FORK_SETTLE_ROUNDS, RefusalCode, branchWeight, checkChain, findFork, prefersTheirs, type Commit } from '../../src/round/index.js'
+import { FORK_SETTLE_ROUNDS, RefusalCode, branchBuilders, branchWeight, checkChain, findFork, prefersTheirs, type Commit } from '../../src/round/index.js'
 
 const commit = (round: number, prev: string, next: string, peers: string[], rank = 0): Commit => ({
   runId: 'r', round, aggregator: peers[0] ?? 'x', rank, prevModelId: prev, newModelId: next, aggregateId: '',
@@ -19,31 +19,55 @@ test('findFork: the first round at which two chains differ, from a common model'
   assert.equal(findFork(mine.slice(2), theirs.slice(2)), null, 'parted before the rounds in view')
 })
 
-test('fork choice: more of the electorate wins, then the lower rank, then the smaller model id', () => {
+test('fork choice: with no later rounds, more of the electorate wins, then the lower rank, then the smaller model id', () => {
   const electorate = ['a', 'b', 'c', 'd'].map(p => ({ peerId: p, capacity: 1 }))
   const solo = commit(3, 'm', 'z', ['a'])
   const most = commit(3, 'm', 'y', ['b', 'c', 'd'], 2)
   assert.equal(branchWeight(most, electorate), 3)
   assert.equal(branchWeight(commit(3, 'm', 'w', ['b', 'outsider']), electorate), 1, 'peers outside the electorate do not count')
-  assert.equal(prefersTheirs(solo, most, electorate), true)
-  assert.equal(prefersTheirs(most, solo, electorate), false)
-  assert.equal(prefersTheirs(commit(3, 'm', 'y', ['b'], 1), commit(3, 'm', 'z', ['c'], 0), electorate), true, 'lower rank')
-  assert.equal(prefersTheirs(commit(3, 'm', 'y', ['b']), commit(3, 'm', 'x', ['c']), electorate), true, 'smaller model id')
-  assert.equal(prefersTheirs(commit(3, 'm', 'x', ['b']), commit(3, 'm', 'y', ['c']), electorate), false)
+  assert.equal(prefersTheirs([solo], [most], electorate), true)
+  assert.equal(prefersTheirs([most], [solo], electorate), false)
+  assert.equal(prefersTheirs([commit(3, 'm', 'y', ['b'], 1)], [commit(3, 'm', 'z', ['c'], 0)], electorate), true, 'lower rank')
+  assert.equal(prefersTheirs([commit(3, 'm', 'y', ['b'])], [commit(3, 'm', 'x', ['c'])], electorate), true, 'smaller model id')
+  assert.equal(prefersTheirs([commit(3, 'm', 'x', ['b'])], [commit(3, 'm', 'y', ['c'])], electorate), false)
 })
 
-test('fork choice: a branch that ran on past FORK_SETTLE_ROUNDS is settled by length, whatever its first commit weighed', () => {
+/** a branch from round `from`: its first commit folds `first`, every later one `then` */
+const branch = (from: number, rounds: number, tag: string, first: string[], then: string[]): Commit[] =>
+  Array.from({ length: rounds }, (_, i) => commit(from + i, i === 0 ? 'm' : `${tag}${i}`, `${tag}${i + 1}`, i === 0 ? first : then))
+
+test('fork choice: the branch more of the electorate built on after the fork wins, however long the other ran', () => {
+  const electorate = ['a', 'b', 'c', 'd', 'e'].map(p => ({ peerId: p, capacity: 1 }))
+  // a partition: e alone ran 300 rounds (its rounds close as soon as its own update is in), the others 12
+  const lone = branch(30, 300, 'l', ['a', 'b', 'c', 'd', 'e'], ['e'])
+  const run = branch(30, 12, 'r', ['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd'])
+  assert.equal(branchBuilders(lone, electorate), 1)
+  assert.equal(branchBuilders(run, electorate), 4)
+  assert.equal(prefersTheirs(run, lone, electorate), false, 'the run keeps its branch')
+  assert.equal(prefersTheirs(lone, run, electorate), true, 'the lone node adopts it')
+  // peers that joined after the fork do not count
+  const joined = branch(30, 5000, 'j', ['e'], ['e', 'outsider-1', 'outsider-2'])
+  assert.equal(branchBuilders(joined, electorate), 1, 'peers outside the electorate do not count')
+  assert.equal(prefersTheirs(run, joined, electorate), false)
+  // a heavier first commit nobody built on (its author died before gossiping it, or held it back)
+  const heavy = branch(30, 1, 'h', ['a', 'b', 'c', 'd', 'e'], [])
+  const light = branch(30, 2, 'g', ['a', 'b', 'c'], ['a', 'b', 'c'])
+  assert.equal(branchBuilders(heavy, electorate), 0)
+  assert.equal(prefersTheirs(heavy, light, electorate), true, 'one round on, the branch that was built on wins')
+  assert.equal(prefersTheirs(light, heavy, electorate), false)
+})
+
+test('fork choice: among as many builders, a branch that ran on past FORK_SETTLE_ROUNDS is settled by length, whatever its first commit weighed', () => {
   const electorate = ['a', 'b', 'c'].map(p => ({ peerId: p, capacity: 1 }))
-  const heavy = commit(30, 'm', 'h', ['a', 'b', 'c'])
-  const light = commit(30, 'm', 'l', ['a', 'b'])
-  // a node alone on the heavier branch (it committed, then died before gossiping it); the run went on
-  assert.equal(prefersTheirs(heavy, light, electorate, { mine: 1, theirs: 300 }), true, 'the lone node adopts the run\'s branch')
-  assert.equal(prefersTheirs(light, heavy, electorate, { mine: 300, theirs: 1 }), false, 'the run keeps its branch')
-  // short forks (a backup's commit beside the aggregator's) stay with the weight rule
-  assert.equal(prefersTheirs(heavy, light, electorate, { mine: 1, theirs: FORK_SETTLE_ROUNDS }), false)
-  assert.equal(prefersTheirs(light, heavy, electorate, { mine: FORK_SETTLE_ROUNDS, theirs: 2 }), true)
-  // equal lengths, however long: the weight rule
-  assert.equal(prefersTheirs(light, heavy, electorate, { mine: 40, theirs: 40 }), true)
+  const heavyFirst = (n: number): Commit[] => branch(30, n, 'h', ['a', 'b', 'c'], ['a', 'b'])
+  const lightFirst = (n: number): Commit[] => branch(30, n, 'l', ['a', 'b'], ['a', 'b'])
+  assert.equal(prefersTheirs(heavyFirst(3), lightFirst(300), electorate), true, 'the longer branch')
+  assert.equal(prefersTheirs(lightFirst(300), heavyFirst(3), electorate), false)
+  // short forks (a backup's commit beside the aggregator's) stay with the first commit's weight
+  assert.equal(prefersTheirs(heavyFirst(2), lightFirst(FORK_SETTLE_ROUNDS), electorate), false)
+  assert.equal(prefersTheirs(lightFirst(FORK_SETTLE_ROUNDS), heavyFirst(2), electorate), true)
+  // equal lengths, however long: the first commit's weight
+  assert.equal(prefersTheirs(lightFirst(40), heavyFirst(40), electorate), true)
 })
 
 test('a node cut off that committed alone adopts the majority\'s branch once the partition heals', () => {
@@ -70,6 +94,27 @@ test('a node cut off that committed alone adopts the majority\'s branch once the
   assert.ok(chosen.abandoned > 0, 'its own branch was handed over as evidence')
   // the majority never moved to the lone branch
   for (const p of h.peers.filter(p => p !== lone)) assert.ok(!h.eventsOf('forkChosen', p).some(e => e.adopted), `${p} kept its branch`)
+})
+
+test('a lone node that ran far ahead during a partition adopts the branch the others built; they keep theirs', () => {
+  // with 20 ms links the majority's rounds take longer than the lone node's, which close as soon
+  // as its own update is in: by the heal it is thousands of rounds ahead
+  const lone = 'peer-4'
+  const until = 30_000
+  const h = new Harness({ nodes: 5, isolate: { peer: lone, until }, latency: 20 })
+  h.startAll()
+  h.runUntil(() => h.now >= until, until + 1)
+  const loneRound = h.engines.get(lone)!.round
+  const majorityRound = h.engines.get('peer-0')!.round
+  assert.ok(loneRound > majorityRound + 1000, `the lone node ran ahead (${loneRound} against ${majorityRound})`)
+  const healed = h.runUntil(() => h.eventsOf('forkChosen', lone).some(e => e.adopted) &&
+    new Set(h.peers.map(p => h.engines.get(p)!.round)).size === 1, until + 30_000)
+  assert.ok(healed, 'one chain again')
+  for (const p of h.peers.filter(p => p !== lone)) {
+    assert.ok(!h.eventsOf('forkChosen', p).some(e => e.adopted), `${p} kept its branch`)
+    assert.ok(h.engines.get(p)!.round > majorityRound, `${p} went on from its own round`)
+  }
+  assert.ok(h.engines.get(lone)!.round < loneRound, 'the lone node left its long branch')
 })
 
 test('a proof of equivocation carried by a commit excludes the accused from every electorate after it, on every node', () => {
