@@ -1,7 +1,7 @@
 // Fork choice: when two signed chains from one common ancestor diverge, every node picks the same
-// one — the branch more of the fork round's electorate built on after the fork, then (past
-// FORK_SETTLE_ROUNDS rounds) the longer, then the one whose first commit folded more of that
-// electorate (protocols/sync.md §7).
+// one — within FORK_SETTLE_ROUNDS rounds of the fork the branch whose first commit folded more of
+// that round's electorate; past it the branch more of the electorate built on, then the longer
+// (protocols/sync.md §7).
 import { compareUtf8 } from './fold.js'
 import type { Commit } from './messages.js'
 import type { Member } from './types.js'
@@ -57,26 +57,27 @@ export function branchBuilders (branch: readonly Commit[], electorate: readonly 
 }
 
 /**
- * A branch that ran on for more rounds than this past the fork is settled by length among branches
- * built by as many members: the run moved on with it. Without this a node alone on a heavier first
- * commit would keep it while as many others ran on from the other one.
+ * A fork whose branches ran on for more rounds than this is settled by who built them, then by
+ * length: the run moved on with one. Shorter forks (a backup's commit beside the aggregator's, a
+ * censored commit beside an honest one) are settled by what their first commits folded.
  */
 export const FORK_SETTLE_ROUNDS = 8
 
 /**
  * True when the branch `theirs` wins over `mine`: each the commits from the fork round on as this
  * node holds them (sorted by round, both starting with a commit of the fork round, extending the
- * same model). More of the fork round's electorate built on it after the fork (branchBuilders)
- * wins: a lone node or a minority that ran on fast by itself during a partition does not roll back
- * the members that went on without it. Among as many builders: if
- * the lengths differ and either is above FORK_SETTLE_ROUNDS, the longer; otherwise the first
- * commit that folded more of the electorate, then the lower rank (the aggregator before its
- * backups), then the smaller new model id (UTF-8 bytes).
+ * same model). If either is longer than FORK_SETTLE_ROUNDS: the one more of the fork round's
+ * electorate built on after the fork (branchBuilders), so a lone node or a minority that ran on
+ * fast by itself during a partition does not roll back the members that went on without it; then
+ * the longer. Otherwise, or where those tie: the first commit that folded more of the electorate,
+ * then the lower rank (the aggregator before its backups), then the smaller new model id (UTF-8).
  */
 export function prefersTheirs (mine: readonly Commit[], theirs: readonly Commit[], electorate: readonly Member[]): boolean {
-  const built = { mine: branchBuilders(mine, electorate), theirs: branchBuilders(theirs, electorate) }
-  if (built.mine !== built.theirs) return built.theirs > built.mine
-  if (mine.length !== theirs.length && Math.max(mine.length, theirs.length) > FORK_SETTLE_ROUNDS) return theirs.length > mine.length
+  if (Math.max(mine.length, theirs.length) > FORK_SETTLE_ROUNDS) {
+    const built = { mine: branchBuilders(mine, electorate), theirs: branchBuilders(theirs, electorate) }
+    if (built.mine !== built.theirs) return built.theirs > built.mine
+    if (mine.length !== theirs.length) return theirs.length > mine.length
+  }
   const a = branchWeight(mine[0], electorate)
   const b = branchWeight(theirs[0], electorate)
   if (a !== b) return b > a

@@ -19,7 +19,7 @@ test('findFork: the first round at which two chains differ, from a common model'
   assert.equal(findFork(mine.slice(2), theirs.slice(2)), null, 'parted before the rounds in view')
 })
 
-test('fork choice: with no later rounds, more of the electorate wins, then the lower rank, then the smaller model id', () => {
+test('fork choice: within FORK_SETTLE_ROUNDS, the first commit that folded more of the electorate wins, then the lower rank, then the smaller model id', () => {
   const electorate = ['a', 'b', 'c', 'd'].map(p => ({ peerId: p, capacity: 1 }))
   const solo = commit(3, 'm', 'z', ['a'])
   const most = commit(3, 'm', 'y', ['b', 'c', 'd'], 2)
@@ -36,7 +36,7 @@ test('fork choice: with no later rounds, more of the electorate wins, then the l
 const branch = (from: number, rounds: number, tag: string, first: string[], then: string[]): Commit[] =>
   Array.from({ length: rounds }, (_, i) => commit(from + i, i === 0 ? 'm' : `${tag}${i}`, `${tag}${i + 1}`, i === 0 ? first : then))
 
-test('fork choice: the branch more of the electorate built on after the fork wins, however long the other ran', () => {
+test('fork choice: past FORK_SETTLE_ROUNDS, the branch more of the electorate built on after the fork wins, however long the other ran', () => {
   const electorate = ['a', 'b', 'c', 'd', 'e'].map(p => ({ peerId: p, capacity: 1 }))
   // a partition: e alone ran 300 rounds (its rounds close as soon as its own update is in), the others 12
   const lone = branch(30, 300, 'l', ['a', 'b', 'c', 'd', 'e'], ['e'])
@@ -51,10 +51,13 @@ test('fork choice: the branch more of the electorate built on after the fork win
   assert.equal(prefersTheirs(run, joined, electorate), false)
   // a heavier first commit nobody built on (its author died before gossiping it, or held it back)
   const heavy = branch(30, 1, 'h', ['a', 'b', 'c', 'd', 'e'], [])
-  const light = branch(30, 2, 'g', ['a', 'b', 'c'], ['a', 'b', 'c'])
   assert.equal(branchBuilders(heavy, electorate), 0)
-  assert.equal(prefersTheirs(heavy, light, electorate), true, 'one round on, the branch that was built on wins')
-  assert.equal(prefersTheirs(light, heavy, electorate), false)
+  const light = (n: number): Commit[] => branch(30, n, 'g', ['a', 'b', 'c'], ['a', 'b', 'c'])
+  assert.equal(prefersTheirs(heavy, light(FORK_SETTLE_ROUNDS + 1), electorate), true, 'past the settle bound the branch that was built on wins')
+  assert.equal(prefersTheirs(light(FORK_SETTLE_ROUNDS + 1), heavy, electorate), false)
+  // within it, what the first commits folded (a censored commit loses to the honest one, however many followed it)
+  assert.equal(prefersTheirs(heavy, light(FORK_SETTLE_ROUNDS), electorate), false)
+  assert.equal(prefersTheirs(light(2), heavy, electorate), true)
 })
 
 test('fork choice: among as many builders, a branch that ran on past FORK_SETTLE_ROUNDS is settled by length, whatever its first commit weighed', () => {
@@ -115,6 +118,30 @@ test('a lone node that ran far ahead during a partition adopts the branch the ot
     assert.ok(h.engines.get(p)!.round > majorityRound, `${p} went on from its own round`)
   }
   assert.ok(h.engines.get(lone)!.round < loneRound, 'the lone node left its long branch')
+})
+
+test('a fork offer whose state trails its own chain is asked for again later, and its peer is not reported', () => {
+  // the majority's peers answer the lone node's first fork checks with a state of round 0 (as a
+  // daemon does while it still persists the state after its newest commit): nothing is wrong
+  // with that branch, so no syncRefused (a daemon pauses a peer it reports), and a later ask adopts it
+  const lone = 'peer-4'
+  let trailing = 0
+  const h: Harness = new Harness({
+    nodes: 5,
+    isolate: { peer: lone, from: 300, until: 3000 },
+    // a fork check asks for the chain from further back than the asker's own round (a catch-up, from it)
+    offeredState: (_from, to, state, fromRound) => to === lone && fromRound < h.engines.get(lone)!.round && trailing < 3 ? (trailing++, { ...state, round: 0 }) : state
+  })
+  h.startAll()
+  h.runUntil(() => h.now >= 3000, 3001)
+  const fork = h.applied.get(lone)!.findIndex((a, i) => a.modelId !== h.applied.get('peer-0')![i]?.modelId)
+  assert.ok(fork > 0, 'the chains parted after round 0')
+  const healed = h.runUntil(() => h.eventsOf('forkChosen', lone).some(e => e.adopted), 60_000)
+  assert.ok(healed, 'the lone node adopted the others\' branch')
+  assert.equal(trailing, 3, 'its first offers trailed their chains')
+  // (a plain catch-up that meets the other branch is refused and reported: that chain does not extend this node's head)
+  const refused = h.eventsOf('syncRefused', lone).filter(e => e.reason.startsWith('other branch'))
+  assert.deepEqual(refused.map(e => e.reason), [], 'no peer reported for a state still being persisted')
 })
 
 test('a proof of equivocation carried by a commit excludes the accused from every electorate after it, on every node', () => {

@@ -34,8 +34,10 @@ export interface HarnessOptions {
   dropAnnounce?: (to: string, msg: Announce) => boolean
   /** multiply a peer's trained step (a ×10 attacker) */
   scale?: { peer: string, factor: number }
-  /** a network partition: until virtual time `until`, nothing passes between `peer` and the others */
-  isolate?: { peer: string, until: number }
+  /** a network partition: from virtual time `from` (default 0) until `until`, nothing passes between `peer` and the others */
+  isolate?: { peer: string, until: number, from?: number }
+  /** rewrite the state `from` offers `to` when asked for its chain from `fromRound` (a peer whose state trails its chain while it persists) */
+  offeredState?: (from: string, to: string, state: ChainState, fromRound: number) => ChainState
   /** equivocation proofs every node holds (RoundDeps.equivocations): its next commit carries them */
   equivocations?: RoundDeps['equivocations']
   /** the roster every engine checks weight claims against (RoundDeps.limits) */
@@ -163,7 +165,7 @@ export class Harness {
   /** Whether the partition (isolate) separates `a` and `b` now. */
   cut (a: string, b: string): boolean {
     const i = this.o.isolate
-    return i != null && this.now < i.until && (a === i.peer) !== (b === i.peer)
+    return i != null && this.now >= (i.from ?? 0) && this.now < i.until && (a === i.peer) !== (b === i.peer)
   }
 
   private transport (peer: string): RoundTransport {
@@ -222,7 +224,8 @@ export class Harness {
           : this.peers.filter(p => p !== peer && this.alive(p) && !this.cut(peer, p)).sort((a, b) => this.engines.get(b)!.round - this.engines.get(a)!.round)[0]
         if (best == null || this.engines.get(best)!.round <= fromRound) { this.schedule(this.now + lat(), peer, () => done(null)); return }
         const commits: ChainCommit[] = this.served(best).filter(c => c.round >= fromRound).map(commit => ({ commit }))
-        const state = this.engines.get(best)!.state
+        const own = this.engines.get(best)!.state
+        const state = this.o.offeredState?.(best, peer, own, fromRound) ?? own
         this.schedule(this.now + lat(), peer, () => done({ from: best, commits, state }))
       },
       pullCommit: (from, round, done) => {
