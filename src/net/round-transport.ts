@@ -12,6 +12,7 @@ import { FetchError } from './errors.js'
 import { catchUp, requestChain } from './sync.js'
 import { publishAnnounce, publishSubAggregate, republish, subscribeAnnounce, subscribeCommit, subscribeSubAggregate } from './topics.js'
 import type { TapestryHost } from './host.js'
+import { WallTimers } from './wall-timers.js'
 
 /** Blob kind of a node state served for sync (checkpoint meta). */
 export const STATE_KIND = 'tapestry-state'
@@ -46,7 +47,7 @@ export interface Libp2pTransportOptions {
 
 export class Libp2pRoundTransport implements RoundTransport {
   private driver: Pick<RoundDriver, 'receive' | 'round'> | undefined
-  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly timers = new WallTimers()
   private readonly unsubscribe: Array<() => void> = []
   /** signed bytes of commits seen or made, so the chain store keeps what was signed */
   private readonly signed = new Map<string, Uint8Array>()
@@ -109,8 +110,7 @@ export class Libp2pRoundTransport implements RoundTransport {
 
   close (): void {
     this.closed = true
-    for (const t of this.timers) clearTimeout(t)
-    this.timers.clear()
+    this.timers.close()
     for (const u of this.unsubscribe.splice(0)) u()
   }
 
@@ -118,8 +118,7 @@ export class Libp2pRoundTransport implements RoundTransport {
 
   at (at: number, fn: () => void): void {
     if (this.closed) return
-    const t = setTimeout(() => { this.timers.delete(t); if (!this.closed) fn() }, Math.max(0, at - Date.now()))
-    this.timers.add(t)
+    this.timers.at(at, fn)
   }
 
   async publish (out: OutgoingMessage): Promise<void> {

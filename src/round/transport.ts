@@ -26,7 +26,10 @@ export interface SyncOffer { from: string, commits: ChainCommit[], state: ChainS
 export interface RoundTransport {
   /** the transport's clock in ms (wall clock in the daemon, virtual in the simulator) */
   now: () => number
-  /** run `fn` at time `at` on that clock (or at once if it passed) */
+  /**
+   * run `fn` at time `at` on that clock (or at once if it passed), never before now() reaches it:
+   * the engine asks once per wake time and takes an early tick as "not yet"
+   */
   at: (at: number, fn: () => void) => void
   /** gossip a message to the run (the daemon signs it) */
   publish: (out: OutgoingMessage) => void | Promise<void>

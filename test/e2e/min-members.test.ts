@@ -16,8 +16,8 @@ test('a member left alone trains no solo rounds; the run resumes when its partne
   c.kill(1, 'SIGKILL')
   await c.waitExit(1)
   // at most the round in flight completes (after its deadline and backup windows, when node 1 was
-  // to commit it); then node 0 waits. Beside another end-to-end file this took over a minute once:
-  // should it time out, node 0's last log lines say where it stood
+  // to commit it); then node 0 waits. In 1 run of 5–15 it never did, until wake timers stopped
+  // firing early (src/net/wall-timers.ts); should it time out, node 0's last log lines say where it stood
   try {
     await c.waitFor('node 0 to wait for members', async () => (await c.query(0, 'status')).waiting != null, 120_000)
   } catch (err) {
