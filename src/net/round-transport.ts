@@ -11,8 +11,8 @@ import { fetchBlob, type BulkFetchOptions } from './blob-fetch.js'
 import { FetchError } from './errors.js'
 import { catchUp, requestChain } from './sync.js'
 import { publishAnnounce, publishSubAggregate, republish, subscribeAnnounce, subscribeCommit, subscribeSubAggregate } from './topics.js'
-import type { TapestryHost } from './host.js'
 import { WallTimers } from './wall-timers.js'
+import type { TapestryHost } from './host.js'
 
 /** Blob kind of a node state served for sync (checkpoint meta). */
 export const STATE_KIND = 'tapestry-state'

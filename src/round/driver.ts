@@ -372,7 +372,7 @@ export class RoundDriver {
 
   /**
    * Ask `peer`, whose chain parts from this node's, for its branch, and move to it if fork choice
-   * (fork-choice.ts) prefers it: the fork round's electorate folded more on it. This node's own
+   * (fork-choice.ts) prefers it. This node's own
    * branch is handed to the `adopted` hook to keep as evidence. At most once per deadline per peer.
    * `theirRound`: a round the peer's chain is known to hold (the commit or offer that showed the
    * fork), so a peer far behind this node is asked for rounds it has.
