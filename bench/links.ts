@@ -298,6 +298,11 @@ interface ShapeResult {
   probe: { modelMs: number, model: Tail, tcpMs: Spread, blobMs: Spread, exchange: { model: Tail, tcp: Tail, blob: Tail } }
   /** every update fetch of the compared rounds, start to last byte (ms): what the daemons saw and what the simulator made of it */
   fetchMs: { real: Tail, sim: Tail }
+  /**
+   * per compared round r: the last member's application of commit r − 1 after the first's (a
+   * member cannot announce round r before it fetched round r − 1's updates and checked its commit)
+   */
+  applyLagMs: { real: Spread, sim: Spread }
   /** roundMs, tailMs: over SIM_SEEDS simulated runs pooled; perRound: the first (the daemons' seed) */
   sim: { roundMs: Spread, tailMs: Spread, seeds: number, perRound: RoundTimes[], computeReplayed: number, computeModelled: number }
   updateBytes: number
@@ -344,6 +349,16 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
       real: tail(real.histories.flatMap(h => h.filter(x => compared.has(x.round)).flatMap(x => (x.timing?.fetches ?? []).filter(f => f.ok && f.kind === 'update').map(f => f.doneAt - f.startAt)))),
       sim: tail(sims.flatMap(x => x.events).filter(e => e.type === 'fetched' && compared.has(e.round ?? -1) && (e.bytes ?? 0) > 0).map(e => e.at - (e.startAt ?? e.at)))
     },
+    applyLagMs: {
+      real: spread([...compared].flatMap(r => {
+        const at = real.histories.map(h => h.find(x => x.round === r - 1)?.timing?.appliedAt)
+        return at.every(a => a != null) ? [Math.max(...at as number[]) - Math.min(...at as number[])] : []
+      })),
+      sim: spread(sims.flatMap(x => [...compared].flatMap(r => {
+        const at = x.events.filter(e => e.type === 'applied' && e.round === r - 1).map(e => e.at)
+        return at.length === NODES ? [Math.max(...at) - Math.min(...at)] : []
+      })))
+    },
     updateBytes: real.updateBytes,
     control: !Number.isFinite(s.MBps),
     ratio,
@@ -369,6 +384,8 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
     `kernel TCP ${ms(x.tcp.p50)} / ${ms(x.tcp.p90)} ms, libp2p blob protocol ${ms(x.blob.p50)} / ${ms(x.blob.p90)} ms (${PROBE_REPS} exchanges each)`)
   const f = res.fetchMs
   say(`  update fetches in the rounds compared (p50 / p90 / max): real ${ms(f.real.p50)} / ${ms(f.real.p90)} / ${ms(f.real.max)} ms, sim ${ms(f.sim.p50)} / ${ms(f.sim.p90)} / ${ms(f.sim.max)} ms`)
+  const lag = res.applyLagMs
+  say(`  the last member's application of the previous commit after the first's (median, max over rounds): real ${ms(lag.real.median)} / ${ms(lag.real.max)} ms, sim ${ms(lag.sim.median)} / ${ms(lag.sim.max)} ms`)
   say(`  → real ${ms(r.median)} ms (${ms(r.min)}–${ms(r.max)}), sim ${ms(m.median)} ms (${ms(m.min)}–${ms(m.max)}; ${SIM_SEEDS} seeds pooled): sim/real ${ratio.toFixed(2)} ${res.within ? 'within' : 'NOT within'} ${100 * TOLERANCE}%; tail real ${ms(rt.median)} ms, sim ${ms(mt.median)} ms (${res.tailRatio.toFixed(2)})`)
   return res
 }
