@@ -31,6 +31,7 @@ import { modelView, peerTable, statusView, type ViewSource } from './views.js'
 import { openComponents } from './boot.js'
 import type { RunMembers } from './members.js'
 import { DaemonError, DaemonErrorCode } from './errors.js'
+import { forkWhy } from './fork-why.js'
 
 export type { RoundHistory, RoundTiming, FetchTiming } from './control-types.js'
 
@@ -369,6 +370,10 @@ export class TapestryNode {
         break
       }
       case 'syncFailed': log.warn({ reason: e.reason }, 'catch-up failed'); break
+      case 'forkChosen':
+        log.info({ round: e.round, from: e.from, rule: e.decision?.rule, values: e.decision?.values },
+          `fork from round ${e.round} with ${e.from}: ${e.adopted ? 'moved to its branch' : 'kept this node\'s branch'} (${forkWhy(e.decision)})`)
+        break
       case 'engineError': log.error({ err: e.error, event: e.event }, 'round engine refused an event'); break
       case 'log': log[e.level]({ ...e.data }, e.msg)
     }

@@ -8,7 +8,7 @@ import type { RoundConfig } from './config.js'
 import { RoundEngine, type EngineSnapshot } from './engine.js'
 import type { Announce, Commit, SubAggregate } from './messages.js'
 import { checkSyncOffer } from './sync-check.js'
-import { findFork, prefersTheirs } from './fork-choice.js'
+import { decideFork, findFork, type ForkDecision } from './fork-choice.js'
 import { commitMembers } from './validate.js'
 import type { ChainCommit, RoundTransport, SyncOffer } from './transport.js'
 import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
@@ -36,7 +36,7 @@ export type DriverEvent =
   | { type: 'syncRefused', from: string, code: RefusalCode, reason: string, at: number }
   | { type: 'syncFailed', reason: string, at: number }
   /** fork choice: this node left its branch from `round` on for `from`'s, or kept its own */
-  | { type: 'forkChosen', round: number, from: string, adopted: boolean, abandoned: number, at: number }
+  | { type: 'forkChosen', round: number, from: string, adopted: boolean, abandoned: number, at: number, decision?: ForkDecision }
   /** a commit this node missed in gossip was pulled from a peer that applied it */
   | { type: 'commitPulled', round: number, from: string, at: number }
   | { type: 'log', level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>, at: number }
@@ -416,9 +416,9 @@ export class RoundDriver {
     const parent = mine.find(c => c.round === fork.round - 1)
     const electorate = fork.round === 0 ? this.o.genesisElectorate : parent != null ? commitMembers(parent).members : undefined
     if (electorate == null) return undefined
-    const branches = { mine: mine.filter(c => c.round >= fork.round), theirs: theirs.filter(c => c.round >= fork.round) }
-    if (this.faulty.has(commitKey(theirFirst)) || !prefersTheirs(branches.mine, branches.theirs, electorate)) {
-      this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at })
+    const decision = decideFork(mine.filter(c => c.round >= fork.round), theirs.filter(c => c.round >= fork.round), electorate)
+    if (this.faulty.has(commitKey(theirFirst)) || !decision.theirs) {
+      this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at, decision: this.faulty.has(commitKey(theirFirst)) ? undefined : decision })
       return undefined
     }
     // the bans in force at the fork: today's, less those my own branch's commits brought in
@@ -440,7 +440,7 @@ export class RoundDriver {
     }
     const abandoned = mine.filter(c => c.round >= fork.round)
     const move = (): void => {
-      this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: true, abandoned: abandoned.length, at: this.transport.now() })
+      this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: true, abandoned: abandoned.length, at: this.transport.now(), decision })
       this.deliverFirst({ type: 'synced', state: check.state, rewind: true })
     }
     const persisted = asPromise(this.hooks.adopted?.(check.adopted, check.state, { round: fork.round, abandoned }))

@@ -63,24 +63,39 @@ export function branchBuilders (branch: readonly Commit[], electorate: readonly 
  */
 export const FORK_SETTLE_ROUNDS = 8
 
+/** Which rule of protocols/sync.md §7 settled a fork, with what each branch had under it. */
+export interface ForkDecision {
+  /** the other branch wins */
+  theirs: boolean
+  rule: 'builders' | 'length' | 'first commit' | 'rank' | 'model id'
+  /** the measure under that rule on this node's branch and on the other (rank: lower wins; model id: 0) */
+  values: { mine: number, theirs: number }
+}
+
 /**
- * True when the branch `theirs` wins over `mine`: each the commits from the fork round on as this
- * node holds them (sorted by round, both starting with a commit of the fork round, extending the
- * same model). If either is longer than FORK_SETTLE_ROUNDS: the one more of the fork round's
- * electorate built on after the fork (branchBuilders), so a lone node or a minority that ran on
- * fast by itself during a partition does not roll back the members that went on without it; then
- * the longer. Otherwise, or where those tie: the first commit that folded more of the electorate,
- * then the lower rank (the aggregator before its backups), then the smaller new model id (UTF-8).
+ * Which of two branches wins: each the commits from the fork round on as this node holds them
+ * (sorted by round, both starting with a commit of the fork round, extending the same model). If
+ * either is longer than FORK_SETTLE_ROUNDS: the one more of the fork round's electorate built on
+ * after the fork (branchBuilders), so a lone node or a minority that ran on fast by itself during
+ * a partition does not roll back the members that went on without it; then the longer. Otherwise,
+ * or where those tie: the first commit that folded more of the electorate, then the lower rank
+ * (the aggregator before its backups), then the smaller new model id (UTF-8).
  */
-export function prefersTheirs (mine: readonly Commit[], theirs: readonly Commit[], electorate: readonly Member[]): boolean {
+export function decideFork (mine: readonly Commit[], theirs: readonly Commit[], electorate: readonly Member[]): ForkDecision {
   if (Math.max(mine.length, theirs.length) > FORK_SETTLE_ROUNDS) {
     const built = { mine: branchBuilders(mine, electorate), theirs: branchBuilders(theirs, electorate) }
-    if (built.mine !== built.theirs) return built.theirs > built.mine
-    if (mine.length !== theirs.length) return theirs.length > mine.length
+    if (built.mine !== built.theirs) return { theirs: built.theirs > built.mine, rule: 'builders', values: built }
+    const length = { mine: mine.length, theirs: theirs.length }
+    if (length.mine !== length.theirs) return { theirs: length.theirs > length.mine, rule: 'length', values: length }
   }
-  const a = branchWeight(mine[0], electorate)
-  const b = branchWeight(theirs[0], electorate)
-  if (a !== b) return b > a
-  if (mine[0].rank !== theirs[0].rank) return theirs[0].rank < mine[0].rank
-  return compareUtf8(theirs[0].newModelId, mine[0].newModelId) < 0
+  const weight = { mine: branchWeight(mine[0], electorate), theirs: branchWeight(theirs[0], electorate) }
+  if (weight.mine !== weight.theirs) return { theirs: weight.theirs > weight.mine, rule: 'first commit', values: weight }
+  const rank = { mine: mine[0].rank, theirs: theirs[0].rank }
+  if (rank.mine !== rank.theirs) return { theirs: rank.theirs < rank.mine, rule: 'rank', values: rank }
+  return { theirs: compareUtf8(theirs[0].newModelId, mine[0].newModelId) < 0, rule: 'model id', values: { mine: 0, theirs: 0 } }
+}
+
+/** True when the branch `theirs` wins over `mine` (decideFork). */
+export function prefersTheirs (mine: readonly Commit[], theirs: readonly Commit[], electorate: readonly Member[]): boolean {
+  return decideFork(mine, theirs, electorate).theirs
 }

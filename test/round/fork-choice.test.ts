@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Harness } from './harness.js'
-import { FORK_SETTLE_ROUNDS, RefusalCode, branchBuilders, branchWeight, checkChain, findFork, prefersTheirs, type Commit } from '../../src/round/index.js'
+import { FORK_SETTLE_ROUNDS, RefusalCode, branchBuilders, branchWeight, checkChain, decideFork, findFork, prefersTheirs, type Commit } from '../../src/round/index.js'
 
 const commit = (round: number, prev: string, next: string, peers: string[], rank = 0): Commit => ({
   runId: 'r', round, aggregator: peers[0] ?? 'x', rank, prevModelId: prev, newModelId: next, aggregateId: '',
@@ -28,6 +28,7 @@ test('fork choice: within FORK_SETTLE_ROUNDS, the first commit that folded more 
   assert.equal(prefersTheirs([solo], [most], electorate), true)
   assert.equal(prefersTheirs([most], [solo], electorate), false)
   assert.equal(prefersTheirs([commit(3, 'm', 'y', ['b'], 1)], [commit(3, 'm', 'z', ['c'], 0)], electorate), true, 'lower rank')
+  assert.deepEqual(decideFork([commit(3, 'm', 'y', ['b'], 1)], [commit(3, 'm', 'z', ['c'], 0)], electorate), { theirs: true, rule: 'rank', values: { mine: 1, theirs: 0 } })
   assert.equal(prefersTheirs([commit(3, 'm', 'y', ['b'])], [commit(3, 'm', 'x', ['c'])], electorate), true, 'smaller model id')
   assert.equal(prefersTheirs([commit(3, 'm', 'x', ['b'])], [commit(3, 'm', 'y', ['c'])], electorate), false)
 })
@@ -43,6 +44,7 @@ test('fork choice: past FORK_SETTLE_ROUNDS, the branch more of the electorate bu
   const run = branch(30, 12, 'r', ['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd'])
   assert.equal(branchBuilders(lone, electorate), 1)
   assert.equal(branchBuilders(run, electorate), 4)
+  assert.deepEqual(decideFork(run, lone, electorate), { theirs: false, rule: 'builders', values: { mine: 4, theirs: 1 } })
   assert.equal(prefersTheirs(run, lone, electorate), false, 'the run keeps its branch')
   assert.equal(prefersTheirs(lone, run, electorate), true, 'the lone node adopts it')
   // peers that joined after the fork do not count
@@ -71,6 +73,8 @@ test('fork choice: among as many builders, a branch that ran on past FORK_SETTLE
   assert.equal(prefersTheirs(lightFirst(FORK_SETTLE_ROUNDS), heavyFirst(2), electorate), true)
   // equal lengths, however long: the first commit's weight
   assert.equal(prefersTheirs(lightFirst(40), heavyFirst(40), electorate), true)
+  assert.deepEqual(decideFork(heavyFirst(3), lightFirst(300), electorate), { theirs: true, rule: 'length', values: { mine: 3, theirs: 300 } })
+  assert.deepEqual(decideFork(lightFirst(40), heavyFirst(40), electorate), { theirs: true, rule: 'first commit', values: { mine: 2, theirs: 3 } })
 })
 
 test('a node cut off that committed alone adopts the majority\'s branch once the partition heals', () => {
