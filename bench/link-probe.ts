@@ -2,7 +2,8 @@
 // the same emulated links: the simulator's network model, kernel TCP (request, then the bytes),
 // and libp2p's blob protocol (the daemons' fetch). Two patterns: one member's update fetched by
 // the others at once (fan-out), and every member fetching every other's at once (the exchange of
-// a gossip round). Where a round's real time parts from the simulated one, this says whether the
+// a gossip round); and that exchange staggered, each update fetched from its own moment, as
+// announces come in a round (kernel TCP and the model). Where a round's real time parts from the simulated one, this says whether the
 // link model or what runs over the links is the reason. Used by bench/links.ts; this file is also
 // each member's child process (`--link-probe-child`, run inside its namespace).
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -21,6 +22,8 @@ const TCP_PORT = 7311
 /** between repetitions: longer than a retransmission timeout, as between rounds, so windows restart */
 const IDLE_MS = 1_000
 const REQUEST = Buffer.from([1])
+/** the staggered exchange: each member's update is fetched by the others from a moment drawn in [0, this) ms */
+export const STAGGER_MS = 400
 
 export interface ProbeResult {
   /** fan-out, per repetition: ms until the last of the receivers had the whole blob */
@@ -29,6 +32,8 @@ export interface ProbeResult {
   blobMs: number[]
   /** exchange, every transfer of every repetition: ms from its request to its last byte */
   exchange: { tcpFlowMs: number[], blobFlowMs: number[] }
+  /** the same exchange by kernel TCP with the updates staggered (STAGGER_MS), as announces come in a round */
+  staggered: { tcpFlowMs: number[] }
 }
 
 /**
@@ -62,6 +67,33 @@ export function modelExchangeFlows (n: number, link: LinkSpec, downlinkMBps: num
   const pairs: Array<[number, number]> = []
   for (let to = 0; to < n; to++) for (let from = 0; from < n; from++) if (from !== to) pairs.push([from, to])
   return modelRepetitions(n, link, downlinkMBps, bytes, pairs, draws, warmUp).flat()
+}
+
+/**
+ * The model's staggered exchanges: in each repetition member j's update is fetched by every other
+ * member from a moment drawn in [0, STAGGER_MS); each transfer's ms from its own request.
+ */
+export function modelStaggeredFlows (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 300, warmUp = 8): number[] {
+  const m = new NetworkModel(buildTopology({ kind: 'full' }, n, link, new Rng(1)), new Rng(1).fork('probe'), downlinkMBps != null ? { downlinkMBps: () => downlinkMBps } : {})
+  const offsets = new Rng(1).fork('stagger')
+  const out: number[] = []
+  let at = 0
+  for (let i = 0; i < warmUp + draws; i++) {
+    const off = Array.from({ length: n }, () => offsets.next() * STAGGER_MS)
+    // requests in time order: the model books each link first come, first served
+    const pairs: Array<[number, number]> = []
+    for (let from = 0; from < n; from++) for (let to = 0; to < n; to++) if (from !== to) pairs.push([from, to])
+    pairs.sort((a, b) => off[a[0]] - off[b[0]])
+    let end = 0
+    for (const [from, to] of pairs) {
+      const start = at + off[from]
+      const ms = (m.transferArrival(start, from, to, bytes) ?? Infinity) - start
+      if (i >= warmUp) out.push(ms)
+      end = Math.max(end, off[from] + ms)
+    }
+    at += end + IDLE_MS
+  }
+  return out
 }
 
 /** Lines from a child's stdout, each to the first waiter that wants it. */
@@ -144,18 +176,32 @@ export async function probeFanOut (net: HubNetwork, bytes: number, reps: number,
       const lines = await Promise.all(fetchers.map(async ({ c }) => await c.expect(`${kind}-done `, 60_000)))
       return lines.flatMap(l => l.split(' ')[1].split(',').map(Number))
     }
+    /** every member fetches every other's blob, member j's from a moment drawn in [0, STAGGER_MS) */
+    const staggered = async (): Promise<number[]> => {
+      await new Promise(resolve => setTimeout(resolve, IDLE_MS))
+      used++
+      const off = children.map(() => Math.round(Math.random() * STAGGER_MS))
+      children.forEach((c, k) => {
+        const from = children.map((_, j) => j).filter(j => j !== k)
+        c.send(`tcpstag ${from.map(j => info[j].addr).join(',')} ${from.map(j => off[j]).join(',')}`)
+      })
+      const lines = await Promise.all(children.map(async c => await c.expect('tcpstag-done ', 60_000)))
+      return lines.flatMap(l => l.split(' ')[1].split(',').map(Number))
+    }
     // one warm-up each: the first use of a connection (and of the code) is not a round's
     for (const kind of ['tcp', 'blob'] as const) for (const pattern of ['fan', 'all'] as const) await once(kind, pattern)
     const tcpMs: number[] = []
     const blobMs: number[] = []
     const exchange = { tcpFlowMs: [] as number[], blobFlowMs: [] as number[] }
+    const stag = { tcpFlowMs: [] as number[] }
     for (let rep = 0; rep < reps; rep++) {
       tcpMs.push(Math.max(...await once('tcp', 'fan')))
       blobMs.push(Math.max(...await once('blob', 'fan')))
       exchange.tcpFlowMs.push(...await once('tcp', 'all'))
       exchange.blobFlowMs.push(...await once('blob', 'all'))
+      stag.tcpFlowMs.push(...await staggered())
     }
-    return { modelMs: model, tcpMs, blobMs, exchange }
+    return { modelMs: model, tcpMs, blobMs, exchange, staggered: stag }
   } finally {
     for (const c of children) c.proc.kill()
   }
@@ -208,6 +254,16 @@ async function child (addr: string, bytes: number): Promise<void> {
           const p = peers.get(ip)!
           await new Promise<void>(resolve => { p.done = resolve; p.sock.write(REQUEST) })
         })
+      } else if (cmd === 'tcpstag') {
+        // each fetch after its own delay, timed from its own request
+        const delays = b.split(',').map(Number)
+        Promise.all(a.split(',').map(async (ip, k) => {
+          await new Promise(resolve => setTimeout(resolve, delays[k]))
+          const t0 = performance.now()
+          const p = peers.get(ip)!
+          await new Promise<void>(resolve => { p.done = resolve; p.sock.write(REQUEST) })
+          return performance.now() - t0
+        })).then(ms => { out(`tcpstag-done ${ms.map(x => x.toFixed(1)).join(',')}`) }, err => { out(`error ${(err as Error).message}`) })
       } else if (cmd === 'blob') {
         const cidList = b.split(',')
         fetchAll('blob', a.split(','), async (ip, k) => {

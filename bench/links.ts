@@ -37,7 +37,7 @@ import { DEFAULT_SIM_CONFIG, validateSimConfig } from '../src/sim/config.js'
 import { Simulation } from '../src/sim/sim.js'
 import { OnnxBackend } from '../src/sim/onnx-backend.js'
 import { openHubNetwork, type DirectionStats, type HubNetwork } from './net-link.js'
-import { modelExchangeFlows, modelFanOutDraws, probeFanOut, type ProbeResult } from './link-probe.js'
+import { STAGGER_MS, modelExchangeFlows, modelFanOutDraws, modelStaggeredFlows, probeFanOut, type ProbeResult } from './link-probe.js'
 import { spread } from './stats.js'
 
 const NODES = 4
@@ -118,7 +118,7 @@ export interface RealRun {
   /** every daemon's round log (for --raw) */
   histories: RoundHistory[][]
   /** one update fanned out to the other members, and every member's to every other, after the daemons stopped: model, kernel TCP, blob protocol */
-  probe: ProbeResult & { model: Tail, exchangeModel: Tail }
+  probe: ProbeResult & { model: Tail, exchangeModel: Tail, staggeredModel: Tail }
 }
 
 const key = (node: number, round: number): string => `${node}/${round}`
@@ -229,7 +229,8 @@ async function realRun (s: Shape, rounds: number, say: (m: string) => void, onCl
     await cluster.stopAll()
     const drawn = tail(modelFanOutDraws(NODES, simLink(s), simDownlink(s), real.updateBytes))
     const exchangeModel = tail(modelExchangeFlows(NODES, simLink(s), simDownlink(s), real.updateBytes))
-    const probe = { ...await probeFanOut(net, real.updateBytes, PROBE_REPS, drawn.p50), model: drawn, exchangeModel }
+    const staggeredModel = tail(modelStaggeredFlows(NODES, simLink(s), simDownlink(s), real.updateBytes))
+    const probe = { ...await probeFanOut(net, real.updateBytes, PROBE_REPS, drawn.p50), model: drawn, exchangeModel, staggeredModel }
     return { ...real, packets, startupMs, histories, probe }
   } finally {
     await cleanup()
@@ -295,7 +296,7 @@ interface ShapeResult {
   access: ReturnType<typeof accessLink>
   real: { roundMs: Spread, tailMs: Spread, foldMs: number, trainMs: number, perRound: RoundTimes[], startupMs: number, irregular: number[], packets: RealRun['packets'] }
   /** one update from one member to the three others, after 1 s idle: the model's time, kernel TCP's and the blob protocol's (ms) */
-  probe: { modelMs: number, model: Tail, tcpMs: Spread, blobMs: Spread, exchange: { model: Tail, tcp: Tail, blob: Tail } }
+  probe: { modelMs: number, model: Tail, tcpMs: Spread, blobMs: Spread, exchange: { model: Tail, tcp: Tail, blob: Tail }, staggered: { model: Tail, tcp: Tail } }
   /** every update fetch of the compared rounds, start to last byte (ms): what the daemons saw and what the simulator made of it */
   fetchMs: { real: Tail, sim: Tail }
   /**
@@ -343,7 +344,8 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
       model: real.probe.model,
       tcpMs: spread(real.probe.tcpMs),
       blobMs: spread(real.probe.blobMs),
-      exchange: { model: real.probe.exchangeModel, tcp: tail(real.probe.exchange.tcpFlowMs), blob: tail(real.probe.exchange.blobFlowMs) }
+      exchange: { model: real.probe.exchangeModel, tcp: tail(real.probe.exchange.tcpFlowMs), blob: tail(real.probe.exchange.blobFlowMs) },
+      staggered: { model: real.probe.staggeredModel, tcp: tail(real.probe.staggered.tcpFlowMs) }
     },
     fetchMs: {
       real: tail(real.histories.flatMap(h => h.filter(x => compared.has(x.round)).flatMap(x => (x.timing?.fetches ?? []).filter(f => f.ok && f.kind === 'update').map(f => f.doneAt - f.startAt)))),
@@ -382,6 +384,9 @@ async function benchShape (s: Shape, rounds: number, say: (m: string) => void, o
   const x = p.exchange
   say(`  every member fetching the ${NODES - 1} others' updates at once, per transfer (p50 / p90): model ${ms(x.model.p50)} / ${ms(x.model.p90)} ms, ` +
     `kernel TCP ${ms(x.tcp.p50)} / ${ms(x.tcp.p90)} ms, libp2p blob protocol ${ms(x.blob.p50)} / ${ms(x.blob.p90)} ms (${PROBE_REPS} exchanges each)`)
+  const sx = p.staggered
+  say(`  the same with each update fetched from its own moment in [0, ${STAGGER_MS}) ms (as announces come in a round), per transfer (p50 / p90 / max): ` +
+    `model ${ms(sx.model.p50)} / ${ms(sx.model.p90)} / ${ms(sx.model.max)} ms, kernel TCP ${ms(sx.tcp.p50)} / ${ms(sx.tcp.p90)} / ${ms(sx.tcp.max)} ms`)
   const f = res.fetchMs
   say(`  update fetches in the rounds compared (p50 / p90 / max): real ${ms(f.real.p50)} / ${ms(f.real.p90)} / ${ms(f.real.max)} ms, sim ${ms(f.sim.p50)} / ${ms(f.sim.p90)} / ${ms(f.sim.max)} ms`)
   const lag = res.applyLagMs
