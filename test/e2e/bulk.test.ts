@@ -3,12 +3,13 @@
 // and status counts what each daemon sent that way.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LocalCluster } from '../../src/daemon/cluster.js'
 
 const clusters: LocalCluster[] = []
-after(async () => { for (const c of clusters) await c.stopAll() })
+// stopped, then their data dirs (four or five daemons' chains and blobs, tens of MB) removed
+after(async () => { for (const c of clusters) { await c.stopAll(); await rm(c.dir, { recursive: true, force: true }) } })
 
 test('3 daemons with bulk transfer on: dense updates go over the bulk connections, one model everywhere', { timeout: 180_000 }, async () => {
   const c = await LocalCluster.create({

@@ -2,7 +2,7 @@
 // an aggregator killed mid-round, and a daemon killed and restarted.
 import { test, after, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LocalCluster } from '../../src/daemon/cluster.js'
 import type { RoundHistory } from '../../src/daemon/node.js'
@@ -19,7 +19,8 @@ const CONFIG = {
 }
 
 const clusters: LocalCluster[] = []
-after(async () => { for (const c of clusters) await c.stopAll() })
+// stopped, then their data dirs (four or five daemons' chains and blobs, tens of MB) removed
+after(async () => { for (const c of clusters) { await c.stopAll(); await rm(c.dir, { recursive: true, force: true }) } })
 
 /** A cluster stopped when the test that made it ends, so the next test does not share the CPU with it. */
 async function cluster (t: TestContext, o: Parameters<typeof LocalCluster.create>[0]): Promise<LocalCluster> {
