@@ -3,8 +3,8 @@
 // and libp2p's blob protocol (the daemons' fetch). Two patterns: one member's update fetched by
 // the others at once (fan-out), and every member fetching every other's at once (the exchange of
 // a gossip round); and that exchange staggered, each update fetched from its own moment, as
-// announces come in a round (kernel TCP and the model). Where a round's real time parts from the simulated one, this says whether the
-// link model or what runs over the links is the reason. Used by bench/links.ts; this file is also
+// announces come in a round (kernel TCP and the model). Where a round's real time parts from the
+// simulated one, this says whether the link model or what runs over the links is the reason. Used by bench/links.ts; this file is also
 // each member's child process (`--link-probe-child`, run inside its namespace).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, connect, type Socket } from 'node:net'
@@ -40,18 +40,22 @@ export interface ProbeResult {
  * The model's answer to the probe: `draws` repetitions, one after another over the same
  * connections, each `IDLE_MS` after the last ended, after `warmUp` unmeasured ones (the probe's
  * connections carried a warm-up and earlier repetitions; over a lossy path they keep the window
- * their losses left). Each repetition requests `bytes` along every [from, to] of `pairs` at once;
- * its transfers' ms, one array per repetition. Over a lossy path each is one roll of its losses,
- * so one says little.
+ * their losses left). Each repetition requests `bytes` along every [from, to] of `pairs`, at once
+ * or, with `offsets` (per member, drawn each repetition), member `from`'s blob `offsets[from]` ms
+ * in; each transfer's ms from its own request, one array per repetition. Over a lossy path each
+ * is one roll of its losses, so one says little.
  */
-function modelRepetitions (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, pairs: Array<[number, number]>, draws: number, warmUp: number): number[][] {
+function modelRepetitions (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, pairs: Array<[number, number]>, draws: number, warmUp: number, offsets?: () => number[]): number[][] {
   const m = new NetworkModel(buildTopology({ kind: 'full' }, n, link, new Rng(1)), new Rng(1).fork('probe'), downlinkMBps != null ? { downlinkMBps: () => downlinkMBps } : {})
   const out: number[][] = []
   let at = 0
   for (let i = 0; i < warmUp + draws; i++) {
-    const ms = pairs.map(([from, to]) => (m.transferArrival(at, from, to, bytes) ?? Infinity) - at)
+    const off = offsets?.() ?? new Array<number>(n).fill(0)
+    // requests in time order: the model books each link first come, first served
+    const ordered = [...pairs].sort((a, b) => off[a[0]] - off[b[0]])
+    const ms = ordered.map(([from, to]) => (m.transferArrival(at + off[from], from, to, bytes) ?? Infinity) - (at + off[from]))
     if (i >= warmUp) out.push(ms)
-    at += Math.max(0, ...ms) + IDLE_MS
+    at += Math.max(0, ...ms.map((x, k) => off[ordered[k][0]] + x)) + IDLE_MS
   }
   return out
 }
@@ -64,9 +68,7 @@ export function modelFanOutDraws (n: number, link: LinkSpec, downlinkMBps: numbe
 
 /** The model's exchanges (every member fetching every other's update at once): each transfer's ms. */
 export function modelExchangeFlows (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 300, warmUp = 8): number[] {
-  const pairs: Array<[number, number]> = []
-  for (let to = 0; to < n; to++) for (let from = 0; from < n; from++) if (from !== to) pairs.push([from, to])
-  return modelRepetitions(n, link, downlinkMBps, bytes, pairs, draws, warmUp).flat()
+  return modelRepetitions(n, link, downlinkMBps, bytes, exchangePairs(n), draws, warmUp).flat()
 }
 
 /**
@@ -74,26 +76,15 @@ export function modelExchangeFlows (n: number, link: LinkSpec, downlinkMBps: num
  * member from a moment drawn in [0, STAGGER_MS); each transfer's ms from its own request.
  */
 export function modelStaggeredFlows (n: number, link: LinkSpec, downlinkMBps: number | undefined, bytes: number, draws = 300, warmUp = 8): number[] {
-  const m = new NetworkModel(buildTopology({ kind: 'full' }, n, link, new Rng(1)), new Rng(1).fork('probe'), downlinkMBps != null ? { downlinkMBps: () => downlinkMBps } : {})
-  const offsets = new Rng(1).fork('stagger')
-  const out: number[] = []
-  let at = 0
-  for (let i = 0; i < warmUp + draws; i++) {
-    const off = Array.from({ length: n }, () => offsets.next() * STAGGER_MS)
-    // requests in time order: the model books each link first come, first served
-    const pairs: Array<[number, number]> = []
-    for (let from = 0; from < n; from++) for (let to = 0; to < n; to++) if (from !== to) pairs.push([from, to])
-    pairs.sort((a, b) => off[a[0]] - off[b[0]])
-    let end = 0
-    for (const [from, to] of pairs) {
-      const start = at + off[from]
-      const ms = (m.transferArrival(start, from, to, bytes) ?? Infinity) - start
-      if (i >= warmUp) out.push(ms)
-      end = Math.max(end, off[from] + ms)
-    }
-    at += end + IDLE_MS
-  }
-  return out
+  const rng = new Rng(1).fork('stagger')
+  return modelRepetitions(n, link, downlinkMBps, bytes, exchangePairs(n), draws, warmUp, () => Array.from({ length: n }, () => rng.next() * STAGGER_MS)).flat()
+}
+
+/** every member fetching every other's update */
+function exchangePairs (n: number): Array<[number, number]> {
+  const pairs: Array<[number, number]> = []
+  for (let to = 0; to < n; to++) for (let from = 0; from < n; from++) if (from !== to) pairs.push([from, to])
+  return pairs
 }
 
 /** Lines from a child's stdout, each to the first waiter that wants it. */
@@ -166,26 +157,16 @@ export async function probeFanOut (net: HubNetwork, bytes: number, reps: number,
     }
     let used = 0
     /** every fetcher's transfers at once, after the links sat idle; each transfer's ms */
-    const once = async (kind: 'tcp' | 'blob', pattern: 'fan' | 'all'): Promise<number[]> => {
+    /** `staggered`: every member fetches every other's, member j's from a moment drawn in [0, STAGGER_MS) */
+    const once = async (kind: 'tcp' | 'blob', pattern: 'fan' | 'all' | 'staggered'): Promise<number[]> => {
       await new Promise(resolve => setTimeout(resolve, IDLE_MS))
       const blob = used++
       const fetchers = pattern === 'fan' ? children.slice(1).map(c => ({ c, from: [0] })) : children.map((c, k) => ({ c, from: children.map((_, j) => j).filter(j => j !== k) }))
+      const off = children.map(() => pattern === 'staggered' ? Math.round(Math.random() * STAGGER_MS) : 0)
       for (const { c, from } of fetchers) {
-        c.send(`${kind} ${from.map(j => info[j].addr).join(',')} ${from.map(j => info[j].cids[blob]).join(',')}`)
+        c.send(`${kind} ${from.map(j => info[j].addr).join(',')} ${from.map(j => info[j].cids[blob]).join(',')} ${from.map(j => off[j]).join(',')}`)
       }
       const lines = await Promise.all(fetchers.map(async ({ c }) => await c.expect(`${kind}-done `, 60_000)))
-      return lines.flatMap(l => l.split(' ')[1].split(',').map(Number))
-    }
-    /** every member fetches every other's blob, member j's from a moment drawn in [0, STAGGER_MS) */
-    const staggered = async (): Promise<number[]> => {
-      await new Promise(resolve => setTimeout(resolve, IDLE_MS))
-      used++
-      const off = children.map(() => Math.round(Math.random() * STAGGER_MS))
-      children.forEach((c, k) => {
-        const from = children.map((_, j) => j).filter(j => j !== k)
-        c.send(`tcpstag ${from.map(j => info[j].addr).join(',')} ${from.map(j => off[j]).join(',')}`)
-      })
-      const lines = await Promise.all(children.map(async c => await c.expect('tcpstag-done ', 60_000)))
       return lines.flatMap(l => l.split(' ')[1].split(',').map(Number))
     }
     // one warm-up each: the first use of a connection (and of the code) is not a round's
@@ -199,7 +180,7 @@ export async function probeFanOut (net: HubNetwork, bytes: number, reps: number,
       blobMs.push(Math.max(...await once('blob', 'fan')))
       exchange.tcpFlowMs.push(...await once('tcp', 'all'))
       exchange.blobFlowMs.push(...await once('blob', 'all'))
-      stag.tcpFlowMs.push(...await staggered())
+      stag.tcpFlowMs.push(...await once('tcp', 'staggered'))
     }
     return { modelMs: model, tcpMs, blobMs, exchange, staggered: stag }
   } finally {
@@ -226,18 +207,23 @@ async function child (addr: string, bytes: number): Promise<void> {
   out(`ready ${host.multiaddrs()[0].toString()} ${cids.join(',')}`)
   /** per provider address: the kernel TCP connection, its byte count and the waiter for the current blob */
   const peers = new Map<string, { sock: Socket, peerId: string, got: number, done?: () => void }>()
-  /** `what` of each provider at once; one line with each one's ms, in the order asked */
-  const fetchAll = (what: string, addrs: string[], fetchOne: (a: string, i: number) => Promise<void>): void => {
-    const t0 = performance.now()
-    Promise.all(addrs.map(async (a, i) => { await fetchOne(a, i); return performance.now() - t0 }))
-      .then(ms => { out(`${what}-done ${ms.map(x => x.toFixed(1)).join(',')}`) }, err => { out(`error ${(err as Error).message}`) })
+  /** `what` of each provider, the i-th after `delays[i]` ms (at once without); one line with each one's ms from its own request, in the order asked */
+  const fetchAll = (what: string, addrs: string[], delays: number[], fetchOne: (a: string, i: number) => Promise<void>): void => {
+    Promise.all(addrs.map(async (a, i) => {
+      if ((delays[i] ?? 0) > 0) await new Promise(resolve => setTimeout(resolve, delays[i]))
+      const t0 = performance.now()
+      await fetchOne(a, i)
+      return performance.now() - t0
+    })).then(ms => { out(`${what}-done ${ms.map(x => x.toFixed(1)).join(',')}`) }, err => { out(`error ${(err as Error).message}`) })
   }
   let input = ''
   process.stdin.on('data', (d: Buffer) => {
     input += d.toString()
     let i
     while ((i = input.indexOf('\n')) >= 0) {
-      const [cmd, a = '', b = ''] = input.slice(0, i).split(' ')
+      // `<tcp|blob> <provider addrs> <cids> <delays ms>` (each list comma-separated), `connect …`
+      const [cmd, a = '', b = '', c = ''] = input.slice(0, i).split(' ')
+      const delays = c === '' ? [] : c.split(',').map(Number)
       input = input.slice(i + 1)
       if (cmd === 'connect') {
         const targets = a.split('|').map(x => x.split('='))
@@ -250,23 +236,13 @@ async function child (addr: string, bytes: number): Promise<void> {
           await host.dial(multiaddr(ma))
         })).then(() => { out('connected') }, err => { out(`error ${(err as Error).message}`) })
       } else if (cmd === 'tcp') {
-        fetchAll('tcp', a.split(','), async ip => {
+        fetchAll('tcp', a.split(','), delays, async ip => {
           const p = peers.get(ip)!
           await new Promise<void>(resolve => { p.done = resolve; p.sock.write(REQUEST) })
         })
-      } else if (cmd === 'tcpstag') {
-        // each fetch after its own delay, timed from its own request
-        const delays = b.split(',').map(Number)
-        Promise.all(a.split(',').map(async (ip, k) => {
-          await new Promise(resolve => setTimeout(resolve, delays[k]))
-          const t0 = performance.now()
-          const p = peers.get(ip)!
-          await new Promise<void>(resolve => { p.done = resolve; p.sock.write(REQUEST) })
-          return performance.now() - t0
-        })).then(ms => { out(`tcpstag-done ${ms.map(x => x.toFixed(1)).join(',')}`) }, err => { out(`error ${(err as Error).message}`) })
       } else if (cmd === 'blob') {
         const cidList = b.split(',')
-        fetchAll('blob', a.split(','), async (ip, k) => {
+        fetchAll('blob', a.split(','), delays, async (ip, k) => {
           await fetchBlob(host, cidList[k], [peers.get(ip)!.peerId], { maxBytes: bytes, timeoutMs: 60_000 })
         })
       }

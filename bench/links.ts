@@ -192,7 +192,7 @@ async function realRun (s: Shape, rounds: number, say: (m: string) => void, onCl
   onCleanup(cleanup)
   try {
     net = await openHubNetwork(NODES, accessLink(s), 'mtu')
-    if (net.realtime.refused != null) say(`  delay lines NOT under SCHED_FIFO (${net.realtime.refused}): a busy CPU can stretch the emulated delays`)
+    if (net.realtimeRefused != null) say(`  delay lines NOT under SCHED_FIFO (${net.realtimeRefused}): a busy CPU can stretch the emulated delays`)
     for (const m of net.members) execFileSync('ip', ['netns', 'exec', m.ns, 'sysctl', '-q', '-w', `net.ipv4.tcp_congestion_control=${CONGESTION_CONTROL}`])
     const members = net.members
     cluster = await LocalCluster.create({

@@ -453,8 +453,8 @@ export interface HubNetwork {
   stats: () => Promise<Array<[DirectionStats, DirectionStats]>>
   /** CPU seconds all delay lines used so far */
   cpuSeconds: () => number
-  /** whether the delay lines run under SCHED_FIFO, and why not where asked for but refused */
-  realtime: { on: boolean, refused?: string }
+  /** why the delay lines run unprioritised although SCHED_FIFO was asked for (undefined: as asked) */
+  realtimeRefused?: string
   close: () => Promise<void>
 }
 
@@ -469,14 +469,13 @@ export const MAX_HUB_MEMBERS = 64
  * 1 − (1 − access.loss)² — a star of access links, as institutions on the internet are. With
  * `realtime` the delay lines run under SCHED_FIFO (`chrt`): the emulated links keep their timing
  * while the members load the CPU; where the kernel refuses that policy they run unprioritised and
- * `realtime.refused` says why. Throws (with the reason) when this machine cannot do it; cleans up
+ * `realtimeRefused` says why. Throws (with the reason) when this machine cannot do it; cleans up
  * what it made on failure.
  */
 export async function openHubNetwork (n: number, access: LinkShape, packets: PacketMode = 'mtu', realtime = true): Promise<HubNetwork> {
   if (!(Number.isInteger(n) && n >= 1 && n <= MAX_HUB_MEMBERS)) throw new Error(`members must be an integer in [1, ${MAX_HUB_MEMBERS}], got ${n}`)
   checkMachine()
-  const refused = realtime ? realtimeRefused() : null
-  if (refused != null) realtime = false
+  const refused = realtime ? realtimeRefused() ?? undefined : undefined
   removeLeftovers()
   const bin = delayLineBinary()
   const hub = `${NS_PREFIX}${process.pid}h`
@@ -491,7 +490,7 @@ export async function openHubNetwork (n: number, access: LinkShape, packets: Pac
       const ns = `${NS_PREFIX}${process.pid}m${i}`
       addNamespace(ns, created)
       const dev = `tl${i}`
-      lines.push(await DelayLine.start(bin, ns, hub, dev, access, packets, realtime))
+      lines.push(await DelayLine.start(bin, ns, hub, dev, access, packets, realtime && refused == null))
       const addr = `10.78.${i}.2`
       const router = `10.78.${i}.1`
       for (const [where, self, peer] of [[ns, addr, router], [hub, router, addr]]) {
@@ -511,7 +510,7 @@ export async function openHubNetwork (n: number, access: LinkShape, packets: Pac
     execIn: (ns: string) => ['ip', 'netns', 'exec', ns],
     stats: async () => await Promise.all(lines.map(async l => await l.stats())),
     cpuSeconds: () => lines.reduce((a, l) => a + l.cpuSeconds(), 0),
-    realtime: refused != null ? { on: false, refused } : { on: realtime },
+    realtimeRefused: refused,
     close
   }
 }

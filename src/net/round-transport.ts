@@ -60,7 +60,6 @@ export class Libp2pRoundTransport implements RoundTransport {
   private readonly firstCommit = new Map<string, Uint8Array>()
   /** signed announces by update id (what censorship evidence encloses), bounded */
   private readonly announces = new Map<string, Uint8Array>()
-  private closed = false
 
   constructor (private readonly o: Libp2pTransportOptions) {}
 
@@ -109,7 +108,7 @@ export class Libp2pRoundTransport implements RoundTransport {
   }
 
   close (): void {
-    this.closed = true
+    // pending wakes are dropped, and later ones ignored
     this.timers.close()
     for (const u of this.unsubscribe.splice(0)) u()
   }
@@ -117,7 +116,6 @@ export class Libp2pRoundTransport implements RoundTransport {
   now (): number { return Date.now() }
 
   at (at: number, fn: () => void): void {
-    if (this.closed) return
     this.timers.at(at, fn)
   }
 

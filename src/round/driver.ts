@@ -416,9 +416,10 @@ export class RoundDriver {
     const parent = mine.find(c => c.round === fork.round - 1)
     const electorate = fork.round === 0 ? this.o.genesisElectorate : parent != null ? commitMembers(parent).members : undefined
     if (electorate == null) return undefined
-    const decision = decideFork(mine.filter(c => c.round >= fork.round), theirs.filter(c => c.round >= fork.round), electorate)
-    if (this.faulty.has(commitKey(theirFirst)) || !decision.theirs) {
-      this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at, decision: this.faulty.has(commitKey(theirFirst)) ? undefined : decision })
+    // a branch starting with a commit this node proved wrong is never taken, whatever the rule says
+    const decision = this.faulty.has(commitKey(theirFirst)) ? undefined : decideFork(mine.filter(c => c.round >= fork.round), theirs.filter(c => c.round >= fork.round), electorate)
+    if (decision == null || !decision.theirs) {
+      this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at, decision })
       return undefined
     }
     // the bans in force at the fork: today's, less those my own branch's commits brought in
