@@ -261,7 +261,7 @@ export class RoundDriver {
         const publish = (): Promise<void> | undefined => asPromise(t.publish({ type: 'commit', msg: a.msg }))
         return before != null ? before.then(publish) : publish()
       }
-      case 'fetch': this.fetch(a.id, a.providers, a.kind); return
+      case 'fetch': this.fetch(a.id, a.providers, a.kind, a.round); return
       case 'applied':
         this.emit({ type: 'applied', commit: a.commit, state: a.state, verified: a.verified, computeMs: ms, at: now + ms })
         return asPromise(this.hooks.applied?.(a.commit, a.state, a.verified))
@@ -283,9 +283,8 @@ export class RoundDriver {
     }
   }
 
-  private fetch (id: string, providers: string[], kind: BlobKind): void {
+  private fetch (id: string, providers: string[], kind: BlobKind, round = this.engine.round): void {
     const startAt = this.transport.now()
-    const round = this.engine.round
     this.transport.fetchBlob(id, providers.filter(p => p !== this.self), kind, r => {
       const at = this.transport.now()
       this.emit({ type: 'fetched', id, kind, round, ok: r.ok, bytes: r.ok ? r.bytes.length : 0, startAt, at, reason: r.ok ? undefined : r.reason })

@@ -13,6 +13,7 @@ import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSu
 import { roundGroups, groupOf, type GroupPlan } from './groups.js'
 import { clipAndNoise } from '../privacy/index.js'
 import { RoundError, RoundErrorCode } from './errors.js'
+import { NextRoundPrefetch } from './prefetch.js'
 
 /** Per-round working state; dropped when the round's commit is applied. */
 interface RoundWork {
@@ -89,6 +90,8 @@ export class RoundEngine {
   private work: RoundWork | null = null
   private started = false
   private readonly future: Array<{ round: number, ev: RoundEvent }> = []
+  /** gossip mode: the next round's updates, fetched as they are announced */
+  private readonly early = new NextRoundPrefetch()
   private readonly rank: NonNullable<RoundDeps['rank']>
   /** live peers outside the electorate (e.g. late joiners) that a closing candidate waits for too */
   private live = new Set<string>()
@@ -256,6 +259,11 @@ export class RoundEngine {
     out.push({ type: 'train', round: c.round, params: c.params, steps: this.cfg.innerSteps })
     out.push({ type: 'log', level: 'debug', msg: 'round started', data: { round: c.round, aggregator: candidates[0], myRank: this.work.myRank } })
     // replay what arrived early for this round
+    // what was fetched early for this round counts as fetched in it; its announce is checked below
+    for (const [id, bytes] of this.early.take(c.round)) {
+      if (bytes != null) this.work.blobs.set(id, bytes)
+      else this.work.fetching.set(id, 1)
+    }
     const ready = this.future.filter(f => f.round === c.round)
     const keep = this.future.filter(f => f.round > c.round)
     this.future.length = 0
@@ -301,7 +309,7 @@ export class RoundEngine {
   private onAnnounce (now: number, msg: Announce, out: RoundAction[]): void {
     if (msg.runId !== this.cfg.runId) return
     if (msg.round > this.chain.round || this.work == null) {
-      this.buffer(msg.round, { type: 'announce', msg })
+      if (this.buffer(msg.round, { type: 'announce', msg })) this.fetchEarly(msg, out)
       return
     }
     const w = this.work
@@ -380,6 +388,15 @@ export class RoundEngine {
     return this.cfg.mode === 'aggregator' ? this.isRootCandidate() : this.isSubCandidate()
   }
 
+  /** Gossip mode: a member's announce for the next round starts its fetch now (prefetch.ts). */
+  private fetchEarly (msg: Announce, out: RoundAction[]): void {
+    if (this.cfg.mode !== 'gossip' || this.work == null || msg.round !== this.chain.round + 1 || msg.peerId === this.deps.self) return
+    if (!this.chain.electorate.some(m => m.peerId === msg.peerId) || this.chain.banned?.includes(msg.peerId) === true) return
+    // everything but the base model, which is known once this node applies the commit before it
+    if (validateAnnounce(msg, msg.baseModelId, this.cfg, this.deps.limits) != null) return
+    if (this.early.begin(msg.round, msg.peerId, msg.updateId)) out.push({ type: 'fetch', id: msg.updateId, providers: [msg.peerId], kind: 'update', round: msg.round })
+  }
+
   private ensureBlob (id: string, providers: string[], out: RoundAction[], kind: BlobKind = 'update'): void {
     const w = this.work!
     if (w.blobs.has(id) || w.fetching.has(id) || w.failed.has(id)) return
@@ -389,7 +406,12 @@ export class RoundEngine {
 
   private onBlob (id: string, bytes: Uint8Array, out: RoundAction[]): void {
     const w = this.work
-    if (w == null || !w.fetching.has(id)) return
+    if (w == null || !w.fetching.has(id)) {
+      if (!this.early.awaits(id)) return
+      if (this.deps.digest(bytes) === id) this.early.arrived(id, bytes)
+      else this.early.failed(id)
+      return
+    }
     w.fetching.delete(id)
     if (this.deps.digest(bytes) !== id) { this.onBlobFailed(id, 'content does not match its id', out); return }
     w.blobs.set(id, bytes)
@@ -398,6 +420,7 @@ export class RoundEngine {
 
   private onBlobFailed (id: string, reason: string, out: RoundAction[]): void {
     const w = this.work
+    if (w?.fetching.has(id) !== true && this.early.awaits(id)) { this.early.failed(id); return } // fetched again in its round
     if (w == null) return
     const tries = w.fetching.get(id) ?? MAX_FETCH_TRIES
     w.fetching.delete(id)
@@ -429,9 +452,11 @@ export class RoundEngine {
     return [...ps]
   }
 
-  private buffer (round: number, ev: RoundEvent): void {
-    if (round > this.chain.round + LOOKAHEAD || this.future.length >= MAX_BUFFERED) return
+  /** Keep an event for a later round; false when it is too far ahead or the buffer is full. */
+  private buffer (round: number, ev: RoundEvent): boolean {
+    if (round > this.chain.round + LOOKAHEAD || this.future.length >= MAX_BUFFERED) return false
     this.future.push({ round, ev })
+    return true
   }
 
   private refuse (what: RefusedKind, r: Refusal, from: string, out: RoundAction[], commit?: Commit): void {

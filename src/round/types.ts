@@ -66,7 +66,8 @@ export type RoundAction =
   | { type: 'train', round: number, params: Float32Array, steps: number }
   | { type: 'putBlob', id: string, bytes: Uint8Array, kind: BlobKind }
   | { type: 'publishAnnounce', msg: Announce }
-  | { type: 'fetch', id: string, providers: string[], kind: BlobKind }
+  /** `round`: the round the blob belongs to when it is not the current one (fetched early) */
+  | { type: 'fetch', id: string, providers: string[], kind: BlobKind, round?: number }
   | { type: 'publishCommit', msg: Commit }
   | { type: 'publishSubAggregate', msg: SubAggregate }
   | { type: 'applied', commit: Commit, state: ChainState, verified: VerifiedBy }

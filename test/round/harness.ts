@@ -42,6 +42,10 @@ export interface HarnessOptions {
   equivocations?: RoundDeps['equivocations']
   /** the roster every engine checks weight claims against (RoundDeps.limits) */
   limits?: RoundDeps['limits']
+  /** ms a blob fetch by `peer` takes (a slow downlink); default the message latency */
+  fetchMs?: (peer: string) => number | undefined
+  /** a fetch of `id` by `peer` fails (after the fetch time) */
+  failFetch?: (peer: string, id: string) => boolean
 }
 
 interface Item { t: number, seq: number, peer: string, fn: () => void }
@@ -209,8 +213,9 @@ export class Harness {
       },
       putBlob: (id, bytes) => { this.blobs.get(peer)!.set(id, bytes) },
       fetchBlob: (id, providers, _kind, done) => {
+        if (this.o.failFetch?.(peer, id) === true) { this.schedule(this.now + (this.o.fetchMs?.(peer) ?? lat()), peer, () => done({ ok: false, reason: 'test: refused' })); return }
         const from = providers.find(p => this.alive(p) && !this.cut(peer, p) && this.blobs.get(p)?.has(id) === true)
-        if (from != null) { const bytes = this.blobs.get(from)!.get(id)!; this.schedule(this.now + lat(), peer, () => done({ ok: true, bytes })) } else this.schedule(this.now + 50, peer, () => done({ ok: false, reason: 'no provider' }))
+        if (from != null) { const bytes = this.blobs.get(from)!.get(id)!; this.schedule(this.now + (this.o.fetchMs?.(peer) ?? lat()), peer, () => done({ ok: true, bytes })) } else this.schedule(this.now + 50, peer, () => done({ ok: false, reason: 'no provider' }))
       },
       train: (round, params, _steps, done) => {
         const rng = new Rng(`${peer}/${round}`)
