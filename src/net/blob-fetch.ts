@@ -2,6 +2,7 @@
 // next provider from the last byte received (or, for large blobs, from several providers at once in
 // byte ranges), and return it only once it hashes to its CID.
 import { createHash } from 'node:crypto'
+import { blobHasher, type BlobHasher } from './blob-hasher.js'
 import { FetchError, NetError, NetErrorCode, TransferError, isNetError } from './errors.js'
 import { toBlobCid } from './cid.js'
 import { lengthPrefixed, watchStall } from './frame.js'
@@ -13,7 +14,6 @@ import { openBlobStream, type BlobStreamLease } from './blob-streams.js'
 import type { ProviderFailure } from './errors.js'
 import type { BlobCid } from './cid.js'
 import type { TapestryHost } from './host.js'
-import type { Hash } from 'node:crypto'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
@@ -95,12 +95,15 @@ interface Assembly {
   total: number | undefined
   buf: Uint8Array | undefined
   received: number
-  hash: Hash
+  /** the running hash of buf[0, received), from the first byte's arrival */
+  hash: BlobHasher | undefined
   contributors: Set<string>
 }
 
-function freshAssembly (): Assembly {
-  return { total: undefined, buf: undefined, received: 0, hash: createHash('sha256'), contributors: new Set() }
+/** A new assembly; the one it replaces, if any, gives up its running hash. */
+function freshAssembly (old?: Assembly): Assembly {
+  old?.hash?.dispose()
+  return { total: undefined, buf: undefined, received: 0, hash: undefined, contributors: new Set() }
 }
 
 /**
@@ -131,37 +134,40 @@ export async function fetchBlob (host: TapestryHost, cid: CID | string, provider
     log?.debug({ cid: target.toString() }, 'parallel fetch did not hash to its CID, starting over one provider at a time')
   }
   let st = freshAssembly()
-
-  for (const provider of others) {
-    const peer = provider.toString()
-    // a size disagreement restarts from zero with the same provider, once
-    for (let tries = 0; tries < 2; tries++) {
-      if (signal.aborted) throw stopped(what, options.signal, failures)
-      try {
-        const outcome = await attempt(host, target, provider, st, options, signal)
-        if (outcome === 'restart') {
-          st = freshAssembly()
-          continue
-        }
-        const digest = st.hash.digest()
-        if (equalBytes(digest, target.multihash.digest)) {
-          log?.debug({ cid: target.toString(), bytes: st.received, from: [...st.contributors] }, 'blob fetched')
-          return st.buf ?? new Uint8Array(0)
-        }
-        const blamed = [...st.contributors].join(',')
-        failures.push({ peer: blamed, code: NetErrorCode.HASH_MISMATCH, message: `${st.received} bytes do not hash to ${target.toString()}` })
-        st = freshAssembly()
-        break
-      } catch (err) {
+  try {
+    for (const provider of others) {
+      const peer = provider.toString()
+      // a size disagreement restarts from zero with the same provider, once
+      for (let tries = 0; tries < 2; tries++) {
         if (signal.aborted) throw stopped(what, options.signal, failures)
-        const e = isNetError(err) ? err : new TransferError(NetErrorCode.STREAM_FAILED, peer, String(err), {}, { cause: err, resumable: true })
-        failures.push({ peer, code: e.code, message: e.message })
-        log?.debug({ peer, code: e.code, received: st.received, total: st.total }, 'blob provider failed, trying next')
-        break
+        try {
+          const outcome = await attempt(host, target, provider, st, options, signal)
+          if (outcome === 'restart') {
+            st = freshAssembly(st)
+            continue
+          }
+          const digest = await (st.hash ?? blobHasher(new Uint8Array(0))).digest()
+          if (equalBytes(digest, target.multihash.digest)) {
+            log?.debug({ cid: target.toString(), bytes: st.received, from: [...st.contributors] }, 'blob fetched')
+            return st.buf ?? new Uint8Array(0)
+          }
+          const blamed = [...st.contributors].join(',')
+          failures.push({ peer: blamed, code: NetErrorCode.HASH_MISMATCH, message: `${st.received} bytes do not hash to ${target.toString()}` })
+          st = freshAssembly(st)
+          break
+        } catch (err) {
+          if (signal.aborted) throw stopped(what, options.signal, failures)
+          const e = isNetError(err) ? err : new TransferError(NetErrorCode.STREAM_FAILED, peer, String(err), {}, { cause: err, resumable: true })
+          failures.push({ peer, code: e.code, message: e.message })
+          log?.debug({ peer, code: e.code, received: st.received, total: st.total }, 'blob provider failed, trying next')
+          break
+        }
       }
     }
+    throw FetchError.from(what, failures)
+  } finally {
+    st.hash?.dispose() // an abandoned assembly's running hash (a no-op once digested)
   }
-  throw FetchError.from(what, failures)
 }
 
 function stopped (what: string, callerSignal: AbortSignal | undefined, failures: ProviderFailure[]): FetchError {
@@ -185,8 +191,9 @@ async function attempt (host: TapestryHost, cid: BlobCid, provider: PeerId | str
     },
     chunk: (bytes, at) => {
       st.buf!.set(bytes, at)
-      st.hash.update(bytes)
       st.received += bytes.byteLength
+      st.hash ??= blobHasher(st.buf!)
+      st.hash.advance(st.received)
       options.onProgress?.({ peer, received: st.received, total: st.total! })
     }
   }, options, signal)

@@ -34,7 +34,22 @@ export async function runDaemon (dataDir: string, log: Logger, o: RunDaemonOptio
     }
     throw err
   }
-  let node: TapestryNode
+  let node: TapestryNode | undefined
+  let stopping: string | undefined
+  const onSignal = (sig: string): void => {
+    // the Node-20 wrapper forwards a terminal's Ctrl-C that the daemon also got from its process
+    // group: a repeated signal must not cut a clean stop short (the timer below bounds it)
+    if (stopping != null) { log.info({ signal: sig }, 'already stopping'); return }
+    stopping = sig
+    setTimeout(() => {
+      log.error({ afterMs: o.stopTimeoutMs ?? 30_000 }, 'clean stop took too long; exiting')
+      process.exit(1)
+    }, o.stopTimeoutMs ?? 30_000).unref()
+    void node?.stop(sig)
+  }
+  // before the node starts: "node started" is logged (and control.json written) before start()
+  // returns, and a signal in between would otherwise end the process without a clean stop
+  for (const sig of STOP_SIGNALS) process.on(sig, () => onSignal(sig))
   try {
     node = await TapestryNode.start(dataDir, log, o.overrides)
   } catch (err) {
@@ -43,19 +58,7 @@ export async function runDaemon (dataDir: string, log: Logger, o: RunDaemonOptio
     lock.release()
     throw err
   }
-  let stopping = false
-  const onSignal = (sig: string): void => {
-    // the Node-20 wrapper forwards a terminal's Ctrl-C that the daemon also got from its process
-    // group: a repeated signal must not cut a clean stop short (the timer below bounds it)
-    if (stopping) { log.info({ signal: sig }, 'already stopping'); return }
-    stopping = true
-    setTimeout(() => {
-      log.error({ afterMs: o.stopTimeoutMs ?? 30_000 }, 'clean stop took too long; exiting')
-      process.exit(1)
-    }, o.stopTimeoutMs ?? 30_000).unref()
-    void node.stop(sig)
-  }
-  for (const sig of STOP_SIGNALS) process.on(sig, () => onSignal(sig))
+  if (stopping != null) void node.stop(stopping) // asked to stop while it was starting
   await node.whenStopped
   lock.release()
   // libp2p and the worker may hold handles for a while; the state is saved, so leave now
