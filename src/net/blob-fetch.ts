@@ -1,8 +1,7 @@
 // Requesting side of /tapestry/blob/1.0.0: fetch a blob from a list of providers, resuming on the
 // next provider from the last byte received (or, for large blobs, from several providers at once in
 // byte ranges), and return it only once it hashes to its CID.
-import { createHash } from 'node:crypto'
-import { blobHasher, type BlobHasher } from './blob-hasher.js'
+import { blobHasher, hashWhole, type BlobHasher } from './blob-hasher.js'
 import { FetchError, NetError, NetErrorCode, TransferError, isNetError } from './errors.js'
 import { toBlobCid } from './cid.js'
 import { lengthPrefixed, watchStall } from './frame.js'
@@ -458,7 +457,7 @@ async function fetchParallel (host: TapestryHost, cid: BlobCid, providers: Reado
   if (signal.aborted) throw stopped(what, options.signal, failures)
   if (total === undefined || missing.length > 0) throw FetchError.from(what, failures)
 
-  const digest = createHash('sha256').update(buf!).digest()
+  const digest = await hashWhole(buf!)
   if (equalBytes(digest, cid.multihash.digest)) {
     log?.debug({ cid: cid.toString(), bytes: total, from: [...contributors] }, 'blob fetched in parallel')
     return buf!

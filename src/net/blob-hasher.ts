@@ -25,6 +25,23 @@ export function blobHasher (buf: Uint8Array): BlobHasher {
   return buf.byteLength >= OFF_THREAD_MIN_BYTES ? new OffThreadHasher(buf) : new InlineHasher(buf)
 }
 
+/** Bytes handed over between yields when a whole buffer is hashed at once. */
+const WHOLE_STEP_BYTES = 8 * 1024 * 1024
+
+/**
+ * SHA-256 of a buffer that is already complete (ranges from several providers): off thread from
+ * 4 MiB on, handed over a step at a time so the event loop is never held for the whole copy.
+ */
+export async function hashWhole (buf: Uint8Array): Promise<Uint8Array> {
+  const h = blobHasher(buf)
+  for (let at = 0; at < buf.byteLength;) {
+    at = Math.min(buf.byteLength, at + WHOLE_STEP_BYTES)
+    h.advance(at)
+    if (at < buf.byteLength) await new Promise<void>(resolve => setImmediate(resolve))
+  }
+  return await h.digest()
+}
+
 class InlineHasher implements BlobHasher {
   private readonly hash: Hash = createHash('sha256')
   private hashed = 0

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { blobHasher, OFF_THREAD_MIN_BYTES } from '../../src/net/blob-hasher.js'
+import { blobHasher, hashWhole, OFF_THREAD_MIN_BYTES } from '../../src/net/blob-hasher.js'
 
 const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest())
 
@@ -47,4 +47,11 @@ test('hashes running at once stay apart; an abandoned one does not disturb the o
   hs[1].dispose()
   assert.deepEqual(await hs[0].digest(), sha(bufs[0]))
   assert.deepEqual(await hs[2].digest(), sha(bufs[2]))
+})
+
+test('a complete buffer (ranges from several providers) hashes the same, handed over in steps', async () => {
+  for (const size of [0, 1000, 20 * 1024 * 1024 + 3]) {
+    const buf = new Uint8Array(randomBytes(size))
+    assert.deepEqual(await hashWhole(buf), sha(buf), `${size} bytes`)
+  }
 })
