@@ -10,6 +10,8 @@ import type { HashReply, HashRequest } from './hash-thread.js'
 export const OFF_THREAD_MIN_BYTES = 4 * 1024 * 1024
 /** Bytes handed to the worker per message: one copy each, few enough messages to cost nothing. */
 const BATCH_BYTES = 1024 * 1024
+/** batch buffers kept for reuse: enough for the batches in flight to the worker at a time */
+const MAX_SPARE_BATCHES = 16
 
 /**
  * The running hash of `buf`, whose bytes arrive in order from offset 0: `advance(upto)` says
@@ -87,12 +89,16 @@ class OffThreadHasher implements BlobHasher {
   }
 
   private flush (): void {
-    if (this.upto <= this.hashed) return
-    // a copy of its own, moved to the worker: the assembly buffer stays this thread's
-    const bytes = this.buf.slice(this.hashed, this.upto)
     this.worker ??= pool().current()
-    pool().send({ op: 'update', id: this.id, bytes }, this.worker, [bytes.buffer])
-    this.hashed = this.upto
+    while (this.hashed < this.upto) {
+      // a copy moved to the worker (the assembly buffer stays this thread's), into a batch buffer
+      // the worker hands back: a fresh one per batch cost as much as the copy again in page faults
+      const n = Math.min(BATCH_BYTES, this.upto - this.hashed)
+      const bytes = new Uint8Array(pool().batchBuffer(), 0, n)
+      bytes.set(this.buf.subarray(this.hashed, this.hashed + n))
+      pool().send({ op: 'update', id: this.id, bytes }, this.worker, [bytes.buffer as ArrayBuffer])
+      this.hashed += n
+    }
   }
 }
 
@@ -108,6 +114,10 @@ function pool (): HashPool {
 class HashPool {
   private worker: Worker | undefined
   private readonly waiting = new Map<number, { resolve: (d: Uint8Array) => void, reject: (e: Error) => void }>()
+  /** batch buffers the worker is done with (already paged in), reused before allocating */
+  private readonly spare: ArrayBuffer[] = []
+
+  batchBuffer (): ArrayBuffer { return this.spare.pop() ?? new ArrayBuffer(BATCH_BYTES) }
 
   /** The worker now, started if none runs. */
   current (): Worker { return this.start() }
@@ -131,6 +141,7 @@ class HashPool {
     const w = new Worker(new URL('./hash-thread.js', import.meta.url))
     w.unref()
     w.on('message', (r: HashReply) => {
+      if ('spare' in r) { if (this.spare.length < MAX_SPARE_BATCHES) this.spare.push(r.spare); return }
       const p = this.waiting.get(r.id)
       this.waiting.delete(r.id)
       if (this.waiting.size === 0) w.unref()

@@ -7,7 +7,8 @@ export type HashRequest =
   | { op: 'digest', id: number }
   | { op: 'drop', id: number }
 
-export interface HashReply { id: number, digest: Uint8Array }
+/** a digest, or a batch buffer handed back for reuse */
+export type HashReply = { id: number, digest: Uint8Array } | { spare: ArrayBuffer }
 
 const running = new Map<number, Hash>()
 
@@ -17,6 +18,7 @@ parentPort?.on('message', (m: HashRequest) => {
       let h = running.get(m.id)
       if (h === undefined) running.set(m.id, h = createHash('sha256'))
       h.update(m.bytes)
+      parentPort!.postMessage({ spare: m.bytes.buffer as ArrayBuffer } satisfies HashReply, [m.bytes.buffer as ArrayBuffer])
       return
     }
     case 'digest': {
