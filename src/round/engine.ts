@@ -394,7 +394,7 @@ export class RoundEngine {
     if (!this.chain.electorate.some(m => m.peerId === msg.peerId) || this.chain.banned?.includes(msg.peerId) === true) return
     // everything but the base model, which is known once this node applies the commit before it
     if (validateAnnounce(msg, msg.baseModelId, this.cfg, this.deps.limits) != null) return
-    if (this.early.begin(msg.round, msg.peerId, msg.updateId)) out.push({ type: 'fetch', id: msg.updateId, providers: [msg.peerId], kind: 'update', round: msg.round })
+    if (this.early.begin(msg.round, msg.peerId, msg.updateId, msg.size)) out.push({ type: 'fetch', id: msg.updateId, providers: [msg.peerId], kind: 'update', round: msg.round })
   }
 
   private ensureBlob (id: string, providers: string[], out: RoundAction[], kind: BlobKind = 'update'): void {

@@ -6,20 +6,27 @@
 // fetched early are checked against their id on arrival and against their announce (author,
 // round, base model) when the round starts, exactly as those fetched in the round.
 // Bounded: the next round only, one update per member (the first announce wins), so a member
-// cannot make others fetch more than it could within a round.
+// cannot make others fetch more than it could within a round; and at most EARLY_BYTES announced
+// at once, so a member holding one round's updates does not hold a second round's as well when
+// updates are large (the rest is fetched in its round, as before).
+
+/** Announced bytes fetched ahead at most (a size claimed too small is still capped per blob by the transport). */
+export const EARLY_BYTES = 512 * 1024 * 1024
 
 /** Early fetches for one round: an update id → its bytes, or null while its fetch runs. */
 export class NextRoundPrefetch {
   private round = -1
   private readonly peers = new Set<string>()
   private readonly blobs = new Map<string, Uint8Array | null>()
+  private bytes = 0
 
-  /** Whether to start fetching `id`, announced by `peer` for `round`: false when that peer or id already has one. */
-  begin (round: number, peer: string, id: string): boolean {
+  /** Whether to start fetching `id` (`size` bytes announced by `peer` for `round`): false when that peer or id already has one, or the budget is spent. */
+  begin (round: number, peer: string, id: string, size: number): boolean {
     if (round !== this.round) this.reset(round)
-    if (this.peers.has(peer) || this.blobs.has(id)) return false
+    if (this.peers.has(peer) || this.blobs.has(id) || this.bytes + size > EARLY_BYTES) return false
     this.peers.add(peer)
     this.blobs.set(id, null)
+    this.bytes += size
     return true
   }
 
@@ -49,5 +56,6 @@ export class NextRoundPrefetch {
     this.round = round
     this.peers.clear()
     this.blobs.clear()
+    this.bytes = 0
   }
 }

@@ -48,9 +48,11 @@ test('a partition heals into one chain: the cut-off node adopts the majority\'s 
   const kept = (await readFile(join(c.nodes[3].dataDir, 'chain', 'forks', forks[0]), 'utf8')).trim().split('\n').map(l => (JSON.parse(l) as StoredCommit).commit)
   assert.ok(kept.some(k => k.aggregator === lone && k.included.length === 1), 'its solo commits are in the evidence')
   for (const i of [0, 1, 2]) assert.ok(!(await readdir(join(c.nodes[i].dataDir, 'chain')).then(d => d.includes('forks'))), `node ${i} never left its branch`)
-  // and its log says which rule moved it, with what each branch had
-  const moved = (await readFile(join(c.dir, 'node-3.log'), 'utf8')).split('\n').filter(l => l.includes('moved to its branch'))
-  assert.ok(moved.length >= 1, 'node 3 logged the move')
+  // and its log says which rule moved it, with what each branch had (logged once the adopted
+  // branch is persisted, which the checks above already see: give the line a moment to land)
+  const movedLines = async (): Promise<string[]> => (await readFile(join(c.dir, 'node-3.log'), 'utf8')).split('\n').filter(l => l.includes('moved to its branch'))
+  await c.waitFor('node 3 to log the move', async () => (await movedLines()).length >= 1, 10_000, 200)
+  const moved = await movedLines()
   const reason = JSON.parse(moved[0]) as { rule?: string, values?: { mine: number, theirs: number } }
   assert.ok(reason.rule != null && reason.values != null && reason.values.theirs !== reason.values.mine, `the rule and both branches' measures: ${moved[0]}`)
   // and the run goes on, node 3 included again

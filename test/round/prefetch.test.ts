@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Harness } from './harness.js'
-import { NextRoundPrefetch } from '../../src/round/prefetch.js'
+import { EARLY_BYTES, NextRoundPrefetch } from '../../src/round/prefetch.js'
 
 const SLOW = 'peer-3'
 
@@ -58,19 +58,20 @@ test('an early fetch that fails is fetched again in its round', () => {
   for (const { commit } of h.commits) assert.equal(commit.included.length, 4, `round ${commit.round} folds every update`)
 })
 
-test('NextRoundPrefetch: one fetch per member and id, the next round only, forgotten once taken', () => {
+test('NextRoundPrefetch: one fetch per member and id, the next round only, within its byte budget, forgotten once taken', () => {
   const p = new NextRoundPrefetch()
-  assert.equal(p.begin(3, 'a', 'x'), true)
-  assert.equal(p.begin(3, 'a', 'y'), false, 'a second update of one member')
-  assert.equal(p.begin(3, 'b', 'x'), false, 'the same id again')
-  assert.equal(p.begin(3, 'b', 'y'), true)
+  assert.equal(p.begin(3, 'a', 'x', 10), true)
+  assert.equal(p.begin(3, 'a', 'y', 10), false, 'a second update of one member')
+  assert.equal(p.begin(3, 'b', 'x', 10), false, 'the same id again')
+  assert.equal(p.begin(3, 'b', 'y', 10), true)
+  assert.equal(p.begin(3, 'c', 'z', EARLY_BYTES), false, 'over the budget: fetched in its round instead')
   assert.equal(p.awaits('x'), true)
   p.arrived('x', new Uint8Array([1]))
   assert.equal(p.awaits('x'), false)
   p.failed('y')
   assert.deepEqual([...p.take(3)], [['x', new Uint8Array([1])]])
   assert.deepEqual([...p.take(3)], [], 'taken once')
-  p.begin(4, 'a', 'z')
-  assert.equal(p.begin(5, 'a', 'w'), true, 'a later round drops the earlier one')
+  p.begin(4, 'a', 'z', 10)
+  assert.equal(p.begin(5, 'a', 'w', EARLY_BYTES), true, 'a later round drops the earlier one, and its bytes')
   assert.deepEqual([...p.take(4)], [])
 })
