@@ -258,12 +258,12 @@ export class RoundEngine {
     }
     out.push({ type: 'train', round: c.round, params: c.params, steps: this.cfg.innerSteps })
     out.push({ type: 'log', level: 'debug', msg: 'round started', data: { round: c.round, aggregator: candidates[0], myRank: this.work.myRank } })
-    // replay what arrived early for this round
     // what was fetched early for this round counts as fetched in it; its announce is checked below
     for (const [id, bytes] of this.early.take(c.round)) {
       if (bytes != null) this.work.blobs.set(id, bytes)
       else this.work.fetching.set(id, 1)
     }
+    // replay what arrived early for this round
     const ready = this.future.filter(f => f.round === c.round)
     const keep = this.future.filter(f => f.round > c.round)
     this.future.length = 0
