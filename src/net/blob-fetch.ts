@@ -184,6 +184,8 @@ async function attempt (host: TapestryHost, cid: BlobCid, provider: PeerId | str
         if (st.received > 0) return 'restart'
         st.total = total
         st.buf = new Uint8Array(total)
+        st.hash?.dispose() // bound to the buffer it replaces (possible after empty chunks only)
+        st.hash = undefined
       }
       st.contributors.add(peer)
       return 'ok'
