@@ -94,7 +94,7 @@ interface Assembly {
   total: number | undefined
   buf: Uint8Array | undefined
   received: number
-  /** the running hash of buf[0, received), from the first byte's arrival */
+  /** the running hash of buf[0, received), made with buf */
   hash: BlobHasher | undefined
   contributors: Set<string>
 }
@@ -184,8 +184,9 @@ async function attempt (host: TapestryHost, cid: BlobCid, provider: PeerId | str
         if (st.received > 0) return 'restart'
         st.total = total
         st.buf = new Uint8Array(total)
-        st.hash?.dispose() // bound to the buffer it replaces (possible after empty chunks only)
-        st.hash = undefined
+        // the running hash belongs to its buffer
+        st.hash?.dispose()
+        st.hash = blobHasher(st.buf)
       }
       st.contributors.add(peer)
       return 'ok'
@@ -193,8 +194,7 @@ async function attempt (host: TapestryHost, cid: BlobCid, provider: PeerId | str
     chunk: (bytes, at) => {
       st.buf!.set(bytes, at)
       st.received += bytes.byteLength
-      st.hash ??= blobHasher(st.buf!)
-      st.hash.advance(st.received)
+      st.hash!.advance(st.received)
       options.onProgress?.({ peer, received: st.received, total: st.total! })
     }
   }, options, signal)

@@ -89,6 +89,7 @@ class OffThreadHasher implements BlobHasher {
   }
 
   private flush (): void {
+    if (this.hashed >= this.upto) return
     this.worker ??= pool().current()
     while (this.hashed < this.upto) {
       // a copy moved to the worker (the assembly buffer stays this thread's), into a batch buffer
@@ -119,9 +120,6 @@ class HashPool {
 
   batchBuffer (): ArrayBuffer { return this.spare.pop() ?? new ArrayBuffer(BATCH_BYTES) }
 
-  /** The worker now, started if none runs. */
-  current (): Worker { return this.start() }
-
   /** To `w` only: a message for a worker that has since died is dropped (its hashes fall back). */
   send (m: HashRequest, w: Worker, transfer: ArrayBuffer[] = []): void {
     if (w === this.worker) w.postMessage(m, transfer)
@@ -136,7 +134,8 @@ class HashPool {
     })
   }
 
-  private start (): Worker {
+  /** The worker now, started if none runs. */
+  current (): Worker {
     if (this.worker !== undefined) return this.worker
     const w = new Worker(new URL('./hash-thread.js', import.meta.url))
     w.unref()

@@ -415,14 +415,15 @@ export class RoundDriver {
     const parent = mine.find(c => c.round === fork.round - 1)
     const electorate = fork.round === 0 ? this.o.genesisElectorate : parent != null ? commitMembers(parent).members : undefined
     if (electorate == null) return undefined
+    const abandoned = mine.filter(c => c.round >= fork.round)
     // a branch starting with a commit this node proved wrong is never taken, whatever the rule says
-    const decision = this.faulty.has(commitKey(theirFirst)) ? undefined : decideFork(mine.filter(c => c.round >= fork.round), theirs.filter(c => c.round >= fork.round), electorate)
+    const decision = this.faulty.has(commitKey(theirFirst)) ? undefined : decideFork(abandoned, theirs.filter(c => c.round >= fork.round), electorate)
     if (decision == null || !decision.theirs) {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at, decision })
       return undefined
     }
     // the bans in force at the fork: today's, less those my own branch's commits brought in
-    const mineAfter = new Set(mine.filter(c => c.round >= fork.round).flatMap(c => (c.equivocations ?? []).map(p => p.accused)))
+    const mineAfter = new Set(abandoned.flatMap(c => (c.equivocations ?? []).map(p => p.accused)))
     const banned = (this.engine.state.banned ?? []).filter(p => !mineAfter.has(p))
     const head: ChainState = { ...this.engine.state, round: fork.round, modelId: fork.baseModelId, electorate, banned: banned.length > 0 ? banned : undefined }
     const branch = { ...offer, commits: offer.commits.filter(c => c.commit.round >= fork.round) }
@@ -438,7 +439,6 @@ export class RoundDriver {
       this.emit({ type: 'syncRefused', from: offer.from, code: check?.refusal.code ?? RefusalCode.ProvenFaulty, reason: `other branch from round ${fork.round}: ${check?.refusal.reason ?? 'holds a commit this node proved wrong'}`, at })
       return undefined
     }
-    const abandoned = mine.filter(c => c.round >= fork.round)
     const move = (): void => {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: true, abandoned: abandoned.length, at: this.transport.now(), decision })
       this.deliverFirst({ type: 'synced', state: check.state, rewind: true })
