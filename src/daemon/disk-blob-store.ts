@@ -75,8 +75,13 @@ export class DiskBlobStore implements BlobStore {
     return bytes
   }
 
-  async put (bytes: Uint8Array, round?: number): Promise<BlobCid> {
-    const cid = blobCid(bytes)
+  /**
+   * `known`: the bytes' CID where the caller already computed or verified it (a fetch checked the
+   * bytes against it), so they are not hashed again; a wrong one would serve bytes under a CID
+   * they do not have, which every fetcher refuses, so only pass one that was checked.
+   */
+  async put (bytes: Uint8Array, round?: number, known?: BlobCid): Promise<BlobCid> {
+    const cid = known ?? blobCid(bytes)
     const key = cid.toString()
     if (round != null) this.rounds.set(key, Math.max(round, this.rounds.get(key) ?? -1))
     if (this.recent.has(key) || this.writes.has(key)) return cid

@@ -2,13 +2,14 @@
 // wall-clock timers. The daemon drives its RoundDriver through this; the conformance suite
 // (test/round/conformance.ts) holds it to what the simulated and in-memory transports do.
 import type { Logger } from 'pino'
-import { commitKey, type Announce, type ChainCommit, type ChainState, type Commit, type OutgoingMessage, type RoundDriver, type RoundTransport, type SyncOffer, type TrainResult, type BlobKind } from '../round/index.js'
+import { commitKey, type Announce, type ChainCommit, type ChainState, type Commit, type OutgoingMessage, type RoundDriver, type RoundTransport, type SyncOffer, type TrainResult, type BlobKind, type FetchResult } from '../round/index.js'
 import { equals } from 'uint8arrays'
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js'
 import { layoutToString, type ParamLayout } from '../tensor/index.js'
 import { encodeCommit } from './gossip-codec.js'
 import { fetchBlob, type BulkFetchOptions } from './blob-fetch.js'
 import { FetchError } from './errors.js'
+import { parseBlobCid, type BlobCid } from './cid.js'
 import { catchUp, requestChain } from './sync.js'
 import { publishAnnounce, publishSubAggregate, republish, subscribeAnnounce, subscribeCommit, subscribeSubAggregate } from './topics.js'
 import { WallTimers } from './wall-timers.js'
@@ -25,7 +26,7 @@ export interface Libp2pTransportOptions {
   runId: string
   layout: ParamLayout
   /** where blobs this node made or fetched go, tagged with their round so old ones can be collected */
-  blobs: { put: (bytes: Uint8Array, round: number) => unknown }
+  blobs: { put: (bytes: Uint8Array, round: number, known?: BlobCid) => unknown }
   /** local training: null when this node does not train that round */
   train: (round: number, params: Float32Array, steps: number) => Promise<TrainResult | null>
   /** the peers to ask first when syncing, most advanced first (from presence) */
@@ -150,14 +151,15 @@ export class Libp2pRoundTransport implements RoundTransport {
     }
   }
 
-  async putBlob (_id: string, bytes: Uint8Array, _kind: BlobKind, round: number): Promise<void> {
-    await this.o.blobs.put(bytes, round)
+  async putBlob (id: string, bytes: Uint8Array, _kind: BlobKind, round: number): Promise<void> {
+    // the bytes are the engine's own (id = their digest) or fetched here (checked against id): not hashed again
+    await this.o.blobs.put(bytes, round, parseBlobCid(id))
   }
 
-  fetchBlob (id: string, providers: readonly string[], _kind: BlobKind, done: (r: { ok: true, bytes: Uint8Array } | { ok: false, reason: string }) => void): void {
+  fetchBlob (id: string, providers: readonly string[], _kind: BlobKind, done: (r: FetchResult) => void): void {
     const maxBytes = this.o.layout.total * 8 + (1 << 20)
     fetchBlob(this.o.host, id, providers, { maxBytes, timeoutMs: this.o.timeoutMs ?? 10_000, bulk: this.o.bulk })
-      .then(bytes => done({ ok: true, bytes }), err => done({ ok: false, reason: fetchFailure(err) }))
+      .then(bytes => done({ ok: true, bytes, checked: true }), err => done({ ok: false, reason: fetchFailure(err) }))
   }
 
   train (round: number, params: Float32Array, steps: number, done: (r: TrainResult | null) => void): void {

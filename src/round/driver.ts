@@ -291,8 +291,9 @@ export class RoundDriver {
       if (!r.ok) { this.deliver({ type: 'blobFailed', id, reason: r.reason }); return }
       // keep it so this node can serve it too, then hand it to the engine
       const put = asPromise(this.transport.putBlob(id, r.bytes, kind, round))
-      if (put == null) this.deliver({ type: 'blob', id, bytes: r.bytes })
-      else put.catch(() => {}).finally(() => this.deliver({ type: 'blob', id, bytes: r.bytes }))
+      const ev = { type: 'blob', id, bytes: r.bytes, checked: r.checked } as const
+      if (put == null) this.deliver(ev)
+      else put.catch(() => {}).finally(() => this.deliver(ev))
     })
   }
 

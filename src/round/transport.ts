@@ -10,7 +10,11 @@ export type OutgoingMessage =
   | { type: 'commit', msg: Commit }
   | { type: 'subAggregate', msg: SubAggregate, audience: readonly string[] }
 
-export type FetchResult = { ok: true, bytes: Uint8Array } | { ok: false, reason: string }
+/**
+ * A fetch's outcome. `checked`: the transport itself verified that `bytes` are the content `id`
+ * names (exactly what RoundDeps.digest would say), so the engine does not hash them a second time.
+ */
+export type FetchResult = { ok: true, bytes: Uint8Array, checked?: boolean } | { ok: false, reason: string }
 
 export interface TrainResult { params: Float32Array, samples: number }
 

@@ -40,7 +40,8 @@ export type RoundEvent =
   | { type: 'tick' }
   | { type: 'trained', round: number, params: Float32Array, samples: number }
   | { type: 'announce', msg: Announce }
-  | { type: 'blob', id: string, bytes: Uint8Array }
+  /** `checked`: the transport verified that the bytes hash to `id` (FetchResult), so the engine does not again */
+  | { type: 'blob', id: string, bytes: Uint8Array, checked?: boolean }
   | { type: 'blobFailed', id: string, reason: string }
   | { type: 'commit', msg: Commit }
   /** hierarchical mode: a group's fold offered by its sub-aggregator */

@@ -46,6 +46,8 @@ export interface HarnessOptions {
   fetchMs?: (peer: string) => number | undefined
   /** a fetch of `id` by `peer` fails (after the fetch time) */
   failFetch?: (peer: string, id: string) => boolean
+  /** what a fetch of `id` by `peer` delivers instead of the stored bytes, and whether the transport says it checked them */
+  deliver?: (peer: string, id: string, bytes: Uint8Array) => { bytes: Uint8Array, checked?: boolean }
 }
 
 interface Item { t: number, seq: number, peer: string, fn: () => void }
@@ -68,6 +70,8 @@ export class Harness {
   now = 0
   readonly genesis: ChainState
   readonly killed = new Set<string>()
+  /** how many bytes each peer's engine hashed with RoundDeps.digest */
+  readonly hashed = new Map<string, number>()
 
   constructor (readonly o: HarnessOptions) {
     this.layout = createLayout([{ name: 'w', shape: [o.params ?? 64] }])
@@ -86,7 +90,7 @@ export class Harness {
     const driver = new RoundDriver({
       cfg: this.cfg,
       layout: this.layout,
-      deps: { self: peer, digest, limits: this.o.limits, equivocations: this.o.equivocations },
+      deps: { self: peer, digest: b => { this.hashed.set(peer, (this.hashed.get(peer) ?? 0) + b.length); return digest(b) }, limits: this.o.limits, equivocations: this.o.equivocations },
       restore: { chain: this.genesis, codec: {} },
       ownChain: from => this.chains.get(peer)!.filter(c => c.round >= from),
       genesisElectorate: this.genesis.electorate,
@@ -215,7 +219,11 @@ export class Harness {
       fetchBlob: (id, providers, _kind, done) => {
         if (this.o.failFetch?.(peer, id) === true) { this.schedule(this.now + (this.o.fetchMs?.(peer) ?? lat()), peer, () => done({ ok: false, reason: 'test: refused' })); return }
         const from = providers.find(p => this.alive(p) && !this.cut(peer, p) && this.blobs.get(p)?.has(id) === true)
-        if (from != null) { const bytes = this.blobs.get(from)!.get(id)!; this.schedule(this.now + (this.o.fetchMs?.(peer) ?? lat()), peer, () => done({ ok: true, bytes })) } else this.schedule(this.now + 50, peer, () => done({ ok: false, reason: 'no provider' }))
+        if (from != null) {
+          const stored = this.blobs.get(from)!.get(id)!
+          const got = this.o.deliver?.(peer, id, stored) ?? { bytes: stored }
+          this.schedule(this.now + (this.o.fetchMs?.(peer) ?? lat()), peer, () => done({ ok: true, ...got }))
+        } else this.schedule(this.now + 50, peer, () => done({ ok: false, reason: 'no provider' }))
       },
       train: (round, params, _steps, done) => {
         const rng = new Rng(`${peer}/${round}`)
