@@ -1,19 +1,20 @@
 // The round state machine: events in (clock, messages, blobs, training results), actions out.
 // Pure and transport-agnostic: the simulator and the daemon drive this same code.
 import type { ParamLayout } from '../tensor/index.js'
-import { equals } from 'uint8arrays'
-import { encodeUpdate, decodeUpdate, readUpdateMeta, updateNorm, type CodecState } from '../compress/index.js'
+import { encodeUpdate, decodeUpdate, type CodecState } from '../compress/index.js'
 import { electionRank } from './chain-check.js'
 import type { RoundConfig } from './config.js'
-import type { Announce, Commit, ExcludedUpdate, IncludedUpdate, SubAggregate, SubAggregateRef } from './messages.js'
+import type { Announce, Commit, ExcludedUpdate, IncludedUpdate, SubAggregate } from './messages.js'
 import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
-import { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
-import { effectiveFoldRule, foldMinInputs, formatFoldRule, screenByNorm, type OuterState } from '../aggregate/index.js'
+import { outerStep, modelBytes, compareUtf8 } from './fold.js'
+import { aggregateBytes, authoredBy, foldGroupFolds, foldUpdates, groupFoldBytes, recomputeCommit, screenUpdates, type CommitCheck, type RoundBlobs } from './round-blobs.js'
+import { effectiveFoldRule, foldMinInputs, formatFoldRule, type OuterState } from '../aggregate/index.js'
 import { validateAnnounce, validateCommitShape, validateCommitGroups, validateSubAggregate, commitMembers, commitGroups, bannedAfter, MAX_PROOFS_PER_COMMIT, RefusalCode, type Refusal } from './validate.js'
 import { roundGroups, groupOf, type GroupPlan } from './groups.js'
 import { clipAndNoise } from '../privacy/index.js'
 import { RoundError, RoundErrorCode } from './errors.js'
 import { NextRoundPrefetch } from './prefetch.js'
+import { candidateWindow, closeDecision, groupWindow, rootCollectMs, type Window } from './windows.js'
 
 /** Per-round working state; dropped when the round's commit is applied. */
 interface RoundWork {
@@ -57,16 +58,6 @@ interface RoundWork {
   subsClosing: SubAggregate[] | null
   /** how each received commit is checked (derived once per commit) */
   checks: Map<Commit, CommitCheck>
-}
-
-/** How a commit is checked before it is applied, and the blobs that takes (see checkOf). */
-interface CommitCheck {
-  how: 'full' | 'groups' | 'aggregate'
-  needs: Array<{ id: string, providers: string[], kind: BlobKind }>
-  /** hierarchical sub-candidates: their own group's fold, refolded from its updates */
-  mine: { ref: SubAggregateRef, updates: IncludedUpdate[] } | undefined
-  /** hierarchical: the commit's updates by group, with the samples behind each group's fold (its weight in the root fold) */
-  groups: ReturnType<typeof commitGroups> | undefined
 }
 
 const MAX_FETCH_TRIES = 3
@@ -327,7 +318,7 @@ export class RoundEngine {
       return
     }
     const held = w.blobs.get(msg.updateId)
-    if (held != null && !this.authoredBy(held, msg.peerId)) { this.refuseClaim(msg, out); return }
+    if (held != null && !authoredBy(this.layout, held, msg.peerId, this.chain.round)) { this.refuseClaim(msg, out); return }
     w.byPeer.set(msg.peerId, msg.updateId)
     const first = w.announces.get(msg.updateId)
     if (first != null) {
@@ -342,13 +333,6 @@ export class RoundEngine {
     if (this.fetchesEagerly()) this.ensureBlob(msg.updateId, [msg.peerId], out)
   }
 
-  /** Whether an update blob's envelope names `peerId` as its author and this round as its round. */
-  private authoredBy (bytes: Uint8Array, peerId: string): boolean {
-    let meta
-    try { meta = readUpdateMeta(bytes, this.layout) } catch { return true } // undecodable: the fold refuses it (dropUndecodable)
-    return meta.round === BigInt(this.chain.round) && meta.peer !== undefined && equals(meta.peer, new TextEncoder().encode(peerId))
-  }
-
   private refuseClaim (a: Announce, out: RoundAction[]): void {
     this.refuse('announce', { severity: 'reject', code: RefusalCode.WrongAuthor, reason: `update ${a.updateId} is not ${a.peerId}'s update of round ${a.round}` }, a.peerId, out)
   }
@@ -361,9 +345,9 @@ export class RoundEngine {
   private settleClaims (id: string, bytes: Uint8Array, out: RoundAction[]): void {
     const w = this.work!
     const claim = w.announces.get(id)
-    if (claim == null || this.authoredBy(bytes, claim.peerId)) { w.rivals.delete(id); return }
+    if (claim == null || authoredBy(this.layout, bytes, claim.peerId, this.chain.round)) { w.rivals.delete(id); return }
     this.refuseClaim(claim, out)
-    const rightful = (w.rivals.get(id) ?? []).find(a => this.authoredBy(bytes, a.peerId))
+    const rightful = (w.rivals.get(id) ?? []).find(a => authoredBy(this.layout, bytes, a.peerId, this.chain.round))
     for (const a of w.rivals.get(id) ?? []) if (a !== rightful) this.refuseClaim(a, out)
     w.rivals.delete(id)
     if (rightful != null) w.announces.set(id, rightful)
@@ -481,7 +465,7 @@ export class RoundEngine {
       this.progressRootOfGroups(now, out)
       return
     }
-    const sched = this.windowOf(w.myRank)
+    const sched = candidateWindow(this.cfg, w.startedAt, w.myRank)
     if (sched == null) return
     if (now < sched.start) { this.wakeAt(sched.start, out); return }
     if (w.closing == null) {
@@ -512,53 +496,14 @@ export class RoundEngine {
     return kept.length > 0 ? kept : null
   }
 
-  /** [start, end) of the window in which candidate `rank` is responsible; null if it never is */
-  private windowOf (rank: number): { start: number, end: number } | null {
-    const w = this.work!
-    if (rank < 0) return null
-    const start = rank === 0 ? w.startedAt : w.startedAt + this.cfg.deadlineMs + (rank - 1) * this.cfg.backupStepMs
-    return { start, end: w.startedAt + this.cfg.deadlineMs + rank * this.cfg.backupStepMs }
-  }
-
   /**
-   * A group's candidates work inside the root's patience. The sub-aggregator may close early with
-   * a group quorum from collectMs on, and closes with whatever it has at three quarters of its
-   * window [0, collectMs + step); each sub-backup then has one step. The root closes with a
-   * quorum only once every sub-backup's step is over (rootCollectMs), so a dead sub-aggregator's
-   * group is still folded. step splits half of what is left until the root's deadline.
+   * Whether this responsible candidate closes its set now (windows.ts: closeDecision); if not, it
+   * wakes when it should look again.
    */
-  private subWindowOf (rank: number): { start: number, end: number } {
-    const w = this.work!
-    const first = this.cfg.collectMs + this.subStepMs()
-    const step = this.subStepMs()
-    const start = rank === 0 ? w.startedAt : w.startedAt + first + (rank - 1) * step
-    return { start, end: w.startedAt + first + rank * step }
-  }
-
-  private subStepMs (): number {
-    return (this.cfg.deadlineMs - this.cfg.collectMs) / (2 * (this.cfg.backups + 1))
-  }
-
-  /** when the hierarchical root may close with a quorum of group folds */
-  private rootCollectMs (): number {
-    return this.cfg.collectMs + (this.cfg.backups + 1) * this.subStepMs()
-  }
-
-  /**
-   * When a responsible candidate closes its set: once everyone expected is in; after `collectMs`
-   * with a quorum of `expected` that is also the rule's `minInputs` (as far as `expected` allows);
-   * near the end of its window with whatever it has rather than nothing (the fold then falls back).
-   */
-  private closeCondition (now: number, win: { start: number, end: number }, collectMs: number, allIn: boolean, usable: number, expected: number, out: RoundAction[], minInputs = 1): boolean {
-    const w = this.work!
-    if (allIn) return true
-    const quorum = Math.max(1, Math.ceil(this.cfg.quorum * Math.max(1, expected)), Math.min(minInputs, expected))
-    const collectAt = Math.max(win.start, w.startedAt + collectMs)
-    if (now >= collectAt && usable >= quorum) return true
-    const lastCall = Math.max(collectAt, win.end - 0.25 * (win.end - win.start))
-    if (now >= lastCall && usable >= 1) return true
-    this.wakeAt(now < collectAt ? collectAt : lastCall, out)
-    return false
+  private closeCondition (now: number, win: Window, collectMs: number, allIn: boolean, usable: number, expected: number, out: RoundAction[], minInputs = 1): boolean {
+    const d = closeDecision(this.cfg, { now, startedAt: this.work!.startedAt, win, collectMs, allIn, usable, expected, minInputs })
+    if (!d.close) this.wakeAt(d.wakeAt, out)
+    return d.close
   }
 
   private wakeAt (t: number, out: RoundAction[]): void {
@@ -582,11 +527,9 @@ export class RoundEngine {
     out.push({ type: 'log', level: 'warn', msg: FOLD_FALLBACK, data })
   }
 
-  /** Δ̄ over the included updates, decoding each blob when the fold reaches it. */
-  private aggregateOf (included: IncludedUpdate[]): Float32Array {
-    const w = this.work!
-    return aggregateUpdates(this.cfg.rule, included.map(u => ({ id: u.updateId, samples: u.samples })),
-      id => decodeUpdate(w.blobs.get(id)!, this.layout).vector, this.layout.total)
+  /** the blobs this node holds this round, with what folding them takes */
+  private held (): RoundBlobs {
+    return { cfg: this.cfg, layout: this.layout, blobs: this.work!.blobs }
   }
 
   /**
@@ -615,30 +558,16 @@ export class RoundEngine {
 
   private foldAndCommit (now: number, rank: number, out: RoundAction[]): void {
     const w = this.work!
-    const { kept: included, refused } = this.screen(w.closing!)
+    const { kept: included, refused } = screenUpdates(this.held(), w.closing!)
     for (const u of refused) out.push({ type: 'refused', what: 'blob', code: RefusalCode.Screened, severity: 'reject', reason: `update ${u.updateId} refused by the screen (not finite, or norm over ${this.cfg.maxNormRatio} × the median)`, from: u.peerId, round: w.round })
     if (included.length === 0) { for (const u of refused) w.failed.add(u.updateId); w.closing = null; return }
-    const delta = this.foldOrDrop(updateSources(included), () => this.aggregateOf(included), out)
+    const delta = this.foldOrDrop(updateSources(included), () => foldUpdates(this.held(), included), out)
     if (delta == null) { w.closing = null; return }
     this.noteFallback(included.length, out)
     const excluded = this.exclusions(included, refused)
     if (this.cfg.mode === 'gossip') { this.commitWith(now, rank, included, delta, '', undefined, out, excluded); return }
     const aggregate = this.publishAggregate(delta, out)
     this.commitWith(now, rank, included, aggregate.applied, aggregate.id, undefined, out, excluded)
-  }
-
-  /**
-   * The update screen (fold.md §2): an update whose blob does not decode, or whose L2 norm is over
-   * maxNormRatio × the median norm of `set`, is refused. A pure function of the blobs, so verifiers
-   * recompute it from a commit's included and refused updates. Keeps `set`'s order.
-   */
-  private screen (set: IncludedUpdate[]): { kept: IncludedUpdate[], refused: IncludedUpdate[] } {
-    const w = this.work!
-    const norms = set.map(u => {
-      try { return updateNorm(w.blobs.get(u.updateId)!, this.layout) } catch { return Number.NaN }
-    })
-    const out = screenByNorm(norms, this.cfg.maxNormRatio)
-    return { kept: set.filter((_, i) => !out[i]), refused: set.filter((_, i) => out[i]) }
   }
 
   /** What my commit leaves out and why: screened, unfetchable, or announced after I closed; sorted by update id. */
@@ -655,18 +584,13 @@ export class RoundEngine {
     return [...byId.values()].sort((a, b) => compareUtf8(a.updateId, b.updateId))
   }
 
-  /** The aggregate's bytes: a pure function of Δ̄ and the round, so members recompute them bit for bit. */
-  private encodeAggregate (delta: Float32Array, round: number): Uint8Array {
-    return encodeUpdate(this.cfg.aggregateCodec, delta, this.layout, { seed: round }).bytes
-  }
-
   /**
    * Encodes Δ̄ with the downlink codec, keeps and offers the blob. Returns its id and what it
    * decodes to: everyone applies exactly what they can decode.
    */
   private publishAggregate (delta: Float32Array, out: RoundAction[]): { id: string, applied: Float32Array } {
     const w = this.work!
-    const bytes = this.encodeAggregate(delta, w.round)
+    const bytes = aggregateBytes(this.held(), delta, w.round)
     const id = this.deps.digest(bytes)
     w.blobs.set(id, bytes)
     out.push({ type: 'putBlob', id, bytes, kind: 'aggregate' })
@@ -717,7 +641,7 @@ export class RoundEngine {
     const w = this.work!
     if (w.subDone || !this.isSubCandidate()) return
     if ([...w.subs.values()].some(s => s.group === w.myGroup)) { w.subDone = true; return }
-    const win = this.subWindowOf(w.myGroupRank)
+    const win = groupWindow(this.cfg, w.startedAt, w.myGroupRank)
     if (now < win.start) { this.wakeAt(win.start, out); return }
     if (w.subClosing == null) {
       const usable = [...w.announces.values()].filter(a => !w.failed.has(a.updateId))
@@ -730,10 +654,10 @@ export class RoundEngine {
     w.subClosing = this.withoutFailed(w.subClosing, u => u.updateId)
     if (w.subClosing == null || !w.subClosing.every(u => w.blobs.has(u.updateId))) return
     const included = w.subClosing
-    const delta = this.foldOrDrop(updateSources(included), () => this.aggregateOf(included), out)
+    const delta = this.foldOrDrop(updateSources(included), () => foldUpdates(this.held(), included), out)
     if (delta == null) { w.subClosing = null; return }
     this.noteFallback(included.length, out, w.myGroup)
-    const bytes = this.encodeGroupFold(delta, w.myGroup, w.round)
+    const bytes = groupFoldBytes(this.held(), delta, w.myGroup, w.round)
     const id = this.deps.digest(bytes)
     w.blobs.set(id, bytes)
     const msg: SubAggregate = {
@@ -745,11 +669,6 @@ export class RoundEngine {
     out.push({ type: 'publishSubAggregate', msg })
     out.push({ type: 'groupFolded', round: w.round, group: w.myGroup, rank: w.myGroupRank, included: included.length })
     this.onSubAggregate(msg, out)
-  }
-
-  /** The group fold's bytes: a pure function of the fold, the group and the round (so it is recomputable). */
-  private encodeGroupFold (delta: Float32Array, group: number, round: number): Uint8Array {
-    return encodeUpdate(this.cfg.subAggregateCodec, delta, this.layout, { seed: group, round }).bytes
   }
 
   private onSubAggregate (msg: SubAggregate, out: RoundAction[]): void {
@@ -771,7 +690,7 @@ export class RoundEngine {
   private progressRootOfGroups (now: number, out: RoundAction[]): void {
     const w = this.work!
     if (w.committed) return
-    const sched = this.windowOf(w.myRank)
+    const sched = candidateWindow(this.cfg, w.startedAt, w.myRank)
     if (sched == null) return
     if (now < sched.start) { this.wakeAt(sched.start, out); return }
     if (w.subsClosing == null) {
@@ -784,7 +703,7 @@ export class RoundEngine {
       let covered = 0
       for (const s of best.values()) covered += s.included.length
       const allIn = best.size === w.plan!.count
-      if (!this.closeCondition(now, sched, this.rootCollectMs(), allIn, best.size === 0 ? 0 : covered, this.chain.electorate.length, out)) return
+      if (!this.closeCondition(now, sched, rootCollectMs(this.cfg), allIn, best.size === 0 ? 0 : covered, this.chain.electorate.length, out)) return
       w.subsClosing = [...best.values()].sort((a, b) => a.group - b.group)
       for (const s of w.subsClosing) this.ensureBlob(s.subAggregateId, [s.aggregator], out, 'subaggregate')
       out.push({ type: 'closed', round: w.round, rank: w.myRank, groups: w.subsClosing.length, included: covered })
@@ -793,22 +712,12 @@ export class RoundEngine {
     if (w.subsClosing == null || !w.subsClosing.every(s => w.blobs.has(s.subAggregateId))) return
     const subs = w.subsClosing
     const delta = this.foldOrDrop(subs.map(s => ({ id: s.subAggregateId, peer: s.aggregator })),
-      () => this.foldOfGroups(subs.map(s => ({ id: s.subAggregateId, samples: sumSamples(s.included) }))), out)
+      () => foldGroupFolds(this.held(), subs.map(s => ({ id: s.subAggregateId, samples: sumSamples(s.included) }))), out)
     if (delta == null) { w.subsClosing = null; return }
     const aggregate = this.publishAggregate(delta, out)
     const included = subs.flatMap(s => s.included).sort((a, b) => compareUtf8(a.updateId, b.updateId))
     const refs = subs.map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank }))
     this.commitWith(now, w.myRank, included, aggregate.applied, aggregate.id, refs, out)
-  }
-
-  /**
-   * The root fold: the sample-weighted mean of the group folds (each weighted by its updates'
-   * samples), so with the mean rule it equals the flat mean up to the group codec's error. A robust
-   * rule (median, Krum, …) acts inside each group.
-   */
-  private foldOfGroups (groups: Array<{ id: string, samples: number }>): Float32Array {
-    const w = this.work!
-    return aggregateUpdates({ rule: { kind: 'mean' } }, groups, id => decodeUpdate(w.blobs.get(id)!, this.layout).vector, this.layout.total)
   }
 
   // ---- members receiving a commit ----
@@ -890,7 +799,7 @@ export class RoundEngine {
       if (!check.needs.every(n => w.blobs.has(n.id))) continue
       const censored = check.how === 'full' && w.plan == null ? this.leftOut(c) : null
       if (censored != null) { this.dropPending(c, { severity: 'reject', code: RefusalCode.Censored, reason: censored.reason, updateId: censored.updateId }, out); continue }
-      const result = this.recompute(c, check)
+      const result = recomputeCommit(this.held(), this.chain, c, check, this.deps.digest)
       if (result.ok) {
         // a verifier re-encoded the aggregate bit for bit: it can serve members too
         if (result.aggregate != null) out.push({ type: 'putBlob', id: c.aggregateId, bytes: result.aggregate, kind: 'aggregate' })
@@ -916,7 +825,7 @@ export class RoundEngine {
     for (const [id, a] of w.announces) {
       if (listed.has(id) || !electorate.has(a.peerId) || (w.arrivedAt.get(id) ?? Infinity) > inTime) continue
       const bytes = w.blobs.get(id)
-      if (bytes == null || !this.authoredBy(bytes, a.peerId)) continue
+      if (bytes == null || !authoredBy(this.layout, bytes, a.peerId, this.chain.round)) continue
       try { decodeUpdate(bytes, this.layout) } catch { continue }
       return { reason: `leaves out ${a.peerId}'s update ${id}, announced in time and fetchable`, updateId: id }
     }
@@ -928,47 +837,6 @@ export class RoundEngine {
     w.pending = w.pending.filter(p => p !== c)
     w.rejected.add(`${c.aggregator}/${c.newModelId}`)
     this.refuse('commit', why, c.aggregator, out, c)
-  }
-
-  /** Recomputes a commit from its inputs; a mismatch in any bit rejects it. */
-  private recompute (c: Commit, check: CommitCheck): { ok: true, params: Float32Array, state: OuterState, aggregate?: Uint8Array } | { ok: false, reason: string } {
-    const w = this.work!
-    let applied: Float32Array
-    let aggregate: Uint8Array | undefined
-    const foreign = [...(check.how === 'full' ? c.included : []), ...(check.mine?.updates ?? [])]
-      .find(u => !this.authoredBy(w.blobs.get(u.updateId)!, u.peerId))
-    if (foreign != null) return { ok: false, reason: `update ${foreign.updateId} is not ${foreign.peerId}'s update of round ${c.round}` }
-    const misSized = (check.how === 'full' ? c.included : []).find(u => u.size !== w.blobs.get(u.updateId)!.length)
-    if (misSized != null) return { ok: false, reason: `update ${misSized.updateId} is ${w.blobs.get(misSized.updateId)!.length} bytes, the commit says ${String(misSized.size)}` }
-    if (check.how === 'full' && w.plan == null) {
-      // the screen, recomputed over what the commit folded and what it says the screen refused
-      const refusedIds = (c.excluded ?? []).filter(e => e.reason === 'refused')
-      const pool = [...c.included, ...refusedIds.map(e => ({ updateId: e.updateId, peerId: e.peerId, samples: 1, capacity: 1 }))]
-      const again = new Set(this.screen(pool).refused.map(u => u.updateId))
-      if (again.size !== refusedIds.length || refusedIds.some(e => !again.has(e.updateId))) return { ok: false, reason: 'the update screen refuses other updates than the commit says' }
-    }
-    try {
-      if (check.mine != null) {
-        const bytes = this.encodeGroupFold(this.aggregateOf(check.mine.updates), check.mine.ref.group, c.round)
-        if (this.deps.digest(bytes) !== check.mine.ref.subAggregateId) return { ok: false, reason: `group ${check.mine.ref.group}'s fold does not match its included updates` }
-      }
-      let delta: Float32Array | undefined
-      if (check.how === 'full') delta = this.aggregateOf(c.included)
-      else if (check.how === 'groups') delta = this.foldOfGroups((c.subAggregates ?? []).map(s => ({ id: s.subAggregateId, samples: check.groups!.get(s.group)!.samples })))
-      if (delta == null) applied = decodeUpdate(w.blobs.get(c.aggregateId)!, this.layout).vector
-      else if (this.cfg.mode === 'gossip') applied = delta
-      else {
-        const bytes = this.encodeAggregate(delta, c.round)
-        if (this.deps.digest(bytes) !== c.aggregateId) return { ok: false, reason: `aggregate does not match the included ${check.how === 'groups' ? 'group folds' : 'updates'}` }
-        applied = decodeUpdate(bytes, this.layout).vector
-        aggregate = bytes
-      }
-    } catch (err) {
-      return { ok: false, reason: `inputs do not decode: ${(err as Error).message}` }
-    }
-    const next = outerStep(this.cfg.outer, this.chain.params, this.chain.outer, applied)
-    if (this.deps.digest(modelBytes(next.params)) !== c.newModelId) return { ok: false, reason: 'recomputed model differs from the committed one' }
-    return { ok: true, params: next.params, state: next.state, aggregate }
   }
 
   private apply (now: number, commit: Commit, params: Float32Array, outer: OuterState, verified: VerifiedBy, out: RoundAction[]): void {
