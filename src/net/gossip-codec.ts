@@ -9,7 +9,7 @@ import { Announce as AnnouncePb } from './wire/announce.js'
 import { Commit as CommitPb, ExcludedUpdate as ExcludedPb } from './wire/commit.js'
 import { SubAggregate as SubAggregatePb } from './wire/subaggregate.js'
 import type { SignedKind } from './signed.js'
-import type { Announce, Commit, ExclusionReason, Presence, SubAggregate } from '../round/messages.js'
+import type { Announce, AnnounceProof, Commit, ExclusionReason, Presence, SubAggregate } from '../round/messages.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** The only wire version of the gossip payloads this code speaks. */
@@ -102,7 +102,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
     encode: m => CommitPb.encode({
       version: GOSSIP_VERSION, runId: m.runId, round: m.round, aggregator: m.aggregator, rank: m.rank,
       prevModelId: m.prevModelId,
-      included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity, size: u.size ?? 0 })),
+      included: m.included.map(includedToWire),
       newModelId: m.newModelId, aggregateId: m.aggregateId,
       subAggregates: (m.subAggregates ?? []).map(s => ({ group: s.group, subAggregateId: s.subAggregateId, aggregator: s.aggregator, rank: s.rank })),
       excluded: (m.excluded ?? []).map(e => ({ updateId: e.updateId, peerId: e.peerId, reason: REASON_TO_WIRE[e.reason] })),
@@ -134,7 +134,7 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
     encode: m => SubAggregatePb.encode({
       version: GOSSIP_VERSION, runId: m.runId, round: m.round, group: m.group, aggregator: m.aggregator, rank: m.rank,
       baseModelId: m.baseModelId, subAggregateId: m.subAggregateId,
-      included: m.included.map(u => ({ updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity, size: u.size ?? 0 })),
+      included: m.included.map(includedToWire),
       size: m.size
     }),
     decode: b => {
@@ -152,6 +152,11 @@ const CODECS: { [K in SignedKind]: KindCodec<MessageOf[K]> } = {
     author: m => m.aggregator,
     runId: m => m.runId
   }
+}
+
+/** The canonical payload bytes of `msg` (what its envelope signs), without checks or signature. */
+export function encodePayload<K extends SignedKind> (kind: K, msg: MessageOf[K]): Uint8Array {
+  return (CODECS[kind] as KindCodec<MessageOf[K]>).encode(msg)
 }
 
 /**
@@ -313,16 +318,36 @@ function checkIncluded (included: Commit['included']): Problem | undefined {
   for (let i = 0; i < included.length; i++) {
     const u = included[i]
     const r = checkCid(`included[${i}].updateId`, u.updateId) ?? checkPeer(`included[${i}].peerId`, u.peerId) ??
-      checkInt(`included[${i}].samples`, u.samples, 0) ?? checkCapacity(u.capacity) ?? checkInt(`included[${i}].size`, u.size ?? 0, 0)
+      checkInt(`included[${i}].samples`, u.samples, 0) ?? checkCapacity(u.capacity) ?? checkInt(`included[${i}].size`, u.size ?? 0, 0) ??
+      (u.announced == null ? undefined : checkProof(`included[${i}].announced`, u.announced))
     if (r != null) return r
   }
   return undefined
 }
 
-/** An included update as decoded: `size` only where it was written (0 means an older commit without it). */
-function includedFromWire (u: { updateId: string, peerId: string, samples: number, capacity: number, size: number }): Commit['included'][number] {
+const ED25519_SIGNATURE_BYTES = 64
+
+/** An announce proof: an Ed25519 signature and a republish counter in the announce's own range. */
+function checkProof (field: string, p: AnnounceProof): Problem | undefined {
+  if (!(p.signature instanceof Uint8Array) || p.signature.byteLength !== ED25519_SIGNATURE_BYTES) return bad(`${field}.signature is not ${ED25519_SIGNATURE_BYTES} bytes`)
+  return checkInt(`${field}.attempt`, p.attempt, 0, 255)
+}
+
+interface IncludedWire { updateId: string, peerId: string, samples: number, capacity: number, size: number, announceSignature: Uint8Array<ArrayBuffer>, announceAttempt: number }
+
+function includedToWire (u: Commit['included'][number]): IncludedWire {
+  return {
+    updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity, size: u.size ?? 0,
+    announceSignature: (u.announced?.signature ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>, announceAttempt: u.announced?.attempt ?? 0
+  }
+}
+
+/** An included update as decoded: `size` only where it was written (0 means an older commit without it), the proof only where it was. */
+function includedFromWire (u: IncludedWire): Commit['included'][number] {
   const out: Commit['included'][number] = { updateId: u.updateId, peerId: u.peerId, samples: u.samples, capacity: u.capacity }
   if (u.size > 0) out.size = u.size
+  // an attempt without a signature is not canonical (re-encoding drops it) and fails the payload check
+  if (u.announceSignature.byteLength > 0) out.announced = { signature: u.announceSignature, attempt: u.announceAttempt }
   return out
 }
 

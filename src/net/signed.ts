@@ -38,7 +38,8 @@ export interface OpenedEnvelope {
   signer: string
 }
 
-function signedBytes (kind: SignedKind, payload: Uint8Array): Uint8Array {
+/** What a signature of a `kind` message covers: DOMAIN ‖ kind ‖ payload. */
+export function signedBytes (kind: SignedKind, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(DOMAIN.byteLength + 1 + payload.byteLength)
   out.set(DOMAIN, 0)
   out[DOMAIN.byteLength] = KIND_BYTE[kind]

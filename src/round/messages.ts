@@ -46,6 +46,21 @@ export interface IncludedUpdate {
   capacity: number
   /** the update blob's bytes (the contribution ledger counts them); absent in older commits */
   size?: number
+  /** the author's signature of its announce of this update (AnnounceProof); absent where the includer held none */
+  announced?: AnnounceProof
+}
+
+/**
+ * An author's signature of its announce, kept with the update it announced: the announce's
+ * signed bytes follow from the included update, the run's codec and the including message's round
+ * and base model (protocols/gossip.md §3, "Announce proofs"), so the signature alone shows the
+ * author built on that model.
+ */
+export interface AnnounceProof {
+  /** the Signed envelope's signature (Ed25519: 64 bytes) */
+  signature: Uint8Array
+  /** the announce's republish counter (part of its signed bytes) */
+  attempt: number
 }
 
 /** Why a commit leaves out an update it saw announced (protocols/gossip.md §5). */

@@ -128,7 +128,7 @@ describe('canonical encodings', () => {
   it('refuses a commit whose new model id is spelled otherwise', async () => {
     const { Commit: CommitPb } = await import('../../src/net/wire/commit.js')
     const c = sampleCommit(me)
-    const payload = CommitPb.encode({ version: 1, ...c, newModelId: CID.parse(CID_A).toString(base58btc), subAggregates: [], excluded: [], equivocations: [], included: sampleCommit(me).included.map(u => ({ ...u, size: 0 })) })
+    const payload = CommitPb.encode({ version: 1, ...c, newModelId: CID.parse(CID_A).toString(base58btc), subAggregates: [], excluded: [], equivocations: [], included: sampleCommit(me).included.map(u => ({ ...u, size: 0, announceSignature: new Uint8Array(0), announceAttempt: 0 })) })
     await refusedWith(decodeCommit(await seal(key, 'commit', payload)), NetErrorCode.NON_CANONICAL)
   })
 

@@ -40,7 +40,7 @@ describe('sync protocol', () => {
     // the forger serves a chain whose third commit is re-signed by a key that is not its author
     const bad = chain.slice(0, 5)
     const stranger = await generateKeyPair('Ed25519')
-    bad[2] = await seal(stranger, 'commit', CommitPb.encode({ version: 1, ...sampleCommit(server.peerId, 2), excluded: [], equivocations: [], included: sampleCommit(server.peerId, 2).included.map(u => ({ ...u, size: 0 })) }))
+    bad[2] = await seal(stranger, 'commit', CommitPb.encode({ version: 1, ...sampleCommit(server.peerId, 2), excluded: [], equivocations: [], included: sampleCommit(server.peerId, 2).included.map(u => ({ ...u, size: 0, announceSignature: new Uint8Array(0), announceAttempt: 0 })) }))
     await serveSync(forger, { getChain: from => bad.slice(from), getModel: () => undefined })
     await serveSync(empty, { getChain: () => { throw new Error('no chain yet') }, getModel: () => undefined })
     for (const h of [server, forger, empty]) await connect(joiner, h)

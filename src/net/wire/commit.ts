@@ -449,6 +449,18 @@ export namespace Commit {
     index: number
   }
 
+  export interface CommitIncludedAnnounceSignatureFieldEvent {
+    field: '$.included[].announceSignature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface CommitIncludedAnnounceAttemptFieldEvent {
+    field: '$.included[].announceAttempt'
+    value: number
+    index: number
+  }
+
   export interface CommitNewModelIdFieldEvent {
     field: '$.newModelId'
     value: string
@@ -521,7 +533,7 @@ export namespace Commit {
     return decodeMessage(buf, Commit.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Generator<CommitVersionFieldEvent | CommitRunIdFieldEvent | CommitRoundFieldEvent | CommitAggregatorFieldEvent | CommitRankFieldEvent | CommitPrevModelIdFieldEvent | CommitIncludedUpdateIdFieldEvent | CommitIncludedPeerIdFieldEvent | CommitIncludedSamplesFieldEvent | CommitIncludedCapacityFieldEvent | CommitIncludedSizeFieldEvent | CommitNewModelIdFieldEvent | CommitAggregateIdFieldEvent | CommitSubAggregatesGroupFieldEvent | CommitSubAggregatesSubAggregateIdFieldEvent | CommitSubAggregatesAggregatorFieldEvent | CommitSubAggregatesRankFieldEvent | CommitExcludedUpdateIdFieldEvent | CommitExcludedPeerIdFieldEvent | CommitExcludedReasonFieldEvent | CommitEquivocationsFirstFieldEvent | CommitEquivocationsSecondFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Generator<CommitVersionFieldEvent | CommitRunIdFieldEvent | CommitRoundFieldEvent | CommitAggregatorFieldEvent | CommitRankFieldEvent | CommitPrevModelIdFieldEvent | CommitIncludedUpdateIdFieldEvent | CommitIncludedPeerIdFieldEvent | CommitIncludedSamplesFieldEvent | CommitIncludedCapacityFieldEvent | CommitIncludedSizeFieldEvent | CommitIncludedAnnounceSignatureFieldEvent | CommitIncludedAnnounceAttemptFieldEvent | CommitNewModelIdFieldEvent | CommitAggregateIdFieldEvent | CommitSubAggregatesGroupFieldEvent | CommitSubAggregatesSubAggregateIdFieldEvent | CommitSubAggregatesAggregatorFieldEvent | CommitSubAggregatesRankFieldEvent | CommitExcludedUpdateIdFieldEvent | CommitExcludedPeerIdFieldEvent | CommitExcludedReasonFieldEvent | CommitEquivocationsFirstFieldEvent | CommitEquivocationsSecondFieldEvent> {
     return streamMessage(buf, Commit.codec(), opts)
   }
 }
@@ -957,6 +969,8 @@ export interface IncludedUpdate {
   samples: number
   capacity: number
   size: number
+  announceSignature: Uint8Array<ArrayBuffer>
+  announceAttempt: number
 }
 
 export namespace IncludedUpdate {
@@ -994,6 +1008,16 @@ export namespace IncludedUpdate {
           w.uint64Number(obj.size)
         }
 
+        if ((obj.announceSignature != null && obj.announceSignature.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.announceSignature)
+        }
+
+        if ((obj.announceAttempt != null && obj.announceAttempt !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.announceAttempt)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1003,7 +1027,9 @@ export namespace IncludedUpdate {
           peerId: '',
           samples: 0,
           capacity: 0,
-          size: 0
+          size: 0,
+          announceSignature: uint8ArrayAlloc(0),
+          announceAttempt: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1030,6 +1056,14 @@ export namespace IncludedUpdate {
             }
             case 5: {
               obj.size = reader.uint64Number()
+              break
+            }
+            case 6: {
+              obj.announceSignature = reader.bytes()
+              break
+            }
+            case 7: {
+              obj.announceAttempt = reader.uint32()
               break
             }
             default: {
@@ -1082,6 +1116,20 @@ export namespace IncludedUpdate {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.announceSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.announceAttempt`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1119,6 +1167,16 @@ export namespace IncludedUpdate {
     value: number
   }
 
+  export interface IncludedUpdateAnnounceSignatureFieldEvent {
+    field: '$.announceSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface IncludedUpdateAnnounceAttemptFieldEvent {
+    field: '$.announceAttempt'
+    value: number
+  }
+
   export function encode (obj: Partial<IncludedUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, IncludedUpdate.codec())
   }
@@ -1127,7 +1185,7 @@ export namespace IncludedUpdate {
     return decodeMessage(buf, IncludedUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<IncludedUpdate>): Generator<IncludedUpdateUpdateIdFieldEvent | IncludedUpdatePeerIdFieldEvent | IncludedUpdateSamplesFieldEvent | IncludedUpdateCapacityFieldEvent | IncludedUpdateSizeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<IncludedUpdate>): Generator<IncludedUpdateUpdateIdFieldEvent | IncludedUpdatePeerIdFieldEvent | IncludedUpdateSamplesFieldEvent | IncludedUpdateCapacityFieldEvent | IncludedUpdateSizeFieldEvent | IncludedUpdateAnnounceSignatureFieldEvent | IncludedUpdateAnnounceAttemptFieldEvent> {
     return streamMessage(buf, IncludedUpdate.codec(), opts)
   }
 }
