@@ -56,7 +56,7 @@ export class ChainStore {
       const lineBytes = Buffer.byteLength(lines[i]) + (i < lines.length - 1 ? 1 : 0)
       if (lines[i].trim() !== '') {
         try {
-          this.commits.push(JSON.parse(lines[i]) as StoredCommit)
+          this.commits.push(revived(JSON.parse(lines[i]) as StoredCommit))
           this.offsets.push(goodBytes)
         } catch {
           // a torn last line from a crash mid-append is dropped; corruption elsewhere is fatal
@@ -226,6 +226,18 @@ export class ChainStore {
 
 function unreadable (path: string, err: unknown): DaemonError {
   return new DaemonError(DaemonErrorCode.StoreCorrupt, `${path} is unreadable: ${(err as Error).message}`, undefined, { cause: err })
+}
+
+/**
+ * A stored commit as read back: the byte fields jsonLine wrote as base64 (announce signatures, the
+ * equivocation proofs' envelopes) are bytes again, as in the commit the node applied, so a restart
+ * changes nothing fork choice or a peer sees.
+ */
+function revived (s: StoredCommit): StoredCommit {
+  const bytes = (v: unknown): Uint8Array => typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : v as Uint8Array
+  for (const u of s.commit.included ?? []) if (u.announced != null) u.announced.signature = bytes(u.announced.signature)
+  for (const e of s.commit.equivocations ?? []) { e.first = bytes(e.first); e.second = bytes(e.second) }
+  return s
 }
 
 /** A stored commit as one JSON line; the bytes of equivocation proofs as base64 (the signed commit keeps them exactly). */

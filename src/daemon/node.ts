@@ -3,7 +3,7 @@
 // API. It decides nothing about rounds itself; it persists what the driver applies.
 import type { Logger } from 'pino'
 import {
-  serveBlobs, serveSync, serveMembership, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState, BulkClient,
+  serveBlobs, serveSync, serveMembership, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState, BulkClient, proofHolds,
   type TapestryHost, type BlobServer, type BulkServer, type MembershipExchange
 } from '../net/index.js'
 import { EvidenceStore, makeEvidence, type EvidenceInput } from './evidence.js'
@@ -156,6 +156,8 @@ export class TapestryNode {
       deps: {
         self: host.peerId,
         digest: cidOf,
+        // fork choice counts a branch's builders by their own announce signatures, which a forger cannot make
+        announceProven: (commit, u) => proofHolds({ runId: commit.runId, round: commit.round, baseModelId: commit.prevModelId }, u, roundCfg.codec),
         noise: () => new Rng(randomBytes(32).toString('hex')),
         limits: members.limitsOf,
         equivocations: () => this.proofs

@@ -2,13 +2,14 @@
 // wall-clock timers. The daemon drives its RoundDriver through this; the conformance suite
 // (test/round/conformance.ts) holds it to what the simulated and in-memory transports do.
 import type { Logger } from 'pino'
-import { commitKey, type Announce, type ChainCommit, type ChainState, type Commit, type OutgoingMessage, type RoundDriver, type RoundTransport, type SyncOffer, type TrainResult, type BlobKind, type FetchResult } from '../round/index.js'
+import { commitKey, type Announce, type ChainCommit, type ChainState, type Commit, type OutgoingMessage, type RoundDriver, type RoundTransport, type SyncOffer, type TrainResult, type BlobKind, type FetchResult, type AnnounceProof, type IncludedUpdate } from '../round/index.js'
 import { equals } from 'uint8arrays'
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js'
 import { layoutToString, type ParamLayout } from '../tensor/index.js'
 import { encodeCommit } from './gossip-codec.js'
 import { fetchBlob, type BulkFetchOptions } from './blob-fetch.js'
 import { FetchError } from './errors.js'
+import { proofFromEnvelope } from './announce-proof.js'
 import { parseBlobCid, type BlobCid } from './cid.js'
 import { catchUp, requestChain } from './sync.js'
 import { publishAnnounce, publishSubAggregate, republish, subscribeAnnounce, subscribeCommit, subscribeSubAggregate } from './topics.js'
@@ -59,6 +60,8 @@ export class Libp2pRoundTransport implements RoundTransport {
   private readonly signedOf = new WeakMap<Commit, Uint8Array>()
   /** the first signed commit of each (round, author) seen: a second, different one is equivocation */
   private readonly firstCommit = new Map<string, Uint8Array>()
+  /** this node's own announces' signatures by update id (proveOwn), the last few rounds */
+  private readonly ownProofs = new Map<string, AnnounceProof>()
   /** signed announces by update id (what censorship evidence encloses), bounded */
   private readonly announces = new Map<string, Uint8Array>()
 
@@ -74,7 +77,7 @@ export class Libp2pRoundTransport implements RoundTransport {
         if (this.announces.size > MAX_KEPT) this.announces.delete(this.announces.keys().next().value as string)
       }
       this.o.onAnnounceReceived?.(msg, info.from)
-      driver.receive({ type: 'announce', msg })
+      driver.receive({ type: 'announce', msg, proof: proofFromEnvelope(info.bytes, msg) })
     }, { validate: m => m.runId === runId && m.round >= driver.round - 1 ? 'accept' : 'ignore' }))
     this.unsubscribe.push(subscribeCommit(host, (msg, info) => {
       this.keepSigned(msg, info.bytes)
@@ -126,18 +129,21 @@ export class Libp2pRoundTransport implements RoundTransport {
       switch (out.type) {
         case 'announce': {
           const r = await publishAnnounce(host, out.msg)
+          this.keepOwnProof(out.msg.updateId, proofFromEnvelope(r.bytes, out.msg))
           this.countGossip(r.bytes.length, r.recipients)
           this.o.log.info({ round: out.msg.round, update: out.msg.updateId, size: out.msg.size }, 'announced update')
           this.republishWhileOpen(out.msg)
           return
         }
         case 'subAggregate': {
+          this.proveOwn(out.msg.included)
           const r = await publishSubAggregate(host, out.msg)
           this.countGossip(r.bytes.length, r.recipients)
           this.o.log.info({ round: out.msg.round, group: out.msg.group, rank: out.msg.rank, included: out.msg.included.length }, 'folded group')
           return
         }
         case 'commit': {
+          this.proveOwn(out.msg.included)
           const bytes = await encodeCommit(out.msg, host.privateKey, host.peerId)
           this.keepSigned(out.msg, bytes)
           const n = await republish(host, 'commit', bytes)
@@ -204,6 +210,24 @@ export class Libp2pRoundTransport implements RoundTransport {
         this.o.log.debug({ err: (err as Error).message, round, from: peer }, 'commit pull failed')
         done([])
       })
+  }
+
+  private keepOwnProof (updateId: string, proof: AnnounceProof): void {
+    this.ownProofs.set(updateId, proof)
+    if (this.ownProofs.size > 64) this.ownProofs.delete(this.ownProofs.keys().next().value as string)
+  }
+
+  /**
+   * This node's own update in a commit or group fold it publishes gets its announce signature
+   * here: the engine took it from training, not from gossip, so only the transport holds it. The
+   * entries are the message's own objects, so the engine's copy (and the chain store) carry it too.
+   */
+  private proveOwn (included: IncludedUpdate[]): void {
+    for (const u of included) {
+      if (u.peerId !== this.o.host.peerId || u.announced != null) continue
+      const proof = this.ownProofs.get(u.updateId)
+      if (proof != null) u.announced = proof
+    }
   }
 
   private keepSigned (c: Commit, bytes: Uint8Array): void {

@@ -6,7 +6,7 @@ import type { ParamLayout } from '../tensor/index.js'
 import { electionRank } from './chain-check.js'
 import type { RoundConfig } from './config.js'
 import { RoundEngine, type EngineSnapshot } from './engine.js'
-import type { Announce, Commit, SubAggregate } from './messages.js'
+import type { Announce, AnnounceProof, Commit, SubAggregate } from './messages.js'
 import { checkSyncOffer } from './sync-check.js'
 import { decideFork, findFork, type ForkDecision } from './fork-choice.js'
 import { commitMembers } from './validate.js'
@@ -126,7 +126,7 @@ export class RoundDriver {
   }
 
   /** Incoming gossip (already authenticated by the transport). */
-  receive (msg: { type: 'announce', msg: Announce } | { type: 'commit', msg: Commit } | { type: 'subAggregate', msg: SubAggregate }): void {
+  receive (msg: { type: 'announce', msg: Announce, proof?: AnnounceProof } | { type: 'commit', msg: Commit } | { type: 'subAggregate', msg: SubAggregate }): void {
     if (msg.type === 'announce' && msg.msg.round === this.engine.round + 1) {
       // an announce for the next round means its author applied this one: its commit may be lost to us
       this.peerAt(msg.msg.peerId, msg.msg.round - 1)
@@ -418,7 +418,7 @@ export class RoundDriver {
     if (electorate == null) return undefined
     const abandoned = mine.filter(c => c.round >= fork.round)
     // a branch starting with a commit this node proved wrong is never taken, whatever the rule says
-    const decision = this.faulty.has(commitKey(theirFirst)) ? undefined : decideFork(abandoned, theirs.filter(c => c.round >= fork.round), electorate)
+    const decision = this.faulty.has(commitKey(theirFirst)) ? undefined : decideFork(abandoned, theirs.filter(c => c.round >= fork.round), electorate, this.o.deps.announceProven)
     if (decision == null || !decision.theirs) {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at, decision })
       return undefined

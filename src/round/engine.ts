@@ -4,7 +4,7 @@ import type { ParamLayout } from '../tensor/index.js'
 import { encodeUpdate, decodeUpdate, type CodecState } from '../compress/index.js'
 import { electionRank } from './chain-check.js'
 import type { RoundConfig } from './config.js'
-import type { Announce, Commit, ExcludedUpdate, IncludedUpdate, SubAggregate } from './messages.js'
+import type { Announce, AnnounceProof, Commit, ExcludedUpdate, IncludedUpdate, SubAggregate } from './messages.js'
 import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
 import { outerStep, modelBytes, compareUtf8 } from './fold.js'
 import { aggregateBytes, authoredBy, foldGroupFolds, foldUpdates, groupFoldBytes, recomputeCommit, screenUpdates, type CommitCheck, type RoundBlobs } from './round-blobs.js'
@@ -86,6 +86,8 @@ export class RoundEngine {
   private readonly rank: NonNullable<RoundDeps['rank']>
   /** live peers outside the electorate (e.g. late joiners) that a closing candidate waits for too */
   private live = new Set<string>()
+  /** each received announce's author signature, carried into the commits that include its update */
+  private readonly proofOf = new WeakMap<Announce, AnnounceProof>()
   /** UTF-8 of this node's peer id: the author field of its update envelopes */
   private readonly selfBytes: Uint8Array
 
@@ -184,6 +186,7 @@ export class RoundEngine {
         this.onTrained(now, ev.round, ev.params, ev.samples, out)
         break
       case 'announce':
+        if (ev.proof != null) this.proofOf.set(ev.msg, ev.proof)
         this.onAnnounce(now, ev.msg, out)
         break
       case 'blob':
@@ -333,6 +336,14 @@ export class RoundEngine {
     if (this.fetchesEagerly()) this.ensureBlob(msg.updateId, [msg.peerId], out)
   }
 
+  /** An announce as a commit or group fold lists it, with its author's signature where the transport gave one. */
+  private includedOf (a: Announce): IncludedUpdate {
+    const u: IncludedUpdate = { updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity, size: a.size }
+    const proof = this.proofOf.get(a)
+    if (proof != null) u.announced = proof
+    return u
+  }
+
   private refuseClaim (a: Announce, out: RoundAction[]): void {
     this.refuse('announce', { severity: 'reject', code: RefusalCode.WrongAuthor, reason: `update ${a.updateId} is not ${a.peerId}'s update of round ${a.round}` }, a.peerId, out)
   }
@@ -354,7 +365,7 @@ export class RoundEngine {
     else w.announces.delete(id)
     const fix = (set: IncludedUpdate[] | null): IncludedUpdate[] | null => {
       if (set == null) return null
-      const kept = set.flatMap(u => u.updateId !== id ? [u] : rightful != null ? [includedOf(rightful)] : [])
+      const kept = set.flatMap(u => u.updateId !== id ? [u] : rightful != null ? [this.includedOf(rightful)] : [])
       return kept.length > 0 ? kept : null
     }
     w.closing = fix(w.closing)
@@ -484,7 +495,7 @@ export class RoundEngine {
 
   /** A closed set: the usable announces in fold order, their blobs requested. */
   private closeSet (usable: Announce[], out: RoundAction[]): IncludedUpdate[] {
-    const set = usable.map(includedOf).sort((a, b) => compareUtf8(a.updateId, b.updateId))
+    const set = usable.map(a => this.includedOf(a)).sort((a, b) => compareUtf8(a.updateId, b.updateId))
     for (const u of set) this.ensureBlob(u.updateId, [u.peerId], out)
     return set
   }
@@ -869,10 +880,6 @@ export type { Member }
 
 function updateSources (included: readonly IncludedUpdate[]): Array<{ id: string, peer: string }> {
   return included.map(u => ({ id: u.updateId, peer: u.peerId }))
-}
-
-function includedOf (a: Announce): IncludedUpdate {
-  return { updateId: a.updateId, peerId: a.peerId, samples: a.samples, capacity: a.capacity, size: a.size }
 }
 
 function sumSamples (included: readonly IncludedUpdate[]): number {

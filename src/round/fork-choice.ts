@@ -1,9 +1,9 @@
 // Fork choice: when two signed chains from one common ancestor diverge, every node picks the same
 // one — within FORK_SETTLE_ROUNDS rounds of the fork the branch whose first commit folded more of
-// that round's electorate; past it the branch more of the electorate built on, then the longer
-// (protocols/sync.md §7).
+// that round's electorate; past it the branch more of the electorate built on (as their own signed
+// announces, carried in the commits, show), then the longer (protocols/sync.md §7).
 import { compareUtf8 } from './fold.js'
-import type { Commit } from './messages.js'
+import type { Commit, IncludedUpdate } from './messages.js'
 import type { Member } from './types.js'
 
 /** Where two chains part: the first round at which their commits differ. */
@@ -39,19 +39,38 @@ export function branchWeight (first: Commit, electorate: readonly Member[]): num
 }
 
 /**
- * How many of the fork round's electorate built on a branch after its first commit: peers of
- * `electorate` that any of its commits of later rounds lists. A branch nobody extended (a commit
- * held back, or one its author never got out) counts 0. What commits list is their aggregators'
- * word (the chain check does not see the updates): this counts honest partitions, not forgers.
+ * Whether the update `u` that commit `c` includes carries its author's own signature of its
+ * announce on `c`'s base model (RoundDeps.announceProven). A forger can list anyone in its commits,
+ * but cannot sign for them on models it made up.
  */
-export function branchBuilders (branch: readonly Commit[], electorate: readonly Member[]): number {
+export type AnnounceProven = (c: Commit, u: IncludedUpdate) => boolean
+
+/** Failed proofs tried per peer and branch before it counts as not having built it: bounds the checks a liar costs. */
+const MAX_FAILED_PROOFS = 3
+
+/**
+ * How many of the fork round's electorate built on a branch after its first commit: peers of
+ * `electorate` that any of its commits of later rounds includes, with a proof that holds where
+ * `proven` is given (absent: where nothing is signed, what commits list counts). A branch nobody
+ * extended (a commit held back, or one its author never got out) counts 0, and so do members a
+ * forger lists on models they never saw.
+ */
+export function branchBuilders (branch: readonly Commit[], electorate: readonly Member[], proven?: AnnounceProven): number {
   if (branch.length === 0) return 0
   const members = new Set(electorate.map(m => m.peerId))
   const first = branch[0].round
   const built = new Set<string>()
+  const failed = new Map<string, number>()
   for (const c of branch) {
     if (c.round <= first) continue
-    for (const u of c.included) if (members.has(u.peerId)) built.add(u.peerId)
+    for (const u of c.included) {
+      if (!members.has(u.peerId) || built.has(u.peerId)) continue
+      if (proven == null) { built.add(u.peerId); continue }
+      const tries = failed.get(u.peerId) ?? 0
+      if (tries >= MAX_FAILED_PROOFS) continue
+      if (proven(c, u)) built.add(u.peerId)
+      else failed.set(u.peerId, tries + 1)
+    }
   }
   return built.size
 }
@@ -76,14 +95,14 @@ export interface ForkDecision {
  * Which of two branches wins: each the commits from the fork round on as this node holds them
  * (sorted by round, both starting with a commit of the fork round, extending the same model). If
  * either is longer than FORK_SETTLE_ROUNDS: the one more of the fork round's electorate built on
- * after the fork (branchBuilders), so a lone node or a minority that ran on fast by itself during
+ * after the fork (branchBuilders, by their announce proofs where `proven` checks them), so a lone node or a minority that ran on fast by itself during
  * a partition does not roll back the members that went on without it; then the longer. Otherwise,
  * or where those tie: the first commit that folded more of the electorate, then the lower rank
  * (the aggregator before its backups), then the smaller new model id (UTF-8).
  */
-export function decideFork (mine: readonly Commit[], theirs: readonly Commit[], electorate: readonly Member[]): ForkDecision {
+export function decideFork (mine: readonly Commit[], theirs: readonly Commit[], electorate: readonly Member[], proven?: AnnounceProven): ForkDecision {
   if (Math.max(mine.length, theirs.length) > FORK_SETTLE_ROUNDS) {
-    const built = { mine: branchBuilders(mine, electorate), theirs: branchBuilders(theirs, electorate) }
+    const built = { mine: branchBuilders(mine, electorate, proven), theirs: branchBuilders(theirs, electorate, proven) }
     if (built.mine !== built.theirs) return { theirs: built.theirs > built.mine, rule: 'builders', values: built }
     const length = { mine: mine.length, theirs: theirs.length }
     if (length.mine !== length.theirs) return { theirs: length.theirs > length.mine, rule: 'length', values: length }

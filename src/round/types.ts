@@ -1,6 +1,6 @@
 // Events into and actions out of the round state machine, and the chain state it carries.
 import type { OuterState } from '../aggregate/index.js'
-import type { Announce, Commit, EquivocationProof, SubAggregate } from './messages.js'
+import type { Announce, AnnounceProof, Commit, EquivocationProof, IncludedUpdate, SubAggregate } from './messages.js'
 import type { RefusalCode } from './validate.js'
 import type { Rng } from '../tensor/index.js'
 
@@ -39,7 +39,8 @@ export type RoundEvent =
   | { type: 'start' }
   | { type: 'tick' }
   | { type: 'trained', round: number, params: Float32Array, samples: number }
-  | { type: 'announce', msg: Announce }
+  /** `proof`: its author's signature (the transport's, where it signs), which the update carries into commits */
+  | { type: 'announce', msg: Announce, proof?: AnnounceProof }
   /** `checked`: the transport verified that the bytes hash to `id` (FetchResult), so the engine does not again */
   | { type: 'blob', id: string, bytes: Uint8Array, checked?: boolean }
   | { type: 'blobFailed', id: string, reason: string }
@@ -100,6 +101,13 @@ export interface RoundDeps {
    * `privacy`): secret and fresh in the daemon, seeded in the simulator so runs reproduce.
    */
   noise?: (round: number) => Rng
+  /**
+   * Whether an update a commit includes carries its author's signature of its announce on the
+   * commit's base model (protocols/gossip.md §3, "Announce proofs"): what fork choice counts as
+   * having built a branch. Absent where nothing is signed (the simulator, tests): every listed peer
+   * counts.
+   */
+  announceProven?: (c: Commit, u: IncludedUpdate) => boolean
   /**
    * Equivocation proofs this node holds (verified by the net layer), for its next commit to carry:
    * their accused leave the electorate for good from the round after

@@ -38,6 +38,19 @@ test('commits survive a reopen; a round is stored once', async () => withDir(asy
   assert.deepEqual(again.latest, stored(2))
 }))
 
+test('announce signatures and equivocation envelopes come back from disk as bytes, as the node applied them', async () => withDir(async dir => {
+  const s = await reopen(dir)
+  const c = stored(0)
+  const signature = new Uint8Array(64).map((_, i) => i * 3)
+  c.commit.included[0].announced = { signature, attempt: 2 }
+  c.commit.equivocations = [{ first: new Uint8Array([1, 2, 3]), second: new Uint8Array([4, 5]), accused: 'peer-b', round: 0 }]
+  await s.append(c)
+  const back = (await reopen(dir)).all[0].commit
+  assert.ok(back.included[0].announced?.signature instanceof Uint8Array)
+  assert.deepEqual(back.included[0].announced, { signature, attempt: 2 })
+  assert.deepEqual(back.equivocations, c.commit.equivocations)
+}))
+
 test('appendAll: one write for many commits, rounds stored already skipped, a gap refused with nothing written', async () => withDir(async dir => {
   const s = await reopen(dir)
   await s.append(stored(0))

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LocalCluster } from '../../src/daemon/cluster.js'
+import { decodeCommit } from '../../src/net/gossip-codec.js'
+import { proofHolds } from '../../src/net/announce-proof.js'
 import type { RoundHistory } from '../../src/daemon/node.js'
 
 const CONFIG = {
@@ -28,6 +30,23 @@ async function cluster (t: TestContext, o: Parameters<typeof LocalCluster.create
   clusters.push(c)
   t.after(async () => { await c.stopAll() })
   return c
+}
+
+/**
+ * Every update in node `i`'s stored signed commits carries its author's announce signature, and
+ * it holds against the commit alone (protocols/gossip.md §3): the proofs fork choice counts.
+ */
+async function everyUpdateProven (c: LocalCluster, i: number): Promise<number> {
+  const lines = (await readFile(join(c.nodes[i].dataDir, 'chain', 'commits.jsonl'), 'utf8')).split('\n').filter(l => l.trim() !== '')
+  let proven = 0
+  for (const line of lines) {
+    const commit = (await decodeCommit(Buffer.from((JSON.parse(line) as { signed: string }).signed, 'base64'))).message
+    for (const u of commit.included) {
+      assert.ok(proofHolds({ runId: commit.runId, round: commit.round, baseModelId: commit.prevModelId }, u, CONFIG.codec), `round ${commit.round}: ${u.peerId}'s update carries its announce signature`)
+      proven++
+    }
+  }
+  return proven
 }
 
 async function applied (c: LocalCluster, i: number, round: number): Promise<RoundHistory | undefined> {
@@ -59,6 +78,9 @@ test('4 daemons reach ≥ 90% test accuracy within 10 rounds; a node started aft
   await c.waitFor('round 9 on node 0', async () => (await applied(c, 0, 9)) != null, 150_000)
   const r9 = (await applied(c, 0, 9))!
   assert.ok(r9.accuracy != null && r9.accuracy >= 0.9, `accuracy after 10 rounds: ${String(r9.accuracy)}`)
+  // the committers' own updates and the others': all signed by their authors (the late node's chain came by sync)
+  assert.ok(await everyUpdateProven(c, 0) >= 40)
+  assert.ok(await everyUpdateProven(c, late.index) > 0)
   // round-trip times come from libp2p's connection monitor (its ping every 10 s), not from pings of the daemon's own
   await c.waitFor('every connected peer\'s round-trip time', async () => {
     const peers = (await c.query(0, 'peers')).peers.filter(p => p.connected)
@@ -160,4 +182,6 @@ test('hierarchical mode over libp2p: 4 daemons in 2 groups; group folds gossiped
   const logs = await Promise.all([0, 1, 2, 3].map(async i => await readFile(join(c.dir, `node-${i}.log`), 'utf8')))
   const folds = logs.join('\n').split('\n').filter(l => l.includes('"msg":"folded group"')).map(l => JSON.parse(l) as { round: number, group: number })
   assert.deepEqual(new Set(folds.filter(f => f.round === full!.round).map(f => f.group)), new Set([0, 1]), `round ${full!.round}: both groups folded`)
+  // proofs pass from announces through the group folds into the root's commit
+  assert.ok(await everyUpdateProven(c, 0) >= 4)
 })
