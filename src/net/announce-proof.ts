@@ -6,7 +6,8 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { encodePayload } from './gossip-codec.js'
-import { openEnvelope, signedBytes } from './signed.js'
+import { signedBytes } from './signed.js'
+import { Signed } from './wire/signed.js'
 import type { Announce, AnnounceProof, IncludedUpdate } from '../round/messages.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -25,7 +26,7 @@ export function announceOf (at: ProofContext, u: IncludedUpdate, codec: string, 
 
 /** The proof a received announce envelope (already verified) carries: its signature and attempt. */
 export function proofFromEnvelope (envelope: Uint8Array, announce: Announce): AnnounceProof {
-  return { signature: openEnvelope(envelope, 'announce', envelope.byteLength).signature, attempt: announce.attempt ?? 0 }
+  return { signature: Signed.decode(envelope).signature, attempt: announce.attempt ?? 0 }
 }
 
 /** This node's own proof of `announce` (Ed25519 signatures are deterministic: the one its envelope carries). */

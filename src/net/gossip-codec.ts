@@ -15,7 +15,7 @@ import type { PrivateKey } from '@libp2p/interface'
 /** The only wire version of the gossip payloads this code speaks. */
 export const GOSSIP_VERSION = 1
 
-/** Envelope caps (whole signed bytes). A commit lists up to 4096 updates at ~130 bytes each. */
+/** Envelope caps (whole signed bytes). A commit lists up to 4096 updates at ~200 bytes each (an announce proof is 68 of them). */
 export const MAX_GOSSIP_BYTES: Readonly<Record<SignedKind, number>> = {
   presence: 4 * 1024,
   announce: 8 * 1024,
