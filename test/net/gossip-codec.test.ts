@@ -8,6 +8,7 @@ import {
   encodePresence, encodeSubAggregate, decodeSubAggregate, isNetError, MAX_GOSSIP_BYTES
 } from '../../src/net/index.js'
 import { seal } from '../../src/net/signed.js'
+import { MAX_INCLUDED } from '../../src/net/gossip-codec.js'
 import { Signed } from '../../src/net/wire/signed.js'
 import { Presence as PresencePb } from '../../src/net/wire/presence.js'
 import { RUN, bytesOf, sampleAnnounce, sampleCommit, samplePresence } from './helpers.js'
@@ -45,6 +46,19 @@ describe('gossip codec', () => {
     assert.deepEqual(vc.message, c)
     assert.equal(vp.from, me)
     assert.equal(vc.from, me)
+  })
+
+  it('announce proofs: round-trip in commits, a wrong length refused, and 4096 proven updates fit the commit cap', async () => {
+    const signature = bytesOf(64, 9)
+    const proven = { ...sampleCommit(me, 7, [me, '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA']) }
+    proven.included = proven.included.map((u, i) => ({ ...u, size: 1000 + i, announced: { signature, attempt: i } }))
+    assert.deepEqual((await decodeCommit(await encodeCommit(proven, key, me))).message, proven)
+    const short = { ...proven, included: [{ ...proven.included[0], announced: { signature: signature.subarray(0, 63), attempt: 0 } }] }
+    await refusedWith(encodeCommit(short, key, me), NetErrorCode.BAD_INPUT)
+    // the largest commit: every entry with real-length ids and a proof
+    const big = { ...proven, included: Array.from({ length: MAX_INCLUDED }, (_, i) => ({ ...proven.included[1], samples: 1_000_000 + i, size: 50_000_000 + i, announced: { signature, attempt: 255 } })) }
+    const bytes = await encodeCommit(big, key, me)
+    assert.ok(bytes.byteLength <= MAX_GOSSIP_BYTES.commit, `${bytes.byteLength} bytes`)
   })
 
   it('periodic presences differ by their seq (gossipsub would drop identical bytes), and seq 0 is absent', async () => {
