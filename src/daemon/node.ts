@@ -3,7 +3,7 @@
 // API. It decides nothing about rounds itself; it persists what the driver applies.
 import type { Logger } from 'pino'
 import {
-  serveBlobs, serveSync, serveMembership, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState, BulkClient, proofHolds,
+  serveBlobs, serveSync, serveMembership, subscribePresence, publishPresence, blobCid, Libp2pRoundTransport, encodeState, decodeState, BulkClient, proofHolds, fetchBlob, parseBlobCid,
   type TapestryHost, type BlobServer, type BulkServer, type MembershipExchange
 } from '../net/index.js'
 import { EvidenceStore, makeEvidence, type EvidenceInput } from './evidence.js'
@@ -11,7 +11,7 @@ import { RoundLog } from './round-log.js'
 import type { NodeMetrics } from './metrics.js'
 import { OpsServer } from './ops-server.js'
 import { CATALOG_REPUBLISH_MS, publishCatalog, readCatalog } from './data-catalog.js'
-import { toRoundConfig, RoundDriver, RefusalCode, modelBytes, type EquivocationProof, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
+import { toRoundConfig, RoundDriver, RefusalCode, modelBytes, recomputeCommit, type PastCheck, type RoundConfig, type EquivocationProof, type ChainState, type Commit, type EngineSnapshot, type ChainCommit, type DriverEvent, type TrainResult } from '../round/index.js'
 import type { BatchSampler, Dataset } from '../data/index.js'
 import { initParams, type ModelSpec } from '../graph/index.js'
 import { trainFromSampler, type Trainer } from '../train/index.js'
@@ -97,6 +97,9 @@ export class TapestryNode {
   private trainChain: Promise<unknown> = Promise.resolve()
   private innerState: Float32Array[] | undefined
   private modelRef: { round: number, cid: string } | undefined
+  /** the state blob this node started each recent round with (publishState): what checkPast refolds from */
+  private readonly stateOfRound = new Map<number, string>()
+  private readonly roundCfg: RoundConfig
   private gossipBytes = 0
   private fetchedBytes = 0
   private denseBytes = 0
@@ -126,6 +129,7 @@ export class TapestryNode {
     const { cfg, host, log, trainer, members } = c
     const runId = members.runId
     const roundCfg = toRoundConfig(cfg, { runId, members: Math.max(1, members.manifest.body.members.length) })
+    this.roundCfg = roundCfg
     this.transport = new Libp2pRoundTransport({
       host,
       runId,
@@ -168,7 +172,9 @@ export class TapestryNode {
         // the noised update is counted on disk before it is published: a crash between the two
         // over-counts one release (ε errs high), never under-counts
         announcing: async () => { await this.c.privacy?.release() },
-        adopted: async (commits, state, fork) => await this.adopted(commits, state, fork)
+        adopted: async (commits, state, fork) => await this.adopted(commits, state, fork),
+        // gossip mode: every member refolds every round, so it can refold a commit revealed after it
+        checkPast: roundCfg.mode === 'gossip' ? async commit => await this.checkPast(commit) : undefined
       },
       // fork choice compares another branch with this node's own chain (protocols/sync.md §7)
       ownChain: from => c.store.all.filter(s => s.commit.round >= from).map(s => s.commit),
@@ -487,6 +493,38 @@ export class TapestryNode {
   private async publishState (state: ChainState): Promise<void> {
     const cid = await this.c.blobs.put(encodeState(state, this.c.trainer.layout), state.round)
     this.modelRef = { round: state.round - 1, cid: cid.toString() }
+    this.stateOfRound.set(state.round, cid.toString())
+    if (this.stateOfRound.size > 64) this.stateOfRound.delete(this.stateOfRound.keys().next().value as number)
+  }
+
+  /**
+   * Refold `c`, a gossip-mode commit of a round this node passed, from the state it started that
+   * round with and the updates `c` folds (held, or fetched from their authors): what fork choice
+   * asks before leaving a branch for one whose first commit this node never checked (sync.md §7).
+   * null: the state or an input is gone (collected, or never fetchable), so it cannot be told.
+   */
+  private async checkPast (c: Commit): Promise<PastCheck> {
+    const { blobs, trainer, host } = this.c
+    const stateCid = this.stateOfRound.get(c.round)
+    const stateBytes = stateCid == null ? undefined : await blobs.get(parseBlobCid(stateCid))
+    const state = stateBytes == null ? null : decodeState(stateBytes, trainer.layout)
+    if (state == null || state.round !== c.round || state.modelId !== c.prevModelId) return null
+    const inputs = new Map<string, Uint8Array>()
+    const needs = [
+      ...c.included.map(u => ({ id: u.updateId, from: u.peerId })),
+      ...(c.excluded ?? []).filter(e => e.reason === 'refused').map(e => ({ id: e.updateId, from: e.peerId }))
+    ]
+    for (const n of needs) {
+      let bytes: Uint8Array | undefined
+      try {
+        bytes = await blobs.get(parseBlobCid(n.id)) ?? await fetchBlob(host, n.id, [n.from, c.aggregator], { maxBytes: trainer.layout.total * 8 + (1 << 20), timeoutMs: 10_000 })
+      } catch {
+        return null
+      }
+      inputs.set(n.id, bytes)
+    }
+    const r = recomputeCommit({ cfg: this.roundCfg, layout: trainer.layout, blobs: inputs }, state, c, { how: 'full', needs: [], mine: undefined, groups: undefined }, cidOf)
+    return r.ok ? { ok: true } : { ok: false, reason: r.reason }
   }
 
   private view (): ViewSource {

@@ -8,7 +8,7 @@ import type { RoundConfig } from './config.js'
 import { RoundEngine, type EngineSnapshot } from './engine.js'
 import type { Announce, AnnounceProof, Commit, SubAggregate } from './messages.js'
 import { checkSyncOffer } from './sync-check.js'
-import { decideFork, findFork, type ForkDecision } from './fork-choice.js'
+import { decideFork, findFork, type ForkDecision, type ForkPoint } from './fork-choice.js'
 import { commitMembers } from './validate.js'
 import type { ChainCommit, RoundTransport, SyncOffer } from './transport.js'
 import type { BlobKind, ChainState, Member, RefusedKind, RoundAction, RoundDeps, RoundEvent, VerifiedBy } from './types.js'
@@ -59,7 +59,16 @@ export interface DriverHooks {
   announcing?: (msg: Announce) => void | Promise<void>
   /** this node is about to publish its commit: e.g. sign it and keep the signed bytes */
   committing?: (commit: Commit) => void | Promise<void>
+  /**
+   * refold a commit of a round this node already passed (fork choice, before it leaves its branch
+   * for one whose first commit it never checked): null where it no longer holds that round's state
+   * or inputs, or cannot check it in this mode (protocols/sync.md §7)
+   */
+  checkPast?: (commit: Commit) => Promise<PastCheck> | undefined
 }
+
+/** What refolding a past commit found: it holds, it does not (why), or it cannot be told (null). */
+export type PastCheck = { ok: true } | { ok: false, reason: string } | null
 
 export interface DriverOptions {
   cfg: RoundConfig
@@ -423,6 +432,42 @@ export class RoundDriver {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at, decision })
       return undefined
     }
+    // within a few rounds what the first commits list decides, and a commit revealed after its
+    // round was never refolded here: it is, where this node still holds that round's inputs
+    const check = FIRST_COMMIT_RULES.has(decision.rule) ? asCheck(this.hooks.checkPast?.(theirFirst)) : undefined
+    if (check == null) { this.adoptBranch(offer, fork, electorate, abandoned, decision); return undefined }
+    this.adopting = true
+    const release = this.hold()
+    check.then(r => {
+      if (r == null) {
+        // not refoldable here (its round's state or inputs are gone): past FORK_SETTLE_ROUNDS the
+        // builders, whose announces are signed, decide instead
+        this.emit({ type: 'log', level: 'info', msg: 'fork: the other branch\'s first commit cannot be refolded here, so this node keeps its branch for now', data: { from: offer.from, round: fork.round, rule: decision.rule }, at: this.transport.now() })
+        return
+      }
+      if (!r.ok) {
+        if (this.faulty.size >= MAX_FAULTY) this.faulty.delete(this.faulty.keys().next().value as string)
+        this.faulty.set(commitKey(theirFirst), RefusalCode.FoldMismatch)
+        this.emit({ type: 'refused', what: 'commit', code: RefusalCode.FoldMismatch, severity: 'reject', reason: `refolded after its round: ${r.reason}`, from: theirFirst.aggregator, round: theirFirst.round, commit: theirFirst, at: this.transport.now() })
+        this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at: this.transport.now() })
+        return
+      }
+      this.adoptBranch(offer, fork, electorate, abandoned, decision)
+    }).catch(err => {
+      this.emit({ type: 'log', level: 'warn', msg: 'fork: the other branch\'s first commit could not be checked', data: { err: String(err) }, at: this.transport.now() })
+    }).finally(() => {
+      release()
+      // adoptBranch holds the node itself while it persists; otherwise the check was the last step
+      if (!this.persisting) { this.adopting = false; this.syncing = false }
+    })
+    return undefined
+  }
+
+  private persisting = false
+
+  /** Check the other branch like a sync offer from the fork round on, persist it, and move to it. */
+  private adoptBranch (offer: SyncOffer, fork: ForkPoint, electorate: Member[], abandoned: Commit[], decision: ForkDecision): void {
+    const at = this.transport.now()
     // the bans in force at the fork: today's, less those my own branch's commits brought in
     const mineAfter = new Set(abandoned.flatMap(c => (c.equivocations ?? []).map(p => p.accused)))
     const banned = (this.engine.state.banned ?? []).filter(p => !mineAfter.has(p))
@@ -434,24 +479,24 @@ export class RoundDriver {
       // the offered state lags its own chain (the peer is still persisting its head): nothing is
       // wrong with that branch, so the peer is asked again later instead of being paused as a liar
       this.emit({ type: 'log', level: 'debug', msg: 'fork offer trails its own chain: asking again later', data: { from: offer.from, round: fork.round }, at })
-      return undefined
+      return
     }
     if (check == null || !check.ok) {
       this.emit({ type: 'syncRefused', from: offer.from, code: check?.refusal.code ?? RefusalCode.ProvenFaulty, reason: `other branch from round ${fork.round}: ${check?.refusal.reason ?? 'holds a commit this node proved wrong'}`, at })
-      return undefined
+      return
     }
     const move = (): void => {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: true, abandoned: abandoned.length, at: this.transport.now(), decision })
       this.deliverFirst({ type: 'synced', state: check.state, rewind: true })
     }
     const persisted = asPromise(this.hooks.adopted?.(check.adopted, check.state, { round: fork.round, abandoned }))
-    if (persisted == null) { move(); return undefined }
+    if (persisted == null) { move(); return }
     this.adopting = true
+    this.persisting = true
     const release = this.hold()
     persisted.then(move, err => {
       this.emit({ type: 'syncFailed', reason: `adopted branch not persisted: ${String(err)}`, at: this.transport.now() })
-    }).finally(() => { this.adopting = false; this.syncing = false; release() })
-    return undefined
+    }).finally(() => { this.adopting = false; this.persisting = false; this.syncing = false; release() })
   }
 
   /**
@@ -474,6 +519,13 @@ export class RoundDriver {
       })
     })
   }
+}
+
+/** The rules of fork choice under which the first commits decide (a commit revealed late is checked first). */
+const FIRST_COMMIT_RULES = new Set<ForkDecision['rule']>(['first commit', 'rank', 'model id'])
+
+function asCheck (r: Promise<PastCheck> | undefined): Promise<PastCheck> | undefined {
+  return r instanceof Promise ? r : undefined
 }
 
 /** Refusals that prove a commit wrong from its own inputs (not merely stale or unverifiable). */

@@ -6,6 +6,7 @@ export { RunSettingsSchema, RUN_DEFAULTS, RUN_SETTING_KEYS, RunSettingsError, ro
 export * from './errors.js'
 export * from './engine.js'
 export { aggregateUpdates, outerStep, modelBytes, compareUtf8 } from './fold.js'
+export { recomputeCommit, type RoundBlobs, type CommitCheck, type Recomputed } from './round-blobs.js'
 export { planGroups, roundGroups, groupOf, GROUPS_DOMAIN, type GroupPlan } from './groups.js'
 export { checkChain, electionRank, type ChainHead, type ChainCheck } from './chain-check.js'
 export { RefusalCode, type Refusal } from './validate.js'

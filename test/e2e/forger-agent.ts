@@ -2,8 +2,8 @@
 // it (so it is in the electorate), then forges a branch from the next round: `forged` commits it
 // signs as the candidate of its own rank, each listing every member (the others with made-up
 // update ids and the signatures copied from their last real announces), and a state whose model is
-// all zeros. It serves that branch over sync and blobs, and gossips its first commit (a round the
-// others passed with another commit) every 2 s, so every member checks the fork. It prints JSON.
+// all zeros. It serves that branch over sync and blobs, and gossips one of its commits (of a round
+// the others passed with another commit) every 2 s, so every member checks the fork. It prints JSON.
 import { readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
@@ -88,9 +88,10 @@ async function forge (c: Commit): Promise<void> {
   servedRounds = [...prefix.map(v => v.message.round), ...Array.from({ length: args.forged }, (_, i) => f + i)]
   report.forkRound = f
   report.forged = forgedBytes.length
-  // the others pass round f with their own commit; this one shows them the fork
-  const first = forgedBytes[0]
-  const timer = setInterval(() => { republish(host, 'commit', first).then(() => { report.gossiped++ }, () => {}) }, 2000)
+  // the others pass these rounds with their own commits; each forged one shows them the fork (a
+  // different one each time: gossipsub drops a message it has seen, however often it is sent)
+  let next = 0
+  const timer = setInterval(() => { republish(host, 'commit', forgedBytes[next++ % forgedBytes.length]).then(() => { report.gossiped++ }, () => {}) }, 2000)
   setTimeout(() => clearInterval(timer), args.seconds * 1000).unref()
 }
 

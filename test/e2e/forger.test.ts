@@ -1,7 +1,10 @@
-// A member forges a long branch against real daemons: it contributes until it is in the electorate,
-// then serves a 60-round branch listing every member and ending in an all-zero model, and shows the
-// others the fork. Fork choice counts builders by their announce signatures (sync.md §7), so every
-// honest node keeps its branch; counted by what commits list, the forged one would win.
+// Members that forge branches, against real daemons (sync.md §7). One contributes until it is in
+// the electorate, then serves a 60-round branch listing every member and ending in an all-zero
+// model: fork choice counts builders by their announce signatures, so every honest node keeps its
+// branch (counted by what commits list, all of them moved). Another, elected aggregator, withholds
+// its commit and reveals a rank-0 one of that round after the backup's, with the backup's updates
+// and an all-zero model: within a few rounds the first commits decide, and it would win on rank;
+// the members refold it first and refuse it (without the refold, all of them moved).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -15,6 +18,7 @@ import type { StoredCommit } from '../../src/daemon/chain-store.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const AGENT = join(HERE, 'forger-agent.js')
+const WITHHOLDER = join(HERE, 'withholder-agent.js')
 const CODEC = 'topk:0.03+q4'
 const CONFIG = { innerSteps: 5, threads: 1, deadlineMs: 6_000, collectMs: 2_000, backupStepMs: 2_000, partition: 'iid', codec: CODEC }
 
@@ -52,4 +56,38 @@ test('a member forging a long branch that lists everyone moves no one: builders 
     assert.ok(commits.every(k => k.round < report.forkRound || k.aggregator !== forger), `node ${i}: no forged commit adopted`)
     assert.ok(commits.some(k => k.round >= report.forkRound + 2), `node ${i}: the run went on past the fork round`)
   }
+})
+
+test('an aggregator that withholds its commit and reveals a rank-0 one with a zero model after the backup\'s is refolded and refused', { timeout: 300_000 }, async (t) => {
+  const c = await LocalCluster.create({ nodes: 3, rounds: 0, config: CONFIG })
+  const dir = join(c.dir, 'withholder')
+  t.after(async () => { await c.stopAll(); await rm(c.dir, { recursive: true, force: true }) })
+  const withholder = peerIdFromPrivateKey(await ensureIdentity(dir)).toString()
+  await c.startAll()
+  await c.admit(withholder)
+  await c.waitFor('round 1 applied', async () => (await c.rounds(0)).some(r => r.round >= 1), 120_000)
+  const agent = spawn(process.execPath, [WITHHOLDER, JSON.stringify({
+    addr: `/ip4/127.0.0.1/tcp/${c.nodes[0].port}/p2p/${c.nodes[0].peerId}`, runId: c.manifest.runId, keyFile: join(dir, 'identity.key'), codec: CODEC, seconds: 90
+  })], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  agent.stdout.on('data', d => { out += String(d) })
+  await new Promise(resolve => agent.once('exit', resolve))
+  const report = JSON.parse(out.trim()) as { announced: number, withheld: number, revealed: number, backupRank: number, gossiped: number, error: string }
+  process.stdout.write(`# withholder: ${JSON.stringify(report)}\n`)
+  assert.equal(report.error, '')
+  assert.ok(report.withheld >= 0 && report.revealed === report.withheld && report.backupRank >= 1 && report.gossiped > 3, 'elected, it withheld, a backup committed, and it revealed its own commit')
+
+  let refolded = 0
+  for (let i = 0; i < 3; i++) {
+    const lines = (await readFile(join(c.dir, `node-${i}.log`), 'utf8')).split('\n').filter(l => l !== '').map(l => JSON.parse(l) as { msg: string, from?: string })
+    // by what the first commits list it would win (same updates, rank 0): refolded, it is refused
+    const moved = lines.find(l => l.msg.includes(`with ${withholder}: moved to its branch`))
+    assert.equal(moved, undefined, `node ${i} kept its branch: ${moved?.msg ?? ''}`)
+    if (lines.some(l => l.from === withholder && l.msg.startsWith('commit refused: refolded after its round'))) refolded++
+    const commits = (await readFile(join(c.nodes[i].dataDir, 'chain', 'commits.jsonl'), 'utf8')).trim().split('\n').map(l => (JSON.parse(l) as StoredCommit).commit)
+    assert.ok(commits.every(k => k.aggregator !== withholder), `node ${i}: no commit of the withholder on its chain`)
+    assert.ok(commits.some(k => k.round >= report.revealed + 2), `node ${i}: the run went on`)
+  }
+  // (a node still in that round, or checking another fork as the commit came by, refuses it live or not at all)
+  assert.ok(refolded >= 1, 'the revealed commit was refolded after its round and refused')
 })
