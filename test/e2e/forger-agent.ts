@@ -37,6 +37,7 @@ const report = { announced: 0, includedAt: -1, forkRound: -1, forged: 0, gossipe
 
 const randomCid = (): string => blobCid(randomBytes(32)).toString()
 let layout: ParamLayout | undefined
+let shown = (): void => {}
 let forging = false
 
 /** The run's parameter layout, from the state a member serves (the checkpoint names it). */
@@ -88,6 +89,7 @@ async function forge (c: Commit): Promise<void> {
   servedRounds = [...prefix.map(v => v.message.round), ...Array.from({ length: args.forged }, (_, i) => f + i)]
   report.forkRound = f
   report.forged = forgedBytes.length
+  shown()
   // the others pass these rounds with their own commits; each forged one shows them the fork (a
   // different one each time: gossipsub drops a message it has seen, however often it is sent)
   let next = 0
@@ -106,7 +108,8 @@ subscribeCommit(host, (c: Commit) => {
   contribute(c.round + 1, c.newModelId).catch(err => { report.error = String(err) })
 })
 
-await new Promise(resolve => setTimeout(resolve, args.seconds * 1000))
+// until `seconds` pass, or a while after the branch is out (the members check it within a few gossips)
+await new Promise<void>(resolve => { setTimeout(resolve, args.seconds * 1000); shown = () => setTimeout(resolve, 24000) })
 await host.stop()
 process.stdout.write(JSON.stringify(report) + '\n')
 process.exit(0)

@@ -32,6 +32,7 @@ await host.dial(args.addr)
 const peer = args.addr.split('/p2p/')[1]
 const report = { announced: 0, withheld: -1, revealed: -1, backupRank: -1, gossiped: 0, error: '' }
 let layout: ParamLayout | undefined
+let shown = (): void => {}
 let done = false
 
 async function learnLayout (): Promise<ParamLayout> {
@@ -60,6 +61,7 @@ async function reveal (backup: Commit): Promise<void> {
   model = { round: f, cid: store.put(encodeState(state, layout)).toString() }
   served = [...prefix.map(v => ({ round: v.message.round, bytes: v.bytes })), { round: f, bytes }]
   report.revealed = f
+  shown()
   report.backupRank = backup.rank
   const timer = setInterval(() => { republish(host, 'commit', bytes).then(() => { report.gossiped++ }, () => {}) }, 2000)
   setTimeout(() => clearInterval(timer), args.seconds * 1000).unref()
@@ -78,7 +80,8 @@ subscribeCommit(host, (c: Commit) => {
   contribute(c.round + 1, c.newModelId).catch(err => { report.error = String(err) })
 })
 
-await new Promise(resolve => setTimeout(resolve, args.seconds * 1000))
+// until `seconds` pass, or a while after the branch is out (the members check it within a few gossips)
+await new Promise<void>(resolve => { setTimeout(resolve, args.seconds * 1000); shown = () => setTimeout(resolve, 16000) })
 await host.stop()
 process.stdout.write(JSON.stringify(report) + '\n')
 process.exit(0)
