@@ -510,6 +510,8 @@ export class TapestryNode {
     const state = stateBytes == null ? null : decodeState(stateBytes, trainer.layout)
     if (state == null || state.round !== c.round || state.modelId !== c.prevModelId) return null
     const inputs = new Map<string, Uint8Array>()
+    // one bound for the whole check: a commit listing blobs nobody serves costs seconds, once
+    const signal = AbortSignal.timeout(15_000)
     const needs = [
       ...c.included.map(u => ({ id: u.updateId, from: u.peerId })),
       ...(c.excluded ?? []).filter(e => e.reason === 'refused').map(e => ({ id: e.updateId, from: e.peerId }))
@@ -517,7 +519,7 @@ export class TapestryNode {
     for (const n of needs) {
       let bytes: Uint8Array | undefined
       try {
-        bytes = await blobs.get(parseBlobCid(n.id)) ?? await fetchBlob(host, n.id, [n.from, c.aggregator], { maxBytes: trainer.layout.total * 8 + (1 << 20), timeoutMs: 10_000 })
+        bytes = await blobs.get(parseBlobCid(n.id)) ?? await fetchBlob(host, n.id, [n.from, c.aggregator], { maxBytes: trainer.layout.total * 8 + (1 << 20), timeoutMs: 10_000, signal })
       } catch {
         return null
       }

@@ -436,8 +436,8 @@ export class RoundDriver {
     // round was never refolded here: it is, where this node still holds that round's inputs
     const check = FIRST_COMMIT_RULES.has(decision.rule) ? asCheck(this.hooks.checkPast?.(theirFirst)) : undefined
     if (check == null) { this.adoptBranch(offer, fork, electorate, abandoned, decision); return undefined }
+    // the rounds go on while it runs (a liar's branch must not stall them); no other sync starts
     this.adopting = true
-    const release = this.hold()
     check.then(r => {
       if (r == null) {
         // not refoldable here (its round's state or inputs are gone): past FORK_SETTLE_ROUNDS the
@@ -456,7 +456,6 @@ export class RoundDriver {
     }).catch(err => {
       this.emit({ type: 'log', level: 'warn', msg: 'fork: the other branch\'s first commit could not be checked', data: { err: String(err) }, at: this.transport.now() })
     }).finally(() => {
-      release()
       // adoptBranch holds the node itself while it persists; otherwise the check was the last step
       if (!this.persisting) { this.adopting = false; this.syncing = false }
     })
