@@ -5,7 +5,7 @@
 // its commit and reveals a rank-0 one of that round after the backup's, with the backup's updates
 // and an all-zero model: within a few rounds the first commits decide, and it would win on rank;
 // the members refold it first and refuse it (without the refold, all of them moved).
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { join, dirname } from 'node:path'
@@ -22,21 +22,32 @@ const WITHHOLDER = join(HERE, 'withholder-agent.js')
 const CODEC = 'topk:0.03+q4'
 const CONFIG = { innerSteps: 5, threads: 1, deadlineMs: 6_000, collectMs: 2_000, backupStepMs: 2_000, partition: 'iid', codec: CODEC }
 
-test('a member forging a long branch that lists everyone moves no one: builders are counted by their signatures', { timeout: 300_000 }, async (t) => {
+/** A cluster of three daemons with one more member admitted (key in `<dir>/rogue`), after round 1. */
+async function clusterWithRogue (t: TestContext): Promise<{ c: LocalCluster, keyFile: string, rogue: string }> {
   const c = await LocalCluster.create({ nodes: 3, rounds: 0, config: CONFIG })
-  const forgerDir = join(c.dir, 'forger')
   t.after(async () => { await c.stopAll(); await rm(c.dir, { recursive: true, force: true }) })
-  const forger = peerIdFromPrivateKey(await ensureIdentity(forgerDir)).toString()
+  const dir = join(c.dir, 'rogue')
+  const rogue = peerIdFromPrivateKey(await ensureIdentity(dir)).toString()
   await c.startAll()
-  await c.admit(forger)
+  await c.admit(rogue)
   await c.waitFor('round 1 applied', async () => (await c.rounds(0)).some(r => r.round >= 1), 120_000)
-  const agent = spawn(process.execPath, [AGENT, JSON.stringify({
-    addr: `/ip4/127.0.0.1/tcp/${c.nodes[0].port}/p2p/${c.nodes[0].peerId}`, runId: c.manifest.runId, keyFile: join(forgerDir, 'identity.key'), codec: CODEC, seconds: 45, forged: 60
+  return { c, keyFile: join(dir, 'identity.key'), rogue }
+}
+
+/** Runs a rogue member's agent against node 0 until it exits; returns the JSON it prints. */
+async function runAgent<T> (c: LocalCluster, agent: string, keyFile: string, extra: Record<string, unknown>): Promise<T> {
+  const child = spawn(process.execPath, [agent, JSON.stringify({
+    addr: `/ip4/127.0.0.1/tcp/${c.nodes[0].port}/p2p/${c.nodes[0].peerId}`, runId: c.manifest.runId, keyFile, codec: CODEC, ...extra
   })], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
-  agent.stdout.on('data', d => { out += String(d) })
-  await new Promise(resolve => agent.once('exit', resolve))
-  const report = JSON.parse(out.trim()) as { announced: number, includedAt: number, forkRound: number, forged: number, gossiped: number, error: string }
+  child.stdout.on('data', d => { out += String(d) })
+  await new Promise(resolve => child.once('exit', resolve))
+  return JSON.parse(out.trim()) as T
+}
+
+test('a member forging a long branch that lists everyone moves no one: builders are counted by their signatures', { timeout: 300_000 }, async (t) => {
+  const { c, keyFile, rogue: forger } = await clusterWithRogue(t)
+  const report = await runAgent<{ announced: number, includedAt: number, forkRound: number, forged: number, gossiped: number, error: string }>(c, AGENT, keyFile, { seconds: 45, forged: 60 })
   process.stdout.write(`# forger: ${JSON.stringify(report)}\n`)
   assert.equal(report.error, '')
   assert.ok(report.includedAt >= 0 && report.forged === 60 && report.gossiped > 3, 'the forger got into the electorate, forged its branch and showed it')
@@ -59,20 +70,8 @@ test('a member forging a long branch that lists everyone moves no one: builders 
 })
 
 test('an aggregator that withholds its commit and reveals a rank-0 one with a zero model after the backup\'s is refolded and refused', { timeout: 300_000 }, async (t) => {
-  const c = await LocalCluster.create({ nodes: 3, rounds: 0, config: CONFIG })
-  const dir = join(c.dir, 'withholder')
-  t.after(async () => { await c.stopAll(); await rm(c.dir, { recursive: true, force: true }) })
-  const withholder = peerIdFromPrivateKey(await ensureIdentity(dir)).toString()
-  await c.startAll()
-  await c.admit(withholder)
-  await c.waitFor('round 1 applied', async () => (await c.rounds(0)).some(r => r.round >= 1), 120_000)
-  const agent = spawn(process.execPath, [WITHHOLDER, JSON.stringify({
-    addr: `/ip4/127.0.0.1/tcp/${c.nodes[0].port}/p2p/${c.nodes[0].peerId}`, runId: c.manifest.runId, keyFile: join(dir, 'identity.key'), codec: CODEC, seconds: 90
-  })], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  agent.stdout.on('data', d => { out += String(d) })
-  await new Promise(resolve => agent.once('exit', resolve))
-  const report = JSON.parse(out.trim()) as { announced: number, withheld: number, revealed: number, backupRank: number, gossiped: number, error: string }
+  const { c, keyFile, rogue: withholder } = await clusterWithRogue(t)
+  const report = await runAgent<{ announced: number, withheld: number, revealed: number, backupRank: number, gossiped: number, error: string }>(c, WITHHOLDER, keyFile, { seconds: 90 })
   process.stdout.write(`# withholder: ${JSON.stringify(report)}\n`)
   assert.equal(report.error, '')
   assert.ok(report.withheld >= 0 && report.revealed === report.withheld && report.backupRank >= 1 && report.gossiped > 3, 'elected, it withheld, a backup committed, and it revealed its own commit')
