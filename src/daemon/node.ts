@@ -173,8 +173,9 @@ export class TapestryNode {
         // over-counts one release (ε errs high), never under-counts
         announcing: async () => { await this.c.privacy?.release() },
         adopted: async (commits, state, fork) => await this.adopted(commits, state, fork),
-        // gossip mode: every member refolds every round, so it can refold a commit revealed after it
-        checkPast: roundCfg.mode === 'gossip' ? async commit => await this.checkPast(commit) : undefined
+        // a commit revealed after its round is refolded from the updates it lists (fetched where this
+        // node did not hold them); a hierarchical root folds group folds, which this does not redo
+        checkPast: roundCfg.mode !== 'hierarchical' ? async commit => await this.checkPast(commit) : undefined
       },
       // fork choice compares another branch with this node's own chain (protocols/sync.md §7)
       ownChain: from => c.store.all.filter(s => s.commit.round >= from).map(s => s.commit),
@@ -498,8 +499,9 @@ export class TapestryNode {
   }
 
   /**
-   * Refold `c`, a gossip-mode commit of a round this node passed, from the state it started that
-   * round with and the updates `c` folds (held, or fetched from their authors): what fork choice
+   * Refold `c`, a commit of a round this node passed (gossip or aggregator mode), from the state it
+   * started that round with and the updates `c` folds (held, or fetched from their authors; in
+   * aggregator mode also the aggregate's bytes, re-encoded and compared with its id): what fork choice
    * asks before leaving a branch for one whose first commit this node never checked (sync.md §7).
    * null: the state or an input is gone (collected, or never fetchable), so it cannot be told.
    */

@@ -23,8 +23,8 @@ const CODEC = 'topk:0.03+q4'
 const CONFIG = { innerSteps: 5, threads: 1, deadlineMs: 6_000, collectMs: 2_000, backupStepMs: 2_000, partition: 'iid', codec: CODEC }
 
 /** A cluster of three daemons with one more member admitted (key in `<dir>/rogue`), after round 1. */
-async function clusterWithRogue (t: TestContext): Promise<{ c: LocalCluster, keyFile: string, rogue: string }> {
-  const c = await LocalCluster.create({ nodes: 3, rounds: 0, config: CONFIG })
+async function clusterWithRogue (t: TestContext, mode: 'gossip' | 'aggregator' = 'gossip'): Promise<{ c: LocalCluster, keyFile: string, rogue: string }> {
+  const c = await LocalCluster.create({ nodes: 3, rounds: 0, config: { ...CONFIG, mode } })
   t.after(async () => { await c.stopAll(); await rm(c.dir, { recursive: true, force: true }) })
   const dir = join(c.dir, 'rogue')
   const rogue = peerIdFromPrivateKey(await ensureIdentity(dir)).toString()
@@ -69,24 +69,26 @@ test('a member forging a long branch that lists everyone moves no one: builders 
   }
 })
 
-test('an aggregator that withholds its commit and reveals a rank-0 one with a zero model after the backup\'s is refolded and refused', { timeout: 300_000 }, async (t) => {
-  const { c, keyFile, rogue: withholder } = await clusterWithRogue(t)
-  const report = await runAgent<{ announced: number, withheld: number, revealed: number, backupRank: number, gossiped: number, error: string }>(c, WITHHOLDER, keyFile, { seconds: 90 })
-  process.stdout.write(`# withholder: ${JSON.stringify(report)}\n`)
-  assert.equal(report.error, '')
-  assert.ok(report.withheld >= 0 && report.revealed === report.withheld && report.backupRank >= 1 && report.gossiped > 3, 'elected, it withheld, a backup committed, and it revealed its own commit')
+for (const mode of ['gossip', 'aggregator'] as const) {
+  test(`${mode} mode: an aggregator that withholds its commit and reveals a rank-0 one with a zero model after the backup's is refolded and refused`, { timeout: 300_000 }, async (t) => {
+    const { c, keyFile, rogue: withholder } = await clusterWithRogue(t, mode)
+    const report = await runAgent<{ announced: number, withheld: number, revealed: number, backupRank: number, gossiped: number, error: string }>(c, WITHHOLDER, keyFile, { seconds: 90 })
+    process.stdout.write(`# withholder: ${JSON.stringify(report)}\n`)
+    assert.equal(report.error, '')
+    assert.ok(report.withheld >= 0 && report.revealed === report.withheld && report.backupRank >= 1 && report.gossiped > 3, 'elected, it withheld, a backup committed, and it revealed its own commit')
 
-  let refolded = 0
-  for (let i = 0; i < 3; i++) {
-    const lines = (await readFile(join(c.dir, `node-${i}.log`), 'utf8')).split('\n').filter(l => l !== '').map(l => JSON.parse(l) as { msg: string, from?: string })
-    // by what the first commits list it would win (same updates, rank 0): refolded, it is refused
-    const moved = lines.find(l => l.msg.includes(`with ${withholder}: moved to its branch`))
-    assert.equal(moved, undefined, `node ${i} kept its branch: ${moved?.msg ?? ''}`)
-    if (lines.some(l => l.from === withholder && l.msg.startsWith('commit refused: refolded after its round'))) refolded++
-    const commits = (await readFile(join(c.nodes[i].dataDir, 'chain', 'commits.jsonl'), 'utf8')).trim().split('\n').map(l => (JSON.parse(l) as StoredCommit).commit)
-    assert.ok(commits.every(k => k.aggregator !== withholder), `node ${i}: no commit of the withholder on its chain`)
-    assert.ok(commits.some(k => k.round >= report.revealed + 2), `node ${i}: the run went on`)
-  }
-  // (a node still in that round, or checking another fork as the commit came by, refuses it live or not at all)
-  assert.ok(refolded >= 1, 'the revealed commit was refolded after its round and refused')
-})
+    let refolded = 0
+    for (let i = 0; i < 3; i++) {
+      const lines = (await readFile(join(c.dir, `node-${i}.log`), 'utf8')).split('\n').filter(l => l !== '').map(l => JSON.parse(l) as { msg: string, from?: string })
+      // by what the first commits list it would win (same updates, rank 0): refolded, it is refused
+      const moved = lines.find(l => l.msg.includes(`with ${withholder}: moved to its branch`))
+      assert.equal(moved, undefined, `node ${i} kept its branch: ${moved?.msg ?? ''}`)
+      if (lines.some(l => l.from === withholder && l.msg.startsWith('commit refused: refolded after its round'))) refolded++
+      const commits = (await readFile(join(c.nodes[i].dataDir, 'chain', 'commits.jsonl'), 'utf8')).trim().split('\n').map(l => (JSON.parse(l) as StoredCommit).commit)
+      assert.ok(commits.every(k => k.aggregator !== withholder), `node ${i}: no commit of the withholder on its chain`)
+      assert.ok(commits.some(k => k.round >= report.revealed + 2), `node ${i}: the run went on`)
+    }
+    // (a node still in that round, or checking another fork as the commit came by, refuses it live or not at all)
+    assert.ok(refolded >= 1, 'the revealed commit was refolded after its round and refused')
+  })
+}
