@@ -15,7 +15,7 @@ import type { PrivateKey } from '@libp2p/interface'
 export interface ProofContext { runId: string, round: number, baseModelId: string }
 
 /** The announce an included entry stands for (its `attempt` from the proof). */
-export function announceOf (at: ProofContext, u: IncludedUpdate, codec: string, attempt: number): Announce {
+function announceOf (at: ProofContext, u: IncludedUpdate, codec: string, attempt: number): Announce {
   const a: Announce = {
     runId: at.runId, round: at.round, peerId: u.peerId, updateId: u.updateId, baseModelId: at.baseModelId,
     samples: u.samples, codec, size: u.size ?? 0, capacity: u.capacity

@@ -31,4 +31,4 @@ export { serveMembership, membershipProtocol, MAX_MEMBERSHIP_DOC_BYTES, type Mem
 export { catalogKey, signCatalogEntry, openCatalogRecord, CatalogEntrySchema, type CatalogEntry } from './catalog.js'
 export { addressKind, type Reachability, type ReachabilityReport, type ConnectionPath, type AddressKind } from './reachability.js'
 export type { TapestryNatOptions } from './nat.js'
-export { proofHolds, proofFromEnvelope, signProof, announceOf, type ProofContext } from './announce-proof.js'
+export { proofHolds, signProof, type ProofContext } from './announce-proof.js'

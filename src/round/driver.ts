@@ -436,9 +436,10 @@ export class RoundDriver {
     // round was never refolded here: it is, where this node still holds that round's inputs
     const check = FIRST_COMMIT_RULES.has(decision.rule) ? asCheck(this.hooks.checkPast?.(theirFirst)) : undefined
     if (check == null) { this.adoptBranch(offer, fork, electorate, abandoned, decision); return undefined }
-    // the rounds go on while it runs (a liar's branch must not stall them); no other sync starts
+    // no other sync starts until it is done, but the rounds go on (a liar's branch must not stall them)
     this.adopting = true
-    check.then(r => {
+    let handedOver = false
+    void check.then(r => {
       if (r == null) {
         // not refoldable here (its round's state or inputs are gone): past FORK_SETTLE_ROUNDS the
         // builders, whose announces are signed, decide instead
@@ -446,26 +447,26 @@ export class RoundDriver {
         return
       }
       if (!r.ok) {
-        if (this.faulty.size >= MAX_FAULTY) this.faulty.delete(this.faulty.keys().next().value as string)
-        this.faulty.set(commitKey(theirFirst), RefusalCode.FoldMismatch)
-        this.emit({ type: 'refused', what: 'commit', code: RefusalCode.FoldMismatch, severity: 'reject', reason: `refolded after its round: ${r.reason}`, from: theirFirst.aggregator, round: theirFirst.round, commit: theirFirst, at: this.transport.now() })
-        this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at: this.transport.now() })
+        // a proof like one found in its round: the commit is never taken, and the node keeps evidence
+        const now = this.transport.now()
+        this.performOne({ type: 'refused', what: 'commit', code: RefusalCode.FoldMismatch, severity: 'reject', reason: `refolded after its round: ${r.reason}`, from: theirFirst.aggregator, round: theirFirst.round, commit: theirFirst }, now, 0)
+        this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: false, abandoned: 0, at: now })
         return
       }
-      this.adoptBranch(offer, fork, electorate, abandoned, decision)
+      handedOver = this.adoptBranch(offer, fork, electorate, abandoned, decision)
     }).catch(err => {
       this.emit({ type: 'log', level: 'warn', msg: 'fork: the other branch\'s first commit could not be checked', data: { err: String(err) }, at: this.transport.now() })
     }).finally(() => {
-      // adoptBranch holds the node itself while it persists; otherwise the check was the last step
-      if (!this.persisting) { this.adopting = false; this.syncing = false }
+      if (!handedOver) { this.adopting = false; this.syncing = false }
     })
     return undefined
   }
 
-  private persisting = false
-
-  /** Check the other branch like a sync offer from the fork round on, persist it, and move to it. */
-  private adoptBranch (offer: SyncOffer, fork: ForkPoint, electorate: Member[], abandoned: Commit[], decision: ForkDecision): void {
+  /**
+   * Check the other branch like a sync offer from the fork round on, persist it, and move to it.
+   * True when it holds the node until the branch is persisted (and ends the sync then itself).
+   */
+  private adoptBranch (offer: SyncOffer, fork: ForkPoint, electorate: Member[], abandoned: Commit[], decision: ForkDecision): boolean {
     const at = this.transport.now()
     // the bans in force at the fork: today's, less those my own branch's commits brought in
     const mineAfter = new Set(abandoned.flatMap(c => (c.equivocations ?? []).map(p => p.accused)))
@@ -478,24 +479,24 @@ export class RoundDriver {
       // the offered state lags its own chain (the peer is still persisting its head): nothing is
       // wrong with that branch, so the peer is asked again later instead of being paused as a liar
       this.emit({ type: 'log', level: 'debug', msg: 'fork offer trails its own chain: asking again later', data: { from: offer.from, round: fork.round }, at })
-      return
+      return false
     }
     if (check == null || !check.ok) {
       this.emit({ type: 'syncRefused', from: offer.from, code: check?.refusal.code ?? RefusalCode.ProvenFaulty, reason: `other branch from round ${fork.round}: ${check?.refusal.reason ?? 'holds a commit this node proved wrong'}`, at })
-      return
+      return false
     }
     const move = (): void => {
       this.emit({ type: 'forkChosen', round: fork.round, from: offer.from, adopted: true, abandoned: abandoned.length, at: this.transport.now(), decision })
       this.deliverFirst({ type: 'synced', state: check.state, rewind: true })
     }
     const persisted = asPromise(this.hooks.adopted?.(check.adopted, check.state, { round: fork.round, abandoned }))
-    if (persisted == null) { move(); return }
+    if (persisted == null) { move(); return false }
     this.adopting = true
-    this.persisting = true
     const release = this.hold()
     persisted.then(move, err => {
       this.emit({ type: 'syncFailed', reason: `adopted branch not persisted: ${String(err)}`, at: this.transport.now() })
-    }).finally(() => { this.adopting = false; this.persisting = false; this.syncing = false; release() })
+    }).finally(() => { this.adopting = false; this.syncing = false; release() })
+    return true
   }
 
   /**
